@@ -1,0 +1,100 @@
+//! The command line.
+
+use clap::Parser;
+
+/// The port the original game used, and ours by default.
+pub const DEFAULT_PORT: u16 = 1234;
+
+/// Catch Mind (캐치마인드): draw a word, let the others guess it in chat.
+///
+/// With no arguments, opens the launcher to host or join a game.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "game", version, about, long_about = None)]
+pub struct Cli {
+    /// Host a game (with a window, the host plays too; add --headless for a dedicated server).
+    #[arg(long, conflicts_with = "client")]
+    pub server: bool,
+
+    /// Join the game at ADDR (host or host:port; the port defaults to 1234).
+    #[arg(long, value_name = "ADDR")]
+    pub client: Option<String>,
+
+    /// Address the server listens on.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "0.0.0.0:1234",
+        requires = "server"
+    )]
+    pub bind: String,
+
+    /// Run the server without a window, logging to stderr (stop with Ctrl+C).
+    #[arg(long, requires = "server")]
+    pub headless: bool,
+
+    /// Your nickname (1 to 24 characters).
+    #[arg(long, value_name = "NICK")]
+    pub name: Option<String>,
+
+    /// Room to join or create (default: the server's lobby).
+    #[arg(long, value_name = "NAME", requires = "client")]
+    pub room: Option<String>,
+
+    /// Most players per room.
+    #[arg(long, value_name = "N", default_value_t = 12, value_parser = clap::value_parser!(u16).range(2..=64), requires = "server")]
+    pub room_size: u16,
+
+    /// Most rooms on the server.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..=4096), requires = "server")]
+    pub max_rooms: u16,
+
+    /// Window position on screen, as X,Y (handy for several windows on one screen).
+    #[arg(long, value_name = "X,Y", value_parser = parse_pair::<i32>)]
+    pub window_pos: Option<(i32, i32)>,
+
+    /// Window size, as WIDTHxHEIGHT.
+    #[arg(long, value_name = "WxH", default_value = "1280x800", value_parser = parse_size)]
+    pub window_size: (u32, u32),
+}
+
+fn parse_pair<T: std::str::FromStr>(text: &str) -> Result<(T, T), String> {
+    let (a, b) = text.split_once(',').ok_or("expected X,Y")?;
+    Ok((
+        a.trim().parse().map_err(|_| format!("bad number {a:?}"))?,
+        b.trim().parse().map_err(|_| format!("bad number {b:?}"))?,
+    ))
+}
+
+fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let (w, h) = text.split_once(['x', 'X']).ok_or("expected WIDTHxHEIGHT")?;
+    let w: u32 = w.trim().parse().map_err(|_| format!("bad width {w:?}"))?;
+    let h: u32 = h.trim().parse().map_err(|_| format!("bad height {h:?}"))?;
+    if !(320..=8192).contains(&w) || !(240..=8192).contains(&h) {
+        return Err("window size out of range".into());
+    }
+    Ok((w, h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_forms() {
+        let cli = Cli::try_parse_from(["game", "--server", "--headless", "--bind", "127.0.0.1:0"]).unwrap();
+        assert!(cli.server && cli.headless);
+        let cli =
+            Cli::try_parse_from(["game", "--client", "10.0.0.5", "--name", "철수", "--room", "방1"]).unwrap();
+        assert_eq!(cli.client.as_deref(), Some("10.0.0.5"));
+        assert_eq!(cli.room.as_deref(), Some("방1"));
+        let cli = Cli::try_parse_from(["game", "--window-pos", "10,20", "--window-size", "800x600"]).unwrap();
+        assert_eq!((cli.window_pos, cli.window_size), (Some((10, 20)), (800, 600)));
+    }
+
+    #[test]
+    fn rejects_contradictions() {
+        assert!(Cli::try_parse_from(["game", "--server", "--client", "x"]).is_err());
+        assert!(Cli::try_parse_from(["game", "--headless"]).is_err());
+        assert!(Cli::try_parse_from(["game", "--server", "--room-size", "1"]).is_err());
+    }
+}

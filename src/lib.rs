@@ -1,0 +1,12 @@
+//! Catch Mind (캐치마인드): a multiplayer draw-and-guess game with a chat room, on Bevy.
+//!
+//! One binary plays every part: the dedicated server (`game --server --headless`), the host
+//! who plays too (`game --server`), and the players (`game --client ADDR`).
+
+pub mod app;
+pub mod cli;
+pub mod codec;
+pub mod names;
+pub mod plugins;
+pub mod protocol;
+pub mod ui;

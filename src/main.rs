@@ -1,0 +1,108 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use catchmind::app::{self, HostedServer, ServerOptions};
+use catchmind::cli::{Cli, DEFAULT_PORT};
+use catchmind::plugins::chat::ChatConfig;
+use catchmind::plugins::net::{NetConfig, NetServer, ShutdownSignal, reachable_addresses};
+use catchmind::plugins::rooms::RoomConfig;
+use catchmind::ui::{self, Launch, WindowOptions};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let options = ServerOptions {
+        rooms: RoomConfig {
+            room_size: cli.room_size,
+            max_rooms: cli.max_rooms,
+            ..RoomConfig::default()
+        },
+        chat: ChatConfig::default(),
+        net: NetConfig::default(),
+    };
+    if cli.server && cli.headless {
+        return run_headless(&cli, options);
+    }
+    if !has_display() {
+        let hint = if cli.server {
+            "; for a dedicated server without a window, run: game --server --headless"
+        } else {
+            ""
+        };
+        eprintln!("game: no display found (DISPLAY and WAYLAND_DISPLAY are unset){hint}");
+        return ExitCode::from(2);
+    }
+    let launch = if cli.server {
+        let hosted =
+            NetServer::bind(&cli.bind).and_then(|listener| HostedServer::spawn(listener, options.clone()));
+        match hosted {
+            Ok(hosted) => Launch::Host {
+                hosted,
+                name: cli.name.clone().unwrap_or_else(|| "Host".into()),
+            },
+            Err(e) => {
+                eprintln!("game: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else if let Some(addr) = &cli.client {
+        Launch::Join {
+            addr: addr.clone(),
+            name: cli.name.clone().unwrap_or_else(random_name),
+            room: cli.room.clone(),
+        }
+    } else {
+        Launch::Menu
+    };
+    let window = WindowOptions {
+        position: cli.window_pos,
+        size: cli.window_size,
+    };
+    match ui::run(launch, window, options) {
+        bevy::app::AppExit::Success => ExitCode::SUCCESS,
+        bevy::app::AppExit::Error(code) => ExitCode::from(code.get()),
+    }
+}
+
+fn run_headless(cli: &Cli, options: ServerOptions) -> ExitCode {
+    let listener = match NetServer::bind(&cli.bind) {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("game: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let shutdown = ShutdownSignal::default();
+    let server = match NetServer::start(listener, options.net.clone(), None, Some(shutdown.clone())) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("game: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = server.local_addr();
+    eprintln!("Catch Mind server listening on {addr} (Ctrl+C stops it). Players join with:");
+    for reachable in reachable_addresses(addr) {
+        if reachable.port() == DEFAULT_PORT {
+            eprintln!("  game --client {}", reachable.ip());
+        } else {
+            eprintln!("  game --client {reachable}");
+        }
+    }
+    app::server_app(server, options, shutdown, true).run();
+    eprintln!("server stopped");
+    ExitCode::SUCCESS
+}
+
+fn has_display() -> bool {
+    if cfg!(any(target_os = "windows", target_os = "macos")) {
+        return true;
+    }
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
+}
+
+fn random_name() -> String {
+    format!("Player{}", rand::random_range(100..1000))
+}

@@ -1,0 +1,97 @@
+//! The chat panel: scrolling history and an input line (Enter sends).
+
+use bevy_egui::egui::{self, Color32, RichText};
+
+use super::{ChatEntry, ChatLog, MAX_CHAT_CHARS};
+use crate::names::truncate_chars;
+use crate::protocol::ClientId;
+
+/// Draws the chat log and input; returns a message to send when the player pressed Enter.
+pub fn chat_panel(
+    ui: &mut egui::Ui,
+    log: &ChatLog,
+    me: Option<ClientId>,
+    input: &mut String,
+    enabled: bool,
+) -> Option<String> {
+    let input_height = 36.0;
+    let mut sent = None;
+    ui.vertical(|ui| {
+        let log_height = (ui.available_height() - input_height).max(60.0);
+        egui::ScrollArea::vertical()
+            .id_salt("chat-log")
+            .max_height(log_height)
+            .min_scrolled_height(log_height)
+            .auto_shrink([false, false])
+            .stick_to_bottom(true)
+            .show(ui, |ui| {
+                for entry in &log.entries {
+                    entry_row(ui, entry, me);
+                }
+            });
+        ui.separator();
+        ui.horizontal(|ui| {
+            let field = egui::TextEdit::singleline(input)
+                .hint_text(if enabled {
+                    "Type a message, Enter to send"
+                } else {
+                    "Not connected"
+                })
+                .char_limit(MAX_CHAT_CHARS)
+                .desired_width(ui.available_width() - 60.0);
+            let response = ui.add_enabled(enabled, field);
+            let pressed_enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            let clicked = ui.add_enabled(enabled, egui::Button::new("Send")).clicked();
+            if enabled && (pressed_enter || clicked) {
+                truncate_chars(input, MAX_CHAT_CHARS);
+                let text = std::mem::take(input);
+                if !text.trim().is_empty() {
+                    sent = Some(text);
+                }
+                response.request_focus();
+            }
+        });
+    });
+    sent
+}
+
+fn entry_row(ui: &mut egui::Ui, entry: &ChatEntry, me: Option<ClientId>) {
+    match entry {
+        ChatEntry::Line { from, name, text } => {
+            let colour = if Some(*from) == me {
+                Color32::from_rgb(90, 170, 255)
+            } else {
+                name_colour(name)
+            };
+            ui.horizontal_wrapped(|ui| {
+                ui.spacing_mut().item_spacing.x = 4.0;
+                ui.label(RichText::new(format!("{name}:")).strong().color(colour));
+                ui.label(text);
+            });
+        }
+        ChatEntry::Notice(text) => {
+            ui.label(RichText::new(text).italics().color(Color32::from_gray(150)));
+        }
+        ChatEntry::Refused(text) => {
+            ui.label(RichText::new(format!("⚠ {text}")).color(Color32::from_rgb(240, 120, 90)));
+        }
+    }
+}
+
+/// A stable, readable colour per name.
+fn name_colour(name: &str) -> Color32 {
+    const PALETTE: [Color32; 8] = [
+        Color32::from_rgb(240, 160, 80),
+        Color32::from_rgb(120, 200, 120),
+        Color32::from_rgb(220, 130, 200),
+        Color32::from_rgb(230, 210, 90),
+        Color32::from_rgb(110, 200, 210),
+        Color32::from_rgb(250, 130, 130),
+        Color32::from_rgb(170, 150, 250),
+        Color32::from_rgb(200, 180, 140),
+    ];
+    let hash = name
+        .bytes()
+        .fold(2166136261u32, |h, b| (h ^ b as u32).wrapping_mul(16777619));
+    PALETTE[hash as usize % PALETTE.len()]
+}

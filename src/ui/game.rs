@@ -1,0 +1,186 @@
+//! The room screen: a top bar, the board in the middle, players and chat on the right, and
+//! dialogs for connecting and for a connection that ended.
+
+use bevy::prelude::*;
+use bevy_egui::{EguiContexts, egui};
+use egui::{Color32, RichText};
+
+use super::{UiState, root_ui};
+use crate::app::HostedServer;
+use crate::plugins::AppMode;
+use crate::plugins::canvas::BOARD_SIZE;
+use crate::plugins::chat::{ChatLog, ChatToServer, ui::chat_panel};
+use crate::plugins::net::{ClientState, LeaveRequested, ToServer};
+use crate::plugins::rooms::Roster;
+
+#[derive(bevy::ecs::system::SystemParam)]
+pub(super) struct RoomView<'w> {
+    roster: Res<'w, Roster>,
+    log: Res<'w, ChatLog>,
+    client: Res<'w, State<ClientState>>,
+    mode: Res<'w, State<AppMode>>,
+}
+
+pub(super) fn show(
+    mut contexts: EguiContexts,
+    mut commands: Commands,
+    mut state: ResMut<UiState>,
+    view: RoomView,
+    mut say: MessageWriter<ToServer<ChatToServer>>,
+    mut leave: MessageWriter<LeaveRequested>,
+    mut next: ResMut<NextState<AppMode>>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    let hosting = *view.mode.get() == AppMode::Server;
+    let connected = *view.client.get() == ClientState::Connected;
+    let mut back_to_launcher = false;
+    let mut root = root_ui(ctx);
+
+    egui::Panel::top("top-bar").show(&mut root, |ui| {
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("캐치마인드").strong().size(20.0));
+            ui.separator();
+            if connected {
+                ui.label(format!("Room: {}", view.roster.room));
+                ui.separator();
+                ui.label(format!(
+                    "{} / {} players",
+                    view.roster.players.len(),
+                    view.roster.capacity
+                ));
+            } else {
+                ui.label(format!("Server: {}", state.server_addr));
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let label = if hosting { "Stop hosting" } else { "Leave" };
+                if ui.button(label).clicked() {
+                    back_to_launcher = true;
+                }
+                let (status, colour) = match view.client.get() {
+                    ClientState::Connected => ("● connected", Color32::from_rgb(110, 200, 120)),
+                    ClientState::Connecting => ("● connecting…", Color32::from_rgb(230, 200, 90)),
+                    ClientState::Disconnected => ("● disconnected", Color32::from_rgb(240, 110, 100)),
+                };
+                ui.label(RichText::new(status).color(colour));
+            });
+        });
+    });
+
+    egui::Panel::right("side")
+        .exact_size(360.0)
+        .resizable(false)
+        .show(&mut root, |ui| {
+            players(ui, &view.roster, hosting, &state.reachable);
+            ui.separator();
+            ui.label(RichText::new("Chat").strong());
+            let me = view.roster.me;
+            if let Some(text) = chat_panel(ui, &view.log, me, &mut state.chat_input, connected) {
+                say.write(ToServer(ChatToServer::Say(text)));
+            }
+        });
+
+    egui::CentralPanel::default_margins().show(&mut root, |ui| {
+        board(ui);
+    });
+
+    if let Some(reason) = state.ended.clone() {
+        egui::Window::new("Disconnected")
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+            .show(ctx, |ui| {
+                ui.label(RichText::new(reason).size(16.0));
+                ui.add_space(8.0);
+                if ui.button("Back to launcher").clicked() {
+                    back_to_launcher = true;
+                }
+            });
+    } else if *view.client.get() == ClientState::Connecting {
+        egui::Window::new("Connecting")
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+            .show(ctx, |ui| {
+                ui.label(format!("Connecting to {}…", state.server_addr));
+                if ui.button("Cancel").clicked() {
+                    back_to_launcher = true;
+                }
+            });
+    }
+
+    if back_to_launcher {
+        leave.write(LeaveRequested);
+        // Dropping the hosted server stops it and tells its clients.
+        commands.remove_resource::<HostedServer>();
+        commands.insert_resource(Roster::default());
+        state.ended = None;
+        state.chat_input.clear();
+        next.set(AppMode::Menu);
+    }
+    Ok(())
+}
+
+fn players(ui: &mut egui::Ui, roster: &Roster, hosting: bool, reachable: &[String]) {
+    ui.label(RichText::new(format!("Players ({}/{})", roster.players.len(), roster.capacity)).strong());
+    let show_addresses = roster.players.iter().any(|p| p.addr.is_some());
+    egui::ScrollArea::vertical()
+        .id_salt("players")
+        .max_height(180.0)
+        .show(ui, |ui| {
+            egui::Grid::new("players-grid")
+                .num_columns(if show_addresses { 3 } else { 1 })
+                .striped(true)
+                .show(ui, |ui| {
+                    if show_addresses {
+                        ui.label(RichText::new("name").weak());
+                        ui.label(RichText::new("ip").weak());
+                        ui.label(RichText::new("port").weak());
+                        ui.end_row();
+                    }
+                    for player in &roster.players {
+                        let mut text = String::new();
+                        if Some(player.id) == roster.host {
+                            text.push_str("★ ");
+                        }
+                        text.push_str(&player.name);
+                        if Some(player.id) == roster.me {
+                            text.push_str(" (you)");
+                        }
+                        ui.label(text);
+                        if show_addresses {
+                            let (ip, port) = match player.addr.as_deref().and_then(|a| a.rsplit_once(':')) {
+                                Some((ip, port)) => (ip.trim_matches(['[', ']']).to_owned(), port.to_owned()),
+                                None => ("-".into(), "-".into()),
+                            };
+                            ui.label(ip);
+                            ui.label(port);
+                        }
+                        ui.end_row();
+                    }
+                });
+        });
+    if hosting && !reachable.is_empty() {
+        ui.add_space(4.0);
+        ui.label(RichText::new("Others join at:").weak());
+        for addr in reachable {
+            ui.label(RichText::new(format!("game --client {addr}")).monospace());
+        }
+    }
+}
+
+/// The board, white, fitted to the space with its aspect ratio kept.
+fn board(ui: &mut egui::Ui) {
+    let available = ui.available_rect_before_wrap();
+    let scale = (available.width() / BOARD_SIZE.x).min(available.height() / BOARD_SIZE.y);
+    let size = egui::vec2(BOARD_SIZE.x * scale, BOARD_SIZE.y * scale);
+    let rect = egui::Rect::from_center_size(available.center(), size);
+    let painter = ui.painter();
+    painter.rect_filled(rect, 4.0, Color32::WHITE);
+    painter.text(
+        rect.center(),
+        egui::Align2::CENTER_CENTER,
+        "Free chat room · drawing arrives with the next update",
+        egui::FontId::proportional(16.0),
+        Color32::from_gray(170),
+    );
+}

@@ -1,0 +1,179 @@
+//! The launcher: a nickname, then join a game (address, port, room) or host one.
+
+use bevy::prelude::*;
+use bevy_egui::{EguiContexts, egui};
+use egui::{Color32, RichText};
+
+use super::{HostOptions, UiState, root_ui, start_hosting, start_joining};
+use crate::app::HostedServer;
+use crate::cli::DEFAULT_PORT;
+use crate::names::{MAX_NAME_CHARS, normalize_name};
+use crate::plugins::AppMode;
+use crate::plugins::net::{ConnectRequested, NetServer};
+
+pub(super) fn show(
+    mut contexts: EguiContexts,
+    mut commands: Commands,
+    mut state: ResMut<UiState>,
+    host_options: Res<HostOptions>,
+    mut next: ResMut<NextState<AppMode>>,
+    mut connect: MessageWriter<ConnectRequested>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    let mut root = root_ui(ctx);
+    let mut action = None;
+    egui::CentralPanel::default_margins().show(&mut root, |ui| {
+        ui.vertical_centered(|ui| {
+            ui.add_space(48.0);
+            ui.label(RichText::new("캐치마인드").size(44.0).strong());
+            ui.label(RichText::new("Catch Mind — one draws, everyone guesses").size(18.0));
+            ui.add_space(28.0);
+            ui.allocate_ui(egui::vec2(440.0, 0.0), |ui| {
+                action = form(ui, &mut state);
+            });
+        });
+    });
+    let Some(action) = action else { return Ok(()) };
+    state.error = None;
+    let name = match normalize_name(&state.name) {
+        Ok(name) => name,
+        Err(e) => {
+            state.error = Some(format!("Nickname: {e}."));
+            return Ok(());
+        }
+    };
+    match action {
+        Action::Join => {
+            let room = match state.room.trim() {
+                "" => None,
+                room => match normalize_name(room) {
+                    Ok(room) => Some(room),
+                    Err(e) => {
+                        state.error = Some(format!("Room: {e}."));
+                        return Ok(());
+                    }
+                },
+            };
+            let address = state.address.trim().to_owned();
+            if address.is_empty() {
+                state.error = Some("Enter the address of the host (for example 192.168.0.10).".into());
+                return Ok(());
+            }
+            let Some(port) = parse_port(&state.port) else {
+                state.error = Some("The port must be a number from 1 to 65535.".into());
+                return Ok(());
+            };
+            let addr = crate::plugins::net::with_default_port(&address, port);
+            start_joining(&mut state, &mut next, &mut connect, &addr, name, room);
+        }
+        Action::Host => {
+            let Some(port) = parse_port(&state.host_port) else {
+                state.error = Some("The port must be a number from 1 to 65535.".into());
+                return Ok(());
+            };
+            let hosted = NetServer::bind(&format!("0.0.0.0:{port}"))
+                .and_then(|listener| HostedServer::spawn(listener, host_options.0.clone()));
+            match hosted {
+                Ok(hosted) => start_hosting(&mut commands, &mut state, &mut next, &mut connect, hosted, name),
+                Err(e) => state.error = Some(format!("Cannot host: {e}.")),
+            }
+        }
+    }
+    Ok(())
+}
+
+enum Action {
+    Join,
+    Host,
+}
+
+fn parse_port(text: &str) -> Option<u16> {
+    match text.trim() {
+        "" => Some(DEFAULT_PORT),
+        text => text.parse().ok().filter(|&p| p != 0),
+    }
+}
+
+fn form(ui: &mut egui::Ui, state: &mut UiState) -> Option<Action> {
+    let mut action = None;
+    let field_width = 300.0;
+    egui::Frame::group(ui.style()).inner_margin(16.0).show(ui, |ui| {
+        egui::Grid::new("name")
+            .num_columns(2)
+            .spacing([12.0, 10.0])
+            .show(ui, |ui| {
+                ui.label("Nickname");
+                ui.add(
+                    egui::TextEdit::singleline(&mut state.name)
+                        .char_limit(MAX_NAME_CHARS)
+                        .desired_width(field_width)
+                        .hint_text("1 to 24 characters"),
+                );
+                ui.end_row();
+            });
+    });
+    ui.add_space(12.0);
+    egui::Frame::group(ui.style()).inner_margin(16.0).show(ui, |ui| {
+        ui.label(RichText::new("Join a game").strong().size(17.0));
+        ui.add_space(6.0);
+        egui::Grid::new("join")
+            .num_columns(2)
+            .spacing([12.0, 10.0])
+            .show(ui, |ui| {
+                ui.label("Address");
+                ui.add(
+                    egui::TextEdit::singleline(&mut state.address)
+                        .desired_width(field_width)
+                        .hint_text("host's IP or name"),
+                );
+                ui.end_row();
+                ui.label("Port");
+                ui.add(
+                    egui::TextEdit::singleline(&mut state.port)
+                        .desired_width(80.0)
+                        .hint_text(DEFAULT_PORT.to_string()),
+                );
+                ui.end_row();
+                ui.label("Room");
+                ui.add(
+                    egui::TextEdit::singleline(&mut state.room)
+                        .char_limit(MAX_NAME_CHARS)
+                        .desired_width(field_width)
+                        .hint_text("optional: lobby if empty"),
+                );
+                ui.end_row();
+            });
+        ui.add_space(6.0);
+        if ui
+            .add_sized([120.0, 30.0], egui::Button::new("Connect"))
+            .clicked()
+        {
+            action = Some(Action::Join);
+        }
+    });
+    ui.add_space(12.0);
+    egui::Frame::group(ui.style()).inner_margin(16.0).show(ui, |ui| {
+        ui.label(RichText::new("Host a game").strong().size(17.0));
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            ui.label("Port");
+            ui.add(
+                egui::TextEdit::singleline(&mut state.host_port)
+                    .desired_width(80.0)
+                    .hint_text(DEFAULT_PORT.to_string()),
+            );
+            if ui.add_sized([120.0, 30.0], egui::Button::new("Host")).clicked() {
+                action = Some(Action::Host);
+            }
+        });
+    });
+    if let Some(error) = &state.error {
+        ui.add_space(10.0);
+        ui.label(
+            RichText::new(error)
+                .color(Color32::from_rgb(250, 110, 100))
+                .strong(),
+        );
+    }
+    action
+}

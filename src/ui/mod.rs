@@ -1,0 +1,253 @@
+//! The windowed game: launcher, room screen and their wiring. Only this module (and the
+//! chat panel widget) knows egui; the logic plugins run the same without it.
+
+mod fonts;
+mod game;
+mod launcher;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bevy::prelude::*;
+use bevy::window::WindowResolution;
+use bevy::winit::{EventLoopProxyWrapper, UpdateMode, WinitSettings, WinitUserEvent};
+use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass};
+
+use crate::app::{HostedServer, ServerOptions};
+use crate::cli::DEFAULT_PORT;
+use crate::plugins::net::{ConnectRequested, ConnectionEnded, NetWaker, with_default_port};
+use crate::plugins::rooms::Roster;
+use crate::plugins::{self, AppMode};
+use crate::protocol::{Hello, PROTOCOL_VERSION};
+
+/// What the window does first.
+pub enum Launch {
+    Menu,
+    /// Join the server this process is hosting.
+    Host {
+        hosted: HostedServer,
+        name: String,
+    },
+    Join {
+        addr: String,
+        name: String,
+        room: Option<String>,
+    },
+}
+
+pub struct WindowOptions {
+    pub position: Option<(i32, i32)>,
+    pub size: (u32, u32),
+}
+
+const TITLE: &str = "캐치마인드 Catch Mind";
+
+pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -> AppExit {
+    let primary = Window {
+        title: TITLE.into(),
+        resolution: WindowResolution::from(window.size),
+        position: match window.position {
+            Some((x, y)) => WindowPosition::At(IVec2::new(x, y)),
+            None => WindowPosition::Automatic,
+        },
+        ..default()
+    };
+    let mut ui_state = UiState::default();
+    match &launch {
+        Launch::Menu => {}
+        Launch::Host { name, .. } => ui_state.name = name.clone(),
+        Launch::Join { addr, name, room } => {
+            ui_state.name = name.clone();
+            ui_state.address = addr.clone();
+            ui_state.room = room.clone().unwrap_or_default();
+        }
+    }
+    App::new()
+        .add_plugins(DefaultPlugins.set(WindowPlugin {
+            primary_window: Some(primary),
+            ..default()
+        }))
+        // Sleep between input events; the network thread wakes the loop (`NetWaker`), so
+        // remote messages show at once without spinning.
+        .insert_resource(WinitSettings {
+            focused_mode: UpdateMode::reactive(Duration::from_millis(250)),
+            unfocused_mode: UpdateMode::reactive_low_power(Duration::from_secs(1)),
+        })
+        .insert_resource(ClearColor(Color::srgb(0.11, 0.12, 0.14)))
+        .add_plugins(EguiPlugin::default())
+        .add_plugins(plugins::logic)
+        .insert_resource(ui_state)
+        .insert_resource(HostOptions(host_options))
+        .insert_resource(PendingLaunch(Mutex::new(Some(launch))))
+        .add_systems(Startup, (spawn_camera, install_waker, apply_launch).chain())
+        .add_systems(
+            EguiPrimaryContextPass,
+            (
+                install_fonts,
+                launcher::show.run_if(in_state(AppMode::Menu)),
+                game::show.run_if(not(in_state(AppMode::Menu))),
+            )
+                .chain(),
+        )
+        .add_systems(Update, (note_connection_end, update_title))
+        .add_systems(Last, stop_hosting_on_exit)
+        .run()
+}
+
+/// What the screens remember between frames.
+#[derive(Resource, Default)]
+pub(crate) struct UiState {
+    pub name: String,
+    pub address: String,
+    pub port: String,
+    pub room: String,
+    pub host_port: String,
+    /// A launcher error (bad name, port in use, ...).
+    pub error: Option<String>,
+    /// Why the connection ended, shown until the player goes back to the launcher.
+    pub ended: Option<String>,
+    pub chat_input: String,
+    /// Where the server we joined is, as typed.
+    pub server_addr: String,
+    pub reachable: Vec<String>,
+}
+
+#[derive(Resource)]
+struct HostOptions(ServerOptions);
+
+#[derive(Resource)]
+struct PendingLaunch(Mutex<Option<Launch>>);
+
+fn spawn_camera(mut commands: Commands) {
+    commands.spawn(Camera2d);
+}
+
+fn install_waker(mut commands: Commands, proxy: Res<EventLoopProxyWrapper>) {
+    let proxy = Mutex::new((**proxy).clone());
+    commands.insert_resource(NetWaker(Arc::new(move || {
+        if let Ok(proxy) = proxy.lock() {
+            let _ = proxy.send_event(WinitUserEvent::WakeUp);
+        }
+    })));
+}
+
+fn apply_launch(
+    mut commands: Commands,
+    pending: Res<PendingLaunch>,
+    mut state: ResMut<UiState>,
+    mut next: ResMut<NextState<AppMode>>,
+    mut connect: MessageWriter<ConnectRequested>,
+) {
+    let Some(launch) = pending.0.lock().ok().and_then(|mut l| l.take()) else {
+        return;
+    };
+    match launch {
+        Launch::Menu => {}
+        Launch::Host { hosted, name } => {
+            start_hosting(&mut commands, &mut state, &mut next, &mut connect, hosted, name);
+        }
+        Launch::Join { addr, name, room } => {
+            start_joining(&mut state, &mut next, &mut connect, &addr, name, room);
+        }
+    }
+}
+
+pub(crate) fn hello(name: String, room: Option<String>, host_token: Option<[u8; 16]>) -> Hello {
+    Hello {
+        version: PROTOCOL_VERSION,
+        name,
+        room,
+        host_token,
+    }
+}
+
+fn start_hosting(
+    commands: &mut Commands,
+    state: &mut UiState,
+    next: &mut NextState<AppMode>,
+    connect: &mut MessageWriter<ConnectRequested>,
+    hosted: HostedServer,
+    name: String,
+) {
+    let port = hosted.addr.port();
+    state.reachable = crate::plugins::net::reachable_addresses(hosted.addr)
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    state.server_addr = format!("127.0.0.1:{port}");
+    state.ended = None;
+    connect.write(ConnectRequested {
+        addr: state.server_addr.clone(),
+        hello: hello(name, None, Some(hosted.token)),
+    });
+    commands.insert_resource(hosted);
+    next.set(AppMode::Server);
+}
+
+fn start_joining(
+    state: &mut UiState,
+    next: &mut NextState<AppMode>,
+    connect: &mut MessageWriter<ConnectRequested>,
+    addr: &str,
+    name: String,
+    room: Option<String>,
+) {
+    state.server_addr = with_default_port(addr, DEFAULT_PORT);
+    state.reachable.clear();
+    state.ended = None;
+    connect.write(ConnectRequested {
+        addr: state.server_addr.clone(),
+        hello: hello(name, room, None),
+    });
+    next.set(AppMode::Client);
+}
+
+fn install_fonts(mut contexts: EguiContexts, mut done: Local<bool>) -> Result {
+    if !*done {
+        fonts::install(contexts.ctx_mut()?);
+        *done = true;
+    }
+    Ok(())
+}
+
+fn note_connection_end(mut ended: MessageReader<ConnectionEnded>, mut state: ResMut<UiState>) {
+    if let Some(ConnectionEnded(error)) = ended.read().last() {
+        eprintln!("game: {error}");
+        state.ended = Some(error.to_string());
+    }
+}
+
+fn update_title(roster: Res<Roster>, mode: Res<State<AppMode>>, mut windows: Query<&mut Window>) {
+    if !roster.is_changed() && !mode.is_changed() {
+        return;
+    }
+    let title = match (roster.me.and_then(|me| roster.name_of(me)), *mode.get()) {
+        (_, AppMode::Menu) | (None, _) => TITLE.to_owned(),
+        (Some(name), _) => format!("{TITLE} — {name} @ {}", roster.room),
+    };
+    for mut window in &mut windows {
+        if window.title != title {
+            window.title = title.clone();
+        }
+    }
+}
+
+fn stop_hosting_on_exit(mut exit: MessageReader<AppExit>, hosted: Option<ResMut<HostedServer>>) {
+    if exit.read().last().is_some()
+        && let Some(mut hosted) = hosted
+    {
+        hosted.stop();
+    }
+}
+
+/// A full-window `Ui` for panels to be shown in (egui 0.36 panels live inside a `Ui`).
+fn root_ui(ctx: &bevy_egui::egui::Context) -> bevy_egui::egui::Ui {
+    use bevy_egui::egui;
+    egui::Ui::new(
+        ctx.clone(),
+        "root".into(),
+        egui::UiBuilder::new()
+            .layer_id(egui::LayerId::background())
+            .max_rect(ctx.viewport_rect()),
+    )
+}

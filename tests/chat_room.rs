@@ -1,0 +1,281 @@
+//! A real server and several game clients over loopback TCP: joining, chat, leaving and the
+//! handshake's refusals.
+
+mod common;
+
+use std::time::Duration;
+
+use catchmind::app::ServerOptions;
+use catchmind::plugins::net::ClientState;
+use catchmind::plugins::rooms::RoomConfig;
+use catchmind::protocol::{ClientMsg, CloseReason, Hello, Rejection};
+use common::{Client, RawPeer, join_all, start_server, step_for, step_until};
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+#[test]
+fn three_clients_join_chat_in_order_and_see_a_leave() {
+    let server = start_server(ServerOptions::default());
+    let mut a = Client::connect(server.addr, "Alice", None);
+    let mut b = Client::connect(server.addr, "배철수", None);
+    let mut c = Client::connect(server.addr, "Carol", None);
+    join_all(&mut [&mut a, &mut b, &mut c]);
+    for client in [&a, &b, &c] {
+        let mut names: Vec<&str> = client.roster().players.iter().map(|p| p.name.as_str()).collect();
+        names.sort();
+        assert_eq!(names, ["Alice", "Carol", "배철수"]);
+        assert_eq!(client.roster().room, "lobby");
+        assert!(
+            client.roster().players.iter().all(|p| p.addr.is_none()),
+            "only the operator sees addresses"
+        );
+    }
+    let host = a.roster().host;
+    assert!(
+        host.is_some() && [&b, &c].iter().all(|c| c.roster().host == host),
+        "everyone agrees on the host"
+    );
+
+    let sent_by_a: Vec<String> = (1..=5).map(|i| format!("message {i} from Alice")).collect();
+    for text in &sent_by_a {
+        a.say(text);
+    }
+    b.say("안녕하세요 여러분!");
+    let expected_a: Vec<String> = sent_by_a.iter().map(|t| format!("Alice: {t}")).collect();
+    step_until(
+        &mut [&mut a, &mut b, &mut c],
+        LIMIT,
+        "six chat lines everywhere",
+        |cs| cs.iter().all(|c| c.lines().len() >= 6),
+    );
+    step_for(&mut [&mut a, &mut b, &mut c], Duration::from_millis(300));
+    for client in [&a, &b, &c] {
+        let lines = client.lines();
+        assert_eq!(
+            lines.len(),
+            6,
+            "{}: each line exactly once: {lines:?}",
+            client.name
+        );
+        let from_a: Vec<String> = lines
+            .iter()
+            .filter(|l| l.starts_with("Alice:"))
+            .cloned()
+            .collect();
+        assert_eq!(from_a, expected_a, "{}: Alice's lines in order", client.name);
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| *l == "배철수: 안녕하세요 여러분!")
+                .count(),
+            1
+        );
+    }
+
+    c.leave();
+    step_until(&mut [&mut a, &mut b, &mut c], LIMIT, "the leave notice", |cs| {
+        cs[..2]
+            .iter()
+            .all(|c| c.notices().iter().any(|n| n == "Carol left.") && c.roster().players.len() == 2)
+    });
+    assert_eq!(c.state(), ClientState::Disconnected);
+}
+
+#[test]
+fn late_joiner_gets_history_and_rooms_are_separate() {
+    let server = start_server(ServerOptions::default());
+    let mut a = Client::connect(server.addr, "Alice", None);
+    let mut elsewhere = Client::connect(server.addr, "Dave", Some("다른 방"));
+    step_until(&mut [&mut a, &mut elsewhere], LIMIT, "both joined", |cs| {
+        cs.iter().all(|c| c.state() == ClientState::Connected)
+    });
+    assert_eq!(elsewhere.roster().room, "다른 방");
+    assert_eq!(elsewhere.roster().players.len(), 1);
+    a.say("first");
+    a.say("second");
+    elsewhere.say("only in the other room");
+    step_until(&mut [&mut a, &mut elsewhere], LIMIT, "lines echoed", |cs| {
+        cs[0].lines().len() == 2 && cs[1].lines().len() == 1
+    });
+
+    let mut late = Client::connect(server.addr, "Eve", None);
+    step_until(&mut [&mut a, &mut elsewhere, &mut late], LIMIT, "history", |cs| {
+        cs[2].lines().len() == 2
+    });
+    assert_eq!(late.lines(), ["Alice: first", "Alice: second"]);
+    step_for(
+        &mut [&mut a, &mut elsewhere, &mut late],
+        Duration::from_millis(200),
+    );
+    assert_eq!(
+        elsewhere.lines(),
+        ["Dave: only in the other room"],
+        "chat stays in its room"
+    );
+    assert!(a.notices().iter().any(|n| n == "Eve joined."));
+    assert!(!elsewhere.notices().iter().any(|n| n == "Eve joined."));
+}
+
+#[test]
+fn wrong_version_and_taken_names_are_rejected_with_reasons() {
+    let server = start_server(ServerOptions::default());
+    let mut a = Client::connect(server.addr, "Alice", None);
+    join_all(&mut [&mut a]);
+
+    let mut old = RawPeer::connect(server.addr);
+    old.send(&ClientMsg::Hello(Hello {
+        version: 0,
+        name: "Old".into(),
+        room: None,
+        host_token: None,
+    }));
+    assert_eq!(
+        old.closing_reason(),
+        Some(CloseReason::Rejected(Rejection::VersionMismatch {
+            server: catchmind::protocol::PROTOCOL_VERSION,
+            client: 0
+        }))
+    );
+
+    // A future client whose handshake we cannot decode at all still learns the mismatch.
+    let mut future = RawPeer::connect(server.addr);
+    future.send_frame(&[0, 0x7F, 1, 2, 3, 4, 5]);
+    assert!(matches!(
+        future.closing_reason(),
+        Some(CloseReason::Rejected(Rejection::VersionMismatch {
+            client: 0x7F,
+            ..
+        }))
+    ));
+
+    let mut twin = Client::connect(server.addr, "ALICE", None);
+    step_until(
+        &mut [&mut a, &mut twin],
+        LIMIT,
+        "the duplicate's rejection",
+        |cs| !cs[1].ended().is_empty(),
+    );
+    assert_eq!(
+        twin.ended(),
+        ["the server closed the connection: the name \"ALICE\" is already taken in this room"]
+    );
+    assert_eq!(twin.state(), ClientState::Disconnected);
+
+    let mut bad = Client::connect(server.addr, "a\u{202E}b", None);
+    step_until(&mut [&mut a, &mut bad], LIMIT, "the bad name's rejection", |cs| {
+        !cs[1].ended().is_empty()
+    });
+    assert!(
+        bad.ended()[0].contains("text-direction override"),
+        "{:?}",
+        bad.ended()
+    );
+    assert_eq!(a.roster().players.len(), 1, "nobody else got in");
+}
+
+#[test]
+fn a_full_room_refuses_and_an_emptied_room_is_removed() {
+    let options = ServerOptions {
+        rooms: RoomConfig {
+            room_size: 2,
+            max_rooms: 2,
+            ..RoomConfig::default()
+        },
+        ..ServerOptions::default()
+    };
+    let server = start_server(options);
+    let mut a = Client::connect(server.addr, "A", Some("small"));
+    let mut b = Client::connect(server.addr, "B", Some("small"));
+    step_until(&mut [&mut a, &mut b], LIMIT, "two in the room", |cs| {
+        cs.iter().all(|c| c.roster().players.len() == 2)
+    });
+    let mut c = Client::connect(server.addr, "C", Some("SMALL"));
+    step_until(&mut [&mut c], LIMIT, "room full", |cs| !cs[0].ended().is_empty());
+    assert!(c.ended()[0].contains("is full (2 players)"), "{:?}", c.ended());
+
+    // Two rooms at most: "small" and a second one; a third is refused.
+    let mut d = Client::connect(server.addr, "D", Some("second"));
+    step_until(&mut [&mut d], LIMIT, "second room", |cs| {
+        cs[0].state() == ClientState::Connected
+    });
+    let mut e = Client::connect(server.addr, "E", Some("third"));
+    step_until(&mut [&mut e], LIMIT, "too many rooms", |cs| {
+        !cs[0].ended().is_empty()
+    });
+    assert!(e.ended()[0].contains("at most 2 rooms"), "{:?}", e.ended());
+
+    // Once "second" empties it is removed, so "third" can be made.
+    d.leave();
+    step_for(&mut [&mut d], Duration::from_millis(300));
+    let mut f = Client::connect(server.addr, "F", Some("third"));
+    step_until(&mut [&mut f], LIMIT, "third room after second emptied", |cs| {
+        cs[0].state() == ClientState::Connected
+    });
+}
+
+#[test]
+fn chat_limits_are_enforced_and_explained() {
+    let server = start_server(ServerOptions::default());
+    let mut a = Client::connect(server.addr, "Alice", None);
+    let mut b = Client::connect(server.addr, "Bob", None);
+    join_all(&mut [&mut a, &mut b]);
+    for i in 0..7 {
+        a.say(&format!("spam {i}"));
+    }
+    a.say(&"x".repeat(10_000));
+    step_until(&mut [&mut a, &mut b], LIMIT, "five lines and refusals", |cs| {
+        cs[0]
+            .notices()
+            .iter()
+            .filter(|n| n.starts_with("slow down"))
+            .count()
+            == 2
+            && cs[1].lines().len() == 5
+    });
+    step_for(&mut [&mut a, &mut b], Duration::from_millis(200));
+    assert_eq!(b.lines().len(), 5, "refused messages reach nobody");
+    assert!(
+        a.notices().iter().any(|n| n.starts_with("message too long")),
+        "{:?}",
+        a.notices()
+    );
+    assert!(
+        b.notices().iter().all(|n| !n.starts_with("slow down")),
+        "only the sender is told"
+    );
+    assert_eq!(
+        a.state(),
+        ClientState::Connected,
+        "a chatty player is refused, not kicked"
+    );
+}
+
+#[test]
+fn the_hosting_operator_sees_addresses_and_hosts_the_default_room() {
+    let listener = catchmind::plugins::net::NetServer::bind("127.0.0.1:0").unwrap();
+    let server = catchmind::app::HostedServer::spawn(listener, ServerOptions::default()).unwrap();
+    let mut guest = Client::connect(server.addr, "Guest", None);
+    join_all(&mut [&mut guest]);
+    // The handshake carries the token, as the host window's does.
+    let mut host = Client::connect_hello(
+        server.addr,
+        Hello {
+            host_token: Some(server.token),
+            ..common::hello("Host", None)
+        },
+    );
+    step_until(&mut [&mut guest, &mut host], LIMIT, "host joined", |cs| {
+        cs.iter().all(|c| c.roster().players.len() == 2)
+    });
+    let host_id = host.roster().me;
+    step_until(&mut [&mut guest, &mut host], LIMIT, "host change", |cs| {
+        cs[0].roster().host == host_id
+    });
+    assert!(
+        host.roster()
+            .players
+            .iter()
+            .all(|p| p.addr.as_deref().is_some_and(|a| a.starts_with("127.0.0.1:")))
+    );
+    assert!(guest.roster().players.iter().all(|p| p.addr.is_none()));
+}

@@ -1,0 +1,272 @@
+//! Hostile peers against a real server: each offender is disconnected with a reason while
+//! the other players keep chatting.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use catchmind::app::ServerOptions;
+use catchmind::codec::MAX_FRAME_LEN;
+use catchmind::plugins::chat::{ChatConfig, ChatToServer};
+use catchmind::plugins::net::{ClientState, NetConfig};
+use catchmind::protocol::{ClientMsg, CloseReason};
+use common::{Client, RawPeer, join_all, start_server, step_for, step_until};
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+/// Two honest players chatting; returns them joined.
+fn honest_pair(addr: std::net::SocketAddr) -> (Client, Client) {
+    honest_pair_with(addr, NetConfig::default())
+}
+
+fn honest_pair_with(addr: std::net::SocketAddr, net: NetConfig) -> (Client, Client) {
+    let mut a = Client::connect(addr, "Alice", None).with_net(net.clone());
+    let mut b = Client::connect(addr, "Bob", None).with_net(net);
+    join_all(&mut [&mut a, &mut b]);
+    (a, b)
+}
+
+/// The honest players still chat after the attack, and heard about the offender leaving.
+fn still_chatting(a: &mut Client, b: &mut Client, tag: &str) {
+    a.say(&format!("still here after {tag}"));
+    let expected = format!("Alice: still here after {tag}");
+    step_until(&mut [a, b], LIMIT, "chat after the attack", |cs| {
+        cs.iter().all(|c| c.lines().contains(&expected))
+    });
+    assert_eq!(a.state(), ClientState::Connected);
+    assert_eq!(b.state(), ClientState::Connected);
+}
+
+fn violation(reason: Option<CloseReason>) -> String {
+    match reason {
+        Some(CloseReason::ProtocolViolation(why)) => why,
+        other => panic!("expected a protocol violation, got {other:?}"),
+    }
+}
+
+#[test]
+fn framing_attacks_are_disconnected_with_a_reason() {
+    let server = start_server(ServerOptions::default());
+    let (mut a, mut b) = honest_pair(server.addr);
+
+    // A header one byte over the cap, and the largest possible header.
+    for len in [MAX_FRAME_LEN as u32 + 1, u32::MAX] {
+        let mut peer = RawPeer::connect(server.addr);
+        peer.send_raw(&len.to_be_bytes());
+        assert!(
+            violation(peer.closing_reason()).contains("frame larger than"),
+            "header {len}"
+        );
+    }
+    // An empty frame, random bytes, and a length bomb inside a small frame.
+    let bomb = [3u8, 0, 0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+    let random: Vec<u8> = (0..200u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    for (what, payload) in [("empty", &[][..]), ("random", &random[..]), ("bomb", &bomb[..])] {
+        let mut peer = RawPeer::connect(server.addr);
+        peer.hello(&format!("evil-{what}"));
+        peer.send_frame(payload);
+        let _ = violation(peer.closing_reason());
+    }
+    // A message before the handshake, and a second handshake.
+    let mut early = RawPeer::connect(server.addr);
+    early.send(&ClientMsg::Chat(ChatToServer::Say("hi".into())));
+    assert_eq!(violation(early.closing_reason()), "expected a handshake first");
+    let mut twice = RawPeer::connect(server.addr);
+    twice.hello("twice");
+    twice.hello("twice");
+    assert_eq!(violation(twice.closing_reason()), "handshake sent twice");
+
+    // Everyone who got in was announced as disconnected to the honest players.
+    step_until(&mut [&mut a, &mut b], LIMIT, "offenders' leave notices", |cs| {
+        ["evil-empty", "evil-random", "evil-bomb", "twice"]
+            .iter()
+            .all(|name| {
+                cs[0]
+                    .notices()
+                    .iter()
+                    .any(|n| n.starts_with(&format!("{name} was disconnected: protocol violation")))
+            })
+    });
+    still_chatting(&mut a, &mut b, "framing attacks");
+}
+
+#[test]
+fn byte_by_byte_and_many_frames_in_one_write_are_both_fine() {
+    let server = start_server(ServerOptions::default());
+    let (mut a, mut b) = honest_pair(server.addr);
+    let mut peer = RawPeer::connect(server.addr);
+    let mut hello = Vec::new();
+    let payload = catchmind::codec::encode(&ClientMsg::Hello(common::hello("Slowpoke", None))).unwrap();
+    hello.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    hello.extend_from_slice(&payload);
+    for byte in hello {
+        peer.send_raw(&[byte]);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // Five chat messages glued into one write.
+    let mut glued = Vec::new();
+    for i in 0..5 {
+        let payload =
+            catchmind::codec::encode(&ClientMsg::Chat(ChatToServer::Say(format!("glued {i}")))).unwrap();
+        glued.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        glued.extend_from_slice(&payload);
+    }
+    peer.send_raw(&glued);
+    step_until(&mut [&mut a, &mut b], LIMIT, "glued lines", |cs| {
+        cs[1]
+            .lines()
+            .iter()
+            .filter(|l| l.starts_with("Slowpoke: glued"))
+            .count()
+            == 5
+    });
+    let glued_lines: Vec<String> = b
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("Slowpoke"))
+        .collect();
+    assert_eq!(
+        glued_lines,
+        (0..5).map(|i| format!("Slowpoke: glued {i}")).collect::<Vec<_>>()
+    );
+    still_chatting(&mut a, &mut b, "glued frames");
+}
+
+#[test]
+fn silent_peers_are_dropped_by_the_heartbeat() {
+    let net = NetConfig {
+        peer_timeout: Duration::from_millis(1500),
+        handshake_timeout: Duration::from_millis(800),
+        heartbeat_interval: Duration::from_millis(300),
+        ..NetConfig::default()
+    };
+    let server = start_server(ServerOptions {
+        net: net.clone(),
+        ..ServerOptions::default()
+    });
+    let (mut a, mut b) = honest_pair_with(server.addr, net);
+
+    // A header and then nothing: dropped at the handshake deadline.
+    let mut header_only = RawPeer::connect(server.addr);
+    header_only.send_raw(&100u32.to_be_bytes());
+    let started = Instant::now();
+    assert_eq!(header_only.closing_reason(), Some(CloseReason::TimedOut));
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // Joined, then silent (no pings): dropped, and the others are told it timed out.
+    let mut silent = RawPeer::connect(server.addr);
+    silent.hello("Silent");
+    let started = Instant::now();
+    assert_eq!(silent.closing_reason(), Some(CloseReason::TimedOut));
+    assert!(started.elapsed() < Duration::from_secs(4));
+    step_until(&mut [&mut a, &mut b], LIMIT, "timeout notice", |cs| {
+        cs[0].notices().iter().any(|n| n == "Silent timed out.")
+    });
+
+    // The honest clients ping, so they outlive several timeouts of silence on their part.
+    step_for(&mut [&mut a, &mut b], Duration::from_millis(3500));
+    still_chatting(&mut a, &mut b, "silence");
+}
+
+#[test]
+fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything_in_order() {
+    // A small queue and a lenient chat limit so the test can fill the queue quickly.
+    let net = NetConfig {
+        outbound_queue: 64,
+        write_stall: Duration::from_secs(3),
+        socket_send_buffer: Some(8 * 1024),
+        frames_per_second: 100_000.0,
+        frame_burst: 100_000.0,
+        ..NetConfig::default()
+    };
+    let chat = ChatConfig {
+        burst: 10_000,
+        window: Duration::from_secs(1),
+    };
+    let server = start_server(ServerOptions {
+        net,
+        chat,
+        ..ServerOptions::default()
+    });
+    let (mut a, mut b) = honest_pair(server.addr);
+    let mut stuck = RawPeer::connect_small_buffer(server.addr);
+    stuck.hello("Stuck");
+    step_until(&mut [&mut a, &mut b], LIMIT, "stuck joined", |cs| {
+        cs.iter().all(|c| c.roster().players.len() == 3)
+    });
+
+    // ~400 KB of chat for the stuck peer not to read: far beyond its buffers and queue.
+    let total = 450;
+    let filler = "가".repeat(290);
+    let started = Instant::now();
+    let mut sent = 0;
+    while sent < total {
+        for _ in 0..20 {
+            a.say(&format!("{sent:05} {filler}"));
+            sent += 1;
+        }
+        a.step();
+        b.step();
+    }
+    step_until(
+        &mut [&mut a, &mut b],
+        Duration::from_secs(20),
+        "every line and the stuck peer dropped",
+        |cs| {
+            cs.iter().all(|c| c.lines().len() >= total)
+                && cs[1]
+                    .notices()
+                    .iter()
+                    .any(|n| n.starts_with("Stuck was disconnected: not reading fast enough"))
+        },
+    );
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(15), "took {elapsed:?}");
+    for client in [&a, &b] {
+        let numbers: Vec<usize> = client
+            .lines()
+            .iter()
+            .map(|l| l["Alice: ".len()..][..5].parse().unwrap())
+            .collect();
+        assert_eq!(
+            numbers,
+            (0..total).collect::<Vec<_>>(),
+            "{} got every line in order",
+            client.name
+        );
+    }
+    still_chatting(&mut a, &mut b, "the stuck reader");
+}
+
+#[test]
+fn a_flooding_client_is_disconnected() {
+    let net = NetConfig {
+        frames_per_second: 50.0,
+        frame_burst: 100.0,
+        ..NetConfig::default()
+    };
+    let server = start_server(ServerOptions {
+        net,
+        ..ServerOptions::default()
+    });
+    let (mut a, mut b) = honest_pair(server.addr);
+    let mut flood = RawPeer::connect(server.addr);
+    flood.hello("Flood");
+    let payload = catchmind::codec::encode(&ClientMsg::Ping).unwrap();
+    let mut burst = Vec::new();
+    for _ in 0..1000 {
+        burst.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        burst.extend_from_slice(&payload);
+    }
+    flood.send_raw(&burst);
+    assert_eq!(flood.closing_reason(), Some(CloseReason::Flooding));
+    step_until(&mut [&mut a, &mut b], LIMIT, "flood notice", |cs| {
+        cs[0]
+            .notices()
+            .iter()
+            .any(|n| n == "Flood was disconnected: sending too many messages.")
+    });
+    still_chatting(&mut a, &mut b, "the flood");
+}
