@@ -318,16 +318,22 @@ pub struct PlayerLeft {
     pub remaining: Vec<ClientId>,
 }
 
+/// What admitting a player sends.
+#[derive(bevy::ecs::system::SystemParam)]
+struct AdmissionOutput<'w> {
+    welcomes: MessageWriter<'w, ToClients<Welcome>>,
+    updates: MessageWriter<'w, ToClients<RoomUpdate>>,
+    refusals: MessageWriter<'w, DisconnectClient>,
+    joined: MessageWriter<'w, PlayerJoined>,
+}
+
 fn admit_joiners(
     mut commands: Commands,
     config: Res<RoomConfig>,
     mut index: ResMut<RoomIndex>,
     mut requests: MessageReader<JoinRequested>,
     mut rooms: Query<&mut Room>,
-    mut welcomes: MessageWriter<ToClients<Welcome>>,
-    mut updates: MessageWriter<ToClients<RoomUpdate>>,
-    mut refusals: MessageWriter<DisconnectClient>,
-    mut joined: MessageWriter<PlayerJoined>,
+    mut out: AdmissionOutput,
 ) {
     // Rooms spawned in this run are not in the query until commands apply.
     let mut created: HashMap<Entity, Room> = HashMap::new();
@@ -346,7 +352,7 @@ fn admit_joiners(
             Ok(plan) => plan,
             Err(rejection) => {
                 info!("refused {} from {}: {rejection}", request.client, request.addr);
-                refusals.write(DisconnectClient {
+                out.refusals.write(DisconnectClient {
                     client: request.client,
                     reason: CloseReason::Rejected(rejection),
                 });
@@ -371,7 +377,7 @@ fn admit_joiners(
         };
         let previous_host = room.host();
         room.add(request.client, &plan.name, request.addr, request.operator);
-        welcomes.write(ToClients {
+        out.welcomes.write(ToClients {
             to: Recipients::One(request.client),
             msg: Welcome {
                 you: request.client,
@@ -384,7 +390,7 @@ fn admit_joiners(
         let newcomer = room.roster_for(true).pop().expect("just added");
         let (ops, rest) = room.audiences(Some(request.client));
         if !ops.is_empty() {
-            updates.write(ToClients {
+            out.updates.write(ToClients {
                 to: Recipients::Many(ops),
                 msg: RoomUpdate::Joined(newcomer.clone()),
             });
@@ -394,13 +400,13 @@ fn admit_joiners(
                 addr: None,
                 ..newcomer
             };
-            updates.write(ToClients {
+            out.updates.write(ToClients {
                 to: Recipients::Many(rest),
                 msg: RoomUpdate::Joined(public),
             });
         }
         if previous_host.is_some() && room.host() != previous_host {
-            updates.write(ToClients {
+            out.updates.write(ToClients {
                 to: Recipients::Many(room.members().filter(|&id| id != request.client).collect()),
                 msg: RoomUpdate::HostChanged(request.client),
             });
@@ -417,7 +423,7 @@ fn admit_joiners(
             .spawn((Name::new(format!("player {}", plan.name)), player))
             .id();
         index.players.insert(request.client, entity);
-        joined.write(PlayerJoined {
+        out.joined.write(PlayerJoined {
             client: request.client,
             name: plan.name,
             room: room_entity,
