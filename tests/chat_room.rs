@@ -157,7 +157,7 @@ fn wrong_version_and_taken_names_are_rejected_with_reasons() {
     );
     assert_eq!(
         twin.ended(),
-        ["the server closed the connection: the name \"ALICE\" is already taken in this room"]
+        ["the server refused to let you in: the name \"ALICE\" is already taken in this room"]
     );
     assert_eq!(twin.state(), ClientState::Disconnected);
 

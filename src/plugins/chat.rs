@@ -365,7 +365,12 @@ fn collect_chat(
         }
     }
     for ConnectionEnded(error) in ended.read() {
-        log.notice(format!("Disconnected: {error}"));
+        let what = if error.is_connect_failure() {
+            "Could not join"
+        } else {
+            "Disconnected"
+        };
+        log.notice(format!("{what}: {error}."));
     }
 }
 

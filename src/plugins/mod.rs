@@ -30,24 +30,23 @@ pub enum GameSystems {
     Quiz,
 }
 
-/// Everything but rendering and UI.
+/// Everything but rendering and UI. The app builder sets the initial [`AppMode`].
 pub fn logic(app: &mut App) {
-    app.init_state::<AppMode>()
-        .configure_sets(
-            Update,
-            (
-                GameSystems::Rooms,
-                GameSystems::Chat,
-                GameSystems::Canvas,
-                GameSystems::Quiz,
-            )
-                .chain(),
+    app.configure_sets(
+        Update,
+        (
+            GameSystems::Rooms,
+            GameSystems::Chat,
+            GameSystems::Canvas,
+            GameSystems::Quiz,
         )
-        .add_plugins((
-            net::plugin,
-            rooms::plugin,
-            chat::plugin,
-            canvas::plugin,
-            quiz::plugin,
-        ));
+            .chain(),
+    )
+    .add_plugins((
+        net::plugin,
+        rooms::plugin,
+        chat::plugin,
+        canvas::plugin,
+        quiz::plugin,
+    ));
 }

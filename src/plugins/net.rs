@@ -195,6 +195,7 @@ pub struct NetServer {
     local_addr: SocketAddr,
     stop_accepting: CancellationToken,
     operator_token: Option<[u8; 16]>,
+    wake: Receiver<()>,
 }
 
 struct Conn {
@@ -255,9 +256,11 @@ impl NetServer {
             tokio::net::TcpListener::from_std(listener).map_err(ServerError::Runtime)?
         };
         let (events_tx, events) = crossbeam_channel::unbounded();
+        let (wake_tx, wake) = crossbeam_channel::bounded(1);
         let shared = Arc::new(ServerShared {
             config,
             events: events_tx,
+            wake: wake_tx.clone(),
             tracker: TaskTracker::new(),
             live: AtomicUsize::new(0),
         });
@@ -271,6 +274,7 @@ impl NetServer {
             runtime.spawn(async move {
                 if tokio::signal::ctrl_c().await.is_ok() {
                     signal.request();
+                    let _ = wake_tx.try_send(());
                 }
             });
         }
@@ -282,6 +286,7 @@ impl NetServer {
             local_addr,
             stop_accepting,
             operator_token,
+            wake,
         })
     }
 
@@ -340,6 +345,32 @@ impl Drop for NetServer {
     fn drop(&mut self) {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
+        }
+    }
+}
+
+/// Runs a server app: a fixed tick while anyone is connected; with nobody connected it sleeps
+/// until a connection arrives (or a second passes), so an idle server costs next to nothing.
+pub fn server_runner(mut app: App, tick: Duration) -> AppExit {
+    while app.plugins_state() == bevy::app::PluginsState::Adding {
+        bevy::tasks::tick_global_task_pools_on_main_thread();
+    }
+    app.finish();
+    app.cleanup();
+    loop {
+        let started = std::time::Instant::now();
+        app.update();
+        if let Some(exit) = app.should_exit() {
+            return exit;
+        }
+        let Some(server) = app.world().get_resource::<NetServer>() else {
+            return AppExit::Success;
+        };
+        if server.conns.is_empty() {
+            let wake = server.wake.clone();
+            let _ = wake.recv_timeout(Duration::from_secs(1));
+        } else if let Some(rest) = tick.checked_sub(started.elapsed()) {
+            std::thread::sleep(rest);
         }
     }
 }

@@ -83,13 +83,14 @@ pub(super) fn show(
         board(ui);
     });
 
-    if let Some(reason) = state.ended.clone() {
-        egui::Window::new("Disconnected")
+    if let Some((title, reason)) = state.ended.clone() {
+        egui::Window::new(title)
             .collapsible(false)
             .resizable(false)
             .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+            .default_width(420.0)
             .show(ctx, |ui| {
-                ui.label(RichText::new(reason).size(16.0));
+                ui.label(RichText::new(capitalise(&reason)).size(16.0));
                 ui.add_space(8.0);
                 if ui.button("Back to launcher").clicked() {
                     back_to_launcher = true;
@@ -121,7 +122,11 @@ pub(super) fn show(
 }
 
 fn players(ui: &mut egui::Ui, roster: &Roster, hosting: bool, reachable: &[String]) {
-    ui.label(RichText::new(format!("Players ({}/{})", roster.players.len(), roster.capacity)).strong());
+    let heading = match roster.capacity {
+        0 => "Players".to_owned(),
+        capacity => format!("Players ({}/{capacity})", roster.players.len()),
+    };
+    ui.label(RichText::new(heading).strong());
     let show_addresses = roster.players.iter().any(|p| p.addr.is_some());
     egui::ScrollArea::vertical()
         .id_salt("players")
@@ -183,4 +188,12 @@ fn board(ui: &mut egui::Ui) {
         egui::FontId::proportional(16.0),
         Color32::from_gray(170),
     );
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
+        None => String::new(),
+    }
 }

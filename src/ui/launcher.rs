@@ -97,7 +97,11 @@ fn parse_port(text: &str) -> Option<u16> {
 fn form(ui: &mut egui::Ui, state: &mut UiState) -> Option<Action> {
     let mut action = None;
     let field_width = 300.0;
-    egui::Frame::group(ui.style()).inner_margin(16.0).show(ui, |ui| {
+    // Enter in a field of a section acts like that section's button.
+    let submitted = |response: egui::Response, ui: &egui::Ui| {
+        response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))
+    };
+    section(ui, None, |ui| {
         egui::Grid::new("name")
             .num_columns(2)
             .spacing([12.0, 10.0])
@@ -112,38 +116,44 @@ fn form(ui: &mut egui::Ui, state: &mut UiState) -> Option<Action> {
                 ui.end_row();
             });
     });
-    ui.add_space(12.0);
-    egui::Frame::group(ui.style()).inner_margin(16.0).show(ui, |ui| {
-        ui.label(RichText::new("Join a game").strong().size(17.0));
-        ui.add_space(6.0);
+    section(ui, Some("Join a game"), |ui| {
         egui::Grid::new("join")
             .num_columns(2)
             .spacing([12.0, 10.0])
             .show(ui, |ui| {
                 ui.label("Address");
-                ui.add(
+                let r = ui.add(
                     egui::TextEdit::singleline(&mut state.address)
                         .desired_width(field_width)
                         .hint_text("host's IP or name"),
                 );
+                if submitted(r, ui) {
+                    action = Some(Action::Join);
+                }
                 ui.end_row();
                 ui.label("Port");
-                ui.add(
+                let r = ui.add(
                     egui::TextEdit::singleline(&mut state.port)
                         .desired_width(80.0)
                         .hint_text(DEFAULT_PORT.to_string()),
                 );
+                if submitted(r, ui) {
+                    action = Some(Action::Join);
+                }
                 ui.end_row();
                 ui.label("Room");
-                ui.add(
+                let r = ui.add(
                     egui::TextEdit::singleline(&mut state.room)
                         .char_limit(MAX_NAME_CHARS)
                         .desired_width(field_width)
-                        .hint_text("optional: lobby if empty"),
+                        .hint_text("optional: the lobby if empty"),
                 );
+                if submitted(r, ui) {
+                    action = Some(Action::Join);
+                }
                 ui.end_row();
             });
-        ui.add_space(6.0);
+        ui.add_space(4.0);
         if ui
             .add_sized([120.0, 30.0], egui::Button::new("Connect"))
             .clicked()
@@ -151,24 +161,25 @@ fn form(ui: &mut egui::Ui, state: &mut UiState) -> Option<Action> {
             action = Some(Action::Join);
         }
     });
-    ui.add_space(12.0);
-    egui::Frame::group(ui.style()).inner_margin(16.0).show(ui, |ui| {
-        ui.label(RichText::new("Host a game").strong().size(17.0));
-        ui.add_space(6.0);
+    section(ui, Some("Host a game"), |ui| {
         ui.horizontal(|ui| {
             ui.label("Port");
-            ui.add(
+            let r = ui.add(
                 egui::TextEdit::singleline(&mut state.host_port)
                     .desired_width(80.0)
                     .hint_text(DEFAULT_PORT.to_string()),
             );
+            if submitted(r, ui) {
+                action = Some(Action::Host);
+            }
             if ui.add_sized([120.0, 30.0], egui::Button::new("Host")).clicked() {
                 action = Some(Action::Host);
             }
         });
+        ui.label(RichText::new("You play too; others join with your address.").weak());
     });
     if let Some(error) = &state.error {
-        ui.add_space(10.0);
+        ui.add_space(4.0);
         ui.label(
             RichText::new(error)
                 .color(Color32::from_rgb(250, 110, 100))
@@ -176,4 +187,19 @@ fn form(ui: &mut egui::Ui, state: &mut UiState) -> Option<Action> {
         );
     }
     action
+}
+
+/// A framed group of fields, all sections the same width.
+fn section(ui: &mut egui::Ui, title: Option<&str>, add: impl FnOnce(&mut egui::Ui)) {
+    egui::Frame::group(ui.style()).inner_margin(16.0).show(ui, |ui| {
+        ui.set_width(440.0);
+        ui.with_layout(egui::Layout::top_down(egui::Align::Min), |ui| {
+            if let Some(title) = title {
+                ui.label(RichText::new(title).strong().size(17.0));
+                ui.add_space(6.0);
+            }
+            add(ui);
+        });
+    });
+    ui.add_space(12.0);
 }

@@ -75,6 +75,7 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
         })
         .insert_resource(ClearColor(Color::srgb(0.11, 0.12, 0.14)))
         .add_plugins(EguiPlugin::default())
+        .init_state::<AppMode>()
         .add_plugins(plugins::logic)
         .insert_resource(ui_state)
         .insert_resource(HostOptions(host_options))
@@ -104,8 +105,9 @@ pub(crate) struct UiState {
     pub host_port: String,
     /// A launcher error (bad name, port in use, ...).
     pub error: Option<String>,
-    /// Why the connection ended, shown until the player goes back to the launcher.
-    pub ended: Option<String>,
+    /// Why the connection failed or ended (title, reason), shown until the player goes back
+    /// to the launcher.
+    pub ended: Option<(&'static str, String)>,
     pub chat_input: String,
     /// Where the server we joined is, as typed.
     pub server_addr: String,
@@ -213,7 +215,12 @@ fn install_fonts(mut contexts: EguiContexts, mut done: Local<bool>) -> Result {
 fn note_connection_end(mut ended: MessageReader<ConnectionEnded>, mut state: ResMut<UiState>) {
     if let Some(ConnectionEnded(error)) = ended.read().last() {
         eprintln!("game: {error}");
-        state.ended = Some(error.to_string());
+        let title = if error.is_connect_failure() {
+            "Could not join"
+        } else {
+            "Disconnected"
+        };
+        state.ended = Some((title, error.to_string()));
     }
 }
 

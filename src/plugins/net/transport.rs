@@ -285,8 +285,19 @@ pub(crate) enum ServerEvent {
 pub(crate) struct ServerShared {
     pub(crate) config: NetConfig,
     pub(crate) events: crossbeam_channel::Sender<ServerEvent>,
+    /// Wakes a server loop that sleeps while nobody is connected.
+    pub(crate) wake: crossbeam_channel::Sender<()>,
     pub(crate) tracker: TaskTracker,
     pub(crate) live: AtomicUsize,
+}
+
+impl ServerShared {
+    /// Hands an event to the ECS side; false once the server is gone.
+    fn report(&self, event: ServerEvent) -> bool {
+        let sent = self.events.send(event).is_ok();
+        let _ = self.wake.try_send(());
+        sent
+    }
 }
 
 pub(crate) fn encode_server(msg: &ServerMsg) -> Bytes {
@@ -329,7 +340,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>
             addr,
             outbox: outbox.clone(),
         };
-        if shared.events.send(connected).is_err() {
+        if !shared.report(connected) {
             break;
         }
         shared.tracker.spawn(serve_connection(
@@ -396,7 +407,7 @@ async fn serve_connection(
         _ => reason,
     };
     shared.live.fetch_sub(1, Ordering::Relaxed);
-    let _ = shared.events.send(ServerEvent::Closed { client, reason });
+    shared.report(ServerEvent::Closed { client, reason });
 }
 
 /// Reads the handshake, then forwards every message until the connection ends.
@@ -418,7 +429,7 @@ async fn read_client(reader: &mut FrameReader, client: ClientId, shared: &Server
             };
         }
     };
-    if shared.events.send(ServerEvent::Hello { client, hello }).is_err() {
+    if !shared.report(ServerEvent::Hello { client, hello }) {
         return ReadEnd::Cancelled;
     }
     loop {
@@ -431,7 +442,7 @@ async fn read_client(reader: &mut FrameReader, client: ClientId, shared: &Server
             Ok(ClientMsg::Leave) => return ReadEnd::Eof,
             Ok(ClientMsg::Hello(_)) => return violation("handshake sent twice"),
             Ok(msg) => {
-                if shared.events.send(ServerEvent::Message { client, msg }).is_err() {
+                if !shared.report(ServerEvent::Message { client, msg }) {
                     return ReadEnd::Cancelled;
                 }
             }
@@ -471,7 +482,7 @@ pub enum ConnectionError {
     ConnectTimeout { addr: String },
     #[error("cannot connect to {addr}: {detail}")]
     Connect { addr: String, detail: String },
-    #[error("the server closed the connection: {0}")]
+    #[error("{}", closed_by_server(.0))]
     ClosedByServer(CloseReason),
     #[error("the server went away")]
     ServerGone,
@@ -483,6 +494,24 @@ pub enum ConnectionError {
     BadServer(String),
     #[error("left the game")]
     Left,
+}
+
+impl ConnectionError {
+    /// The connection never got established (as opposed to ending later).
+    pub fn is_connect_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Resolve { .. } | Self::Refused { .. } | Self::ConnectTimeout { .. } | Self::Connect { .. }
+        ) || matches!(self, Self::ClosedByServer(CloseReason::Rejected(_)))
+    }
+}
+
+fn closed_by_server(reason: &CloseReason) -> String {
+    match reason {
+        CloseReason::ServerShutdown => "the server was stopped".into(),
+        CloseReason::Rejected(why) => format!("the server refused to let you in: {why}"),
+        other => format!("the server disconnected you: {other}"),
+    }
 }
 
 pub(crate) async fn run_client(
