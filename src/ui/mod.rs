@@ -174,7 +174,13 @@ fn start_hosting(
     let port = hosted.addr.port();
     state.reachable = crate::plugins::net::reachable_addresses(hosted.addr)
         .iter()
-        .map(|a| a.to_string())
+        .map(|a| {
+            if a.port() == DEFAULT_PORT {
+                a.ip().to_string()
+            } else {
+                a.to_string()
+            }
+        })
         .collect();
     state.server_addr = format!("127.0.0.1:{port}");
     state.ended = None;
