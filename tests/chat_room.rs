@@ -279,3 +279,24 @@ fn the_hosting_operator_sees_addresses_and_hosts_the_default_room() {
     );
     assert!(guest.roster().players.iter().all(|p| p.addr.is_none()));
 }
+
+#[test]
+fn stopping_the_server_tells_every_client_why() {
+    let mut server = start_server(ServerOptions::default());
+    let mut a = Client::connect(server.addr, "Alice", None);
+    let mut b = Client::connect(server.addr, "Bob", None);
+    join_all(&mut [&mut a, &mut b]);
+    server.stop();
+    step_until(&mut [&mut a, &mut b], LIMIT, "the shutdown reason", |cs| {
+        cs.iter().all(|c| c.ended() == ["the server was stopped"])
+    });
+    for client in [&a, &b] {
+        assert_eq!(client.state(), ClientState::Disconnected);
+        assert!(
+            client
+                .notices()
+                .iter()
+                .any(|n| n == "Disconnected: the server was stopped.")
+        );
+    }
+}

@@ -270,3 +270,61 @@ fn a_flooding_client_is_disconnected() {
     });
     still_chatting(&mut a, &mut b, "the flood");
 }
+
+/// A fake server that accepts one game client, reads its handshake and then sends `attack`.
+fn hostile_server(attack: Vec<u8>) -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let thread = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut header = [0u8; 4];
+        stream.read_exact(&mut header).unwrap();
+        let mut hello = vec![0u8; u32::from_be_bytes(header) as usize];
+        stream.read_exact(&mut hello).unwrap();
+        let _ = stream.write_all(&attack);
+        std::thread::sleep(Duration::from_millis(500));
+    });
+    (addr, thread)
+}
+
+#[test]
+fn the_client_applies_the_same_limits_to_a_hostile_server() {
+    let frame = |payload: &[u8]| {
+        let mut bytes = (payload.len() as u32).to_be_bytes().to_vec();
+        bytes.extend_from_slice(payload);
+        bytes
+    };
+    // ServerMsg::Chat(ChatToClient::History(vec of length u64::MAX)).
+    let bomb = frame(&[4, 1, 0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+    let oversize = (MAX_FRAME_LEN as u32 + 1).to_be_bytes().to_vec();
+    let pings: Vec<u8> = (0..10_000).flat_map(|_| frame(&[2])).collect();
+    for (what, attack, expected) in [
+        (
+            "length bomb",
+            bomb,
+            "the server sent something invalid: undecodable message",
+        ),
+        (
+            "oversize frame",
+            oversize,
+            "the server sent something invalid: protocol violation: frame larger than",
+        ),
+        (
+            "ping flood",
+            pings,
+            "the server sent something invalid: too many messages, too fast",
+        ),
+    ] {
+        let (addr, server) = hostile_server(attack);
+        let mut client = Client::connect(addr, "Victim", None);
+        step_until(&mut [&mut client], LIMIT, what, |cs| !cs[0].ended().is_empty());
+        assert!(
+            client.ended()[0].starts_with(expected),
+            "{what}: {:?}",
+            client.ended()
+        );
+        assert_eq!(client.state(), ClientState::Disconnected);
+        server.join().unwrap();
+    }
+}

@@ -465,6 +465,9 @@ fn version_mismatch(client: u16) -> ReadEnd {
 // ---------------------------------------------------------------------------------------------
 // Client
 
+/// Frames per second a client accepts from its server (bursts of twice that).
+const SERVER_FRAMES_PER_SECOND: f64 = 2000.0;
+
 /// What the client's connection reports to the ECS side.
 pub(crate) enum ClientEvent {
     Message(ServerMsg),
@@ -542,13 +545,18 @@ pub(crate) async fn run_client(
         config.write_stall,
         ping,
     ));
-    let mut reader = FrameReader::new(read, outbox.cancel.clone(), config.peer_timeout, None);
+    // Broadcasts to one player stay far below this; a server past it is broken or hostile.
+    let rate = TokenBucket::new(SERVER_FRAMES_PER_SECOND, SERVER_FRAMES_PER_SECOND * 2.0);
+    let mut reader = FrameReader::new(read, outbox.cancel.clone(), config.peer_timeout, Some(rate));
     let error = loop {
         let frame = match reader.next(config.peer_timeout).await {
             Ok(frame) => frame,
             Err(ReadEnd::Eof) => break ConnectionError::ServerGone,
             Err(ReadEnd::Lost) => break ConnectionError::Lost,
             Err(ReadEnd::Silent) => break ConnectionError::ServerSilent,
+            Err(ReadEnd::Violation(CloseReason::Flooding)) => {
+                break ConnectionError::BadServer("too many messages, too fast".into());
+            }
             Err(ReadEnd::Violation(reason)) => break ConnectionError::BadServer(reason.to_string()),
             Err(ReadEnd::Cancelled) => break ConnectionError::Left,
         };
