@@ -9,7 +9,13 @@ pub const DEFAULT_PORT: u16 = 1234;
 ///
 /// With no arguments, opens the launcher to host or join a game.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "game", version, about, long_about = None)]
+#[command(
+    name = "game",
+    version,
+    about,
+    long_about = None,
+    after_help = "With no arguments, opens the launcher to host or join a game."
+)]
 pub struct Cli {
     /// Host a game (with a window, the host plays too; add --headless for a dedicated server).
     #[arg(long, conflicts_with = "client")]
