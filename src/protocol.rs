@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::names::NameError;
+use crate::plugins::canvas::{CanvasToClient, CanvasToServer};
 use crate::plugins::chat::{ChatToClient, ChatToServer};
 use crate::plugins::rooms::{RoomUpdate, Welcome};
 
@@ -43,6 +44,7 @@ pub enum ClientMsg {
     /// Leaving on purpose (so the others see "left", not "lost connection").
     Leave,
     Chat(ChatToServer),
+    Canvas(CanvasToServer),
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -53,6 +55,7 @@ pub enum ServerMsg {
     Ping,
     Room(RoomUpdate),
     Chat(ChatToClient),
+    Canvas(CanvasToClient),
 }
 
 /// Why the server refused a handshake.

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::codec;
+use crate::plugins::canvas::{CanvasToClient, CanvasToServer};
 use crate::plugins::chat::{ChatToClient, ChatToServer};
 use crate::plugins::rooms::{RoomUpdate, Welcome};
 use crate::protocol::{ClientId, ClientMsg, CloseReason, Hello, LeaveReason, ServerMsg};
@@ -57,12 +58,17 @@ pub fn plugin(app: &mut App) {
                     send_to_clients::<Welcome>,
                     send_to_clients::<RoomUpdate>,
                     send_to_clients::<ChatToClient>,
+                    send_to_clients::<CanvasToClient>,
                     disconnect_clients,
                     stop_server_when_asked,
                 )
                     .chain()
                     .run_if(resource_exists::<NetServer>),
-                (send_to_server::<ChatToServer>, leave_server)
+                (
+                    send_to_server::<ChatToServer>,
+                    send_to_server::<CanvasToServer>,
+                    leave_server,
+                )
                     .chain()
                     .run_if(resource_exists::<NetClient>),
             )
@@ -71,6 +77,7 @@ pub fn plugin(app: &mut App) {
     register_domain::<Welcome, ()>(app);
     register_domain::<RoomUpdate, ()>(app);
     register_domain::<ChatToClient, ChatToServer>(app);
+    register_domain::<CanvasToClient, CanvasToServer>(app);
 }
 
 fn register_domain<S: Send + Sync + 'static, C: Send + Sync + 'static>(app: &mut App) {
@@ -388,6 +395,7 @@ struct ServerInbox<'w> {
     joins: MessageWriter<'w, JoinRequested>,
     disconnected: MessageWriter<'w, ClientDisconnected>,
     chat: MessageWriter<'w, FromClient<ChatToServer>>,
+    canvas: MessageWriter<'w, FromClient<CanvasToServer>>,
 }
 
 fn receive_from_clients(mut server: ResMut<NetServer>, mut inbox: ServerInbox) {
@@ -421,6 +429,9 @@ fn receive_from_clients(mut server: ResMut<NetServer>, mut inbox: ServerInbox) {
             ServerEvent::Message { client, msg } => match msg {
                 ClientMsg::Chat(msg) => {
                     inbox.chat.write(FromClient { client, msg });
+                }
+                ClientMsg::Canvas(msg) => {
+                    inbox.canvas.write(FromClient { client, msg });
                 }
                 // Handled inside the transport.
                 ClientMsg::Hello(_) | ClientMsg::Ping | ClientMsg::Leave => {}
@@ -632,6 +643,7 @@ struct ClientInbox<'w> {
     welcome: MessageWriter<'w, FromServer<Welcome>>,
     room: MessageWriter<'w, FromServer<RoomUpdate>>,
     chat: MessageWriter<'w, FromServer<ChatToClient>>,
+    canvas: MessageWriter<'w, FromServer<CanvasToClient>>,
     ended: MessageWriter<'w, ConnectionEnded>,
 }
 
@@ -654,6 +666,9 @@ fn receive_from_server(
                 }
                 ServerMsg::Chat(chat) => {
                     inbox.chat.write(FromServer(chat));
+                }
+                ServerMsg::Canvas(canvas) => {
+                    inbox.canvas.write(FromServer(canvas));
                 }
                 // Handled inside the transport.
                 ServerMsg::Ping | ServerMsg::Closing(_) => {}

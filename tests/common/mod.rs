@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 use catchmind::app::{HostedServer, ServerOptions, headless_client_app};
 use catchmind::codec;
+use catchmind::plugins::canvas::{CanvasState, CanvasToClient, DrawInput};
 use catchmind::plugins::chat::{ChatEntry, ChatLog, ChatToServer};
 use catchmind::plugins::net::{
-    ClientState, ConnectRequested, ConnectionEnded, LeaveRequested, NetServer, ToServer,
+    ClientState, ConnectRequested, ConnectionEnded, FromServer, LeaveRequested, NetServer, ToServer,
 };
 use catchmind::plugins::rooms::Roster;
 use catchmind::protocol::{ClientMsg, Hello, PROTOCOL_VERSION, ServerMsg};
@@ -37,6 +38,9 @@ pub struct Client {
     pub name: String,
     ended: Vec<String>,
     ended_cursor: bevy::ecs::message::MessageCursor<ConnectionEnded>,
+    /// Every canvas message this client received, in order.
+    pub canvas_received: Vec<CanvasToClient>,
+    canvas_cursor: bevy::ecs::message::MessageCursor<FromServer<CanvasToClient>>,
 }
 
 impl Client {
@@ -56,6 +60,8 @@ impl Client {
             name,
             ended: Vec::new(),
             ended_cursor: Default::default(),
+            canvas_received: Vec::new(),
+            canvas_cursor: Default::default(),
         }
     }
 
@@ -72,6 +78,13 @@ impl Client {
         for ConnectionEnded(e) in self.ended_cursor.read(messages) {
             self.ended.push(e.to_string());
         }
+        let messages = self
+            .app
+            .world()
+            .resource::<Messages<FromServer<CanvasToClient>>>();
+        for FromServer(msg) in self.canvas_cursor.read(messages) {
+            self.canvas_received.push(msg.clone());
+        }
     }
 
     pub fn state(&self) -> ClientState {
@@ -86,6 +99,14 @@ impl Client {
         self.app
             .world_mut()
             .write_message(ToServer(ChatToServer::Say(text.into())));
+    }
+
+    pub fn draw(&mut self, input: DrawInput) {
+        self.app.world_mut().write_message(input);
+    }
+
+    pub fn canvas(&self) -> &CanvasState {
+        self.app.world().resource::<CanvasState>()
     }
 
     pub fn leave(&mut self) {

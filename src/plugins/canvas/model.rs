@@ -1,0 +1,443 @@
+//! The drawing as data: strokes on a fixed logical board, who holds the pen, and the rules
+//! for changing them. Plain Rust: the server validates with it, clients mirror with it, and
+//! the renderer only ever draws what it says.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::protocol::ClientId;
+
+/// The board every client maps to its window (aspect ratio kept); wire coordinates are
+/// board units.
+pub const BOARD_WIDTH: i16 = 1600;
+pub const BOARD_HEIGHT: i16 = 900;
+/// Brush diameters, in board units.
+pub const MIN_BRUSH: u8 = 2;
+pub const MAX_BRUSH: u8 = 80;
+/// Points in one stroke, in one batch, and in one drawing (all strokes of a turn).
+pub const MAX_STROKE_POINTS: usize = 4096;
+pub const MAX_BATCH_POINTS: usize = 512;
+pub const MAX_DRAWING_POINTS: usize = 100_000;
+/// The pen can be taken from a holder idle this long.
+pub const PEN_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A point on the board, in board units.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BoardPoint {
+    pub x: i16,
+    pub y: i16,
+}
+
+impl BoardPoint {
+    pub const fn new(x: i16, y: i16) -> Self {
+        Self { x, y }
+    }
+
+    /// Quantises a position in board units; `None` for NaN, infinities and points off the
+    /// board (the wire carries integers, so nothing else can reach a peer).
+    pub fn from_f32(x: f32, y: f32) -> Option<Self> {
+        let inside = |v: f32, max: i16| v.is_finite() && (0.0..=max as f32).contains(&v);
+        (inside(x, BOARD_WIDTH) && inside(y, BOARD_HEIGHT))
+            .then(|| Self::new(x.round() as i16, y.round() as i16))
+    }
+
+    pub fn on_board(self) -> bool {
+        (0..=BOARD_WIDTH).contains(&self.x) && (0..=BOARD_HEIGHT).contains(&self.y)
+    }
+}
+
+/// How a stroke is drawn; sent once, at the stroke's start.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Brush {
+    /// sRGB colour; ignored by the eraser, which paints the background.
+    pub colour: [u8; 3],
+    /// Diameter in board units.
+    pub size: u8,
+    pub eraser: bool,
+}
+
+impl Brush {
+    /// The server's clamp: sizes outside the range are brought into it.
+    pub fn clamped(self) -> Self {
+        Self {
+            size: self.size.clamp(MIN_BRUSH, MAX_BRUSH),
+            ..self
+        }
+    }
+}
+
+/// Small steps from one point to the next: with bincode's zig-zag varints a step under 64
+/// units in each axis costs two bytes.
+pub type Delta = [i16; 2];
+
+pub fn encode_deltas(mut previous: BoardPoint, points: &[BoardPoint]) -> Vec<Delta> {
+    points
+        .iter()
+        .map(|&p| {
+            let delta = [p.x - previous.x, p.y - previous.y];
+            previous = p;
+            delta
+        })
+        .collect()
+}
+
+/// Rebuilds points from deltas; every point must stay on the board.
+pub fn decode_deltas(mut previous: BoardPoint, deltas: &[Delta]) -> Result<Vec<BoardPoint>, CanvasError> {
+    deltas
+        .iter()
+        .map(|&[dx, dy]| {
+            let x = previous.x.checked_add(dx).ok_or(CanvasError::OffBoard)?;
+            let y = previous.y.checked_add(dy).ok_or(CanvasError::OffBoard)?;
+            let point = BoardPoint::new(x, y);
+            if !point.on_board() {
+                return Err(CanvasError::OffBoard);
+            }
+            previous = point;
+            Ok(point)
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CanvasError {
+    #[error("you do not hold the pen")]
+    NotYourPen,
+    #[error("someone else holds the pen (it frees up after 10 s without drawing)")]
+    PenBusy,
+    #[error("a point lies off the board")]
+    OffBoard,
+    #[error("too many points in one stroke (at most {MAX_STROKE_POINTS})")]
+    StrokeTooLong,
+    #[error("too many points in one message (at most {MAX_BATCH_POINTS})")]
+    BatchTooLarge,
+    #[error("the drawing is full ({MAX_DRAWING_POINTS} points); clear it to go on")]
+    DrawingFull,
+    #[error("no stroke in progress")]
+    NoStroke,
+}
+
+/// One stroke: a brush and the points it passes through.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Stroke {
+    pub author: ClientId,
+    pub brush: Brush,
+    pub points: Vec<BoardPoint>,
+}
+
+/// A room's drawing: the log of strokes, oldest first.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Drawing {
+    strokes: Vec<Stroke>,
+    /// The stroke each author is drawing now, by index into `strokes`.
+    open: Option<(ClientId, usize)>,
+    points: usize,
+}
+
+impl Drawing {
+    pub fn strokes(&self) -> &[Stroke] {
+        &self.strokes
+    }
+
+    pub fn point_count(&self) -> usize {
+        self.points
+    }
+
+    /// Starts a stroke at `at` (finishing any stroke still open).
+    pub fn start(&mut self, author: ClientId, brush: Brush, at: BoardPoint) -> Result<(), CanvasError> {
+        if !at.on_board() {
+            return Err(CanvasError::OffBoard);
+        }
+        if self.points + 1 > MAX_DRAWING_POINTS {
+            return Err(CanvasError::DrawingFull);
+        }
+        self.strokes.push(Stroke {
+            author,
+            brush: brush.clamped(),
+            points: vec![at],
+        });
+        self.open = Some((author, self.strokes.len() - 1));
+        self.points += 1;
+        Ok(())
+    }
+
+    /// Adds points to `author`'s open stroke.
+    pub fn extend(&mut self, author: ClientId, points: &[BoardPoint]) -> Result<(), CanvasError> {
+        let index = match self.open {
+            Some((who, index)) if who == author => index,
+            _ => return Err(CanvasError::NoStroke),
+        };
+        if points.len() > MAX_BATCH_POINTS {
+            return Err(CanvasError::BatchTooLarge);
+        }
+        if points.iter().any(|p| !p.on_board()) {
+            return Err(CanvasError::OffBoard);
+        }
+        if self.points + points.len() > MAX_DRAWING_POINTS {
+            return Err(CanvasError::DrawingFull);
+        }
+        let stroke = &mut self.strokes[index];
+        if stroke.points.len() + points.len() > MAX_STROKE_POINTS {
+            return Err(CanvasError::StrokeTooLong);
+        }
+        stroke.points.extend_from_slice(points);
+        self.points += points.len();
+        Ok(())
+    }
+
+    /// The last point of `author`'s open stroke (deltas continue from it).
+    pub fn open_tail(&self, author: ClientId) -> Option<BoardPoint> {
+        match self.open {
+            Some((who, index)) if who == author => self.strokes[index].points.last().copied(),
+            _ => None,
+        }
+    }
+
+    /// Ends `author`'s open stroke; whether there was one.
+    pub fn finish(&mut self, author: ClientId) -> bool {
+        let open = matches!(self.open, Some((who, _)) if who == author);
+        if open {
+            self.open = None;
+        }
+        open
+    }
+
+    /// Removes `author`'s most recent stroke; whether there was one.
+    pub fn undo(&mut self, author: ClientId) -> bool {
+        let Some(index) = self.strokes.iter().rposition(|s| s.author == author) else {
+            return false;
+        };
+        if matches!(self.open, Some((_, open)) if open == index) {
+            self.open = None;
+        } else if let Some((who, open)) = self.open
+            && open > index
+        {
+            self.open = Some((who, open - 1));
+        }
+        let stroke = self.strokes.remove(index);
+        self.points -= stroke.points.len();
+        true
+    }
+
+    /// Empties the drawing; cannot be undone.
+    pub fn clear(&mut self) {
+        self.strokes.clear();
+        self.open = None;
+        self.points = 0;
+    }
+
+    /// Who is drawing the open stroke (always the last one), if any.
+    pub fn open_author(&self) -> Option<ClientId> {
+        self.open.map(|(who, _)| who)
+    }
+
+    /// Marks the last stroke as still being drawn (after a log that ended mid-stroke).
+    pub fn reopen_last(&mut self) {
+        if let Some(last) = self.strokes.last() {
+            self.open = Some((last.author, self.strokes.len() - 1));
+        }
+    }
+
+    /// Appends a complete stroke received from the server (late-join log, client mirror).
+    pub fn push(&mut self, stroke: Stroke) {
+        self.points += stroke.points.len();
+        self.strokes.push(stroke);
+    }
+}
+
+/// Who may draw in a room without a game: one player at a time.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Pen {
+    holder: Option<ClientId>,
+    last_active: Duration,
+}
+
+impl Pen {
+    pub fn holder(&self) -> Option<ClientId> {
+        self.holder
+    }
+
+    /// Takes the pen if it is free, already ours, or its holder has been idle for
+    /// [`PEN_IDLE_TIMEOUT`]. `now` is time since any fixed start.
+    pub fn take(&mut self, who: ClientId, now: Duration) -> bool {
+        let free = match self.holder {
+            None => true,
+            Some(holder) => holder == who || now.saturating_sub(self.last_active) >= PEN_IDLE_TIMEOUT,
+        };
+        if free {
+            self.holder = Some(who);
+            self.last_active = now;
+        }
+        free
+    }
+
+    /// Releases the pen if `who` holds it (button, or leaving the room).
+    pub fn release(&mut self, who: ClientId) -> bool {
+        let held = self.holder == Some(who);
+        if held {
+            self.holder = None;
+        }
+        held
+    }
+
+    /// Checks that `who` may draw now, and counts it as activity.
+    pub fn use_pen(&mut self, who: ClientId, now: Duration) -> Result<(), CanvasError> {
+        if self.holder != Some(who) {
+            return Err(CanvasError::NotYourPen);
+        }
+        self.last_active = now;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: ClientId = ClientId(1);
+    const B: ClientId = ClientId(2);
+    const INK: Brush = Brush {
+        colour: [0, 0, 0],
+        size: 6,
+        eraser: false,
+    };
+
+    fn p(x: i16, y: i16) -> BoardPoint {
+        BoardPoint::new(x, y)
+    }
+
+    #[test]
+    fn deltas_round_trip_and_stay_small_on_the_wire() {
+        let start = p(800, 450);
+        let points = [p(801, 452), p(805, 449), p(900, 300), p(0, 900), p(1600, 0)];
+        let deltas = encode_deltas(start, &points);
+        assert_eq!(decode_deltas(start, &deltas).unwrap(), points);
+        let small = encode_deltas(start, &[p(803, 447), p(806, 445), p(810, 446)]);
+        let bytes = crate::codec::encode(&small).unwrap();
+        assert_eq!(
+            bytes.len(),
+            1 + 3 * 2,
+            "length byte plus one byte per axis per point"
+        );
+    }
+
+    #[test]
+    fn decoding_rejects_points_off_the_board_and_overflow() {
+        assert_eq!(decode_deltas(p(1600, 0), &[[1, 0]]), Err(CanvasError::OffBoard));
+        assert_eq!(decode_deltas(p(0, 0), &[[0, -1]]), Err(CanvasError::OffBoard));
+        assert_eq!(
+            decode_deltas(p(1600, 900), &[[i16::MAX, 0]]),
+            Err(CanvasError::OffBoard)
+        );
+    }
+
+    #[test]
+    fn quantising_rejects_nan_infinities_and_off_board_values() {
+        assert_eq!(BoardPoint::from_f32(10.4, 20.6), Some(p(10, 21)));
+        for (x, y) in [
+            (f32::NAN, 1.0),
+            (1.0, f32::INFINITY),
+            (f32::NEG_INFINITY, 0.0),
+            (-0.6, 5.0),
+            (1600.6, 5.0),
+            (5.0, 1e30),
+        ] {
+            assert_eq!(BoardPoint::from_f32(x, y), None, "{x}, {y}");
+        }
+    }
+
+    #[test]
+    fn strokes_are_capped() {
+        let mut drawing = Drawing::default();
+        drawing.start(A, INK, p(0, 0)).unwrap();
+        let batch = vec![p(1, 1); MAX_BATCH_POINTS + 1];
+        assert_eq!(drawing.extend(A, &batch), Err(CanvasError::BatchTooLarge));
+        let batch = vec![p(1, 1); MAX_BATCH_POINTS];
+        for _ in 0..(MAX_STROKE_POINTS / MAX_BATCH_POINTS - 1) {
+            drawing.extend(A, &batch).unwrap();
+        }
+        assert_eq!(drawing.extend(A, &batch), Err(CanvasError::StrokeTooLong));
+        assert_eq!(drawing.extend(A, &[p(-1, 0)]), Err(CanvasError::OffBoard));
+        assert_eq!(drawing.extend(B, &[p(1, 0)]), Err(CanvasError::NoStroke));
+        assert_eq!(drawing.start(A, INK, p(1601, 0)), Err(CanvasError::OffBoard));
+    }
+
+    #[test]
+    fn the_whole_drawing_is_capped() {
+        let mut drawing = Drawing::default();
+        let batch = vec![p(5, 5); MAX_BATCH_POINTS];
+        let mut result = Ok(());
+        while result.is_ok() {
+            drawing.start(A, INK, p(5, 5)).unwrap_or(());
+            result = (0..4).try_for_each(|_| drawing.extend(A, &batch));
+        }
+        assert!(matches!(
+            result,
+            Err(CanvasError::DrawingFull) | Err(CanvasError::StrokeTooLong)
+        ));
+        assert!(drawing.point_count() <= MAX_DRAWING_POINTS);
+    }
+
+    #[test]
+    fn brush_sizes_are_clamped() {
+        let mut drawing = Drawing::default();
+        drawing.start(A, Brush { size: 255, ..INK }, p(1, 1)).unwrap();
+        drawing.start(A, Brush { size: 0, ..INK }, p(1, 1)).unwrap();
+        let sizes: Vec<u8> = drawing.strokes().iter().map(|s| s.brush.size).collect();
+        assert_eq!(sizes, [MAX_BRUSH, MIN_BRUSH]);
+    }
+
+    #[test]
+    fn undo_removes_the_authors_last_stroke_and_clear_removes_all() {
+        let mut drawing = Drawing::default();
+        drawing.start(A, INK, p(1, 1)).unwrap();
+        drawing.extend(A, &[p(2, 2)]).unwrap();
+        drawing.finish(A);
+        drawing.start(B, INK, p(3, 3)).unwrap();
+        drawing.finish(B);
+        drawing.start(A, INK, p(4, 4)).unwrap();
+        assert!(drawing.undo(A), "undoing the open stroke");
+        assert_eq!(drawing.extend(A, &[p(5, 5)]), Err(CanvasError::NoStroke));
+        assert!(drawing.undo(A));
+        assert_eq!(drawing.strokes().len(), 1);
+        assert_eq!(drawing.strokes()[0].author, B);
+        assert!(!drawing.undo(A), "nothing of A's left");
+        assert_eq!(drawing.point_count(), 1);
+        drawing.clear();
+        assert!(drawing.strokes().is_empty());
+        assert_eq!(drawing.point_count(), 0);
+    }
+
+    #[test]
+    fn replaying_the_log_gives_the_same_drawing() {
+        let mut live = Drawing::default();
+        live.start(A, INK, p(10, 10)).unwrap();
+        live.extend(A, &[p(11, 12), p(15, 19)]).unwrap();
+        live.finish(A);
+        live.start(A, Brush { eraser: true, ..INK }, p(12, 12)).unwrap();
+        live.extend(A, &[p(13, 13)]).unwrap();
+        live.finish(A);
+        let mut replayed = Drawing::default();
+        for stroke in live.strokes() {
+            replayed.push(stroke.clone());
+        }
+        assert_eq!(replayed, live);
+    }
+
+    #[test]
+    fn the_pen_goes_to_one_player_and_can_be_taken_when_idle() {
+        let s = Duration::from_secs;
+        let mut pen = Pen::default();
+        assert!(pen.take(A, s(0)));
+        assert!(!pen.take(B, s(5)), "A is still active");
+        assert_eq!(pen.use_pen(B, s(5)), Err(CanvasError::NotYourPen));
+        pen.use_pen(A, s(8)).unwrap();
+        assert!(!pen.take(B, s(17)), "A drew 9 s ago");
+        assert!(pen.take(B, s(18)), "A idle for 10 s");
+        assert_eq!(pen.holder(), Some(B));
+        assert!(!pen.release(A));
+        assert!(pen.release(B));
+        assert_eq!(pen.holder(), None);
+    }
+}

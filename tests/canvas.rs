@@ -1,0 +1,229 @@
+//! The canvas over loopback TCP: a pen holder draws, two viewers see every batch exactly once
+//! and in order, and a player who joins mid-drawing receives the same picture.
+
+mod common;
+
+use std::time::Duration;
+
+use catchmind::app::ServerOptions;
+use catchmind::plugins::canvas::model::decode_deltas;
+use catchmind::plugins::canvas::{BoardPoint, CanvasToClient, CanvasToServer, DrawInput, Drawing, Stroke};
+use catchmind::plugins::net::ToServer;
+use common::{Client, join_all, start_server, step_for, step_until};
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+/// Rebuilds a drawing from the canvas messages a viewer received, failing on anything out of
+/// order (points for a stroke that was not started, a stroke started twice...).
+fn replay(received: &[CanvasToClient]) -> Drawing {
+    let mut drawing = Drawing::default();
+    for msg in received {
+        match msg {
+            CanvasToClient::Start { author, brush, at } => drawing.start(*author, *brush, *at).unwrap(),
+            CanvasToClient::Points { author, deltas } => {
+                let tail = drawing.open_tail(*author).expect("points for an open stroke");
+                drawing
+                    .extend(*author, &decode_deltas(tail, deltas).unwrap())
+                    .unwrap();
+            }
+            CanvasToClient::End { author } => assert!(drawing.finish(*author), "end of an open stroke"),
+            CanvasToClient::Log {
+                strokes,
+                replace,
+                open,
+            } => {
+                if *replace {
+                    drawing.clear();
+                }
+                strokes.iter().for_each(|s| drawing.push(s.clone()));
+                if *open {
+                    drawing.reopen_last();
+                }
+            }
+            CanvasToClient::Undo { author } => assert!(drawing.undo(*author)),
+            CanvasToClient::Clear => drawing.clear(),
+            CanvasToClient::Pen(_) | CanvasToClient::Refused(_) => {}
+        }
+    }
+    drawing
+}
+
+fn strokes(client: &Client) -> Vec<Stroke> {
+    client.canvas().drawing.strokes().to_vec()
+}
+
+/// Draws a wavy line of `n` points, a few per step so that it goes out in many batches.
+fn draw_line(pen: &mut Client, others: &mut [&mut Client], from: (i16, i16), n: i16) {
+    pen.draw(DrawInput::Begin(BoardPoint::new(from.0, from.1)));
+    for i in 1..=n {
+        let x = from.0 + i * 5;
+        let y = from.1 + ((i % 8) - 4) * 3;
+        pen.draw(DrawInput::MoveTo(BoardPoint::new(x, y)));
+        if i % 3 == 0 {
+            pen.step();
+            others.iter_mut().for_each(|c| c.step());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    pen.draw(DrawInput::End);
+}
+
+#[test]
+fn viewers_see_every_batch_once_in_order_and_late_joiners_get_the_log() {
+    let server = start_server(ServerOptions::default());
+    let mut pen = Client::connect(server.addr, "Painter", None);
+    let mut v1 = Client::connect(server.addr, "Viewer1", None);
+    let mut v2 = Client::connect(server.addr, "Viewer2", None);
+    join_all(&mut [&mut pen, &mut v1, &mut v2]);
+
+    pen.draw(DrawInput::TakePen);
+    let painter = pen.roster().me;
+    step_until(&mut [&mut pen, &mut v1, &mut v2], LIMIT, "pen taken", |cs| {
+        cs.iter().all(|c| c.canvas().pen == painter)
+    });
+
+    draw_line(&mut pen, &mut [&mut v1, &mut v2], (100, 200), 120);
+    draw_line(&mut pen, &mut [&mut v1, &mut v2], (100, 500), 90);
+    // A stroke still open when the late joiner arrives.
+    pen.draw(DrawInput::Begin(BoardPoint::new(900, 700)));
+    pen.draw(DrawInput::MoveTo(BoardPoint::new(950, 720)));
+    step_until(
+        &mut [&mut pen, &mut v1, &mut v2],
+        LIMIT,
+        "viewers caught up",
+        |cs| cs[1..].iter().all(|c| strokes(c) == strokes(cs[0])),
+    );
+    assert_eq!(strokes(&pen).len(), 3);
+    assert_eq!(strokes(&pen)[0].points.len(), 121);
+
+    let mut late = Client::connect(server.addr, "Late", None);
+    step_until(
+        &mut [&mut pen, &mut v1, &mut v2, &mut late],
+        LIMIT,
+        "late joiner has the log",
+        |cs| strokes(cs[3]) == strokes(cs[0]),
+    );
+    pen.draw(DrawInput::MoveTo(BoardPoint::new(1000, 740)));
+    pen.draw(DrawInput::End);
+    draw_line(&mut pen, &mut [&mut v1, &mut v2, &mut late], (300, 100), 30);
+    step_until(
+        &mut [&mut pen, &mut v1, &mut v2, &mut late],
+        LIMIT,
+        "everyone has the last stroke",
+        |cs| {
+            cs[1..]
+                .iter()
+                .all(|c| strokes(c) == strokes(cs[0]) && !c.canvas().drawing.strokes().is_empty())
+                && strokes(cs[0]).len() == 4
+        },
+    );
+    step_for(
+        &mut [&mut pen, &mut v1, &mut v2, &mut late],
+        Duration::from_millis(200),
+    );
+
+    for viewer in [&v1, &v2, &late] {
+        assert_eq!(
+            replay(&viewer.canvas_received).strokes(),
+            strokes(&pen),
+            "{}: each batch once, in order",
+            viewer.name
+        );
+        let batches = viewer
+            .canvas_received
+            .iter()
+            .filter(|m| matches!(m, CanvasToClient::Points { .. }))
+            .count();
+        let least = if viewer.name == "Late" { 2 } else { 10 };
+        assert!(
+            batches >= least,
+            "{}: the strokes came in many live batches ({batches})",
+            viewer.name
+        );
+    }
+    let logs = late
+        .canvas_received
+        .iter()
+        .filter(|m| matches!(m, CanvasToClient::Log { .. }))
+        .count();
+    assert_eq!(logs, 1, "the late joiner got the log once");
+    assert!(
+        !pen.canvas_received
+            .iter()
+            .any(|m| matches!(m, CanvasToClient::Points { .. })),
+        "no echo to the drawer"
+    );
+
+    // Undo and clear reach everyone.
+    pen.draw(DrawInput::Undo);
+    step_until(
+        &mut [&mut pen, &mut v1, &mut v2, &mut late],
+        LIMIT,
+        "undo",
+        |cs| {
+            cs.iter()
+                .all(|c| strokes(c).len() == 3 && strokes(c) == strokes(cs[0]))
+        },
+    );
+    pen.draw(DrawInput::Clear);
+    step_until(
+        &mut [&mut pen, &mut v1, &mut v2, &mut late],
+        LIMIT,
+        "clear",
+        |cs| cs.iter().all(|c| strokes(c).is_empty()),
+    );
+}
+
+#[test]
+fn players_without_the_pen_are_refused_and_resynced() {
+    let server = start_server(ServerOptions::default());
+    let mut pen = Client::connect(server.addr, "Painter", None);
+    let mut sneaky = Client::connect(server.addr, "Sneaky", None);
+    join_all(&mut [&mut pen, &mut sneaky]);
+    pen.draw(DrawInput::TakePen);
+    step_until(&mut [&mut pen, &mut sneaky], LIMIT, "pen", |cs| {
+        cs[1].canvas().pen.is_some()
+    });
+    draw_line(&mut pen, &mut [&mut sneaky], (10, 10), 10);
+    step_until(&mut [&mut pen, &mut sneaky], LIMIT, "stroke", |cs| {
+        strokes(cs[1]).len() == 1
+    });
+
+    // The UI would not let it, so send the requests directly.
+    for request in [
+        CanvasToServer::Start {
+            brush: pen.canvas().current_brush(),
+            at: BoardPoint::new(5, 5),
+        },
+        CanvasToServer::Undo,
+        CanvasToServer::Clear,
+        CanvasToServer::TakePen,
+    ] {
+        sneaky.app.world_mut().write_message(ToServer(request));
+    }
+    step_until(&mut [&mut pen, &mut sneaky], LIMIT, "refusals", |cs| {
+        cs[1]
+            .canvas_received
+            .iter()
+            .filter(|m| matches!(m, CanvasToClient::Refused(_)))
+            .count()
+            == 4
+    });
+    step_for(&mut [&mut pen, &mut sneaky], Duration::from_millis(200));
+    assert_eq!(strokes(&pen).len(), 1);
+    assert_eq!(
+        strokes(&sneaky),
+        strokes(&pen),
+        "the refused player still shows the true picture"
+    );
+    assert_eq!(
+        sneaky.canvas().refused.as_deref(),
+        Some("someone else holds the pen (it frees up after 10 s without drawing)")
+    );
+
+    // Leaving releases the pen.
+    pen.leave();
+    step_until(&mut [&mut pen, &mut sneaky], LIMIT, "pen released", |cs| {
+        cs[1].canvas().pen.is_none()
+    });
+}
