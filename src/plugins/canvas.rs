@@ -6,6 +6,7 @@
 //! (`render`, windowed only) what to paint through [`PaintCanvas`] messages.
 
 pub mod model;
+pub mod render;
 
 use std::time::Duration;
 

@@ -1,0 +1,276 @@
+//! Draws the canvas on the GPU, through Bevy's renderer.
+//!
+//! Approach: render-to-texture with baking. A 2D camera renders a dedicated render layer into
+//! the canvas image and never clears it (`ClearColorConfig::None`), so what it drew stays in
+//! the image. Each new piece of a stroke becomes a few short-lived mesh entities ("dabs": a
+//! rectangle per segment and a disc per point, giving round caps and joins, anti-aliased by
+//! MSAA) that live for [`DAB_FRAMES`] frames and are then despawned: by then they are baked
+//! into the image. So a frame costs what changed, never the strokes already drawn, and there
+//! is no CPU rasterising and no texture upload. Undo, clear and a late-join log clear the image
+//! through the camera once and draw the whole log again in that frame.
+//!
+//! Chosen over a compute pass because meshes, materials, MSAA and render layers are stock
+//! Bevy (nothing to maintain in WGSL), and over CPU rasterising because the issue forbids
+//! per-frame uploads.
+
+use std::collections::HashMap;
+
+use bevy::asset::RenderAssetUsages;
+use bevy::camera::RenderTarget;
+use bevy::camera::visibility::RenderLayers;
+use bevy::prelude::*;
+use bevy::render::render_resource::{TextureFormat, TextureUsages};
+
+use super::{BOARD_HEIGHT, BOARD_SIZE, BOARD_WIDTH, BoardPoint, Brush, CanvasState, PaintCanvas};
+use crate::plugins::GameSystems;
+
+/// The render layer only the canvas camera sees.
+pub const CANVAS_LAYER: usize = 7;
+/// Frames a dab stays alive: enough for it to be drawn once even if its first frame is
+/// skipped while a pipeline compiles; drawing an opaque shape twice changes nothing visible.
+pub const DAB_FRAMES: u8 = 2;
+/// The board's background; the eraser paints it.
+pub const BACKGROUND: [u8; 3] = [255, 255, 255];
+
+pub fn plugin(app: &mut App) {
+    app.init_resource::<CanvasRenderStats>()
+        .add_systems(Startup, setup_canvas)
+        .add_systems(
+            Update,
+            (expire_dabs, paint, apply_clear)
+                .chain()
+                .after(GameSystems::Canvas),
+        );
+}
+
+/// The canvas image: what the UI shows and what gets saved.
+#[derive(Resource, Clone)]
+pub struct CanvasImage(pub Handle<Image>);
+
+/// Counters for tests and measurements.
+#[derive(Resource, Default, Debug, Clone, Copy)]
+pub struct CanvasRenderStats {
+    /// Dab entities alive now (what this frame costs).
+    pub live_dabs: usize,
+    /// Full repaints so far.
+    pub repaints: u64,
+}
+
+/// The camera drawing into the canvas image; `clear` makes its next frame start from the
+/// background.
+#[derive(Component)]
+struct CanvasCamera {
+    clear: bool,
+}
+
+#[derive(Component)]
+struct Dab {
+    frames_left: u8,
+}
+
+#[derive(Resource)]
+struct DabAssets {
+    segment: Handle<Mesh>,
+    disc: Handle<Mesh>,
+    materials: HashMap<[u8; 3], Handle<ColorMaterial>>,
+}
+
+impl DabAssets {
+    fn material(&mut self, brush: Brush, materials: &mut Assets<ColorMaterial>) -> Handle<ColorMaterial> {
+        let colour = if brush.eraser { BACKGROUND } else { brush.colour };
+        self.materials
+            .entry(colour)
+            .or_insert_with(|| materials.add(ColorMaterial::from(srgb(colour))))
+            .clone()
+    }
+}
+
+fn srgb([r, g, b]: [u8; 3]) -> Color {
+    Color::srgb_u8(r, g, b)
+}
+
+/// Board units (origin top left, y down) to the canvas camera's world (origin centre, y up).
+fn world(p: BoardPoint) -> Vec2 {
+    Vec2::new(
+        p.x as f32 - BOARD_WIDTH as f32 / 2.0,
+        BOARD_HEIGHT as f32 / 2.0 - p.y as f32,
+    )
+}
+
+fn setup_canvas(mut commands: Commands, mut images: ResMut<Assets<Image>>, mut meshes: ResMut<Assets<Mesh>>) {
+    let mut image = Image::new_target_texture(
+        BOARD_SIZE.x as u32,
+        BOARD_SIZE.y as u32,
+        TextureFormat::Rgba8UnormSrgb,
+        None,
+    );
+    image.texture_descriptor.usage |= TextureUsages::COPY_SRC;
+    image.asset_usage = RenderAssetUsages::RENDER_WORLD;
+    let handle = images.add(image);
+    commands.spawn((
+        Name::new("canvas camera"),
+        // The image's own pixels are not what the camera loads: clear through the camera.
+        CanvasCamera { clear: true },
+        Camera2d,
+        Camera {
+            order: -1,
+            clear_color: ClearColorConfig::None,
+            ..default()
+        },
+        RenderTarget::Image(handle.clone().into()),
+        RenderLayers::layer(CANVAS_LAYER),
+    ));
+    commands.insert_resource(DabAssets {
+        segment: meshes.add(Rectangle::new(1.0, 1.0)),
+        disc: meshes.add(Circle::new(0.5).mesh().resolution(48)),
+        materials: HashMap::new(),
+    });
+    commands.insert_resource(CanvasImage(handle));
+}
+
+fn expire_dabs(mut commands: Commands, mut dabs: Query<(Entity, &mut Dab)>) {
+    for (entity, mut dab) in &mut dabs {
+        dab.frames_left = dab.frames_left.saturating_sub(1);
+        if dab.frames_left == 0 {
+            commands.entity(entity).despawn();
+        }
+    }
+}
+
+/// Clears the image this frame only when asked; otherwise the camera keeps what it drew.
+fn apply_clear(mut cameras: Query<(&mut Camera, &mut CanvasCamera)>) {
+    for (mut camera, mut canvas) in &mut cameras {
+        let wanted = if canvas.clear {
+            ClearColorConfig::Custom(srgb(BACKGROUND))
+        } else {
+            ClearColorConfig::None
+        };
+        if std::mem::discriminant(&camera.clear_color) != std::mem::discriminant(&wanted) {
+            camera.clear_color = wanted;
+        }
+        canvas.clear = false;
+    }
+}
+
+/// Spawns dabs for what changed this frame.
+fn paint(
+    mut commands: Commands,
+    mut requests: MessageReader<PaintCanvas>,
+    state: Res<CanvasState>,
+    mut assets: (ResMut<DabAssets>, ResMut<Assets<ColorMaterial>>),
+    dabs: Query<Entity, With<Dab>>,
+    mut cameras: Query<&mut CanvasCamera>,
+    mut stats: ResMut<CanvasRenderStats>,
+) {
+    let requests: Vec<PaintCanvas> = requests.read().cloned().collect();
+    if requests.is_empty() {
+        stats.live_dabs = dabs.iter().count();
+        return;
+    }
+    let mut painter = Painter {
+        commands: &mut commands,
+        assets: &mut assets.0,
+        materials: &mut assets.1,
+        depth: 0,
+        spawned: 0,
+    };
+    if let Some(last_repaint) = requests.iter().rposition(|r| *r == PaintCanvas::Repaint) {
+        // Everything before the last repaint is covered by it.
+        for entity in &dabs {
+            painter.commands.entity(entity).despawn();
+        }
+        for mut camera in &mut cameras {
+            camera.clear = true;
+        }
+        for stroke in state.drawing.strokes() {
+            painter.polyline(stroke.brush, &stroke.points);
+        }
+        stats.repaints += 1;
+        for request in &requests[last_repaint + 1..] {
+            if let PaintCanvas::Segments { brush, points } = request {
+                painter.polyline(*brush, points);
+            }
+        }
+        stats.live_dabs = painter.spawned;
+    } else {
+        for request in &requests {
+            if let PaintCanvas::Segments { brush, points } = request {
+                painter.polyline(*brush, points);
+            }
+        }
+        stats.live_dabs = dabs.iter().count() + painter.spawned;
+    }
+}
+
+struct Painter<'a, 'w, 's> {
+    commands: &'a mut Commands<'w, 's>,
+    assets: &'a mut DabAssets,
+    materials: &'a mut Assets<ColorMaterial>,
+    /// Later dabs get a higher z so they cover earlier ones drawn in the same frame.
+    depth: u32,
+    spawned: usize,
+}
+
+impl Painter<'_, '_, '_> {
+    fn polyline(&mut self, brush: Brush, points: &[BoardPoint]) {
+        let material = self.assets.material(brush, self.materials);
+        let size = brush.size as f32;
+        let Some(first) = points.first() else { return };
+        self.dab(
+            self.assets.disc.clone(),
+            material.clone(),
+            world(*first),
+            0.0,
+            Vec2::splat(size),
+        );
+        for pair in points.windows(2) {
+            let (a, b) = (world(pair[0]), world(pair[1]));
+            let step = b - a;
+            let length = step.length();
+            if length > 0.0 {
+                let angle = step.y.atan2(step.x);
+                self.dab(
+                    self.assets.segment.clone(),
+                    material.clone(),
+                    (a + b) / 2.0,
+                    angle,
+                    Vec2::new(length, size),
+                );
+            }
+            self.dab(
+                self.assets.disc.clone(),
+                material.clone(),
+                b,
+                0.0,
+                Vec2::splat(size),
+            );
+        }
+    }
+
+    fn dab(
+        &mut self,
+        mesh: Handle<Mesh>,
+        material: Handle<ColorMaterial>,
+        at: Vec2,
+        angle: f32,
+        scale: Vec2,
+    ) {
+        self.depth += 1;
+        // The 2D camera sees z in (-1000, 1000); wrap well inside it.
+        let z = (self.depth % 900_000) as f32 * 0.001;
+        self.commands.spawn((
+            Dab {
+                frames_left: DAB_FRAMES,
+            },
+            Mesh2d(mesh),
+            MeshMaterial2d(material),
+            Transform {
+                translation: at.extend(z),
+                rotation: Quat::from_rotation_z(angle),
+                scale: scale.extend(1.0),
+            },
+            RenderLayers::layer(CANVAS_LAYER),
+        ));
+        self.spawned += 1;
+    }
+}
