@@ -7,6 +7,7 @@
 
 pub mod model;
 pub mod render;
+pub mod ui;
 
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ pub use model::{BOARD_HEIGHT, BOARD_WIDTH, BoardPoint, Brush, Delta, Drawing, Pe
 use model::{CanvasError, decode_deltas, encode_deltas};
 
 use crate::plugins::GameSystems;
-use crate::plugins::net::{FromClient, FromServer, NetServer, Recipients, ToClients, ToServer};
+use crate::plugins::net::{FromClient, FromServer, NetServer, NetSystems, Recipients, ToClients, ToServer};
 use crate::plugins::rooms::{Player, PlayerJoined, PlayerLeft, Room, RoomIndex, Roster, Welcome};
 use crate::protocol::{ClientId, ClientMsg, ServerMsg};
 
@@ -40,10 +41,25 @@ pub fn plugin(app: &mut App) {
                 (prepare_joiners, release_leavers, apply_requests)
                     .chain()
                     .run_if(resource_exists::<NetServer>),
-                (mirror_server, apply_local_input, send_batches).chain(),
+                mirror_server,
             )
                 .in_set(GameSystems::Canvas),
+        )
+        .configure_sets(PostUpdate, CanvasSystems::LocalInput.before(NetSystems::Send))
+        .add_systems(
+            PostUpdate,
+            (apply_local_input, send_batches)
+                .chain()
+                .in_set(CanvasSystems::LocalInput),
         );
+}
+
+/// The local player's drawing runs late in the frame (`PostUpdate`), after the UI has turned
+/// this frame's pointer into [`DrawInput`] and before the frame is sent and rendered, so the
+/// drawer's own ink shows in the same frame.
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CanvasSystems {
+    LocalInput,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ use egui::{Color32, RichText};
 use super::{UiState, root_ui};
 use crate::app::HostedServer;
 use crate::plugins::AppMode;
-use crate::plugins::canvas::BOARD_SIZE;
+use crate::plugins::canvas::ui as canvas_ui;
+use crate::plugins::canvas::{CanvasState, DrawInput};
 use crate::plugins::chat::{ChatLog, ChatToServer, ui::chat_panel};
 use crate::plugins::net::{ClientState, LeaveRequested, ToServer};
 use crate::plugins::rooms::Roster;
@@ -19,14 +20,16 @@ pub(super) struct RoomView<'w> {
     log: Res<'w, ChatLog>,
     client: Res<'w, State<ClientState>>,
     mode: Res<'w, State<AppMode>>,
+    canvas: ResMut<'w, CanvasState>,
 }
 
 pub(super) fn show(
     mut contexts: EguiContexts,
     mut commands: Commands,
     mut state: ResMut<UiState>,
-    view: RoomView,
+    mut view: RoomView,
     mut say: MessageWriter<ToServer<ChatToServer>>,
+    mut draw: MessageWriter<DrawInput>,
     mut leave: MessageWriter<LeaveRequested>,
     mut next: ResMut<NextState<AppMode>>,
 ) -> Result {
@@ -79,9 +82,22 @@ pub(super) fn show(
             }
         });
 
+    let mut input = Vec::new();
+    let holding = connected && view.canvas.i_hold_the_pen(view.roster.me);
+    egui::Panel::left("tools")
+        .exact_size(170.0)
+        .resizable(false)
+        .show(&mut root, |ui| {
+            canvas_ui::tools(ui, &mut view.canvas, &view.roster, &mut input);
+        });
+
     egui::CentralPanel::default_margins().show(&mut root, |ui| {
-        board(ui);
+        canvas_ui::board(ui, state.canvas_texture, &view.canvas, holding, &mut input);
     });
+    canvas_ui::shortcuts(ctx, &mut view.canvas, holding, &mut input);
+    if connected {
+        draw.write_batch(input);
+    }
 
     if let Some((title, reason)) = state.ended.clone() {
         egui::Window::new(title)
@@ -171,23 +187,6 @@ fn players(ui: &mut egui::Ui, roster: &Roster, hosting: bool, reachable: &[Strin
             ui.label(RichText::new(format!("game --client {addr}")).monospace());
         }
     }
-}
-
-/// The board, white, fitted to the space with its aspect ratio kept.
-fn board(ui: &mut egui::Ui) {
-    let available = ui.available_rect_before_wrap();
-    let scale = (available.width() / BOARD_SIZE.x).min(available.height() / BOARD_SIZE.y);
-    let size = egui::vec2(BOARD_SIZE.x * scale, BOARD_SIZE.y * scale);
-    let rect = egui::Rect::from_center_size(available.center(), size);
-    let painter = ui.painter();
-    painter.rect_filled(rect, 4.0, Color32::WHITE);
-    painter.text(
-        rect.center(),
-        egui::Align2::CENTER_CENTER,
-        "Free chat room · drawing arrives with the next update",
-        egui::FontId::proportional(16.0),
-        Color32::from_gray(170),
-    );
 }
 
 fn capitalise(text: &str) -> String {

@@ -9,12 +9,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bevy::prelude::*;
+use bevy::render::RenderPlugin;
 use bevy::window::WindowResolution;
 use bevy::winit::{EventLoopProxyWrapper, UpdateMode, WinitSettings, WinitUserEvent};
-use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass};
+use bevy_egui::{EguiContexts, EguiPlugin, EguiPostUpdateSet, EguiPrimaryContextPass, EguiTextureHandle};
 
 use crate::app::{HostedServer, ServerOptions};
 use crate::cli::DEFAULT_PORT;
+use crate::plugins::canvas::render::CanvasImage;
+use crate::plugins::canvas::{self, CanvasSystems};
 use crate::plugins::net::{ConnectRequested, ConnectionEnded, NetWaker, with_default_port};
 use crate::plugins::rooms::Roster;
 use crate::plugins::{self, AppMode};
@@ -63,10 +66,18 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
         }
     }
     App::new()
-        .add_plugins(DefaultPlugins.set(WindowPlugin {
-            primary_window: Some(primary),
-            ..default()
-        }))
+        .add_plugins(
+            DefaultPlugins
+                .set(WindowPlugin {
+                    primary_window: Some(primary),
+                    ..default()
+                })
+                // Compile pipelines when first needed, so the first stroke is never skipped.
+                .set(RenderPlugin {
+                    synchronous_pipeline_compilation: true,
+                    ..default()
+                }),
+        )
         // Sleep between input events; the network thread wakes the loop (`NetWaker`), so
         // remote messages show at once without spinning.
         .insert_resource(WinitSettings {
@@ -76,7 +87,11 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
         .insert_resource(ClearColor(Color::srgb(0.11, 0.12, 0.14)))
         .add_plugins(EguiPlugin::default())
         .init_state::<AppMode>()
-        .add_plugins(plugins::logic)
+        .add_plugins((plugins::logic, canvas::render::plugin))
+        .configure_sets(
+            PostUpdate,
+            CanvasSystems::LocalInput.after(EguiPostUpdateSet::EndPass),
+        )
         .insert_resource(ui_state)
         .insert_resource(HostOptions(host_options))
         .insert_resource(PendingLaunch(Mutex::new(Some(launch))))
@@ -85,6 +100,7 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
             EguiPrimaryContextPass,
             (
                 install_fonts,
+                register_canvas_texture,
                 launcher::show.run_if(in_state(AppMode::Menu)),
                 game::show.run_if(not(in_state(AppMode::Menu))),
             )
@@ -112,6 +128,8 @@ pub(crate) struct UiState {
     /// Where the server we joined is, as typed.
     pub server_addr: String,
     pub reachable: Vec<String>,
+    /// The canvas image as egui knows it.
+    pub canvas_texture: Option<bevy_egui::egui::TextureId>,
 }
 
 #[derive(Resource)]
@@ -216,6 +234,18 @@ fn install_fonts(mut contexts: EguiContexts, mut done: Local<bool>) -> Result {
         *done = true;
     }
     Ok(())
+}
+
+fn register_canvas_texture(
+    mut contexts: EguiContexts,
+    image: Option<Res<CanvasImage>>,
+    mut state: ResMut<UiState>,
+) {
+    if state.canvas_texture.is_none()
+        && let Some(image) = image
+    {
+        state.canvas_texture = Some(contexts.add_image(EguiTextureHandle::Strong(image.0.clone())));
+    }
 }
 
 fn note_connection_end(mut ended: MessageReader<ConnectionEnded>, mut state: ResMut<UiState>) {

@@ -21,8 +21,9 @@ use bevy::camera::visibility::RenderLayers;
 use bevy::prelude::*;
 use bevy::render::render_resource::{TextureFormat, TextureUsages};
 
-use super::{BOARD_HEIGHT, BOARD_SIZE, BOARD_WIDTH, BoardPoint, Brush, CanvasState, PaintCanvas};
-use crate::plugins::GameSystems;
+use super::{
+    BOARD_HEIGHT, BOARD_SIZE, BOARD_WIDTH, BoardPoint, Brush, CanvasState, CanvasSystems, PaintCanvas,
+};
 
 /// The render layer only the canvas camera sees.
 pub const CANVAS_LAYER: usize = 7;
@@ -36,10 +37,10 @@ pub fn plugin(app: &mut App) {
     app.init_resource::<CanvasRenderStats>()
         .add_systems(Startup, setup_canvas)
         .add_systems(
-            Update,
+            PostUpdate,
             (expire_dabs, paint, apply_clear)
                 .chain()
-                .after(GameSystems::Canvas),
+                .after(CanvasSystems::LocalInput),
         );
 }
 

@@ -1,0 +1,214 @@
+//! The board widget and the drawing tools (egui). They only read the canvas state and
+//! produce [`DrawInput`]s; the canvas plugin applies them.
+
+use bevy_egui::egui::{self, Color32, RichText};
+
+use super::model::{MAX_BRUSH, MIN_BRUSH};
+use super::{BOARD_SIZE, BoardPoint, CanvasState, DrawInput};
+use crate::plugins::rooms::Roster;
+
+/// 16 colours, Catch Mind style: black, greys, then the rainbow and browns.
+pub const PALETTE: [[u8; 3]; 16] = [
+    [20, 20, 20],
+    [110, 110, 110],
+    [190, 190, 190],
+    [255, 255, 255],
+    [220, 40, 40],
+    [255, 140, 0],
+    [250, 210, 20],
+    [60, 180, 60],
+    [20, 120, 60],
+    [60, 190, 230],
+    [30, 80, 220],
+    [120, 60, 200],
+    [230, 100, 180],
+    [250, 190, 160],
+    [140, 80, 40],
+    [80, 50, 30],
+];
+
+/// Draws the board (the GPU-rendered canvas image, aspect ratio kept) and turns pointer
+/// drags on it into draw input.
+pub fn board(
+    ui: &mut egui::Ui,
+    texture: Option<egui::TextureId>,
+    state: &CanvasState,
+    can_draw: bool,
+    input: &mut Vec<DrawInput>,
+) {
+    let available = ui.available_rect_before_wrap();
+    let scale = (available.width() / BOARD_SIZE.x).min(available.height() / BOARD_SIZE.y);
+    let size = egui::vec2(BOARD_SIZE.x * scale, BOARD_SIZE.y * scale);
+    let rect = egui::Rect::from_center_size(available.center(), size);
+    let sense = if can_draw {
+        egui::Sense::click_and_drag()
+    } else {
+        egui::Sense::hover()
+    };
+    let response = match texture {
+        Some(texture) => ui.put(rect, egui::Image::new((texture, size)).sense(sense)),
+        None => {
+            ui.painter().rect_filled(rect, 0.0, Color32::WHITE);
+            ui.allocate_rect(rect, sense)
+        }
+    };
+    let to_board = |pos: egui::Pos2| {
+        let local = (pos - rect.min) / scale;
+        BoardPoint::from_f32(local.x.clamp(0.0, BOARD_SIZE.x), local.y.clamp(0.0, BOARD_SIZE.y))
+    };
+    if can_draw {
+        let pointer = response.interact_pointer_pos().and_then(to_board);
+        if response.drag_started() || response.clicked() {
+            // Start where the button went down, not where the drag was recognised.
+            let origin = ui
+                .input(|i| i.pointer.press_origin())
+                .and_then(to_board)
+                .or(pointer);
+            if let Some(at) = origin {
+                input.push(DrawInput::Begin(at));
+            }
+        }
+        if response.dragged()
+            && let Some(at) = pointer
+        {
+            input.push(DrawInput::MoveTo(at));
+        }
+        if response.drag_stopped() || response.clicked() {
+            input.push(DrawInput::End);
+        }
+        if let Some(hover) = response.hover_pos() {
+            // The brush cursor: the size and colour the next stroke will have.
+            let brush = state.current_brush();
+            let radius = (brush.size as f32 * scale / 2.0).max(1.5);
+            let colour = if brush.eraser {
+                Color32::from_gray(120)
+            } else {
+                rgb(brush.colour)
+            };
+            ui.painter_at(rect)
+                .circle_stroke(hover, radius, egui::Stroke::new(1.5, colour));
+            ui.ctx().set_cursor_icon(egui::CursorIcon::None);
+        }
+    }
+}
+
+/// The tool column: the pen, colours, size, eraser, undo and clear.
+pub fn tools(ui: &mut egui::Ui, state: &mut CanvasState, roster: &Roster, input: &mut Vec<DrawInput>) {
+    let me = roster.me;
+    let holding = state.i_hold_the_pen(me);
+    ui.label(RichText::new("Drawing").strong());
+    match state.pen {
+        Some(holder) if Some(holder) == me => {
+            ui.label(RichText::new("You hold the pen").color(Color32::from_rgb(110, 200, 120)));
+            if ui.button("Release the pen").clicked() {
+                input.push(DrawInput::ReleasePen);
+            }
+        }
+        Some(holder) => {
+            let name = roster.name_of(holder).unwrap_or("someone");
+            ui.label(format!("{name} is drawing"));
+            if ui
+                .button("Take the pen")
+                .on_hover_text("possible once they have not drawn for 10 s")
+                .clicked()
+            {
+                input.push(DrawInput::TakePen);
+            }
+        }
+        None => {
+            ui.label("Nobody is drawing");
+            if ui.button("Take the pen").clicked() {
+                input.push(DrawInput::TakePen);
+            }
+        }
+    }
+    if let Some(why) = &state.refused {
+        ui.label(RichText::new(why).color(Color32::from_rgb(240, 120, 90)).small());
+    }
+    ui.separator();
+    ui.add_enabled_ui(holding, |ui| {
+        egui::Grid::new("palette")
+            .spacing([6.0, 6.0])
+            .min_col_width(0.0)
+            .show(ui, |ui| {
+                for (i, colour) in PALETTE.iter().enumerate() {
+                    let selected = !state.eraser && state.brush.colour == *colour;
+                    let (rect, response) =
+                        ui.allocate_exact_size(egui::vec2(34.0, 24.0), egui::Sense::click());
+                    ui.painter().rect_filled(rect, 3.0, rgb(*colour));
+                    let outline = if selected {
+                        egui::Stroke::new(2.5, Color32::from_rgb(90, 170, 255))
+                    } else {
+                        egui::Stroke::new(1.0, Color32::from_gray(90))
+                    };
+                    ui.painter()
+                        .rect_stroke(rect, 3.0, outline, egui::StrokeKind::Outside);
+                    if response.clicked() {
+                        state.brush.colour = *colour;
+                        state.eraser = false;
+                    }
+                    if i % 4 == 3 {
+                        ui.end_row();
+                    }
+                }
+            });
+        ui.horizontal(|ui| {
+            ui.label("Custom");
+            if egui::color_picker::color_edit_button_srgb(ui, &mut state.brush.colour).changed() {
+                state.eraser = false;
+            }
+        });
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            if ui.selectable_label(!state.eraser, "✏ Brush (B)").clicked() {
+                state.eraser = false;
+            }
+            if ui.selectable_label(state.eraser, "Eraser (E)").clicked() {
+                state.eraser = true;
+            }
+        });
+        ui.label("Size ([ and ])");
+        ui.add(egui::Slider::new(&mut state.brush.size, MIN_BRUSH..=MAX_BRUSH));
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            if ui
+                .button("Undo")
+                .on_hover_text("Ctrl+Z: your last stroke")
+                .clicked()
+            {
+                input.push(DrawInput::Undo);
+            }
+            if ui.button("Clear").on_hover_text("cannot be undone").clicked() {
+                input.push(DrawInput::Clear);
+            }
+        });
+    });
+}
+
+/// Keyboard shortcuts, unless a text field has the keyboard.
+pub fn shortcuts(ctx: &egui::Context, state: &mut CanvasState, holding: bool, input: &mut Vec<DrawInput>) {
+    if !holding || ctx.egui_wants_keyboard_input() {
+        return;
+    }
+    ctx.input(|keys| {
+        if keys.modifiers.command && keys.key_pressed(egui::Key::Z) {
+            input.push(DrawInput::Undo);
+        }
+        if keys.key_pressed(egui::Key::E) && !keys.modifiers.command {
+            state.eraser = true;
+        }
+        if keys.key_pressed(egui::Key::B) {
+            state.eraser = false;
+        }
+        if keys.key_pressed(egui::Key::OpenBracket) {
+            state.brush.size = state.brush.size.saturating_sub(2).max(MIN_BRUSH);
+        }
+        if keys.key_pressed(egui::Key::CloseBracket) {
+            state.brush.size = state.brush.size.saturating_add(2).min(MAX_BRUSH);
+        }
+    });
+}
+
+fn rgb([r, g, b]: [u8; 3]) -> Color32 {
+    Color32::from_rgb(r, g, b)
+}
