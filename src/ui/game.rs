@@ -23,14 +23,20 @@ pub(super) struct RoomView<'w> {
     canvas: ResMut<'w, CanvasState>,
 }
 
+/// What the room screen asks of the game.
+#[derive(bevy::ecs::system::SystemParam)]
+pub(super) struct RoomActions<'w> {
+    say: MessageWriter<'w, ToServer<ChatToServer>>,
+    draw: MessageWriter<'w, DrawInput>,
+    leave: MessageWriter<'w, LeaveRequested>,
+}
+
 pub(super) fn show(
     mut contexts: EguiContexts,
     mut commands: Commands,
     mut state: ResMut<UiState>,
     mut view: RoomView,
-    mut say: MessageWriter<ToServer<ChatToServer>>,
-    mut draw: MessageWriter<DrawInput>,
-    mut leave: MessageWriter<LeaveRequested>,
+    mut act: RoomActions,
     mut next: ResMut<NextState<AppMode>>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
@@ -78,7 +84,7 @@ pub(super) fn show(
             ui.label(RichText::new("Chat").strong());
             let me = view.roster.me;
             if let Some(text) = chat_panel(ui, &view.log, me, &mut state.chat_input, connected) {
-                say.write(ToServer(ChatToServer::Say(text)));
+                act.say.write(ToServer(ChatToServer::Say(text)));
             }
         });
 
@@ -96,7 +102,7 @@ pub(super) fn show(
     });
     canvas_ui::shortcuts(ctx, &mut view.canvas, holding, &mut input);
     if connected {
-        draw.write_batch(input);
+        act.draw.write_batch(input);
     }
 
     if let Some((title, reason)) = state.ended.clone() {
@@ -126,7 +132,7 @@ pub(super) fn show(
     }
 
     if back_to_launcher {
-        leave.write(LeaveRequested);
+        act.leave.write(LeaveRequested);
         // Dropping the hosted server stops it and tells its clients.
         commands.remove_resource::<HostedServer>();
         commands.insert_resource(Roster::default());
