@@ -54,6 +54,14 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..=4096), requires = "server")]
     pub max_rooms: u16,
 
+    /// Folder the gallery of drawings is saved in (default: the user's data folder).
+    #[arg(long, value_name = "DIR")]
+    pub gallery: Option<std::path::PathBuf>,
+
+    /// Do not save each finished drawing to the gallery by itself.
+    #[arg(long)]
+    pub no_autosave: bool,
+
     /// Window position on screen, as X,Y (handy for several windows on one screen).
     #[arg(long, value_name = "X,Y", value_parser = parse_pair::<i32>)]
     pub window_pos: Option<(i32, i32)>,

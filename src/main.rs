@@ -4,6 +4,7 @@ use clap::Parser;
 
 use catchmind::app::{self, HostedServer, ServerOptions};
 use catchmind::cli::{Cli, DEFAULT_PORT};
+use catchmind::plugins::canvas::render::GallerySettings;
 use catchmind::plugins::chat::ChatConfig;
 use catchmind::plugins::net::{NetConfig, NetServer, ShutdownSignal, reachable_addresses};
 use catchmind::plugins::rooms::RoomConfig;
@@ -54,9 +55,15 @@ fn main() -> ExitCode {
     } else {
         Launch::Menu
     };
+    let mut gallery = GallerySettings::default();
+    if let Some(folder) = &cli.gallery {
+        gallery.folder = Some(folder.clone());
+    }
+    gallery.auto_save = !cli.no_autosave;
     let window = WindowOptions {
         position: cli.window_pos,
         size: cli.window_size,
+        gallery,
     };
     match ui::run(launch, window, options) {
         bevy::app::AppExit::Success => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@
 //! the server validates and relays; each client mirrors the drawing and tells the renderer
 //! (`render`, windowed only) what to paint through [`PaintCanvas`] messages.
 
+pub mod gallery;
 pub mod model;
 pub mod render;
 pub mod ui;

@@ -8,6 +8,8 @@ use egui::{Color32, RichText};
 use super::{UiState, root_ui};
 use crate::app::HostedServer;
 use crate::plugins::AppMode;
+use crate::plugins::canvas::gallery;
+use crate::plugins::canvas::render::{LastSave, SaveCanvas};
 use crate::plugins::canvas::ui as canvas_ui;
 use crate::plugins::canvas::{CanvasState, DrawInput};
 use crate::plugins::chat::{ChatLog, ChatToServer, ui::chat_panel};
@@ -21,6 +23,7 @@ pub(super) struct RoomView<'w> {
     client: Res<'w, State<ClientState>>,
     mode: Res<'w, State<AppMode>>,
     canvas: ResMut<'w, CanvasState>,
+    last_save: Res<'w, LastSave>,
 }
 
 /// What the room screen asks of the game.
@@ -29,6 +32,7 @@ pub(super) struct RoomActions<'w> {
     say: MessageWriter<'w, ToServer<ChatToServer>>,
     draw: MessageWriter<'w, DrawInput>,
     leave: MessageWriter<'w, LeaveRequested>,
+    save: MessageWriter<'w, SaveCanvas>,
 }
 
 pub(super) fn show(
@@ -90,17 +94,29 @@ pub(super) fn show(
 
     let mut input = Vec::new();
     let holding = connected && view.canvas.i_hold_the_pen(view.roster.me);
+    let mut save = false;
     egui::Panel::left("tools")
-        .exact_size(170.0)
+        .exact_size(180.0)
         .resizable(false)
         .show(&mut root, |ui| {
-            canvas_ui::tools(ui, &mut view.canvas, &view.roster, &mut input);
+            let last_save = view.last_save.0.as_ref();
+            save = canvas_ui::tools(ui, &mut view.canvas, &view.roster, last_save, &mut input);
         });
 
     egui::CentralPanel::default_margins().show(&mut root, |ui| {
         canvas_ui::board(ui, state.canvas_texture, &view.canvas, holding, &mut input);
     });
-    canvas_ui::shortcuts(ctx, &mut view.canvas, holding, &mut input);
+    save |= canvas_ui::shortcuts(ctx, &mut view.canvas, holding, &mut input);
+    if save {
+        let drawer = view
+            .canvas
+            .pen
+            .and_then(|id| view.roster.name_of(id))
+            .unwrap_or("free");
+        act.save.write(SaveCanvas {
+            name: gallery::file_name(&view.roster.room, None, drawer, unix_now()),
+        });
+    }
     if connected {
         act.draw.write_batch(input);
     }
@@ -201,4 +217,10 @@ fn capitalise(text: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
         None => String::new(),
     }
+}
+
+pub(super) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -16,8 +16,9 @@ use bevy_egui::{EguiContexts, EguiPlugin, EguiPostUpdateSet, EguiPrimaryContextP
 
 use crate::app::{HostedServer, ServerOptions};
 use crate::cli::DEFAULT_PORT;
-use crate::plugins::canvas::render::CanvasImage;
+use crate::plugins::canvas::render::{CanvasImage, GallerySettings, SaveCanvas};
 use crate::plugins::canvas::{self, CanvasSystems};
+use crate::plugins::canvas::{CanvasState, gallery};
 use crate::plugins::net::{ConnectRequested, ConnectionEnded, NetWaker, with_default_port};
 use crate::plugins::rooms::Roster;
 use crate::plugins::{self, AppMode};
@@ -41,6 +42,7 @@ pub enum Launch {
 pub struct WindowOptions {
     pub position: Option<(i32, i32)>,
     pub size: (u32, u32),
+    pub gallery: GallerySettings,
 }
 
 const TITLE: &str = "캐치마인드 Catch Mind";
@@ -94,6 +96,7 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
         )
         .insert_resource(ui_state)
         .insert_resource(HostOptions(host_options))
+        .insert_resource(window.gallery)
         .insert_resource(PendingLaunch(Mutex::new(Some(launch))))
         .add_systems(Startup, (spawn_camera, install_waker, apply_launch).chain())
         .add_systems(
@@ -106,7 +109,10 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
             )
                 .chain(),
         )
-        .add_systems(Update, (note_connection_end, update_title))
+        .add_systems(
+            Update,
+            (note_connection_end, update_title, save_finished_drawings),
+        )
         .add_systems(Last, stop_hosting_on_exit)
         .run()
 }
@@ -246,6 +252,30 @@ fn register_canvas_texture(
     {
         state.canvas_texture = Some(contexts.add_image(EguiTextureHandle::Strong(image.0.clone())));
     }
+}
+
+/// In a free-draw room a drawing is finished when the pen changes hands: save it to the
+/// gallery (unless turned off).
+fn save_finished_drawings(
+    state: Res<CanvasState>,
+    roster: Res<Roster>,
+    settings: Res<GallerySettings>,
+    mut previous: Local<Option<crate::protocol::ClientId>>,
+    mut save: MessageWriter<SaveCanvas>,
+) {
+    if state.pen == *previous {
+        return;
+    }
+    if let Some(drawer) = previous.take()
+        && settings.auto_save
+        && state.drawing.strokes().iter().any(|s| s.author == drawer)
+    {
+        let name = roster.name_of(drawer).unwrap_or("someone");
+        save.write(SaveCanvas {
+            name: gallery::file_name(&roster.room, None, name, game::unix_now()),
+        });
+    }
+    *previous = state.pen;
 }
 
 fn note_connection_end(mut ended: MessageReader<ConnectionEnded>, mut state: ResMut<UiState>) {

@@ -35,7 +35,11 @@ pub const BACKGROUND: [u8; 3] = [255, 255, 255];
 
 pub fn plugin(app: &mut App) {
     app.init_resource::<CanvasRenderStats>()
+        .init_resource::<GallerySettings>()
+        .init_resource::<LastSave>()
+        .add_message::<SaveCanvas>()
         .add_systems(Startup, setup_canvas)
+        .add_systems(Last, save_requests)
         .add_systems(
             PostUpdate,
             (expire_dabs, paint, apply_clear)
@@ -273,5 +277,65 @@ impl Painter<'_, '_, '_> {
             RenderLayers::layer(CANVAS_LAYER),
         ));
         self.spawned += 1;
+    }
+}
+
+/// Asks for the canvas as it is now to be saved as a PNG named `name` in the gallery.
+#[derive(Message, Debug, Clone)]
+pub struct SaveCanvas {
+    pub name: String,
+}
+
+/// Where drawings are saved, and whether each finished drawing is saved by itself.
+#[derive(Resource, Debug, Clone)]
+pub struct GallerySettings {
+    pub folder: Option<std::path::PathBuf>,
+    pub auto_save: bool,
+}
+
+impl Default for GallerySettings {
+    fn default() -> Self {
+        Self {
+            folder: super::gallery::default_folder(),
+            auto_save: true,
+        }
+    }
+}
+
+/// The outcome of the last save, for the UI: the file's path, or why it failed.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct LastSave(pub Option<Result<std::path::PathBuf, String>>);
+
+/// Reads the canvas back from the GPU and writes it to the gallery.
+pub(super) fn save_requests(
+    mut commands: Commands,
+    mut requests: MessageReader<SaveCanvas>,
+    image: Option<Res<CanvasImage>>,
+    settings: Res<GallerySettings>,
+    mut last: ResMut<LastSave>,
+) {
+    let Some(image) = image else { return };
+    for SaveCanvas { name } in requests.read() {
+        let Some(folder) = settings.folder.clone() else {
+            last.0 = Some(Err(super::gallery::SaveError::NoFolder.to_string()));
+            continue;
+        };
+        let name = name.clone();
+        commands
+            .spawn(bevy::render::gpu_readback::Readback::texture(image.0.clone()))
+            .observe(
+                move |done: On<bevy::render::gpu_readback::ReadbackComplete>,
+                      mut commands: Commands,
+                      mut last: ResMut<LastSave>| {
+                    let result =
+                        super::gallery::encode_png(&done.data, BOARD_WIDTH as u32, BOARD_HEIGHT as u32)
+                            .and_then(|png| super::gallery::save(&folder, &name, &png));
+                    if let Err(e) = &result {
+                        warn!("{e}");
+                    }
+                    last.0 = Some(result.map_err(|e| e.to_string()));
+                    commands.entity(done.entity).despawn();
+                },
+            );
     }
 }

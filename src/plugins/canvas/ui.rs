@@ -68,10 +68,23 @@ pub fn board(
                 input.push(DrawInput::Begin(at));
             }
         }
-        if response.dragged()
-            && let Some(at) = pointer
-        {
-            input.push(DrawInput::MoveTo(at));
+        if response.dragged() {
+            // Every motion sample of this frame, not just the last: corners survive slow frames.
+            let moves: Vec<egui::Pos2> = ui.input(|i| {
+                i.events
+                    .iter()
+                    .filter_map(|e| match e {
+                        egui::Event::PointerMoved(pos) => Some(*pos),
+                        _ => None,
+                    })
+                    .collect()
+            });
+            let samples = if moves.is_empty() {
+                pointer.into_iter().collect()
+            } else {
+                moves.into_iter().filter_map(to_board).collect::<Vec<_>>()
+            };
+            input.extend(samples.into_iter().map(DrawInput::MoveTo));
         }
         if response.drag_stopped() || response.clicked() {
             input.push(DrawInput::End);
@@ -92,8 +105,15 @@ pub fn board(
     }
 }
 
-/// The tool column: the pen, colours, size, eraser, undo and clear.
-pub fn tools(ui: &mut egui::Ui, state: &mut CanvasState, roster: &Roster, input: &mut Vec<DrawInput>) {
+/// The tool column: the pen, colours, size, eraser, undo, clear and save. Returns whether
+/// the player asked to save the picture.
+pub fn tools(
+    ui: &mut egui::Ui,
+    state: &mut CanvasState,
+    roster: &Roster,
+    last_save: Option<&Result<std::path::PathBuf, String>>,
+    input: &mut Vec<DrawInput>,
+) -> bool {
     let me = roster.me;
     let holding = state.i_hold_the_pen(me);
     ui.label(RichText::new("Drawing").strong());
@@ -183,12 +203,35 @@ pub fn tools(ui: &mut egui::Ui, state: &mut CanvasState, roster: &Roster, input:
             }
         });
     });
+    ui.separator();
+    let save = ui.button("💾 Save PNG (Ctrl+S)").clicked();
+    match last_save {
+        Some(Ok(path)) => {
+            ui.label(RichText::new("Saved to").weak().small());
+            ui.label(RichText::new(path.display().to_string()).small());
+        }
+        Some(Err(why)) => {
+            ui.label(RichText::new(why).color(Color32::from_rgb(240, 120, 90)).small());
+        }
+        None => {}
+    }
+    save
 }
 
-/// Keyboard shortcuts, unless a text field has the keyboard.
-pub fn shortcuts(ctx: &egui::Context, state: &mut CanvasState, holding: bool, input: &mut Vec<DrawInput>) {
-    if !holding || ctx.egui_wants_keyboard_input() {
-        return;
+/// Keyboard shortcuts, unless a text field has the keyboard. Returns whether Ctrl+S was
+/// pressed.
+pub fn shortcuts(
+    ctx: &egui::Context,
+    state: &mut CanvasState,
+    holding: bool,
+    input: &mut Vec<DrawInput>,
+) -> bool {
+    if ctx.egui_wants_keyboard_input() {
+        return false;
+    }
+    let save = ctx.input(|keys| keys.modifiers.command && keys.key_pressed(egui::Key::S));
+    if !holding {
+        return save;
     }
     ctx.input(|keys| {
         if keys.modifiers.command && keys.key_pressed(egui::Key::Z) {
@@ -207,6 +250,7 @@ pub fn shortcuts(ctx: &egui::Context, state: &mut CanvasState, holding: bool, in
             state.brush.size = state.brush.size.saturating_add(2).min(MAX_BRUSH);
         }
     });
+    save
 }
 
 fn rgb([r, g, b]: [u8; 3]) -> Color32 {
