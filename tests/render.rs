@@ -2,14 +2,8 @@
 //! Strokes are painted through the game's own render plugin, the canvas image is read back
 //! from the GPU, and its pixels are checked. Without an adapter these tests fail.
 
-use std::sync::{Arc, Mutex};
-
-use bevy::app::PluginsState;
 use bevy::prelude::*;
-use bevy::render::RenderPlugin;
-use bevy::render::gpu_readback::{Readback, ReadbackComplete};
-use bevy::window::ExitCondition;
-use catchmind::plugins::canvas::render::{self, CanvasImage};
+use catchmind::plugins::canvas::render;
 use catchmind::plugins::canvas::{BOARD_HEIGHT, BOARD_WIDTH, BoardPoint, Brush, CanvasState, PaintCanvas};
 use catchmind::protocol::ClientId;
 
@@ -40,32 +34,9 @@ type Rgba = [u8; 4];
 
 impl Canvas {
     fn new() -> Self {
-        let mut app = App::new();
-        app.add_plugins(
-            DefaultPlugins
-                .set(WindowPlugin {
-                    primary_window: None,
-                    exit_condition: ExitCondition::DontExit,
-                    ..default()
-                })
-                .set(RenderPlugin {
-                    synchronous_pipeline_compilation: true,
-                    ..default()
-                })
-                .disable::<bevy::winit::WinitPlugin>()
-                .disable::<bevy::log::LogPlugin>(),
-        )
-        .init_resource::<CanvasState>()
-        .add_message::<PaintCanvas>()
-        .add_plugins(render::plugin);
-        while app.plugins_state() == PluginsState::Adding {
-            bevy::tasks::tick_global_task_pools_on_main_thread();
+        Self {
+            app: render::offscreen::app(),
         }
-        app.finish();
-        app.cleanup();
-        let mut canvas = Self { app };
-        canvas.frames(3);
-        canvas
     }
 
     fn frames(&mut self, n: usize) {
@@ -96,27 +67,9 @@ impl Canvas {
 
     /// Reads the canvas image back from the GPU.
     fn pixels(&mut self) -> Vec<u8> {
-        self.frames(2);
-        let image = self.app.world().resource::<CanvasImage>().0.clone();
-        let slot: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
-        let sink = slot.clone();
-        let entity = self
-            .app
-            .world_mut()
-            .spawn(Readback::texture(image))
-            .observe(move |done: On<ReadbackComplete>| {
-                *sink.lock().unwrap() = Some(done.data.clone());
-            })
-            .id();
-        for _ in 0..50 {
-            self.app.update();
-            if let Some(data) = slot.lock().unwrap().take() {
-                self.app.world_mut().despawn(entity);
-                assert_eq!(data.len(), W * H * 4, "tightly packed RGBA rows");
-                return data;
-            }
-        }
-        panic!("the GPU readback never completed");
+        let data = render::offscreen::read_back(&mut self.app);
+        assert_eq!(data.len(), W * H * 4, "tightly packed RGBA rows");
+        data
     }
 }
 

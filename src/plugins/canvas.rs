@@ -16,6 +16,7 @@ use bevy::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use model::{BOARD_HEIGHT, BOARD_WIDTH, BoardPoint, Brush, Delta, Drawing, Pen, Stroke};
+
 use model::{CanvasError, decode_deltas, encode_deltas};
 
 use crate::plugins::GameSystems;

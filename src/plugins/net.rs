@@ -32,6 +32,7 @@ pub use transport::{ConnectionError, NetConfig};
 pub fn plugin(app: &mut App) {
     app.init_state::<ServerState>()
         .init_state::<ClientState>()
+        .init_resource::<NetStats>()
         .add_message::<ClientConnected>()
         .add_message::<JoinRequested>()
         .add_message::<ClientDisconnected>()
@@ -524,6 +525,14 @@ impl Drop for NetClient {
     }
 }
 
+/// What this client has sent, for measurements and a network overlay.
+#[derive(Resource, Debug, Default, Clone, Copy)]
+pub struct NetStats {
+    pub frames_sent: u64,
+    /// Including each frame's 4-byte length header.
+    pub bytes_sent: u64,
+}
+
 /// Called from the network thread after each incoming message, so a window that sleeps
 /// between input events wakes up to show it.
 #[derive(Resource, Clone)]
@@ -687,6 +696,7 @@ fn receive_from_server(
 fn send_to_server<T>(
     mut commands: Commands,
     client: Res<NetClient>,
+    mut stats: ResMut<NetStats>,
     mut outgoing: ResMut<Messages<ToServer<T>>>,
     mut ended: MessageWriter<ConnectionEnded>,
     mut next: ResMut<NextState<ClientState>>,
@@ -701,6 +711,8 @@ fn send_to_server<T>(
                 continue;
             }
         };
+        stats.frames_sent += 1;
+        stats.bytes_sent += bytes.len() as u64 + 4;
         if let Err(TrySendError::Full(_)) = client.outbox.frames.try_send(bytes) {
             ended.write(ConnectionEnded(ConnectionError::Lost));
             commands.remove_resource::<NetClient>();

@@ -142,8 +142,9 @@ fn expire_dabs(mut commands: Commands, mut dabs: Query<(Entity, &mut Dab)>) {
     }
 }
 
-/// Clears the image this frame only when asked; otherwise the camera keeps what it drew.
-fn apply_clear(mut cameras: Query<(&mut Camera, &mut CanvasCamera)>) {
+/// Clears the image this frame only when asked; otherwise the camera keeps what it drew. The
+/// camera renders only in frames with something to draw: an idle canvas costs nothing.
+fn apply_clear(mut cameras: Query<(&mut Camera, &mut CanvasCamera)>, stats: Res<CanvasRenderStats>) {
     for (mut camera, mut canvas) in &mut cameras {
         let wanted = if canvas.clear {
             ClearColorConfig::Custom(srgb(BACKGROUND))
@@ -152,6 +153,10 @@ fn apply_clear(mut cameras: Query<(&mut Camera, &mut CanvasCamera)>) {
         };
         if std::mem::discriminant(&camera.clear_color) != std::mem::discriminant(&wanted) {
             camera.clear_color = wanted;
+        }
+        let active = canvas.clear || stats.live_dabs > 0;
+        if camera.is_active != active {
+            camera.is_active = active;
         }
         canvas.clear = false;
     }
@@ -337,5 +342,75 @@ pub(super) fn save_requests(
                     commands.entity(done.entity).despawn();
                 },
             );
+    }
+}
+
+/// The canvas renderer without a window, for render tests and measurements: the GPU
+/// adapter is whatever wgpu finds (lavapipe where there is no GPU); none found is a panic.
+pub mod offscreen {
+    use std::sync::{Arc, Mutex};
+
+    use bevy::app::PluginsState;
+    use bevy::prelude::*;
+    use bevy::render::RenderPlugin;
+    use bevy::render::gpu_readback::{Readback, ReadbackComplete};
+    use bevy::window::ExitCondition;
+
+    use super::super::{CanvasState, PaintCanvas};
+    use super::CanvasImage;
+
+    /// An app with the renderer and the canvas plugin's render side only.
+    pub fn app() -> App {
+        let mut app = App::new();
+        app.add_plugins(
+            DefaultPlugins
+                .set(WindowPlugin {
+                    primary_window: None,
+                    exit_condition: ExitCondition::DontExit,
+                    ..default()
+                })
+                .set(RenderPlugin {
+                    synchronous_pipeline_compilation: true,
+                    ..default()
+                })
+                .disable::<bevy::winit::WinitPlugin>()
+                .disable::<bevy::log::LogPlugin>(),
+        )
+        .init_resource::<CanvasState>()
+        .add_message::<PaintCanvas>()
+        .add_plugins(super::plugin);
+        while app.plugins_state() == PluginsState::Adding {
+            bevy::tasks::tick_global_task_pools_on_main_thread();
+        }
+        app.finish();
+        app.cleanup();
+        for _ in 0..3 {
+            app.update();
+        }
+        app
+    }
+
+    /// Renders two more frames, then reads the canvas image back: tightly packed sRGB RGBA.
+    pub fn read_back(app: &mut App) -> Vec<u8> {
+        app.update();
+        app.update();
+        let image = app.world().resource::<CanvasImage>().0.clone();
+        let slot: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
+        let sink = slot.clone();
+        let entity = app
+            .world_mut()
+            .spawn(Readback::texture(image))
+            .observe(move |done: On<ReadbackComplete>| {
+                *sink.lock().unwrap() = Some(done.data.clone());
+            })
+            .id();
+        for _ in 0..100 {
+            app.update();
+            if let Some(data) = slot.lock().unwrap().take() {
+                app.world_mut().despawn(entity);
+                return data;
+            }
+        }
+        panic!("the GPU readback never completed");
     }
 }
