@@ -142,6 +142,27 @@ fn strokes_background_eraser_undo_and_replay_render_as_expected() {
         .count();
     assert!((1..=6).contains(&between), "a soft edge, not a blur: {column:?}");
 
+    // Idle frames in between lose nothing: the picture persists until the next stroke.
+    canvas.frames(12);
+    canvas.stroke(BLUE, &line((1500, 850), (1550, 850), 5));
+    let later = canvas.pixels();
+    assert!(
+        close(at(&later, 800, 300), RED.colour, 2),
+        "earlier ink survives idle frames: {:?}",
+        at(&later, 800, 300)
+    );
+    assert!(
+        close(at(&later, 1520, 850), BLUE.colour, 2),
+        "and the new stroke is there"
+    );
+    canvas.state().drawing.undo(ME);
+    canvas.paint(PaintCanvas::Repaint);
+    assert_eq!(
+        diff(&canvas.pixels(), &drawn).1,
+        0,
+        "undo of that stroke restores the picture"
+    );
+
     // The eraser paints the background back.
     canvas.stroke(ERASER, &line((700, 300), (900, 300), 10));
     let erased = canvas.pixels();

@@ -12,7 +12,10 @@ use bevy::prelude::*;
 use bevy::render::RenderPlugin;
 use bevy::window::WindowResolution;
 use bevy::winit::{EventLoopProxyWrapper, UpdateMode, WinitSettings, WinitUserEvent};
-use bevy_egui::{EguiContexts, EguiPlugin, EguiPostUpdateSet, EguiPrimaryContextPass, EguiTextureHandle};
+use bevy_egui::{
+    EguiContexts, EguiGlobalSettings, EguiPlugin, EguiPostUpdateSet, EguiPrimaryContextPass,
+    EguiTextureHandle, PrimaryEguiContext,
+};
 
 use crate::app::{HostedServer, ServerOptions};
 use crate::cli::DEFAULT_PORT;
@@ -88,6 +91,10 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
         })
         .insert_resource(ClearColor(Color::srgb(0.11, 0.12, 0.14)))
         .add_plugins(EguiPlugin::default())
+        .insert_resource(EguiGlobalSettings {
+            auto_create_primary_context: false,
+            ..default()
+        })
         .init_state::<AppMode>()
         .add_plugins((plugins::logic, canvas::render::plugin))
         .configure_sets(
@@ -144,8 +151,10 @@ struct HostOptions(ServerOptions);
 #[derive(Resource)]
 struct PendingLaunch(Mutex<Option<Launch>>);
 
+/// The window's camera carries the UI. Named explicitly: left to itself, bevy_egui would
+/// pick whichever camera came first, and that may be the canvas camera.
 fn spawn_camera(mut commands: Commands) {
-    commands.spawn(Camera2d);
+    commands.spawn((Name::new("window camera"), Camera2d, PrimaryEguiContext));
 }
 
 fn install_waker(mut commands: Commands, proxy: Res<EventLoopProxyWrapper>) {

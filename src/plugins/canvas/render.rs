@@ -61,11 +61,11 @@ pub struct CanvasRenderStats {
     pub repaints: u64,
 }
 
-/// The camera drawing into the canvas image; `clear` makes its next frame start from the
-/// background.
+/// The camera drawing into the canvas image; while `clear_frames` is above zero its frames
+/// start from the background.
 #[derive(Component)]
 struct CanvasCamera {
-    clear: bool,
+    clear_frames: u8,
 }
 
 #[derive(Component)]
@@ -110,12 +110,17 @@ fn setup_canvas(mut commands: Commands, mut images: ResMut<Assets<Image>>, mut m
         None,
     );
     image.texture_descriptor.usage |= TextureUsages::COPY_SRC;
+    // Start as the background, so the board is never shown transparent.
+    if let Some(data) = image.data.as_mut() {
+        data.fill(255);
+    }
     image.asset_usage = RenderAssetUsages::RENDER_WORLD;
     let handle = images.add(image);
     commands.spawn((
         Name::new("canvas camera"),
         // The image's own pixels are not what the camera loads: clear through the camera.
-        CanvasCamera { clear: true },
+        // A few frames, in case the image is not on the GPU yet in the first one.
+        CanvasCamera { clear_frames: 3 },
         Camera2d,
         Camera {
             order: -1,
@@ -142,11 +147,15 @@ fn expire_dabs(mut commands: Commands, mut dabs: Query<(Entity, &mut Dab)>) {
     }
 }
 
-/// Clears the image this frame only when asked; otherwise the camera keeps what it drew. The
-/// camera renders only in frames with something to draw: an idle canvas costs nothing.
-fn apply_clear(mut cameras: Query<(&mut Camera, &mut CanvasCamera)>, stats: Res<CanvasRenderStats>) {
+/// Clears the image this frame only when asked; otherwise the camera keeps what it drew.
+///
+/// The camera stays active every frame: the picture persists in the camera's own (MSAA)
+/// textures, which Bevy recycles when a camera stops rendering, so an inactive frame would
+/// lose it (the render tests check idle frames).
+fn apply_clear(mut cameras: Query<(&mut Camera, &mut CanvasCamera)>) {
     for (mut camera, mut canvas) in &mut cameras {
-        let wanted = if canvas.clear {
+        let clear = canvas.clear_frames > 0;
+        let wanted = if clear {
             ClearColorConfig::Custom(srgb(BACKGROUND))
         } else {
             ClearColorConfig::None
@@ -154,11 +163,7 @@ fn apply_clear(mut cameras: Query<(&mut Camera, &mut CanvasCamera)>, stats: Res<
         if std::mem::discriminant(&camera.clear_color) != std::mem::discriminant(&wanted) {
             camera.clear_color = wanted;
         }
-        let active = canvas.clear || stats.live_dabs > 0;
-        if camera.is_active != active {
-            camera.is_active = active;
-        }
-        canvas.clear = false;
+        canvas.clear_frames = canvas.clear_frames.saturating_sub(1);
     }
 }
 
@@ -190,7 +195,7 @@ fn paint(
             painter.commands.entity(entity).despawn();
         }
         for mut camera in &mut cameras {
-            camera.clear = true;
+            camera.clear_frames = camera.clear_frames.max(1);
         }
         for stroke in state.drawing.strokes() {
             painter.polyline(stroke.brush, &stroke.points);
