@@ -216,6 +216,15 @@ fn players_without_the_pen_are_refused_and_resynced() {
         strokes(&pen),
         "the refused player still shows the true picture"
     );
+    let logs = sneaky
+        .canvas_received
+        .iter()
+        .filter(|m| matches!(m, CanvasToClient::Log { .. }))
+        .count();
+    assert_eq!(
+        logs, 1,
+        "four refusals in a row resend the picture once, not four times"
+    );
     assert_eq!(
         sneaky.canvas().refused.as_deref(),
         Some("someone else holds the pen (it frees up after 10 s without drawing)")

@@ -10,6 +10,7 @@ pub mod model;
 pub mod render;
 pub mod ui;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use bevy::prelude::*;
@@ -162,7 +163,13 @@ pub fn log_chunks(drawing: &Drawing) -> Vec<CanvasToClient> {
 pub struct RoomCanvas {
     pub drawing: Drawing,
     pub pen: Pen,
+    /// When each player was last resent the picture after a refusal: at most once per
+    /// [`RESYNC_INTERVAL`], so refused requests cannot make the server re-send the log in a loop.
+    resynced: HashMap<ClientId, Duration>,
 }
+
+/// The shortest time between two full-picture resends to one player.
+pub const RESYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 fn prepare_joiners(
     mut commands: Commands,
@@ -208,6 +215,7 @@ fn release_leavers(
         let Ok(mut canvas) = rooms.get_mut(*room) else {
             continue;
         };
+        canvas.resynced.remove(client);
         let to = Recipients::Many(remaining.clone());
         if canvas.drawing.finish(*client) {
             out.write(ToClients {
@@ -259,6 +267,14 @@ fn apply_requests(
                     to: to.clone(),
                     msg: CanvasToClient::Refused(why.to_string()),
                 });
+                let recent = canvas
+                    .resynced
+                    .get(client)
+                    .is_some_and(|&t| now.saturating_sub(t) < RESYNC_INTERVAL);
+                if recent {
+                    continue;
+                }
+                canvas.resynced.insert(*client, now);
                 for chunk in log_chunks(&canvas.drawing) {
                     out.write(ToClients {
                         to: to.clone(),
@@ -290,7 +306,7 @@ pub fn apply_request(
     request: &CanvasToServer,
     now: Duration,
 ) -> Result<Relay, CanvasError> {
-    let RoomCanvas { drawing, pen } = canvas;
+    let RoomCanvas { drawing, pen, .. } = canvas;
     match request {
         CanvasToServer::TakePen => {
             let previous = pen.holder();
