@@ -1,0 +1,185 @@
+//! Comparing guesses with the word: normalisation, "close" guesses (Hangul compared on its
+//! jamo), the drawer's leak guard (with look-alike letters mapped to one skeleton), and the
+//! hints guessers see.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// What a guess is compared as: NFKC, case-folded, without spaces or invisible characters.
+pub fn normalize(text: &str) -> String {
+    let folded: String = text.nfkc().collect::<String>().to_lowercase();
+    folded
+        .nfkc()
+        .filter(|c| !c.is_whitespace() && !is_invisible(*c))
+        .collect()
+}
+
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}')
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// Hangul syllables split into their jamo (NFD), so 사과 and 사가 differ by one letter.
+fn letters(normalized: &str) -> Vec<char> {
+    normalized.nfd().collect()
+}
+
+/// One letter added, removed or changed, or two neighbours swapped (not equal).
+pub fn is_close(guess: &str, word: &str) -> bool {
+    let (a, b) = (letters(&normalize(guess)), letters(&normalize(word)));
+    a != b && !a.is_empty() && edit_distance_at_most_one(&a, &b)
+}
+
+fn edit_distance_at_most_one(a: &[char], b: &[char]) -> bool {
+    match a.len() as isize - b.len() as isize {
+        0 => {
+            let diffs: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+            match diffs.as_slice() {
+                [] | [_] => true,
+                [i, j] => *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i],
+                _ => false,
+            }
+        }
+        1 => one_insertion(b, a),
+        -1 => one_insertion(a, b),
+        _ => false,
+    }
+}
+
+/// Whether `longer` is `shorter` with one character inserted.
+fn one_insertion(shorter: &[char], longer: &[char]) -> bool {
+    let split = shorter.iter().zip(longer).take_while(|(x, y)| x == y).count();
+    shorter[split..] == longer[split + 1..]
+}
+
+/// The drawer's leak guard: whether `message` contains the word, after normalising and
+/// mapping look-alike characters (a Cyrillic а for a Latin a) to one skeleton.
+pub fn leaks(message: &str, word: &str) -> bool {
+    let skeleton = |text: &str| -> String {
+        unicode_security::skeleton(&normalize(text))
+            .collect::<String>()
+            .to_lowercase()
+    };
+    let word = skeleton(word);
+    !word.is_empty() && skeleton(message).contains(&word)
+}
+
+/// Whether a normalised message contains the normalised word without being it.
+pub fn contains_word(message: &str, word: &str) -> bool {
+    let (message, word) = (normalize(message), normalize(word));
+    !word.is_empty() && message != word && message.contains(&word)
+}
+
+/// Hangul compatibility jamo for the 19 initial consonants, in syllable order.
+const CHOSEONG: [char; 19] = [
+    'ㄱ', 'ㄲ', 'ㄴ', 'ㄷ', 'ㄸ', 'ㄹ', 'ㅁ', 'ㅂ', 'ㅃ', 'ㅅ', 'ㅆ', 'ㅇ', 'ㅈ', 'ㅉ', 'ㅊ', 'ㅋ', 'ㅌ',
+    'ㅍ', 'ㅎ',
+];
+
+fn is_hangul_syllable(c: char) -> bool {
+    ('\u{AC00}'..='\u{D7A3}').contains(&c)
+}
+
+/// The initial consonant (초성) of a Hangul syllable.
+pub fn initial_consonant(c: char) -> Option<char> {
+    is_hangul_syllable(c).then(|| CHOSEONG[(c as u32 - 0xAC00) as usize / 588])
+}
+
+/// Whether hints for this word are Korean-style (초성, then a syllable).
+pub fn is_korean(word: &str) -> bool {
+    word.chars().any(is_hangul_syllable)
+}
+
+/// What a guesser sees of the word: `_` per letter or syllable, spaces kept, and the hints
+/// given so far (initial consonants; revealed positions).
+pub fn masked(word: &str, initials: bool, revealed: &[usize]) -> String {
+    word.chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if c.is_whitespace() {
+                ' '
+            } else if revealed.contains(&i) {
+                c
+            } else if initials && let Some(initial) = initial_consonant(c) {
+                initial
+            } else {
+                '_'
+            }
+        })
+        .collect::<Vec<char>>()
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// How many letters other scripts reveal over a turn, by word length.
+pub fn letter_hints(word: &str) -> usize {
+    match word.chars().filter(|c| !c.is_whitespace()).count() {
+        0..=2 => 0,
+        3..=4 => 1,
+        5..=9 => 2,
+        _ => 3,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guesses_are_normalised() {
+        assert_eq!(normalize(" Ice\u{200B} Cream "), "icecream");
+        assert_eq!(normalize("ＡＰＰＬＥ"), "apple");
+        assert_eq!(normalize("사 과"), "사과");
+        assert_eq!(
+            normalize("\u{1109}\u{1161}\u{1100}\u{116A}"),
+            "사과",
+            "conjoining jamo compose"
+        );
+    }
+
+    #[test]
+    fn close_means_one_edit_or_one_swap() {
+        assert!(is_close("aple", "apple"));
+        assert!(is_close("applle", "apple"));
+        assert!(is_close("appel", "apple"));
+        assert!(is_close("apole", "apple"));
+        assert!(!is_close("apple", "apple"), "equal is correct, not close");
+        assert!(!is_close("banana", "apple"));
+        assert!(is_close("paple", "apple"), "neighbours swapped");
+        assert!(!is_close("elppa", "apple"));
+        assert!(is_close("사가", "사과"), "one jamo changed (ㅘ to ㅏ)");
+        assert!(is_close("바니나", "바나나"), "ㅣ for ㅏ");
+        assert!(!is_close("사과", "사과 "), "equal after normalising is not close");
+        assert!(
+            !is_close("사과과", "사과"),
+            "a whole syllable is two or three letters"
+        );
+        assert!(!is_close("포도", "사과"));
+    }
+
+    #[test]
+    fn the_leak_guard_sees_through_case_spaces_invisibles_and_look_alikes() {
+        assert!(leaks("it's an APPLE!", "apple"));
+        assert!(leaks("a p p l e", "apple"));
+        assert!(leaks("app\u{200B}le", "apple"));
+        assert!(leaks("\u{0430}pple", "apple"), "Cyrillic а");
+        assert!(leaks("사 과 입니다", "사과"));
+        assert!(!leaks("a fruit", "apple"));
+    }
+
+    #[test]
+    fn hints_show_initial_consonants_blanks_and_letters() {
+        assert_eq!(initial_consonant('사'), Some('ㅅ'));
+        assert_eq!(initial_consonant('과'), Some('ㄱ'));
+        assert_eq!(masked("사과", false, &[]), "_ _");
+        assert_eq!(masked("사과", true, &[]), "ㅅ ㄱ");
+        assert_eq!(masked("오렌지", true, &[1]), "ㅇ 렌 ㅈ");
+        assert_eq!(masked("ice cream", false, &[0]), "i _ _   _ _ _ _ _");
+        assert_eq!(letter_hints("ox"), 0);
+        assert_eq!(letter_hints("apple"), 2);
+        assert_eq!(letter_hints("fire truck"), 2);
+        assert_eq!(letter_hints("refrigerator"), 3);
+    }
+}
