@@ -31,15 +31,7 @@ fn replay(received: &[CanvasToClient]) -> Drawing {
                 strokes,
                 replace,
                 open,
-            } => {
-                if *replace {
-                    drawing.clear();
-                }
-                strokes.iter().for_each(|s| drawing.push(s.clone()));
-                if *open {
-                    drawing.reopen_last();
-                }
-            }
+            } => drawing.apply_log(strokes, *replace, *open),
             CanvasToClient::Undo { author } => assert!(drawing.undo(*author)),
             CanvasToClient::Clear => drawing.clear(),
             CanvasToClient::Pen(_) | CanvasToClient::Refused(_) => {}

@@ -520,15 +520,7 @@ fn mirror_server(
                 replace,
                 open,
             } => {
-                if *replace {
-                    state.drawing.clear();
-                }
-                for stroke in strokes {
-                    state.drawing.push(stroke.clone());
-                }
-                if *open {
-                    state.drawing.reopen_last();
-                }
+                state.drawing.apply_log(strokes, *replace, *open);
                 paint.write(PaintCanvas::Repaint);
             }
             CanvasToClient::Refused(why) => {

@@ -77,8 +77,9 @@ impl From<ChatToServer> for ClientMsg {
 
 /// Longest chat message, in characters.
 pub const MAX_CHAT_CHARS: usize = 300;
-/// Lines a room keeps for players who join later.
-pub const HISTORY_LINES: usize = 50;
+/// Lines a room keeps for players who join later (sent in one message: 40 lines of the
+/// longest text still fit a frame, as a test checks).
+pub const HISTORY_LINES: usize = 40;
 
 #[derive(Resource, Clone, Debug)]
 pub struct ChatConfig {
@@ -421,6 +422,18 @@ mod tests {
         );
         assert!(rate.allow(t(3000), &config), "the first message has aged out");
         assert!(!rate.allow(t(3001), &config));
+    }
+
+    #[test]
+    fn the_largest_possible_history_fits_in_one_frame() {
+        let line = ChatLine {
+            from: ClientId(u32::MAX),
+            name: "\u{10FFFF}".repeat(24),
+            text: "\u{10FFFF}".repeat(MAX_CHAT_CHARS),
+        };
+        let history = ServerMsg::Chat(ChatToClient::History(vec![line; HISTORY_LINES]));
+        let bytes = crate::codec::encode(&history).expect("fits under the frame cap");
+        assert!(bytes.len() <= crate::codec::MAX_FRAME_LEN);
     }
 
     #[test]

@@ -239,6 +239,20 @@ impl Drawing {
         }
     }
 
+    /// Applies one chunk of the log the server sends: `replace` starts over, `open` means
+    /// its last stroke is still being drawn.
+    pub fn apply_log(&mut self, strokes: &[Stroke], replace: bool, open: bool) {
+        if replace {
+            self.clear();
+        }
+        for stroke in strokes {
+            self.push(stroke.clone());
+        }
+        if open {
+            self.reopen_last();
+        }
+    }
+
     /// Appends a complete stroke received from the server (late-join log, client mirror).
     pub fn push(&mut self, stroke: Stroke) {
         self.points += stroke.points.len();
