@@ -1,0 +1,651 @@
+//! One room's game as plain Rust: turn order, choosing, drawing, hints, guesses, the reveal
+//! and the end. Time is passed in (`now`, time since any fixed start) and randomness comes
+//! from the caller's RNG, so tests drive it exactly.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rand::Rng;
+use rand::seq::{IndexedRandom, SliceRandom};
+use thiserror::Error;
+
+use super::scoring::{Settings, drawer_points, guesser_points};
+use super::text::{self, contains_word, is_close, is_korean, masked, normalize};
+use super::words::WordBag;
+use crate::protocol::ClientId;
+
+/// The drawer's time to pick a word before one is picked for them.
+pub const CHOOSE_TIME: Duration = Duration::from_secs(15);
+/// How long the word and the turn's points stay on screen.
+pub const REVEAL_TIME: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    Choosing {
+        drawer: ClientId,
+        options: Vec<String>,
+        until: Duration,
+    },
+    Drawing(Turn),
+    Reveal {
+        drawer: ClientId,
+        word: String,
+        points: Vec<(ClientId, u32)>,
+        until: Duration,
+    },
+    Over,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Turn {
+    pub drawer: ClientId,
+    pub word: String,
+    pub started: Duration,
+    pub until: Duration,
+    /// Guessers present when the turn began: the drawer's score is over them.
+    pub eligible: Vec<ClientId>,
+    /// Who guessed it, in order, with their points.
+    pub guessed: Vec<(ClientId, u32)>,
+    /// Korean words: initials shown. Other words: positions revealed.
+    pub initials: bool,
+    pub revealed: Vec<usize>,
+}
+
+impl Turn {
+    pub fn has_guessed(&self, who: ClientId) -> bool {
+        self.guessed.iter().any(|(id, _)| *id == who)
+    }
+
+    /// What guessers see of the word now.
+    pub fn mask(&self) -> String {
+        masked(&self.word, self.initials, &self.revealed)
+    }
+}
+
+/// What happened, for the systems to tell the room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The drawer alone gets the options; the others see who is choosing.
+    Choosing {
+        drawer: ClientId,
+        options: Vec<String>,
+    },
+    /// The drawer alone gets the word; the others its mask.
+    Drawing {
+        drawer: ClientId,
+        word: String,
+        mask: String,
+    },
+    Hint {
+        mask: String,
+    },
+    Guessed {
+        who: ClientId,
+        points: u32,
+    },
+    TurnOver {
+        word: String,
+        points: Vec<(ClientId, u32)>,
+    },
+    Reshuffled,
+    GameOver {
+        early: bool,
+    },
+}
+
+/// What to do with a chat message during a game.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Guess {
+    /// An ordinary message for everyone.
+    Chat,
+    /// Only for the drawer and those who already guessed (the sender is one of them).
+    PrivateChat,
+    Correct {
+        points: u32,
+    },
+    /// Only the sender is told.
+    Close,
+    /// Withheld: it contains the word without being it.
+    ContainsWord,
+    /// The drawer tried to give the word away.
+    DrawerLeak,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum QuizError {
+    #[error("a game needs at least two players")]
+    TooFewPlayers,
+    #[error("it is not your turn to choose")]
+    NotChoosing,
+    #[error("there is no such word to choose")]
+    NoSuchChoice,
+}
+
+#[derive(Debug, Clone)]
+pub struct Game {
+    pub settings: Settings,
+    pub order: Vec<ClientId>,
+    /// 1-based round.
+    pub round: u8,
+    /// Who has drawn in this round (joiners draw later in the round they join).
+    drawn: Vec<ClientId>,
+    pub scores: BTreeMap<ClientId, u32>,
+    pub phase: Phase,
+    bag: WordBag,
+}
+
+impl Game {
+    /// Starts a game: the order is shuffled once; the first drawer chooses.
+    pub fn start(
+        settings: Settings,
+        players: &[ClientId],
+        bag: WordBag,
+        rng: &mut impl Rng,
+        now: Duration,
+    ) -> Result<(Self, Vec<Event>), QuizError> {
+        if players.len() < 2 {
+            return Err(QuizError::TooFewPlayers);
+        }
+        let mut order = players.to_vec();
+        order.shuffle(rng);
+        let scores = order.iter().map(|&id| (id, 0)).collect();
+        let mut game = Self {
+            settings: settings.clamped(),
+            order,
+            round: 1,
+            drawn: Vec::new(),
+            scores,
+            phase: Phase::Over,
+            bag,
+        };
+        let events = game.begin_choosing(rng, now);
+        Ok((game, events))
+    }
+
+    pub fn drawer(&self) -> Option<ClientId> {
+        match &self.phase {
+            Phase::Choosing { drawer, .. } | Phase::Reveal { drawer, .. } => Some(*drawer),
+            Phase::Drawing(turn) => Some(turn.drawer),
+            Phase::Over => None,
+        }
+    }
+
+    /// The next player who has not drawn this round chooses; after the last round, the end.
+    fn begin_choosing(&mut self, rng: &mut impl Rng, now: Duration) -> Vec<Event> {
+        let drawer = match self.order.iter().find(|id| !self.drawn.contains(id)) {
+            Some(&drawer) => drawer,
+            None => {
+                self.round += 1;
+                self.drawn.clear();
+                if self.round > self.settings.rounds {
+                    self.phase = Phase::Over;
+                    return vec![Event::GameOver { early: false }];
+                }
+                self.order[0]
+            }
+        };
+        self.drawn.push(drawer);
+        let (options, reshuffled) = self.bag.take(self.settings.choices as usize, rng);
+        let mut events = Vec::new();
+        if reshuffled {
+            events.push(Event::Reshuffled);
+        }
+        events.push(Event::Choosing {
+            drawer,
+            options: options.clone(),
+        });
+        self.phase = Phase::Choosing {
+            drawer,
+            options,
+            until: now + CHOOSE_TIME,
+        };
+        events
+    }
+
+    /// The drawer picks one of the options.
+    pub fn choose(&mut self, who: ClientId, index: usize, now: Duration) -> Result<Vec<Event>, QuizError> {
+        let Phase::Choosing { drawer, options, .. } = &self.phase else {
+            return Err(QuizError::NotChoosing);
+        };
+        if *drawer != who {
+            return Err(QuizError::NotChoosing);
+        }
+        let word = options.get(index).cloned().ok_or(QuizError::NoSuchChoice)?;
+        Ok(self.begin_drawing(who, word, now))
+    }
+
+    fn begin_drawing(&mut self, drawer: ClientId, word: String, now: Duration) -> Vec<Event> {
+        let eligible = self.order.iter().copied().filter(|&id| id != drawer).collect();
+        let turn = Turn {
+            drawer,
+            initials: false,
+            revealed: Vec::new(),
+            started: now,
+            until: now + self.settings.draw_time(),
+            eligible,
+            guessed: Vec::new(),
+            word: word.clone(),
+        };
+        let mask = turn.mask();
+        self.phase = Phase::Drawing(turn);
+        vec![Event::Drawing { drawer, word, mask }]
+    }
+
+    /// Classifies a chat message from `who`; a correct guess scores (and may end the turn).
+    pub fn guess(&mut self, who: ClientId, message: &str, now: Duration) -> (Guess, Vec<Event>) {
+        let Phase::Drawing(turn) = &mut self.phase else {
+            return (Guess::Chat, Vec::new());
+        };
+        if who == turn.drawer {
+            let verdict = if text::leaks(message, &turn.word) {
+                Guess::DrawerLeak
+            } else {
+                Guess::PrivateChat
+            };
+            return (verdict, Vec::new());
+        }
+        if turn.has_guessed(who) {
+            return (Guess::PrivateChat, Vec::new());
+        }
+        if normalize(message) == normalize(&turn.word) {
+            let points = guesser_points(
+                now.saturating_sub(turn.started),
+                self.settings.draw_time(),
+                turn.guessed.is_empty(),
+            );
+            turn.guessed.push((who, points));
+            *self.scores.entry(who).or_default() += points;
+            let mut events = vec![Event::Guessed { who, points }];
+            if self.everyone_guessed() {
+                events.extend(self.end_turn(now));
+            }
+            return (Guess::Correct { points }, events);
+        }
+        if contains_word(message, &turn.word) {
+            return (Guess::ContainsWord, Vec::new());
+        }
+        if is_close(message, &turn.word) {
+            return (Guess::Close, Vec::new());
+        }
+        (Guess::Chat, Vec::new())
+    }
+
+    fn everyone_guessed(&self) -> bool {
+        let Phase::Drawing(turn) = &self.phase else {
+            return false;
+        };
+        self.order
+            .iter()
+            .all(|&id| id == turn.drawer || turn.has_guessed(id))
+    }
+
+    fn end_turn(&mut self, now: Duration) -> Vec<Event> {
+        let Phase::Drawing(turn) = &self.phase else {
+            return Vec::new();
+        };
+        let from_eligible: Vec<u32> = turn
+            .guessed
+            .iter()
+            .filter(|(id, _)| turn.eligible.contains(id))
+            .map(|(_, p)| *p)
+            .collect();
+        let drawer_score = drawer_points(turn.eligible.len(), &from_eligible);
+        *self.scores.entry(turn.drawer).or_default() += drawer_score;
+        let mut points = turn.guessed.clone();
+        points.push((turn.drawer, drawer_score));
+        let word = turn.word.clone();
+        self.phase = Phase::Reveal {
+            drawer: turn.drawer,
+            word: word.clone(),
+            points: points.clone(),
+            until: now + REVEAL_TIME,
+        };
+        vec![Event::TurnOver { word, points }]
+    }
+
+    /// Advances the clock: auto-picks, hints, time-outs, the next turn, the end.
+    pub fn tick(&mut self, now: Duration, rng: &mut impl Rng) -> Vec<Event> {
+        match &mut self.phase {
+            Phase::Choosing {
+                drawer,
+                options,
+                until,
+            } if now >= *until => {
+                let (drawer, word) = (*drawer, options[rng.random_range(0..options.len())].clone());
+                self.begin_drawing(drawer, word, now)
+            }
+            Phase::Drawing(turn) if now >= turn.until => self.end_turn(now),
+            Phase::Drawing(turn) if self.settings.hints => {
+                let (given, due) = hints_due(turn, now);
+                if due <= given {
+                    return Vec::new();
+                }
+                let hidden: Vec<usize> = turn
+                    .word
+                    .chars()
+                    .enumerate()
+                    .filter(|(i, c)| !c.is_whitespace() && !turn.revealed.contains(i))
+                    .map(|(i, _)| i)
+                    .collect();
+                if is_korean(&turn.word) && !turn.initials {
+                    turn.initials = true;
+                } else if let Some(&i) = hidden.choose(rng) {
+                    turn.revealed.push(i);
+                }
+                vec![Event::Hint { mask: turn.mask() }]
+            }
+            Phase::Reveal { until, .. } if now >= *until => self.begin_choosing(rng, now),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A player joins mid-game: they draw later (end of the order) and guess at once.
+    pub fn join(&mut self, who: ClientId) {
+        if !self.order.contains(&who) {
+            self.order.push(who);
+            self.scores.entry(who).or_default();
+        }
+    }
+
+    /// A player leaves: a drawer's turn ends; under two players the game ends early.
+    pub fn leave(&mut self, who: ClientId, now: Duration, rng: &mut impl Rng) -> Vec<Event> {
+        if !self.order.contains(&who) || self.phase == Phase::Over {
+            return Vec::new();
+        }
+        self.order.retain(|&id| id != who);
+        if self.order.len() < 2 {
+            self.phase = Phase::Over;
+            return vec![Event::GameOver { early: true }];
+        }
+        match &self.phase {
+            Phase::Drawing(turn) if turn.drawer == who => self.end_turn(now),
+            Phase::Choosing { drawer, .. } if *drawer == who => self.begin_choosing(rng, now),
+            Phase::Drawing(_) if self.everyone_guessed() => self.end_turn(now),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// How many hints a turn has given and should have given by `now`: Korean words get the
+/// initials at a third of the time and, for three syllables or more, a syllable at two
+/// thirds; other words get their letters evenly spread.
+fn hints_due(turn: &Turn, now: Duration) -> (usize, usize) {
+    let total = if is_korean(&turn.word) {
+        if turn.word.chars().filter(|c| !c.is_whitespace()).count() >= 3 {
+            2
+        } else {
+            1
+        }
+    } else {
+        text::letter_hints(&turn.word)
+    };
+    let given = if is_korean(&turn.word) {
+        usize::from(turn.initials) + turn.revealed.len()
+    } else {
+        turn.revealed.len()
+    };
+    let span = turn.until.saturating_sub(turn.started).as_secs_f64();
+    let elapsed = now.saturating_sub(turn.started).as_secs_f64();
+    let due = ((elapsed / span * (total + 1) as f64).floor() as usize).min(total);
+    (given, due)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    const A: ClientId = ClientId(1);
+    const B: ClientId = ClientId(2);
+    const C: ClientId = ClientId(3);
+    const D: ClientId = ClientId(4);
+
+    fn s(secs: u64) -> Duration {
+        Duration::from_secs(secs)
+    }
+
+    fn new_game(words: &[&str], players: &[ClientId], rounds: u8) -> (Game, StdRng) {
+        let mut rng = StdRng::seed_from_u64(42);
+        let bag = WordBag::new(words.iter().map(|w| w.to_string()).collect());
+        let settings = Settings {
+            rounds,
+            ..Settings::default()
+        };
+        let (game, events) = Game::start(settings, players, bag, &mut rng, s(0)).unwrap();
+        assert!(
+            matches!(events.last(), Some(Event::Choosing { options, .. }) if options.len() == 3.min(words.len()))
+        );
+        (game, rng)
+    }
+
+    fn drawing(game: &Game) -> &Turn {
+        match &game.phase {
+            Phase::Drawing(turn) => turn,
+            other => panic!("not drawing: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_game_needs_two_players_and_the_drawer_alone_chooses() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let bag = WordBag::new(vec!["사과".into()]);
+        assert_eq!(
+            Game::start(Settings::default(), &[A], bag, &mut rng, s(0)).err(),
+            Some(QuizError::TooFewPlayers)
+        );
+        let (mut game, _) = new_game(&["사과", "바나나", "포도"], &[A, B, C], 1);
+        let drawer = game.drawer().unwrap();
+        let other = [A, B, C].into_iter().find(|&id| id != drawer).unwrap();
+        assert_eq!(game.choose(other, 0, s(1)), Err(QuizError::NotChoosing));
+        assert_eq!(game.choose(drawer, 3, s(1)), Err(QuizError::NoSuchChoice));
+        let events = game.choose(drawer, 1, s(1)).unwrap();
+        assert!(
+            matches!(&events[0], Event::Drawing { word, mask, .. } if !word.is_empty() && !mask.contains(word.as_str()))
+        );
+    }
+
+    #[test]
+    fn a_word_is_picked_for_a_slow_chooser() {
+        let (mut game, mut rng) = new_game(&["사과", "바나나", "포도"], &[A, B], 1);
+        assert!(game.tick(s(14), &mut rng).is_empty());
+        let events = game.tick(s(15), &mut rng);
+        assert!(matches!(events.as_slice(), [Event::Drawing { .. }]), "{events:?}");
+        assert_eq!(drawing(&game).until, s(15 + 80));
+    }
+
+    #[test]
+    fn guesses_are_scored_classified_and_routed() {
+        let (mut game, mut rng) = new_game(&["사과"], &[A, B, C], 1);
+        let drawer = game.drawer().unwrap();
+        game.choose(drawer, 0, s(0)).unwrap();
+        let guessers: Vec<ClientId> = [A, B, C].into_iter().filter(|&id| id != drawer).collect();
+        let (g1, g2) = (guessers[0], guessers[1]);
+        assert_eq!(game.guess(g1, "사가", s(5)).0, Guess::Close);
+        assert_eq!(game.guess(g1, "이건 사과 같아", s(5)).0, Guess::ContainsWord);
+        assert_eq!(game.guess(g1, "바나나?", s(5)).0, Guess::Chat);
+        assert_eq!(game.guess(drawer, "사 과", s(6)).0, Guess::DrawerLeak);
+        assert_eq!(game.guess(drawer, "잘 그렸죠?", s(6)).0, Guess::PrivateChat);
+        let (verdict, events) = game.guess(g1, " 사과 ", s(8));
+        assert_eq!(
+            verdict,
+            Guess::Correct {
+                points: 50 + 135 + 50
+            }
+        );
+        assert_eq!(events, [Event::Guessed { who: g1, points: 235 }]);
+        assert_eq!(
+            game.guess(g1, "사과", s(9)).0,
+            Guess::PrivateChat,
+            "no second score; chat stays among finders"
+        );
+        assert_eq!(game.guess(g1, "hello", s(9)).0, Guess::PrivateChat);
+        let (verdict, events) = game.guess(g2, "사과", s(40));
+        assert_eq!(verdict, Guess::Correct { points: 50 + 75 });
+        assert!(
+            matches!(events.last(), Some(Event::TurnOver { .. })),
+            "everyone guessed: the turn ends"
+        );
+        let drawer_score = (235 + 125) / 2;
+        assert_eq!(game.scores[&drawer], drawer_score);
+        assert!(matches!(&game.phase, Phase::Reveal { word, .. } if word == "사과"));
+        assert!(game.tick(s(44), &mut rng).is_empty(), "the reveal lasts 5 s");
+        assert!(matches!(
+            game.tick(s(45), &mut rng).last(),
+            Some(Event::Choosing { .. })
+        ));
+    }
+
+    #[test]
+    fn the_drawer_leak_guard_sees_look_alike_letters() {
+        let (mut game, _) = new_game(&["apple"], &[A, B], 1);
+        let drawer = game.drawer().unwrap();
+        game.choose(drawer, 0, s(0)).unwrap();
+        assert_eq!(
+            game.guess(drawer, "\u{0430}pple", s(1)).0,
+            Guess::DrawerLeak,
+            "Cyrillic а"
+        );
+        assert_eq!(game.guess(drawer, "A P P L E", s(1)).0, Guess::DrawerLeak);
+        assert_eq!(game.guess(drawer, "a red fruit", s(1)).0, Guess::PrivateChat);
+    }
+
+    #[test]
+    fn everyone_draws_once_per_round_and_the_game_ends() {
+        let words = ["사과", "바나나", "포도", "체리", "딸기", "망고", "꽃", "달"];
+        let (mut game, mut rng) = new_game(&words, &[A, B, C], 2);
+        let mut drawers = Vec::new();
+        let mut now = s(0);
+        let mut over = false;
+        for _ in 0..10 {
+            let drawer = game.drawer().unwrap();
+            drawers.push(drawer);
+            game.choose(drawer, 0, now).unwrap();
+            now += s(80);
+            assert!(
+                matches!(game.tick(now, &mut rng).as_slice(), [Event::TurnOver { .. }]),
+                "time ran out"
+            );
+            now += REVEAL_TIME;
+            let events = game.tick(now, &mut rng);
+            if events.contains(&Event::GameOver { early: false }) {
+                over = true;
+                break;
+            }
+        }
+        assert!(over);
+        assert_eq!(drawers.len(), 6, "2 rounds of 3 players");
+        for round in drawers.chunks(3) {
+            let mut round = round.to_vec();
+            round.sort();
+            assert_eq!(round, [A, B, C], "each player once per round");
+        }
+        assert_eq!(drawers[..3], game.order[..], "in the shuffled order");
+    }
+
+    #[test]
+    fn hints_come_over_time() {
+        let (mut game, mut rng) = new_game(&["오렌지"], &[A, B], 1);
+        let drawer = game.drawer().unwrap();
+        game.choose(drawer, 0, s(0)).unwrap();
+        assert_eq!(drawing(&game).mask(), "_ _ _");
+        assert!(game.tick(s(26), &mut rng).is_empty());
+        assert_eq!(
+            game.tick(s(27), &mut rng),
+            [Event::Hint {
+                mask: "ㅇ ㄹ ㅈ".into()
+            }],
+            "초성 at a third"
+        );
+        let events = game.tick(s(54), &mut rng);
+        let [Event::Hint { mask }] = events.as_slice() else {
+            panic!("{events:?}")
+        };
+        assert_eq!(
+            mask.chars().filter(|c| "오렌지".contains(*c)).count(),
+            1,
+            "one syllable at two thirds: {mask}"
+        );
+        assert!(
+            game.tick(s(70), &mut rng).is_empty(),
+            "no more for a three-syllable word"
+        );
+
+        let (mut game, mut rng) = new_game(&["사과"], &[A, B], 1);
+        let drawer = game.drawer().unwrap();
+        game.choose(drawer, 0, s(0)).unwrap();
+        assert_eq!(
+            game.tick(s(40), &mut rng),
+            [Event::Hint {
+                mask: "ㅅ ㄱ".into()
+            }]
+        );
+        assert!(
+            game.tick(s(79), &mut rng).is_empty(),
+            "two syllables: initials only"
+        );
+
+        let (mut game, mut rng) = new_game(&["apple"], &[A, B], 1);
+        let drawer = game.drawer().unwrap();
+        game.choose(drawer, 0, s(0)).unwrap();
+        let hints: usize = (1..80).map(|t| game.tick(s(t), &mut rng).len()).sum();
+        assert_eq!(hints, 2, "five letters: two letters revealed");
+        assert_eq!(
+            drawing(&game)
+                .mask()
+                .chars()
+                .filter(|c| c.is_alphabetic())
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn joiners_guess_at_once_but_never_raise_the_drawers_score() {
+        let (mut game, _) = new_game(&["포도"], &[A, B, C], 1);
+        let drawer = game.drawer().unwrap();
+        game.choose(drawer, 0, s(0)).unwrap();
+        let guessers: Vec<ClientId> = [A, B, C].into_iter().filter(|&id| id != drawer).collect();
+        game.join(D);
+        let (verdict, _) = game.guess(D, "포도", s(1));
+        assert!(
+            matches!(verdict, Guess::Correct { .. }),
+            "a joiner guesses immediately"
+        );
+        game.guess(guessers[0], "포도", s(2));
+        let mut rng = StdRng::seed_from_u64(3);
+        // A guesser who found it leaves; the other never does.
+        game.leave(guessers[0], s(3), &mut rng);
+        let events = game.tick(s(80), &mut rng);
+        let Some(Event::TurnOver { points, .. }) = events.last() else {
+            panic!("{events:?}")
+        };
+        let drawer_points = points.iter().find(|(id, _)| *id == drawer).unwrap().1;
+        // The one eligible finder guessed second (no first bonus); D, the joiner, was first.
+        let eligible_finder = 50 + 146;
+        assert_eq!(
+            drawer_points,
+            eligible_finder / 2,
+            "over the two guessers present at the start; D does not count"
+        );
+    }
+
+    #[test]
+    fn the_drawer_leaving_ends_the_turn_and_too_few_players_end_the_game() {
+        let (mut game, mut rng) = new_game(&["사과", "바나나", "포도"], &[A, B, C], 1);
+        let drawer = game.drawer().unwrap();
+        game.choose(drawer, 0, s(0)).unwrap();
+        let events = game.leave(drawer, s(5), &mut rng);
+        assert!(
+            matches!(events.as_slice(), [Event::TurnOver { .. }]),
+            "{events:?}"
+        );
+        let remaining: Vec<ClientId> = game.order.clone();
+        assert_eq!(remaining.len(), 2);
+        assert_eq!(
+            game.leave(remaining[0], s(6), &mut rng),
+            [Event::GameOver { early: true }]
+        );
+        assert_eq!(game.phase, Phase::Over);
+    }
+}
