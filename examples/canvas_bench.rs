@@ -137,7 +137,7 @@ fn log_against_png(drawing: &[Stroke]) {
         ("a 30-stroke sketch", sketch),
     ] {
         let mut model = catchmind::plugins::canvas::Drawing::default();
-        strokes.iter().for_each(|s| model.push(s.clone()));
+        strokes.iter().for_each(|s| model.push(s.clone()).unwrap());
         let log: usize = log_chunks(&model)
             .into_iter()
             .map(|chunk| codec::encode(&ServerMsg::Canvas(chunk)).unwrap().len() + 4)
@@ -226,11 +226,13 @@ fn frame_times() {
     let mut model = catchmind::plugins::canvas::Drawing::default();
     for s in 0..100 {
         let points = (0..=100).map(|i| path_point(s * 37 + i)).collect();
-        model.push(Stroke {
-            author: ClientId(1),
-            brush,
-            points,
-        });
+        model
+            .push(Stroke {
+                author: ClientId(1),
+                brush,
+                points,
+            })
+            .expect("within the caps");
     }
     app.world_mut().resource_mut::<CanvasState>().drawing = model;
     app.world_mut().write_message(PaintCanvas::Repaint);

@@ -228,7 +228,8 @@ fn strokes_background_eraser_undo_and_replay_render_as_expected() {
         replay
             .state()
             .drawing
-            .push(live.state().drawing.strokes().last().unwrap().clone());
+            .push(live.state().drawing.strokes().last().unwrap().clone())
+            .unwrap();
     }
     replay.paint(PaintCanvas::Repaint);
     let (live, replay) = (live.pixels(), replay.pixels());

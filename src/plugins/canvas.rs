@@ -755,7 +755,7 @@ mod tests {
             };
             assert_eq!(*replace, i == 0);
             assert!(!open);
-            strokes.iter().for_each(|s| replayed.push(s.clone()));
+            strokes.iter().for_each(|s| replayed.push(s.clone()).unwrap());
         }
         assert_eq!(replayed, drawing);
         assert_eq!(

@@ -524,7 +524,10 @@ fn track_roster(
         match update {
             RoomUpdate::Joined(player) => {
                 roster.players.retain(|p| p.id != player.id);
-                roster.players.push(player.clone());
+                // Never more than the room holds, whatever a server sends.
+                if roster.players.len() < roster.capacity as usize {
+                    roster.players.push(player.clone());
+                }
             }
             RoomUpdate::Left { id, .. } => roster.players.retain(|p| p.id != *id),
             RoomUpdate::HostChanged(id) => roster.host = Some(*id),

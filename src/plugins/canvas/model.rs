@@ -246,17 +246,34 @@ impl Drawing {
             self.clear();
         }
         for stroke in strokes {
-            self.push(stroke.clone());
+            // A valid server never breaks the caps; a hostile one cannot grow the mirror.
+            if self.push(stroke.clone()).is_err() {
+                break;
+            }
         }
         if open {
             self.reopen_last();
         }
     }
 
-    /// Appends a complete stroke received from the server (late-join log, client mirror).
-    pub fn push(&mut self, stroke: Stroke) {
+    /// Appends a complete stroke received from the server (late-join log, client mirror),
+    /// under the same caps as strokes drawn here.
+    pub fn push(&mut self, stroke: Stroke) -> Result<(), CanvasError> {
+        if stroke.points.is_empty() || stroke.points.iter().any(|p| !p.on_board()) {
+            return Err(CanvasError::OffBoard);
+        }
+        if stroke.points.len() > MAX_STROKE_POINTS {
+            return Err(CanvasError::StrokeTooLong);
+        }
+        if self.points + stroke.points.len() > MAX_DRAWING_POINTS {
+            return Err(CanvasError::DrawingFull);
+        }
         self.points += stroke.points.len();
-        self.strokes.push(stroke);
+        self.strokes.push(Stroke {
+            brush: stroke.brush.clamped(),
+            ..stroke
+        });
+        Ok(())
     }
 }
 
@@ -434,9 +451,41 @@ mod tests {
         live.finish(A);
         let mut replayed = Drawing::default();
         for stroke in live.strokes() {
-            replayed.push(stroke.clone());
+            replayed.push(stroke.clone()).unwrap();
         }
         assert_eq!(replayed, live);
+    }
+
+    #[test]
+    fn strokes_from_a_log_obey_the_same_caps() {
+        let stroke = |n: usize| Stroke {
+            author: A,
+            brush: INK,
+            points: vec![p(1, 1); n],
+        };
+        let mut drawing = Drawing::default();
+        assert_eq!(drawing.push(stroke(0)), Err(CanvasError::OffBoard));
+        assert_eq!(
+            drawing.push(Stroke {
+                points: vec![p(-5, 1)],
+                ..stroke(1)
+            }),
+            Err(CanvasError::OffBoard)
+        );
+        assert_eq!(
+            drawing.push(stroke(MAX_STROKE_POINTS + 1)),
+            Err(CanvasError::StrokeTooLong)
+        );
+        let mut pushed = 0;
+        while drawing.push(stroke(MAX_STROKE_POINTS)).is_ok() {
+            pushed += 1;
+        }
+        assert_eq!(pushed, MAX_DRAWING_POINTS / MAX_STROKE_POINTS);
+        assert_eq!(
+            drawing.push(stroke(MAX_STROKE_POINTS)),
+            Err(CanvasError::DrawingFull)
+        );
+        assert!(drawing.point_count() <= MAX_DRAWING_POINTS);
     }
 
     #[test]
