@@ -405,7 +405,6 @@ pub struct CanvasState {
     pub drawing: Drawing,
     pub pen: Option<ClientId>,
     pub brush: Brush,
-    pub eraser: bool,
     /// Why the server refused the last request, for the UI.
     pub refused: Option<String>,
     /// Points drawn locally and not yet sent, and the last point sent.
@@ -424,7 +423,6 @@ impl Default for CanvasState {
                 size: 8,
                 eraser: false,
             },
-            eraser: false,
             refused: None,
             pending: Vec::new(),
             last_sent: None,
@@ -440,11 +438,7 @@ impl CanvasState {
 
     /// The brush the next stroke uses.
     pub fn current_brush(&self) -> Brush {
-        Brush {
-            eraser: self.eraser,
-            ..self.brush
-        }
-        .clamped()
+        self.brush.clamped()
     }
 }
 
@@ -613,18 +607,13 @@ fn apply_local_input(
 /// Sends the open stroke's new points as one delta-encoded batch.
 fn flush_pending(state: &mut CanvasState, out: &mut MessageWriter<ToServer<CanvasToServer>>) {
     state.since_batch = Duration::ZERO;
-    let Some(last) = state.last_sent else {
-        state.pending.clear();
-        return;
-    };
-    for batch in state.pending.chunks(model::MAX_BATCH_POINTS) {
-        out.write(ToServer(CanvasToServer::Points(encode_deltas(
-            state.last_sent.unwrap_or(last),
-            batch,
-        ))));
-        state.last_sent = batch.last().copied();
+    let pending = std::mem::take(&mut state.pending);
+    let Some(mut from) = state.last_sent else { return };
+    for batch in pending.chunks(model::MAX_BATCH_POINTS) {
+        out.write(ToServer(CanvasToServer::Points(encode_deltas(from, batch))));
+        from = *batch.last().expect("chunks are never empty");
     }
-    state.pending.clear();
+    state.last_sent = Some(from);
 }
 
 /// Sends batches at a fixed rate ([`BATCH_INTERVAL`]) whatever the frame rate.

@@ -302,10 +302,6 @@ impl NetServer {
         self.local_addr
     }
 
-    pub fn connection_count(&self) -> usize {
-        self.conns.len()
-    }
-
     /// Closes a connection, sending `reason` as its last message.
     fn close(&mut self, client: ClientId, reason: CloseReason) {
         if let Some(conn) = self.conns.get_mut(&client)

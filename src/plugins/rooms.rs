@@ -243,8 +243,8 @@ pub fn plan_join<'a>(
         Some(room) => names::normalize_name(room).map_err(Rejection::InvalidRoomName)?,
         None => config.default_room.clone(),
     };
+    let room_key = name_key(&room_name);
     let name_key = name_key(&name);
-    let room_key = name_key_for_room(&room_name);
     let create = match find_room(&room_key) {
         Some(room) => {
             room.admission(&name, &name_key)?;
@@ -264,10 +264,6 @@ pub fn plan_join<'a>(
         room_key,
         create,
     })
-}
-
-fn name_key_for_room(room: &str) -> String {
-    name_key(room)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -470,7 +466,7 @@ fn remove_leavers(
                 });
             }
         } else if !room.is_default {
-            index.rooms.remove(&name_key_for_room(&room.name));
+            index.rooms.remove(&name_key(&room.name));
             commands.entity(player.room).despawn();
         }
         left.write(PlayerLeft {
@@ -499,9 +495,6 @@ pub struct Roster {
 impl Roster {
     pub fn name_of(&self, id: ClientId) -> Option<&str> {
         self.players.iter().find(|p| p.id == id).map(|p| p.name.as_str())
-    }
-    pub fn i_am_host(&self) -> bool {
-        self.me.is_some() && self.me == self.host
     }
 }
 

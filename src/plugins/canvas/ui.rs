@@ -152,7 +152,7 @@ pub fn tools(
             .min_col_width(0.0)
             .show(ui, |ui| {
                 for (i, colour) in PALETTE.iter().enumerate() {
-                    let selected = !state.eraser && state.brush.colour == *colour;
+                    let selected = !state.brush.eraser && state.brush.colour == *colour;
                     let (rect, response) =
                         ui.allocate_exact_size(egui::vec2(34.0, 24.0), egui::Sense::click());
                     ui.painter().rect_filled(rect, 3.0, rgb(*colour));
@@ -165,7 +165,7 @@ pub fn tools(
                         .rect_stroke(rect, 3.0, outline, egui::StrokeKind::Outside);
                     if response.clicked() {
                         state.brush.colour = *colour;
-                        state.eraser = false;
+                        state.brush.eraser = false;
                     }
                     if i % 4 == 3 {
                         ui.end_row();
@@ -175,16 +175,16 @@ pub fn tools(
         ui.horizontal(|ui| {
             ui.label("Custom");
             if egui::color_picker::color_edit_button_srgb(ui, &mut state.brush.colour).changed() {
-                state.eraser = false;
+                state.brush.eraser = false;
             }
         });
         ui.add_space(4.0);
         ui.horizontal(|ui| {
-            if ui.selectable_label(!state.eraser, "✏ Brush (B)").clicked() {
-                state.eraser = false;
+            if ui.selectable_label(!state.brush.eraser, "✏ Brush (B)").clicked() {
+                state.brush.eraser = false;
             }
-            if ui.selectable_label(state.eraser, "Eraser (E)").clicked() {
-                state.eraser = true;
+            if ui.selectable_label(state.brush.eraser, "Eraser (E)").clicked() {
+                state.brush.eraser = true;
             }
         });
         ui.label("Size ([ and ])");
@@ -238,10 +238,10 @@ pub fn shortcuts(
             input.push(DrawInput::Undo);
         }
         if keys.key_pressed(egui::Key::E) && !keys.modifiers.command {
-            state.eraser = true;
+            state.brush.eraser = true;
         }
         if keys.key_pressed(egui::Key::B) {
-            state.eraser = false;
+            state.brush.eraser = false;
         }
         if keys.key_pressed(egui::Key::OpenBracket) {
             state.brush.size = state.brush.size.saturating_sub(2).max(MIN_BRUSH);

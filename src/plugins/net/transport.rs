@@ -86,30 +86,24 @@ pub(crate) enum ReadEnd {
 pub(crate) struct FrameReader {
     frames: FramedRead<OwnedReadHalf, LengthDelimitedCodec>,
     cancel: CancellationToken,
-    timeout: Duration,
     rate: Option<TokenBucket>,
 }
 
 impl FrameReader {
-    pub(crate) fn new(
-        read: OwnedReadHalf,
-        cancel: CancellationToken,
-        timeout: Duration,
-        rate: Option<TokenBucket>,
-    ) -> Self {
+    pub(crate) fn new(read: OwnedReadHalf, cancel: CancellationToken, rate: Option<TokenBucket>) -> Self {
         Self {
             frames: FramedRead::new(read, frame_codec()),
             cancel,
-            timeout,
             rate,
         }
     }
 
+    /// The next frame, or how reading ended; `silence_limit` is how long to wait for it.
     pub(crate) async fn next(&mut self, silence_limit: Duration) -> Result<bytes::BytesMut, ReadEnd> {
         let next = tokio::select! {
             biased;
             _ = self.cancel.cancelled() => return Err(ReadEnd::Cancelled),
-            next = timeout(silence_limit.min(self.timeout), self.frames.next()) => next,
+            next = timeout(silence_limit, self.frames.next()) => next,
         };
         let frame = match next {
             Err(_) => return Err(ReadEnd::Silent),
@@ -380,7 +374,7 @@ async fn serve_connection(
         encode_server(&ServerMsg::Ping),
     ));
     let rate = TokenBucket::new(config.frames_per_second, config.frame_burst);
-    let mut reader = FrameReader::new(read, outbox.cancel.clone(), config.peer_timeout, Some(rate));
+    let mut reader = FrameReader::new(read, outbox.cancel.clone(), Some(rate));
     let end = read_client(&mut reader, client, &shared).await;
     let cancelled = matches!(end, ReadEnd::Cancelled);
     let reason = match end {
@@ -547,7 +541,7 @@ pub(crate) async fn run_client(
     ));
     // Broadcasts to one player stay far below this; a server past it is broken or hostile.
     let rate = TokenBucket::new(SERVER_FRAMES_PER_SECOND, SERVER_FRAMES_PER_SECOND * 2.0);
-    let mut reader = FrameReader::new(read, outbox.cancel.clone(), config.peer_timeout, Some(rate));
+    let mut reader = FrameReader::new(read, outbox.cancel.clone(), Some(rate));
     let error = loop {
         let frame = match reader.next(config.peer_timeout).await {
             Ok(frame) => frame,
