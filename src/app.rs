@@ -11,6 +11,7 @@ use bevy::state::state::StateTransition;
 
 use crate::plugins::chat::ChatConfig;
 use crate::plugins::net::{self, NetConfig, NetServer, ServerError, ShutdownSignal};
+use crate::plugins::quiz::QuizConfig;
 use crate::plugins::rooms::RoomConfig;
 use crate::plugins::{self, AppMode};
 
@@ -23,6 +24,7 @@ pub struct ServerOptions {
     pub rooms: RoomConfig,
     pub chat: ChatConfig,
     pub net: NetConfig,
+    pub quiz: QuizConfig,
 }
 
 /// A server app around a started [`NetServer`]. `log` installs the stderr logger (only one
@@ -39,6 +41,7 @@ pub fn server_app(server: NetServer, options: ServerOptions, shutdown: ShutdownS
         .add_plugins(plugins::logic)
         .insert_resource(options.rooms)
         .insert_resource(options.chat)
+        .insert_resource(options.quiz)
         .insert_resource(server)
         .insert_resource(shutdown);
     // The server's systems are few and small: running them on one thread avoids waking a

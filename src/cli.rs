@@ -54,6 +54,11 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..=4096), requires = "server")]
     pub max_rooms: u16,
 
+    /// A custom word list for games (one word per line; blank lines and # comments ignored),
+    /// offered to hosts as the "custom" pack.
+    #[arg(long, value_name = "FILE", requires = "server")]
+    pub words: Option<std::path::PathBuf>,
+
     /// Folder the gallery of drawings is saved in (default: the user's data folder).
     #[arg(long, value_name = "DIR")]
     pub gallery: Option<std::path::PathBuf>,

@@ -1,4 +1,5 @@
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 
@@ -7,11 +8,22 @@ use catchmind::cli::{Cli, DEFAULT_PORT};
 use catchmind::plugins::canvas::render::GallerySettings;
 use catchmind::plugins::chat::ChatConfig;
 use catchmind::plugins::net::{NetConfig, NetServer, ShutdownSignal, reachable_addresses};
+use catchmind::plugins::quiz::{QuizConfig, words};
 use catchmind::plugins::rooms::RoomConfig;
 use catchmind::ui::{self, Launch, WindowOptions};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let mut quiz = QuizConfig::default();
+    if let Some(path) = &cli.words {
+        match words::load(path) {
+            Ok(list) => quiz.custom_words = Some(Arc::new(list)),
+            Err(e) => {
+                eprintln!("game: --words: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let options = ServerOptions {
         rooms: RoomConfig {
             room_size: cli.room_size,
@@ -20,6 +32,7 @@ fn main() -> ExitCode {
         },
         chat: ChatConfig::default(),
         net: NetConfig::default(),
+        quiz,
     };
     if cli.server && cli.headless {
         return run_headless(&cli, options);

@@ -10,10 +10,11 @@ use thiserror::Error;
 use crate::names::NameError;
 use crate::plugins::canvas::{CanvasToClient, CanvasToServer};
 use crate::plugins::chat::{ChatToClient, ChatToServer};
+use crate::plugins::quiz::{QuizToClient, QuizToServer};
 use crate::plugins::rooms::{RoomUpdate, Welcome};
 
 /// Bumped whenever the wire format changes; a mismatch is refused at the handshake.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// The server's handle for one connection; stable for the connection's lifetime.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -45,6 +46,7 @@ pub enum ClientMsg {
     Leave,
     Chat(ChatToServer),
     Canvas(CanvasToServer),
+    Quiz(QuizToServer),
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -56,6 +58,7 @@ pub enum ServerMsg {
     Room(RoomUpdate),
     Chat(ChatToClient),
     Canvas(CanvasToClient),
+    Quiz(QuizToClient),
 }
 
 /// Why the server refused a handshake.

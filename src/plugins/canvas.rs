@@ -168,6 +168,43 @@ pub struct RoomCanvas {
     resynced: HashMap<ClientId, Duration>,
 }
 
+impl RoomCanvas {
+    /// A game hands the pen to `drawer` (or to nobody between turns) and locks it; `clear`
+    /// starts a fresh board. Returns what everyone in the room must be told.
+    pub fn lock_to(&mut self, drawer: Option<ClientId>, clear: bool, now: Duration) -> Vec<CanvasToClient> {
+        let mut msgs = Vec::new();
+        if let Some(author) = self.drawing.open_author() {
+            self.drawing.finish(author);
+            msgs.push(CanvasToClient::End { author });
+        }
+        if clear && !self.drawing.strokes().is_empty() {
+            self.drawing.clear();
+            msgs.push(CanvasToClient::Clear);
+        }
+        let changed = self.pen.holder() != drawer || !self.pen.locked();
+        self.pen.lock_to(drawer, now);
+        if changed {
+            msgs.push(CanvasToClient::Pen(drawer));
+        }
+        msgs
+    }
+
+    /// The game is over: free drawing again, the last picture kept.
+    pub fn unlock(&mut self) -> Vec<CanvasToClient> {
+        let mut msgs = Vec::new();
+        if let Some(author) = self.drawing.open_author() {
+            self.drawing.finish(author);
+            msgs.push(CanvasToClient::End { author });
+        }
+        let had = self.pen.holder().is_some();
+        self.pen.unlock();
+        if had {
+            msgs.push(CanvasToClient::Pen(None));
+        }
+        msgs
+    }
+}
+
 /// The shortest time between two full-picture resends to one player.
 pub const RESYNC_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -223,7 +260,7 @@ fn release_leavers(
                 msg: CanvasToClient::End { author: *client },
             });
         }
-        if canvas.pen.release(*client) {
+        if canvas.pen.holder_left(*client) {
             out.write(ToClients {
                 to,
                 msg: CanvasToClient::Pen(None),
@@ -313,6 +350,9 @@ pub fn apply_request(
             if previous == Some(who) {
                 return Ok(Relay::None);
             }
+            if pen.locked() {
+                return Err(CanvasError::NotYourTurn);
+            }
             if !pen.take(who, now) {
                 return Err(CanvasError::PenBusy);
             }
@@ -323,6 +363,9 @@ pub fn apply_request(
             Ok(Relay::ToEveryone(CanvasToClient::Pen(Some(who))))
         }
         CanvasToServer::ReleasePen => {
+            if pen.locked() && pen.holder() == Some(who) {
+                return Err(CanvasError::NotYourTurn);
+            }
             if !pen.release(who) {
                 return Ok(Relay::None);
             }

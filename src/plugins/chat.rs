@@ -17,6 +17,7 @@ use crate::protocol::{ClientId, ClientMsg, LeaveReason, ServerMsg};
 pub fn plugin(app: &mut App) {
     app.init_resource::<ChatConfig>()
         .init_resource::<ChatLog>()
+        .add_message::<Said>()
         .add_systems(
             Update,
             (
@@ -56,6 +57,8 @@ pub enum ChatToClient {
         name: String,
         reason: LeaveReason,
     },
+    /// A line only the drawer and those who found the word see (during a game's turn).
+    Private(ChatLine),
     /// Your message was not sent, and why.
     Refused(String),
 }
@@ -157,6 +160,18 @@ impl ChatRate {
     }
 }
 
+/// While a room has this, its accepted lines are not broadcast: they go out as [`Said`]
+/// for the game to route (a guess may be correct, close, or for the finders only).
+#[derive(Component, Debug, Default)]
+pub struct GameChat;
+
+/// An accepted line (cleaned, within the rate limit) in a room whose game routes its chat.
+#[derive(Message, Debug, Clone)]
+pub struct Said {
+    pub room: Entity,
+    pub line: ChatLine,
+}
+
 /// A room's recent lines.
 #[derive(Component, Debug, Default)]
 pub struct ChatHistory(pub VecDeque<ChatLine>);
@@ -240,8 +255,9 @@ fn relay_chat(
     index: Res<RoomIndex>,
     mut incoming: MessageReader<FromClient<ChatToServer>>,
     mut players: Query<(&Player, &mut ChatRate)>,
-    mut rooms: Query<(&Room, &mut ChatHistory)>,
+    mut rooms: Query<(&Room, &mut ChatHistory, Has<GameChat>)>,
     mut out: MessageWriter<ToClients<ChatToClient>>,
+    mut said: MessageWriter<Said>,
 ) {
     let now = time.elapsed();
     for FromClient {
@@ -273,7 +289,7 @@ fn relay_chat(
             }));
             continue;
         }
-        let Ok((room, mut history)) = rooms.get_mut(player.room) else {
+        let Ok((room, mut history, routed)) = rooms.get_mut(player.room) else {
             continue;
         };
         let line = ChatLine {
@@ -281,6 +297,13 @@ fn relay_chat(
             name: player.name.clone(),
             text,
         };
+        if routed {
+            said.write(Said {
+                room: player.room,
+                line,
+            });
+            continue;
+        }
         history.push(line.clone());
         out.write(ToClients {
             to: Recipients::Many(room.members().collect()),
@@ -300,7 +323,15 @@ pub enum ChatEntry {
         name: String,
         text: String,
     },
+    /// Seen only by the drawer and those who found the word.
+    Private {
+        from: ClientId,
+        name: String,
+        text: String,
+    },
     Notice(String),
+    /// Good news worth seeing (someone guessed the word).
+    Highlight(String),
     Refused(String),
 }
 
@@ -359,6 +390,13 @@ fn collect_chat(
                     });
                 }
                 log.notice("(earlier messages above)");
+            }
+            ChatToClient::Private(line) => {
+                log.push(ChatEntry::Private {
+                    from: line.from,
+                    name: line.name.clone(),
+                    text: line.text.clone(),
+                });
             }
             ChatToClient::Joined { name } => log.notice(format!("{name} joined.")),
             ChatToClient::Left { name, reason } => log.notice(format!("{name} {reason}.")),

@@ -23,6 +23,7 @@ use tokio_util::task::TaskTracker;
 use crate::codec;
 use crate::plugins::canvas::{CanvasToClient, CanvasToServer};
 use crate::plugins::chat::{ChatToClient, ChatToServer};
+use crate::plugins::quiz::{QuizToClient, QuizToServer};
 use crate::plugins::rooms::{RoomUpdate, Welcome};
 use crate::protocol::{ClientId, ClientMsg, CloseReason, Hello, LeaveReason, ServerMsg};
 
@@ -60,6 +61,7 @@ pub fn plugin(app: &mut App) {
                     send_to_clients::<RoomUpdate>,
                     send_to_clients::<ChatToClient>,
                     send_to_clients::<CanvasToClient>,
+                    send_to_clients::<QuizToClient>,
                     disconnect_clients,
                     stop_server_when_asked,
                 )
@@ -68,6 +70,7 @@ pub fn plugin(app: &mut App) {
                 (
                     send_to_server::<ChatToServer>,
                     send_to_server::<CanvasToServer>,
+                    send_to_server::<QuizToServer>,
                     leave_server,
                 )
                     .chain()
@@ -79,6 +82,7 @@ pub fn plugin(app: &mut App) {
     register_domain::<RoomUpdate, ()>(app);
     register_domain::<ChatToClient, ChatToServer>(app);
     register_domain::<CanvasToClient, CanvasToServer>(app);
+    register_domain::<QuizToClient, QuizToServer>(app);
 }
 
 fn register_domain<S: Send + Sync + 'static, C: Send + Sync + 'static>(app: &mut App) {
@@ -393,6 +397,7 @@ struct ServerInbox<'w> {
     disconnected: MessageWriter<'w, ClientDisconnected>,
     chat: MessageWriter<'w, FromClient<ChatToServer>>,
     canvas: MessageWriter<'w, FromClient<CanvasToServer>>,
+    quiz: MessageWriter<'w, FromClient<QuizToServer>>,
 }
 
 fn receive_from_clients(mut server: ResMut<NetServer>, mut inbox: ServerInbox) {
@@ -429,6 +434,9 @@ fn receive_from_clients(mut server: ResMut<NetServer>, mut inbox: ServerInbox) {
                 }
                 ClientMsg::Canvas(msg) => {
                     inbox.canvas.write(FromClient { client, msg });
+                }
+                ClientMsg::Quiz(msg) => {
+                    inbox.quiz.write(FromClient { client, msg });
                 }
                 // Handled inside the transport.
                 ClientMsg::Hello(_) | ClientMsg::Ping | ClientMsg::Leave => {}
@@ -649,6 +657,7 @@ struct ClientInbox<'w> {
     room: MessageWriter<'w, FromServer<RoomUpdate>>,
     chat: MessageWriter<'w, FromServer<ChatToClient>>,
     canvas: MessageWriter<'w, FromServer<CanvasToClient>>,
+    quiz: MessageWriter<'w, FromServer<QuizToClient>>,
     ended: MessageWriter<'w, ConnectionEnded>,
 }
 
@@ -674,6 +683,9 @@ fn receive_from_server(
                 }
                 ServerMsg::Canvas(canvas) => {
                     inbox.canvas.write(FromServer(canvas));
+                }
+                ServerMsg::Quiz(quiz) => {
+                    inbox.quiz.write(FromServer(quiz));
                 }
                 // Handled inside the transport.
                 ServerMsg::Ping | ServerMsg::Closing(_) => {}

@@ -154,6 +154,10 @@ impl Room {
         self.host
     }
 
+    pub fn name_of(&self, id: ClientId) -> Option<&str> {
+        self.members.iter().find(|m| m.id == id).map(|m| m.name.as_str())
+    }
+
     pub fn contains(&self, id: ClientId) -> bool {
         self.members.iter().any(|m| m.id == id)
     }

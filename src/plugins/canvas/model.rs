@@ -116,6 +116,8 @@ pub enum CanvasError {
     DrawingFull,
     #[error("no stroke in progress")]
     NoStroke,
+    #[error("during a game only the player whose turn it is draws")]
+    NotYourTurn,
 }
 
 /// One stroke: a brush and the points it passes through.
@@ -277,11 +279,13 @@ impl Drawing {
     }
 }
 
-/// Who may draw in a room without a game: one player at a time.
+/// Who may draw: in a room without a game, one player at a time, taken and released at
+/// will; during a game, the drawer whose turn it is (the pen is locked to them).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Pen {
     holder: Option<ClientId>,
     last_active: Duration,
+    locked: bool,
 }
 
 impl Pen {
@@ -289,9 +293,30 @@ impl Pen {
         self.holder
     }
 
+    pub fn locked(&self) -> bool {
+        self.locked
+    }
+
+    /// Locks the pen to `holder` (a game's drawer, or nobody between turns): nobody can take
+    /// or release it until [`Pen::unlock`].
+    pub fn lock_to(&mut self, holder: Option<ClientId>, now: Duration) {
+        self.holder = holder;
+        self.locked = true;
+        self.last_active = now;
+    }
+
+    /// Back to free drawing, with the pen free.
+    pub fn unlock(&mut self) {
+        self.holder = None;
+        self.locked = false;
+    }
+
     /// Takes the pen if it is free, already ours, or its holder has been idle for
     /// [`PEN_IDLE_TIMEOUT`]. `now` is time since any fixed start.
     pub fn take(&mut self, who: ClientId, now: Duration) -> bool {
+        if self.locked {
+            return self.holder == Some(who);
+        }
         let free = match self.holder {
             None => true,
             Some(holder) => holder == who || now.saturating_sub(self.last_active) >= PEN_IDLE_TIMEOUT,
@@ -305,6 +330,15 @@ impl Pen {
 
     /// Releases the pen if `who` holds it (button, or leaving the room).
     pub fn release(&mut self, who: ClientId) -> bool {
+        let held = self.holder == Some(who) && !self.locked;
+        if held {
+            self.holder = None;
+        }
+        held
+    }
+
+    /// The holder left the room: the pen is free (and stays locked during a game).
+    pub fn holder_left(&mut self, who: ClientId) -> bool {
         let held = self.holder == Some(who);
         if held {
             self.holder = None;
@@ -315,7 +349,11 @@ impl Pen {
     /// Checks that `who` may draw now, and counts it as activity.
     pub fn use_pen(&mut self, who: ClientId, now: Duration) -> Result<(), CanvasError> {
         if self.holder != Some(who) {
-            return Err(CanvasError::NotYourPen);
+            return Err(if self.locked {
+                CanvasError::NotYourTurn
+            } else {
+                CanvasError::NotYourPen
+            });
         }
         self.last_active = now;
         Ok(())

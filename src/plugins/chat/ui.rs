@@ -69,6 +69,27 @@ fn entry_row(ui: &mut egui::Ui, entry: &ChatEntry, me: Option<ClientId>) {
                 ui.label(text);
             });
         }
+        ChatEntry::Private { from, name, text } => {
+            let colour = if Some(*from) == me {
+                Color32::from_rgb(90, 170, 255)
+            } else {
+                name_colour(name)
+            };
+            ui.horizontal_wrapped(|ui| {
+                ui.spacing_mut().item_spacing.x = 4.0;
+                ui.label(RichText::new("🔒").color(Color32::from_rgb(120, 200, 120)))
+                    .on_hover_text("Only the drawer and those who found the word see this");
+                ui.label(RichText::new(format!("{name}:")).strong().color(colour));
+                ui.label(RichText::new(text).color(Color32::from_rgb(150, 220, 150)));
+            });
+        }
+        ChatEntry::Highlight(text) => {
+            ui.label(
+                RichText::new(text)
+                    .strong()
+                    .color(Color32::from_rgb(110, 220, 120)),
+            );
+        }
         ChatEntry::Notice(text) => {
             ui.label(RichText::new(text).italics().color(Color32::from_gray(150)));
         }

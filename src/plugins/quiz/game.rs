@@ -19,6 +19,25 @@ pub const CHOOSE_TIME: Duration = Duration::from_secs(15);
 /// How long the word and the turn's points stay on screen.
 pub const REVEAL_TIME: Duration = Duration::from_secs(5);
 
+/// The fixed phase lengths (the drawing time is the host's setting). Tests shorten them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    pub choose: Duration,
+    pub reveal: Duration,
+    /// Overrides the host's drawing time (for tests that cannot wait 30 s).
+    pub draw: Option<Duration>,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            choose: CHOOSE_TIME,
+            reveal: REVEAL_TIME,
+            draw: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Phase {
     Choosing {
@@ -124,6 +143,7 @@ pub enum QuizError {
 #[derive(Debug, Clone)]
 pub struct Game {
     pub settings: Settings,
+    pub timing: Timing,
     pub order: Vec<ClientId>,
     /// 1-based round.
     pub round: u8,
@@ -138,6 +158,7 @@ impl Game {
     /// Starts a game: the order is shuffled once; the first drawer chooses.
     pub fn start(
         settings: Settings,
+        timing: Timing,
         players: &[ClientId],
         bag: WordBag,
         rng: &mut impl Rng,
@@ -151,6 +172,7 @@ impl Game {
         let scores = order.iter().map(|&id| (id, 0)).collect();
         let mut game = Self {
             settings: settings.clamped(),
+            timing,
             order,
             round: 1,
             drawn: Vec::new(),
@@ -167,6 +189,17 @@ impl Game {
             Phase::Choosing { drawer, .. } | Phase::Reveal { drawer, .. } => Some(*drawer),
             Phase::Drawing(turn) => Some(turn.drawer),
             Phase::Over => None,
+        }
+    }
+
+    /// Who may read the finders' chat now: the drawer and those who found the word (nobody
+    /// outside a drawing turn).
+    pub fn insiders(&self) -> Vec<ClientId> {
+        match &self.phase {
+            Phase::Drawing(turn) => std::iter::once(turn.drawer)
+                .chain(turn.guessed.iter().map(|(id, _)| *id))
+                .collect(),
+            _ => Vec::new(),
         }
     }
 
@@ -197,7 +230,7 @@ impl Game {
         self.phase = Phase::Choosing {
             drawer,
             options,
-            until: now + CHOOSE_TIME,
+            until: now + self.timing.choose,
         };
         events
     }
@@ -221,7 +254,7 @@ impl Game {
             initials: false,
             revealed: Vec::new(),
             started: now,
-            until: now + self.settings.draw_time(),
+            until: now + self.timing.draw.unwrap_or(self.settings.draw_time()),
             eligible,
             guessed: Vec::new(),
             word: word.clone(),
@@ -250,7 +283,7 @@ impl Game {
         if normalize(message) == normalize(&turn.word) {
             let points = guesser_points(
                 now.saturating_sub(turn.started),
-                self.settings.draw_time(),
+                turn.until.saturating_sub(turn.started),
                 turn.guessed.is_empty(),
             );
             turn.guessed.push((who, points));
@@ -298,7 +331,7 @@ impl Game {
             drawer: turn.drawer,
             word: word.clone(),
             points: points.clone(),
-            until: now + REVEAL_TIME,
+            until: now + self.timing.reveal,
         };
         vec![Event::TurnOver { word, points }]
     }
@@ -353,6 +386,10 @@ impl Game {
             return Vec::new();
         }
         self.order.retain(|&id| id != who);
+        // Only scorers stay on the board, so players coming and going cannot grow it.
+        if self.scores.get(&who) == Some(&0) {
+            self.scores.remove(&who);
+        }
         if self.order.len() < 2 {
             self.phase = Phase::Over;
             return vec![Event::GameOver { early: true }];
@@ -412,7 +449,7 @@ mod tests {
             rounds,
             ..Settings::default()
         };
-        let (game, events) = Game::start(settings, players, bag, &mut rng, s(0)).unwrap();
+        let (game, events) = Game::start(settings, Timing::default(), players, bag, &mut rng, s(0)).unwrap();
         assert!(
             matches!(events.last(), Some(Event::Choosing { options, .. }) if options.len() == 3.min(words.len()))
         );
@@ -431,7 +468,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(1);
         let bag = WordBag::new(vec!["사과".into()]);
         assert_eq!(
-            Game::start(Settings::default(), &[A], bag, &mut rng, s(0)).err(),
+            Game::start(Settings::default(), Timing::default(), &[A], bag, &mut rng, s(0)).err(),
             Some(QuizError::TooFewPlayers)
         );
         let (mut game, _) = new_game(&["사과", "바나나", "포도"], &[A, B, C], 1);
