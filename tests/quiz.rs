@@ -1,0 +1,523 @@
+//! Whole games over loopback TCP: three raw peers whose received bytes are recorded before
+//! any client-side handling (the word must not reach a guesser early), and the game's own
+//! client apps (what the UI is fed, the pen locked to the drawer).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use catchmind::app::ServerOptions;
+use catchmind::codec;
+use catchmind::plugins::canvas::{BoardPoint, DrawInput};
+use catchmind::plugins::chat::{ChatConfig, ChatEntry, ChatToClient, ChatToServer};
+use catchmind::plugins::net::ToServer;
+use catchmind::plugins::quiz::{
+    Pack, PhaseView, QuizConfig, QuizToClient, QuizToServer, QuizView, Settings, Tell, Timing,
+};
+use catchmind::protocol::{ClientId, ClientMsg, ServerMsg};
+use common::{Client, hello, start_server, step_until};
+use crossbeam_channel::{Receiver, unbounded};
+
+/// No word is part of another, or of a name, so finding a word's bytes means finding it.
+const WORDS: [&str; 30] = [
+    "zeppelin",
+    "quokka",
+    "harmonica",
+    "telescope",
+    "wombat",
+    "trombone",
+    "igloo",
+    "volcano",
+    "kayak",
+    "saxophone",
+    "lighthouse",
+    "pineapple",
+    "walrus",
+    "chimney",
+    "cactus",
+    "해바라기",
+    "망원경",
+    "오토바이",
+    "고슴도치",
+    "무지개",
+    "자전거",
+    "엘리베이터",
+    "허수아비",
+    "눈사람",
+    "청진기",
+    "소방차",
+    "선인장",
+    "나침반",
+    "피라미드",
+    "두더지",
+];
+
+fn options(draw: Duration) -> ServerOptions {
+    ServerOptions {
+        chat: ChatConfig {
+            burst: 100,
+            window: Duration::from_secs(1),
+        },
+        quiz: QuizConfig {
+            timing: Timing {
+                choose: Duration::from_secs(15),
+                reveal: Duration::from_millis(300),
+                draw: Some(draw),
+            },
+            custom_words: Some(Arc::new(WORDS.iter().map(|w| w.to_string()).collect())),
+        },
+        ..ServerOptions::default()
+    }
+}
+
+fn settings(rounds: u8) -> Settings {
+    Settings {
+        rounds,
+        pack: Pack::Custom,
+        ..Settings::default()
+    }
+}
+
+/// A raw connection: a thread appends every byte received to `raw` and decodes frames for
+/// the test to act on.
+struct Peer {
+    id: ClientId,
+    writer: TcpStream,
+    raw: Arc<Mutex<Vec<u8>>>,
+    rx: Receiver<ServerMsg>,
+    /// Every decoded message, in order.
+    seen: Vec<ServerMsg>,
+    last_ping: Instant,
+}
+
+impl Peer {
+    fn join(addr: SocketAddr, name: &str) -> Self {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_nodelay(true).unwrap();
+        let mut reader = stream.try_clone().unwrap();
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = unbounded();
+        let sink = raw.clone();
+        std::thread::spawn(move || {
+            loop {
+                let mut header = [0u8; 4];
+                if reader.read_exact(&mut header).is_err() {
+                    return;
+                }
+                let len = u32::from_be_bytes(header) as usize;
+                let mut payload = vec![0u8; len];
+                if reader.read_exact(&mut payload).is_err() {
+                    return;
+                }
+                {
+                    let mut sink = sink.lock().unwrap();
+                    sink.extend_from_slice(&header);
+                    sink.extend_from_slice(&payload);
+                }
+                let msg: ServerMsg = codec::decode(&payload).expect("server frames decode");
+                if tx.send(msg).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut peer = Self {
+            id: ClientId(0),
+            writer: stream,
+            raw,
+            rx,
+            seen: Vec::new(),
+            last_ping: Instant::now(),
+        };
+        peer.send(ClientMsg::Hello(hello(name, None)));
+        let welcome = peer.wait("welcome", |m| matches!(m, ServerMsg::Welcome(_)));
+        let ServerMsg::Welcome(welcome) = welcome else {
+            unreachable!()
+        };
+        peer.id = welcome.you;
+        peer
+    }
+
+    fn send(&mut self, msg: ClientMsg) {
+        let payload = codec::encode(&msg).unwrap();
+        let mut bytes = (payload.len() as u32).to_be_bytes().to_vec();
+        bytes.extend_from_slice(&payload);
+        self.writer.write_all(&bytes).unwrap();
+    }
+
+    fn say(&mut self, text: &str) {
+        self.send(ClientMsg::Chat(ChatToServer::Say(text.into())));
+    }
+
+    fn quiz(&mut self, msg: QuizToServer) {
+        self.send(ClientMsg::Quiz(msg));
+    }
+
+    /// Takes what has arrived; answers the heartbeat now and then.
+    fn pump(&mut self) {
+        while let Ok(msg) = self.rx.try_recv() {
+            self.seen.push(msg);
+        }
+        if self.last_ping.elapsed() > Duration::from_secs(2) {
+            self.send(ClientMsg::Ping);
+            self.last_ping = Instant::now();
+        }
+    }
+
+    /// Waits for a message (received from now on) that `want` accepts.
+    fn wait(&mut self, what: &str, mut want: impl FnMut(&ServerMsg) -> bool) -> ServerMsg {
+        let from = self.seen.len();
+        let start = Instant::now();
+        loop {
+            self.pump();
+            if let Some(msg) = self.seen[from..].iter().find(|m| want(m)) {
+                return msg.clone();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn wait_state(&mut self, what: &str, want: impl Fn(&PhaseView) -> bool) -> PhaseView {
+        match self.wait(
+            what,
+            |m| matches!(m, ServerMsg::Quiz(QuizToClient::State(v)) if want(&v.phase)),
+        ) {
+            ServerMsg::Quiz(QuizToClient::State(view)) => view.phase,
+            _ => unreachable!(),
+        }
+    }
+
+    fn raw(&self) -> Vec<u8> {
+        self.raw.lock().unwrap().clone()
+    }
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// The frames of a recorded stream.
+fn frames(raw: &[u8]) -> Vec<&[u8]> {
+    let mut frames = Vec::new();
+    let mut rest = raw;
+    while rest.len() >= 4 {
+        let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+        frames.push(&rest[4..4 + len]);
+        rest = &rest[4 + len..];
+    }
+    frames
+}
+
+/// The first frame of `who`'s stream with `word`'s bytes in it (decoded), if any.
+fn first_with(raw: &[u8], word: &str) -> Option<ServerMsg> {
+    frames(raw)
+        .into_iter()
+        .find(|f| contains(f, word))
+        .map(|f| codec::decode(f).unwrap())
+}
+
+#[test]
+fn the_word_never_reaches_a_guesser_before_their_guess_or_the_reveal() {
+    for (i, a) in WORDS.iter().enumerate() {
+        for (j, b) in WORDS.iter().enumerate() {
+            assert!(i == j || !a.contains(b), "{b} is part of {a}");
+        }
+    }
+    let server = start_server(options(Duration::from_secs(3)));
+    let mut peers = [
+        Peer::join(server.addr, "Ann"),
+        Peer::join(server.addr, "Ben"),
+        Peer::join(server.addr, "Cy"),
+    ];
+    let ids: Vec<ClientId> = peers.iter().map(|p| p.id).collect();
+    let index = |id: ClientId| ids.iter().position(|&x| x == id).unwrap();
+
+    // Only the host (the first to join) may start; two rounds of three turns.
+    peers[1].quiz(QuizToServer::Start(settings(2)));
+    peers[1].wait("refusal", |m| {
+        matches!(m, ServerMsg::Quiz(QuizToClient::Refused(_)))
+    });
+    peers[0].quiz(QuizToServer::Start(settings(2)));
+
+    let mut drawers = Vec::new();
+    for turn in 0..6 {
+        let mut drawer = None;
+        for peer in peers.iter_mut() {
+            let phase = peer.wait_state("choosing", |p| matches!(p, PhaseView::Choosing { .. }));
+            let PhaseView::Choosing {
+                drawer: d, options, ..
+            } = phase
+            else {
+                unreachable!()
+            };
+            if d == peer.id {
+                assert_eq!(options.len(), 3, "the drawer gets the options");
+            } else {
+                assert!(options.is_empty(), "the others only see who chooses");
+            }
+            drawer = Some(d);
+        }
+        let d = index(drawer.unwrap());
+        drawers.push(d);
+        peers[d].quiz(QuizToServer::Choose((turn % 3) as u8));
+        let phase = peers[d].wait_state("drawing", |p| matches!(p, PhaseView::Drawing { .. }));
+        let PhaseView::Drawing { word: Some(word), .. } = phase else {
+            panic!("the drawer sees the word: {phase:?}")
+        };
+        let guessers: Vec<usize> = (0..3).filter(|&i| i != d).collect();
+        let (g1, g2) = (guessers[0], guessers[1]);
+        for &g in &guessers {
+            let phase = peers[g].wait_state("drawing", |p| matches!(p, PhaseView::Drawing { .. }));
+            let PhaseView::Drawing { word: None, mask, .. } = phase else {
+                panic!("a guesser gets no word: {phase:?}")
+            };
+            assert_eq!(mask.chars().filter(|&c| c == '_').count(), word.chars().count());
+        }
+
+        // The drawer cannot give it away; a message containing it is withheld.
+        peers[d].say(&format!("it is {word}!"));
+        peers[d].wait("drawer leak", |m| {
+            *m == ServerMsg::Quiz(QuizToClient::Told(Tell::DrawerLeak))
+        });
+        peers[g1].say("no idea");
+        if word.is_ascii() {
+            peers[g1].say(&word[..word.len() - 1]);
+            peers[g1].wait("close", |m| {
+                *m == ServerMsg::Quiz(QuizToClient::Told(Tell::Close))
+            });
+        }
+        peers[g1].say(&format!("is it {word}?"));
+        peers[g1].wait("withheld", |m| {
+            *m == ServerMsg::Quiz(QuizToClient::Told(Tell::ContainsWord))
+        });
+        peers[g1].say(&format!(" {} ", word.to_uppercase()));
+        peers[g1].wait(
+            "own correct guess",
+            |m| matches!(m, ServerMsg::Quiz(QuizToClient::Guessed { who, .. }) if *who == ids[g1]),
+        );
+        // Finders talk among themselves: the word may come up, only the insiders see it.
+        peers[g1].say(&format!("{word} was easy"));
+        peers[d].wait(
+            "private line",
+            |m| matches!(m, ServerMsg::Chat(ChatToClient::Private(l)) if l.text.contains(word.as_str())),
+        );
+        let timed_out = turn % 2 == 1;
+        if !timed_out {
+            peers[g2].say(&word);
+        }
+        for peer in peers.iter_mut() {
+            let phase = peer.wait_state("reveal", |p| matches!(p, PhaseView::Reveal { .. }));
+            let PhaseView::Reveal {
+                word: shown, points, ..
+            } = phase
+            else {
+                unreachable!()
+            };
+            assert_eq!(shown, word);
+            let finders = points.iter().filter(|(id, p)| *id != ids[d] && *p > 0).count();
+            assert_eq!(finders, if timed_out { 1 } else { 2 }, "{points:?}");
+        }
+
+        // The check: in each guesser's recorded bytes the word first appears in the frame
+        // telling them they found it, or in the reveal.
+        for &g in &guessers {
+            let first =
+                first_with(&peers[g].raw(), &word).expect("the word arrives at the latest at the reveal");
+            let guessed = g == g1 || !timed_out;
+            match first {
+                ServerMsg::Quiz(QuizToClient::State(view)) => match view.phase {
+                    PhaseView::Drawing {
+                        guessed: finders,
+                        word: Some(_),
+                        ..
+                    } => {
+                        assert!(guessed && finders.contains(&ids[g]), "told before guessing");
+                    }
+                    PhaseView::Reveal { .. } => assert!(!guessed || g == g2, "{g} saw it only at the reveal"),
+                    other => panic!("word leaked in {other:?}"),
+                },
+                other => panic!("the word reached guesser {g} in {other:?}"),
+            }
+        }
+        // The line with the word that g1 sent after finding it never reached g2 before the
+        // reveal; the withheld line never reached anyone.
+        for peer in &peers {
+            let raw = peer.raw();
+            assert!(
+                !contains(&raw, &format!("is it {word}?")),
+                "withheld line relayed"
+            );
+            assert!(
+                !contains(&raw, &format!("it is {word}!")),
+                "drawer's leak relayed"
+            );
+        }
+    }
+
+    // Everyone drew once per round, in the same order both rounds.
+    assert_eq!(drawers[..3], drawers[3..]);
+    let mut first_round = drawers[..3].to_vec();
+    first_round.sort();
+    assert_eq!(first_round, [0, 1, 2]);
+
+    let over = peers[2].wait("game over", |m| {
+        matches!(m, ServerMsg::Quiz(QuizToClient::Over { .. }))
+    });
+    let ServerMsg::Quiz(QuizToClient::Over { early, standings }) = over else {
+        unreachable!()
+    };
+    assert!(!early);
+    assert_eq!(standings.len(), 3);
+    assert!(standings.windows(2).all(|w| w[0].points >= w[1].points));
+    assert!(standings.iter().all(|s| s.points > 0 && s.present));
+
+    // Back in the lobby: a new game can start.
+    peers[0].quiz(QuizToServer::Start(settings(1)));
+    peers[1].wait_state("a second game", |p| matches!(p, PhaseView::Choosing { .. }));
+}
+
+fn view(client: &Client) -> &QuizView {
+    client.app.world().resource::<QuizView>()
+}
+
+fn quiz(client: &mut Client, msg: QuizToServer) {
+    client.app.world_mut().write_message(ToServer(msg));
+}
+
+#[test]
+fn clients_follow_the_game_and_only_the_drawer_draws() {
+    let server = start_server(options(Duration::from_secs(30)));
+    let mut host = Client::connect(server.addr, "Host", None);
+    step_until(&mut [&mut host], Duration::from_secs(10), "host joins", |c| {
+        c[0].roster().me.is_some()
+    });
+    let mut bob = Client::connect(server.addr, "Bob", None);
+    let mut cat = Client::connect(server.addr, "Cat", None);
+    common::join_all(&mut [&mut host, &mut bob, &mut cat]);
+    assert_eq!(view(&host).custom_words, WORDS.len() as u32);
+
+    quiz(&mut host, QuizToServer::Start(settings(1)));
+    let mut clients = [&mut host, &mut bob, &mut cat];
+    step_until(&mut clients, Duration::from_secs(10), "choosing", |cs| {
+        cs.iter().all(|c| view(c).game.is_some())
+    });
+    let drawer_id = view(clients[0]).drawer().unwrap();
+    let d = clients
+        .iter()
+        .position(|c| c.roster().me == Some(drawer_id))
+        .unwrap();
+    let g = (d + 1) % 3;
+    let other = (d + 2) % 3;
+    // Choosing: the drawer is told it is their turn.
+    assert!(
+        view(clients[d])
+            .banners
+            .iter()
+            .any(|(_, b)| *b == catchmind::plugins::quiz::Banner::YourTurn)
+    );
+    quiz(clients[d], QuizToServer::Choose(0));
+    step_until(&mut clients, Duration::from_secs(10), "drawing", |cs| {
+        cs.iter().all(|c| {
+            matches!(
+                view(c).game.as_ref().map(|g| &g.phase),
+                Some(PhaseView::Drawing { .. })
+            ) && c.canvas().pen == Some(drawer_id)
+        })
+    });
+    let word = match &view(clients[d]).game.as_ref().unwrap().phase {
+        PhaseView::Drawing { word: Some(word), .. } => word.clone(),
+        other => panic!("{other:?}"),
+    };
+
+    // A guesser cannot take the pen; the drawer draws and everyone sees it.
+    clients[g].draw(DrawInput::TakePen);
+    clients[d].draw(DrawInput::Begin(BoardPoint::new(100, 100)));
+    clients[d].draw(DrawInput::MoveTo(BoardPoint::new(300, 300)));
+    clients[d].draw(DrawInput::End);
+    step_until(
+        &mut clients,
+        Duration::from_secs(10),
+        "the drawing and the refusal",
+        |cs| {
+            cs.iter().all(|c| c.canvas().drawing.point_count() == 2)
+                && cs[g].canvas().refused.as_deref()
+                    == Some("during a game only the player whose turn it is draws")
+        },
+    );
+    assert_eq!(clients[g].canvas().pen, Some(drawer_id));
+
+    clients[g].say(&word);
+    step_until(&mut clients, Duration::from_secs(10), "the guess", |cs| {
+        cs.iter()
+            .all(|c| view(c).score(cs[g].roster().me.unwrap()).unwrap_or(0) > 0)
+    });
+    // The finder sees the word; the other guesser does not, and no one saw it as chat.
+    assert!(matches!(
+        &view(clients[g]).game.as_ref().unwrap().phase,
+        PhaseView::Drawing { word: Some(w), .. } if *w == word
+    ));
+    assert!(matches!(
+        &view(clients[other]).game.as_ref().unwrap().phase,
+        PhaseView::Drawing { word: None, .. }
+    ));
+    for c in clients.iter() {
+        assert!(
+            !c.lines().iter().any(|l| l.contains(word.as_str())),
+            "{:?}",
+            c.lines()
+        );
+        assert!(
+            c.log()
+                .iter()
+                .any(|e| matches!(e, ChatEntry::Highlight(t) if t.contains("guessed the word"))),
+            "everyone is told"
+        );
+    }
+    // A finder's chat reaches the drawer, not the other guesser.
+    clients[g].say("nice apple");
+    step_until(&mut clients, Duration::from_secs(10), "private line", |cs| {
+        cs[d]
+            .log()
+            .iter()
+            .any(|e| matches!(e, ChatEntry::Private { text, .. } if text == "nice apple"))
+    });
+    assert!(
+        !clients[other]
+            .log()
+            .iter()
+            .any(|e| format!("{e:?}").contains("nice apple"))
+    );
+
+    // The drawer leaves: the turn ends with the reveal, and with two players left the game
+    // goes on; then one more leaves and it ends early with the scores so far.
+    clients[d].leave();
+    clients[d].step();
+    let mut rest: Vec<&mut Client> = clients
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| *i != d)
+        .map(|(_, c)| c)
+        .collect();
+    step_until(&mut rest, Duration::from_secs(10), "the reveal", |cs| {
+        cs.iter().all(|c| {
+            c.log()
+                .iter()
+                .any(|e| matches!(e, ChatEntry::Highlight(t) if *t == format!("The word was: {word}")))
+        })
+    });
+    rest[0].leave();
+    rest[0].step();
+    let last = &mut rest[1];
+    step_until(&mut [last], Duration::from_secs(10), "early end", |cs| {
+        view(cs[0]).last_game.as_ref().is_some_and(|(early, _)| *early)
+    });
+    let last = &rest[1];
+    assert!(view(last).game.is_none());
+    assert_eq!(last.canvas().pen, None, "free drawing again");
+}
