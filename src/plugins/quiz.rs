@@ -10,6 +10,7 @@
 pub mod game;
 pub mod scoring;
 pub mod text;
+pub mod ui;
 pub mod words;
 
 use std::collections::{HashMap, VecDeque};

@@ -14,6 +14,8 @@ use crate::plugins::canvas::ui as canvas_ui;
 use crate::plugins::canvas::{CanvasState, DrawInput};
 use crate::plugins::chat::{ChatLog, ChatToServer, ui::chat_panel};
 use crate::plugins::net::{ClientState, LeaveRequested, ToServer};
+use crate::plugins::quiz::ui as quiz_ui;
+use crate::plugins::quiz::{QuizToServer, QuizView};
 use crate::plugins::rooms::Roster;
 
 #[derive(bevy::ecs::system::SystemParam)]
@@ -24,6 +26,8 @@ pub(super) struct RoomView<'w> {
     mode: Res<'w, State<AppMode>>,
     canvas: ResMut<'w, CanvasState>,
     last_save: Res<'w, LastSave>,
+    quiz: Res<'w, QuizView>,
+    time: Res<'w, Time<Real>>,
 }
 
 /// What the room screen asks of the game.
@@ -33,6 +37,7 @@ pub(super) struct RoomActions<'w> {
     draw: MessageWriter<'w, DrawInput>,
     leave: MessageWriter<'w, LeaveRequested>,
     save: MessageWriter<'w, SaveCanvas>,
+    quiz: MessageWriter<'w, ToServer<QuizToServer>>,
 }
 
 pub(super) fn show(
@@ -48,6 +53,11 @@ pub(super) fn show(
     let connected = *view.client.get() == ClientState::Connected;
     let mut back_to_launcher = false;
     let mut root = root_ui(ctx);
+    let now = view.time.elapsed();
+    let in_game = view.quiz.game.is_some();
+    if in_game {
+        state.podium_closed = false;
+    }
 
     egui::Panel::top("top-bar").show(&mut root, |ui| {
         ui.horizontal(|ui| {
@@ -61,6 +71,10 @@ pub(super) fn show(
                     view.roster.players.len(),
                     view.roster.capacity
                 ));
+                if in_game {
+                    ui.separator();
+                    quiz_ui::top_bar(ui, &view.quiz, &view.roster, now);
+                }
             } else {
                 ui.label(format!("Server: {}", state.server_addr));
             }
@@ -83,7 +97,15 @@ pub(super) fn show(
         .exact_size(360.0)
         .resizable(false)
         .show(&mut root, |ui| {
-            players(ui, &view.roster, hosting, &state.reachable);
+            if connected
+                && let Some(request) = quiz_ui::lobby(ui, &view.quiz, &view.roster, &mut state.quiz_settings)
+            {
+                act.quiz.write(ToServer(request));
+            }
+            if !in_game {
+                ui.separator();
+            }
+            players(ui, &view.roster, &view.quiz, hosting, &state.reachable);
             ui.separator();
             ui.label(RichText::new("Chat").strong());
             let me = view.roster.me;
@@ -100,12 +122,28 @@ pub(super) fn show(
         .resizable(false)
         .show(&mut root, |ui| {
             let last_save = view.last_save.0.as_ref();
-            save = canvas_ui::tools(ui, &mut view.canvas, &view.roster, last_save, &mut input);
+            save = canvas_ui::tools(ui, &mut view.canvas, &view.roster, in_game, last_save, &mut input);
         });
 
-    egui::CentralPanel::default_margins().show(&mut root, |ui| {
-        canvas_ui::board(ui, state.canvas_texture, &view.canvas, holding, &mut input);
-    });
+    let board = egui::CentralPanel::default_margins()
+        .show(&mut root, |ui| {
+            canvas_ui::board(ui, state.canvas_texture, &view.canvas, holding, &mut input);
+        })
+        .response
+        .rect;
+    if connected {
+        quiz_ui::overlays(ctx, board, &view.quiz, &view.roster, now);
+        if let Some(pick) = quiz_ui::choose(ctx, &view.quiz, view.roster.me, now) {
+            act.quiz.write(ToServer(pick));
+        }
+        if !in_game
+            && !state.podium_closed
+            && let Some((early, standings)) = &view.quiz.last_game
+            && quiz_ui::podium(ctx, *early, standings, view.roster.me)
+        {
+            state.podium_closed = true;
+        }
+    }
     save |= canvas_ui::shortcuts(ctx, &mut view.canvas, holding, &mut input);
     if save {
         let drawer = view
@@ -113,8 +151,9 @@ pub(super) fn show(
             .pen
             .and_then(|id| view.roster.name_of(id))
             .unwrap_or("free");
+        let word = quiz_ui::known_word(&view.quiz);
         act.save.write(SaveCanvas {
-            name: gallery::file_name(&view.roster.room, None, drawer, unix_now()),
+            name: gallery::file_name(&view.roster.room, word.as_deref(), drawer, unix_now()),
         });
     }
     if connected {
@@ -159,28 +198,38 @@ pub(super) fn show(
     Ok(())
 }
 
-fn players(ui: &mut egui::Ui, roster: &Roster, hosting: bool, reachable: &[String]) {
+fn players(ui: &mut egui::Ui, roster: &Roster, quiz: &QuizView, hosting: bool, reachable: &[String]) {
     let heading = match roster.capacity {
         0 => "Players".to_owned(),
         capacity => format!("Players ({}/{capacity})", roster.players.len()),
     };
     ui.label(RichText::new(heading).strong());
     let show_addresses = roster.players.iter().any(|p| p.addr.is_some());
+    let scored = quiz.game.is_some() || quiz.last_game.is_some();
+    let mut order: Vec<_> = roster.players.iter().collect();
+    if scored {
+        // Highest score first, like a leaderboard.
+        order.sort_by_key(|p| std::cmp::Reverse(quiz.score(p.id).unwrap_or(0)));
+    }
     egui::ScrollArea::vertical()
         .id_salt("players")
         .max_height(180.0)
         .show(ui, |ui| {
             egui::Grid::new("players-grid")
-                .num_columns(if show_addresses { 3 } else { 1 })
+                .num_columns(1 + usize::from(scored) + 2 * usize::from(show_addresses))
                 .striped(true)
                 .show(ui, |ui| {
                     if show_addresses {
                         ui.label(RichText::new("name").weak());
+                        if scored {
+                            ui.label(RichText::new("score").weak());
+                        }
                         ui.label(RichText::new("ip").weak());
                         ui.label(RichText::new("port").weak());
                         ui.end_row();
                     }
-                    for player in &roster.players {
+                    for player in order {
+                        let (score, mark) = quiz_ui::player_marks(quiz, player.id);
                         let mut text = String::new();
                         if Some(player.id) == roster.host {
                             text.push_str("★ ");
@@ -189,7 +238,19 @@ fn players(ui: &mut egui::Ui, roster: &Roster, hosting: bool, reachable: &[Strin
                         if Some(player.id) == roster.me {
                             text.push_str(" (you)");
                         }
-                        ui.label(text);
+                        if !mark.is_empty() {
+                            text.push(' ');
+                            text.push_str(mark);
+                        }
+                        let label = if mark == "✔" {
+                            RichText::new(text).color(Color32::from_rgb(110, 220, 120))
+                        } else {
+                            RichText::new(text)
+                        };
+                        ui.label(label);
+                        if scored {
+                            ui.label(RichText::new(score.unwrap_or(0).to_string()).strong());
+                        }
                         if show_addresses {
                             let (ip, port) = match player.addr.as_deref().and_then(|a| a.rsplit_once(':')) {
                                 Some((ip, port)) => (ip.trim_matches(['[', ']']).to_owned(), port.to_owned()),

@@ -23,6 +23,8 @@ use crate::plugins::canvas::render::{CanvasImage, GallerySettings, SaveCanvas};
 use crate::plugins::canvas::{self, CanvasSystems};
 use crate::plugins::canvas::{CanvasState, gallery};
 use crate::plugins::net::{ConnectRequested, ConnectionEnded, NetWaker, with_default_port};
+use crate::plugins::quiz::ui::{BANNER_TIME, banner_text};
+use crate::plugins::quiz::{QuizView, Settings, TurnEnded};
 use crate::plugins::rooms::Roster;
 use crate::plugins::{self, AppMode};
 use crate::protocol::{Hello, PROTOCOL_VERSION};
@@ -118,7 +120,12 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
         )
         .add_systems(
             Update,
-            (note_connection_end, update_title, save_finished_drawings),
+            (
+                note_connection_end,
+                update_title,
+                save_finished_drawings,
+                save_finished_turns,
+            ),
         )
         .add_systems(Last, stop_hosting_on_exit)
         .run()
@@ -143,6 +150,10 @@ pub(crate) struct UiState {
     pub reachable: Vec<String>,
     /// The canvas image as egui knows it.
     pub canvas_texture: Option<bevy_egui::egui::TextureId>,
+    /// The host's game settings, kept between games.
+    pub quiz_settings: Settings,
+    /// The player closed the last game's leaderboard.
+    pub podium_closed: bool,
 }
 
 #[derive(Resource)]
@@ -264,10 +275,11 @@ fn register_canvas_texture(
 }
 
 /// In a free-draw room a drawing is finished when the pen changes hands: save it to the
-/// gallery (unless turned off).
+/// gallery (unless turned off). Games save at the end of each turn instead.
 fn save_finished_drawings(
     state: Res<CanvasState>,
     roster: Res<Roster>,
+    quiz: Res<QuizView>,
     settings: Res<GallerySettings>,
     mut previous: Local<Option<crate::protocol::ClientId>>,
     mut save: MessageWriter<SaveCanvas>,
@@ -275,7 +287,9 @@ fn save_finished_drawings(
     if state.pen == *previous {
         return;
     }
+    let in_game = quiz.game.is_some() || quiz.is_changed();
     if let Some(drawer) = previous.take()
+        && !in_game
         && settings.auto_save
         && state.drawing.strokes().iter().any(|s| s.author == drawer)
     {
@@ -285,6 +299,24 @@ fn save_finished_drawings(
         });
     }
     *previous = state.pen;
+}
+
+/// A game's turn is over: save the picture with its word (unless turned off).
+fn save_finished_turns(
+    state: Res<CanvasState>,
+    roster: Res<Roster>,
+    settings: Res<GallerySettings>,
+    mut ended: MessageReader<TurnEnded>,
+    mut save: MessageWriter<SaveCanvas>,
+) {
+    for TurnEnded { word, drawer } in ended.read() {
+        if settings.auto_save && !state.drawing.strokes().is_empty() {
+            let name = roster.name_of(*drawer).unwrap_or("someone");
+            save.write(SaveCanvas {
+                name: gallery::file_name(&roster.room, Some(word.as_str()), name, game::unix_now()),
+            });
+        }
+    }
 }
 
 fn note_connection_end(mut ended: MessageReader<ConnectionEnded>, mut state: ResMut<UiState>) {
@@ -299,12 +331,27 @@ fn note_connection_end(mut ended: MessageReader<ConnectionEnded>, mut state: Res
     }
 }
 
-fn update_title(roster: Res<Roster>, mode: Res<State<AppMode>>, mut windows: Query<&mut Window>) {
-    if !roster.is_changed() && !mode.is_changed() {
-        return;
-    }
+/// The window title names the player and room; it flashes a game's news (there is no
+/// sound), so "your turn" shows even on a window in the background.
+fn update_title(
+    time: Res<Time<Real>>,
+    roster: Res<Roster>,
+    quiz: Res<QuizView>,
+    mode: Res<State<AppMode>>,
+    mut windows: Query<&mut Window>,
+) {
+    let now = time.elapsed();
+    let flash = quiz
+        .banners
+        .back()
+        .filter(|(at, _)| now.saturating_sub(*at) < BANNER_TIME * 2)
+        .filter(|(at, _)| (now.saturating_sub(*at).as_millis() / 500).is_multiple_of(2));
     let title = match (roster.me.and_then(|me| roster.name_of(me)), *mode.get()) {
         (_, AppMode::Menu) | (None, _) => TITLE.to_owned(),
+        (_, _) if flash.is_some() => {
+            let (text, _) = banner_text(&flash.expect("checked").1);
+            format!("★ {text} ★")
+        }
         (Some(name), _) => format!("{TITLE} — {name} @ {}", roster.room),
     };
     for mut window in &mut windows {

@@ -56,39 +56,51 @@ pub fn board(
         let local = (pos - rect.min) / scale;
         BoardPoint::from_f32(local.x.clamp(0.0, BOARD_SIZE.x), local.y.clamp(0.0, BOARD_SIZE.y))
     };
+    let id = response.id.with("stroking");
+    if !can_draw {
+        ui.data_mut(|d| d.remove::<bool>(id));
+    }
     if can_draw {
-        let pointer = response.interact_pointer_pos().and_then(to_board);
-        if response.drag_started() || response.clicked() {
-            // Start where the button went down, not where the drag was recognised.
-            let origin = ui
-                .input(|i| i.pointer.press_origin())
-                .and_then(to_board)
-                .or(pointer);
-            if let Some(at) = origin {
-                input.push(DrawInput::Begin(at));
+        // Strokes follow the raw pointer events rather than egui's click/drag recognition:
+        // every motion sample counts (corners survive slow frames), and a quick flick whose
+        // press and release land in the same frame still draws.
+        let mut stroking = ui.data(|d| d.get_temp::<bool>(id)).unwrap_or(false);
+        let layer = ui.layer_id();
+        let events = ui.input(|i| i.events.clone());
+        for event in &events {
+            match event {
+                egui::Event::PointerButton {
+                    pos,
+                    button: egui::PointerButton::Primary,
+                    pressed: true,
+                    ..
+                } if !stroking && rect.contains(*pos) && ui.ctx().layer_id_at(*pos) == Some(layer) => {
+                    if let Some(at) = to_board(*pos) {
+                        input.push(DrawInput::Begin(at));
+                        stroking = true;
+                    }
+                }
+                egui::Event::PointerMoved(pos) if stroking => {
+                    input.extend(to_board(*pos).map(DrawInput::MoveTo));
+                }
+                egui::Event::PointerButton {
+                    pos,
+                    button: egui::PointerButton::Primary,
+                    pressed: false,
+                    ..
+                } if stroking => {
+                    input.extend(to_board(*pos).map(DrawInput::MoveTo));
+                    input.push(DrawInput::End);
+                    stroking = false;
+                }
+                egui::Event::PointerGone | egui::Event::WindowFocused(false) if stroking => {
+                    input.push(DrawInput::End);
+                    stroking = false;
+                }
+                _ => {}
             }
         }
-        if response.dragged() {
-            // Every motion sample of this frame, not just the last: corners survive slow frames.
-            let moves: Vec<egui::Pos2> = ui.input(|i| {
-                i.events
-                    .iter()
-                    .filter_map(|e| match e {
-                        egui::Event::PointerMoved(pos) => Some(*pos),
-                        _ => None,
-                    })
-                    .collect()
-            });
-            let samples = if moves.is_empty() {
-                pointer.into_iter().collect()
-            } else {
-                moves.into_iter().filter_map(to_board).collect::<Vec<_>>()
-            };
-            input.extend(samples.into_iter().map(DrawInput::MoveTo));
-        }
-        if response.drag_stopped() || response.clicked() {
-            input.push(DrawInput::End);
-        }
+        ui.data_mut(|d| d.insert_temp(id, stroking));
         if let Some(hover) = response.hover_pos() {
             // The brush cursor: the size and colour the next stroke will have.
             let brush = state.current_brush();
@@ -106,11 +118,12 @@ pub fn board(
 }
 
 /// The tool column: the pen, colours, size, eraser, undo, clear and save. Returns whether
-/// the player asked to save the picture.
+/// the player asked to save the picture. During a game (`in_game`) the pen follows the turns.
 pub fn tools(
     ui: &mut egui::Ui,
     state: &mut CanvasState,
     roster: &Roster,
+    in_game: bool,
     last_save: Option<&Result<std::path::PathBuf, String>>,
     input: &mut Vec<DrawInput>,
 ) -> bool {
@@ -118,6 +131,16 @@ pub fn tools(
     let holding = state.i_hold_the_pen(me);
     ui.label(RichText::new("Drawing").strong());
     match state.pen {
+        Some(holder) if in_game && Some(holder) == me => {
+            ui.label(RichText::new("Your turn: draw!").color(Color32::from_rgb(250, 205, 70)));
+        }
+        Some(holder) if in_game => {
+            let name = roster.name_of(holder).unwrap_or("someone");
+            ui.label(format!("{name} is drawing"));
+        }
+        None if in_game => {
+            ui.label("Between turns");
+        }
         Some(holder) if Some(holder) == me => {
             ui.label(RichText::new("You hold the pen").color(Color32::from_rgb(110, 200, 120)));
             if ui.button("Release the pen").clicked() {

@@ -1,0 +1,369 @@
+//! The game's widgets (egui): the top bar's round, timer and word; the host's settings; the
+//! word choice; banners; the turn's reveal and the final podium. They read [`QuizView`] and
+//! return what the player asked for; the room screen sends it.
+
+use std::time::Duration;
+
+use bevy_egui::egui::{self, Align2, Color32, RichText};
+
+use super::{Banner, GameView, Pack, PhaseView, QuizToServer, QuizView, Settings, Standing};
+use crate::plugins::rooms::Roster;
+use crate::protocol::ClientId;
+
+/// How long a banner stays up.
+pub const BANNER_TIME: Duration = Duration::from_secs(3);
+
+const GREEN: Color32 = Color32::from_rgb(110, 220, 120);
+const GOLD: Color32 = Color32::from_rgb(250, 205, 70);
+const RED: Color32 = Color32::from_rgb(240, 110, 100);
+
+fn name(roster: &Roster, id: ClientId) -> String {
+    roster.name_of(id).unwrap_or("someone").to_owned()
+}
+
+/// The word as this player may see it: (text, is it the word itself).
+fn shown_word(game: &GameView) -> (String, bool) {
+    match &game.phase {
+        PhaseView::Choosing { .. } => (String::new(), false),
+        PhaseView::Drawing { word: Some(word), .. } => (word.clone(), true),
+        PhaseView::Drawing { mask, .. } => (mask.clone(), false),
+        PhaseView::Reveal { word, .. } => (word.clone(), true),
+    }
+}
+
+/// The word this player knows now, if any (for naming a saved picture).
+pub fn known_word(view: &QuizView) -> Option<String> {
+    let game = view.game.as_ref()?;
+    match shown_word(game) {
+        (word, true) => Some(word),
+        _ => None,
+    }
+}
+
+/// Round, timer and word, for the top bar (centre).
+pub fn top_bar(ui: &mut egui::Ui, view: &QuizView, roster: &Roster, now: Duration) {
+    let Some(game) = &view.game else {
+        return;
+    };
+    ui.label(
+        RichText::new(format!(
+            "Round {} / {}",
+            game.round.min(game.settings.rounds),
+            game.settings.rounds
+        ))
+        .strong(),
+    );
+    ui.separator();
+    let left = view.seconds_left(now);
+    let drawing = matches!(game.phase, PhaseView::Drawing { .. });
+    let colour = if drawing && left <= 10 {
+        RED
+    } else {
+        Color32::from_gray(220)
+    };
+    ui.label(
+        RichText::new(format!("⏱ {left:>3}"))
+            .size(20.0)
+            .strong()
+            .color(colour),
+    );
+    ui.separator();
+    let me = roster.me;
+    let drawer = game.phase.drawer();
+    match &game.phase {
+        PhaseView::Choosing { .. } if Some(drawer) == me => {
+            ui.label(RichText::new("Your turn: choose a word").size(18.0).color(GOLD));
+        }
+        PhaseView::Choosing { .. } => {
+            ui.label(RichText::new(format!("{} is choosing a word…", name(roster, drawer))).size(18.0));
+        }
+        PhaseView::Drawing { word: Some(word), .. } if Some(drawer) == me => {
+            ui.label(RichText::new("Draw:").size(18.0));
+            ui.label(RichText::new(word).size(24.0).strong().color(GOLD));
+        }
+        PhaseView::Drawing { word: Some(word), .. } => {
+            ui.label(RichText::new("✔ You got it:").size(18.0).color(GREEN));
+            ui.label(RichText::new(word).size(24.0).strong().color(GREEN));
+        }
+        PhaseView::Drawing { mask, .. } => {
+            let letters = mask.chars().filter(|c| !c.is_whitespace()).count();
+            ui.label(RichText::new("Guess:").size(18.0));
+            ui.label(RichText::new(mask).size(24.0).strong().monospace());
+            ui.label(RichText::new(format!("({letters})")).weak());
+        }
+        PhaseView::Reveal { word, .. } => {
+            ui.label(RichText::new("The word was").size(18.0));
+            ui.label(RichText::new(word).size(24.0).strong().color(GOLD));
+        }
+    }
+}
+
+/// The lobby section: the host's settings and start button, or who will start.
+pub fn lobby(
+    ui: &mut egui::Ui,
+    view: &QuizView,
+    roster: &Roster,
+    settings: &mut Settings,
+) -> Option<QuizToServer> {
+    if view.game.is_some() {
+        return None;
+    }
+    let mut request = None;
+    ui.label(RichText::new("Game").strong());
+    let host = roster.host;
+    if host.is_none() || host != roster.me {
+        let who = host.map_or_else(|| "the host".to_owned(), |id| name(roster, id));
+        ui.label(format!("Waiting for {who} (★) to start a game."));
+        return None;
+    }
+    egui::Grid::new("game-settings")
+        .num_columns(2)
+        .spacing([8.0, 4.0])
+        .show(ui, |ui| {
+            ui.label("Rounds");
+            ui.add(egui::Slider::new(&mut settings.rounds, 1..=10));
+            ui.end_row();
+            ui.label("Drawing time");
+            ui.add(
+                egui::Slider::new(&mut settings.draw_secs, 30..=240)
+                    .step_by(10.0)
+                    .suffix(" s"),
+            );
+            ui.end_row();
+            ui.label("Words to pick from");
+            ui.add(egui::Slider::new(&mut settings.choices, 1..=5));
+            ui.end_row();
+            ui.label("Hints");
+            ui.checkbox(&mut settings.hints, "letters over time");
+            ui.end_row();
+            ui.label("Words");
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut settings.pack, Pack::Korean, "한국어");
+                ui.selectable_value(&mut settings.pack, Pack::English, "English");
+                if view.custom_words > 0 {
+                    ui.selectable_value(&mut settings.pack, Pack::Custom, "Custom")
+                        .on_hover_text(format!("the server's list: {} words", view.custom_words));
+                } else if settings.pack == Pack::Custom {
+                    settings.pack = Pack::Korean;
+                }
+            });
+            ui.end_row();
+        });
+    let enough = roster.players.len() >= 2;
+    ui.horizontal(|ui| {
+        let button = egui::Button::new(RichText::new("▶ Start game").strong().size(16.0));
+        if ui
+            .add_enabled(enough, button)
+            .on_disabled_hover_text("a game needs at least two players")
+            .clicked()
+        {
+            request = Some(QuizToServer::Start(*settings));
+        }
+        if !enough {
+            ui.label(RichText::new("Waiting for a second player…").weak());
+        }
+    });
+    request
+}
+
+/// The drawer's word choice, over the board.
+pub fn choose(
+    ctx: &egui::Context,
+    view: &QuizView,
+    me: Option<ClientId>,
+    now: Duration,
+) -> Option<QuizToServer> {
+    let game = view.game.as_ref()?;
+    let PhaseView::Choosing { drawer, options, .. } = &game.phase else {
+        return None;
+    };
+    if Some(*drawer) != me || options.is_empty() {
+        return None;
+    }
+    let mut picked = None;
+    egui::Window::new("Your turn!")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(Align2::CENTER_CENTER, [0.0, -40.0])
+        .show(ctx, |ui| {
+            ui.label(RichText::new("Choose a word to draw").size(18.0));
+            ui.label(
+                RichText::new(format!(
+                    "{} s, then one is picked for you",
+                    view.seconds_left(now)
+                ))
+                .weak(),
+            );
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                for (i, word) in options.iter().enumerate() {
+                    let button = egui::Button::new(RichText::new(word).size(22.0).strong())
+                        .min_size(egui::vec2(110.0, 48.0));
+                    if ui.add(button).clicked() {
+                        picked = Some(QuizToServer::Choose(i as u8));
+                    }
+                }
+            });
+        });
+    picked
+}
+
+/// Big, short-lived announcements over the top of the board, and the reveal.
+pub fn overlays(ctx: &egui::Context, board: egui::Rect, view: &QuizView, roster: &Roster, now: Duration) {
+    if let Some(game) = &view.game {
+        match &game.phase {
+            PhaseView::Choosing { drawer, .. } if Some(*drawer) != roster.me => {
+                card(ctx, "choosing", board.center(), |ui| {
+                    ui.label(
+                        RichText::new(format!("{} is choosing a word…", name(roster, *drawer))).size(22.0),
+                    );
+                });
+            }
+            PhaseView::Reveal {
+                word, points, drawer, ..
+            } => {
+                card(ctx, "reveal", board.center(), |ui| {
+                    ui.vertical_centered(|ui| {
+                        ui.label(RichText::new("The word was").size(18.0));
+                        ui.label(RichText::new(word).size(34.0).strong().color(GOLD));
+                        ui.add_space(6.0);
+                        let mut points = points.clone();
+                        points.sort_by_key(|p| std::cmp::Reverse(p.1));
+                        egui::Grid::new("turn-points").num_columns(2).show(ui, |ui| {
+                            for (id, p) in points {
+                                let role = if id == *drawer { " ✏" } else { "" };
+                                ui.label(format!("{}{role}", name(roster, id)));
+                                let colour = if p > 0 { GREEN } else { Color32::GRAY };
+                                ui.label(RichText::new(format!("+{p}")).color(colour).strong());
+                                ui.end_row();
+                            }
+                        });
+                        if points_nobody(game) {
+                            ui.label(RichText::new("Nobody found it.").weak());
+                        }
+                    });
+                });
+            }
+            _ => {}
+        }
+    }
+    if let Some((at, banner)) = view.banners.back()
+        && now.saturating_sub(*at) < BANNER_TIME
+    {
+        let (text, colour) = banner_text(banner);
+        egui::Area::new("banner".into())
+            .order(egui::Order::Foreground)
+            .fixed_pos(egui::pos2(board.center().x, board.top() + 16.0))
+            .pivot(Align2::CENTER_TOP)
+            .interactable(false)
+            .show(ctx, |ui| {
+                egui::Frame::new()
+                    .fill(colour)
+                    .corner_radius(8.0)
+                    .inner_margin(egui::Margin::symmetric(22, 10))
+                    .show(ui, |ui| {
+                        ui.label(RichText::new(text).size(24.0).strong().color(Color32::BLACK));
+                    });
+            });
+    }
+}
+
+fn points_nobody(game: &GameView) -> bool {
+    match &game.phase {
+        PhaseView::Reveal { points, drawer, .. } => !points.iter().any(|(id, p)| id != drawer && *p > 0),
+        _ => false,
+    }
+}
+
+/// A banner's text and colour (also used for the window title).
+pub fn banner_text(banner: &Banner) -> (String, Color32) {
+    match banner {
+        Banner::YourTurn => ("✏ Your turn to draw!".into(), GOLD),
+        Banner::Guessed { points, me: true, .. } => (format!("🎉 You got it! +{points}"), GREEN),
+        Banner::Guessed { name, points, .. } => (format!("✔ {name} guessed it! +{points}"), GREEN),
+        Banner::Reveal { word } => (format!("The word was: {word}"), GOLD),
+        Banner::GameOver { early: true } => ("Game over: too few players".into(), RED),
+        Banner::GameOver { early: false } => ("🏆 Game over!".into(), GOLD),
+    }
+}
+
+fn card(ctx: &egui::Context, id: &str, at: egui::Pos2, body: impl FnOnce(&mut egui::Ui)) {
+    egui::Area::new(egui::Id::new(("card", id)))
+        .order(egui::Order::Middle)
+        .fixed_pos(at)
+        .pivot(Align2::CENTER_CENTER)
+        .interactable(false)
+        .show(ctx, |ui| {
+            egui::Frame::popup(ui.style())
+                .inner_margin(egui::Margin::same(18))
+                .show(ui, body);
+        });
+}
+
+/// The final leaderboard; returns whether the player closed it.
+pub fn podium(ctx: &egui::Context, early: bool, standings: &[Standing], me: Option<ClientId>) -> bool {
+    let mut close = false;
+    egui::Window::new(if early {
+        "Game over (ended early)"
+    } else {
+        "Game over"
+    })
+    .collapsible(false)
+    .resizable(false)
+    .anchor(Align2::CENTER_CENTER, [0.0, 0.0])
+    .show(ctx, |ui| {
+        ui.vertical_centered(|ui| {
+            if early {
+                ui.label("Fewer than two players were left; the scores so far:");
+            }
+            egui::Grid::new("podium")
+                .num_columns(3)
+                .spacing([16.0, 6.0])
+                .show(ui, |ui| {
+                    let mut rank = 0;
+                    let mut previous = None;
+                    for (i, s) in standings.iter().enumerate() {
+                        if previous != Some(s.points) {
+                            rank = i + 1;
+                            previous = Some(s.points);
+                        }
+                        let medal = match rank {
+                            1 => "🥇",
+                            2 => "🥈",
+                            3 => "🥉",
+                            _ => "",
+                        };
+                        let size = if rank == 1 { 24.0 } else { 18.0 };
+                        ui.label(RichText::new(format!("{medal} {rank}.")).size(size));
+                        let mut label = s.name.clone();
+                        if Some(s.id) == me {
+                            label.push_str(" (you)");
+                        }
+                        if !s.present {
+                            label.push_str(" (left)");
+                        }
+                        let colour = if rank == 1 { GOLD } else { Color32::from_gray(220) };
+                        ui.label(RichText::new(label).size(size).strong().color(colour));
+                        ui.label(RichText::new(format!("{} pts", s.points)).size(size));
+                        ui.end_row();
+                    }
+                });
+            ui.add_space(8.0);
+            if ui.button("Close").clicked() {
+                close = true;
+            }
+        });
+    });
+    close
+}
+
+/// A player's line in the players list during or after a game: score and marks.
+pub fn player_marks(view: &QuizView, id: ClientId) -> (Option<u32>, &'static str) {
+    let score = view.score(id);
+    let mark = match view.game.as_ref().map(|g| &g.phase) {
+        Some(phase) if phase.drawer() == id => "✏",
+        Some(PhaseView::Drawing { guessed, .. }) if guessed.contains(&id) => "✔",
+        _ => "",
+    };
+    (score, mark)
+}
