@@ -709,9 +709,10 @@ fn follow_game(
                     (Some(PhaseView::Choosing { .. }), PhaseView::Choosing { .. }) => {}
                     (_, PhaseView::Choosing { drawer, .. }) => {
                         if before.is_none() {
+                            let rounds = state.settings.rounds;
                             log.push(ChatEntry::Highlight(format!(
-                                "The game begins: {} rounds.",
-                                state.settings.rounds
+                                "The game begins: {rounds} round{}.",
+                                if rounds == 1 { "" } else { "s" }
                             )));
                         }
                         if Some(*drawer) == roster.me {

@@ -127,10 +127,9 @@ pub(super) fn show(
 
     let board = egui::CentralPanel::default_margins()
         .show(&mut root, |ui| {
-            canvas_ui::board(ui, state.canvas_texture, &view.canvas, holding, &mut input);
+            canvas_ui::board(ui, state.canvas_texture, &view.canvas, holding, &mut input)
         })
-        .response
-        .rect;
+        .inner;
     if connected {
         quiz_ui::overlays(ctx, board, &view.quiz, &view.roster, now);
         if let Some(pick) = quiz_ui::choose(ctx, &view.quiz, view.roster.me, now) {

@@ -28,14 +28,14 @@ pub const PALETTE: [[u8; 3]; 16] = [
 ];
 
 /// Draws the board (the GPU-rendered canvas image, aspect ratio kept) and turns pointer
-/// drags on it into draw input.
+/// drags on it into draw input. Returns where the board is on screen.
 pub fn board(
     ui: &mut egui::Ui,
     texture: Option<egui::TextureId>,
     state: &CanvasState,
     can_draw: bool,
     input: &mut Vec<DrawInput>,
-) {
+) -> egui::Rect {
     let available = ui.available_rect_before_wrap();
     let scale = (available.width() / BOARD_SIZE.x).min(available.height() / BOARD_SIZE.y);
     let size = egui::vec2(BOARD_SIZE.x * scale, BOARD_SIZE.y * scale);
@@ -115,6 +115,7 @@ pub fn board(
             ui.ctx().set_cursor_icon(egui::CursorIcon::None);
         }
     }
+    rect
 }
 
 /// The tool column: the pen, colours, size, eraser, undo, clear and save. Returns whether

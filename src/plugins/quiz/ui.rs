@@ -208,12 +208,13 @@ pub fn choose(
     picked
 }
 
-/// Big, short-lived announcements over the top of the board, and the reveal.
+/// Big, short-lived announcements over the top of the board, and the reveal. `board` is the
+/// board's rectangle on screen.
 pub fn overlays(ctx: &egui::Context, board: egui::Rect, view: &QuizView, roster: &Roster, now: Duration) {
     if let Some(game) = &view.game {
         match &game.phase {
             PhaseView::Choosing { drawer, .. } if Some(*drawer) != roster.me => {
-                card(ctx, "choosing", board.center(), |ui| {
+                card(ctx, "choosing", board.center(), Align2::CENTER_CENTER, |ui| {
                     ui.label(
                         RichText::new(format!("{} is choosing a word…", name(roster, *drawer))).size(22.0),
                     );
@@ -222,7 +223,9 @@ pub fn overlays(ctx: &egui::Context, board: egui::Rect, view: &QuizView, roster:
             PhaseView::Reveal {
                 word, points, drawer, ..
             } => {
-                card(ctx, "reveal", board.center(), |ui| {
+                // Low on the board, so the picture stays in view with its word.
+                let at = egui::pos2(board.center().x, board.bottom() - 12.0);
+                card(ctx, "reveal", at, Align2::CENTER_BOTTOM, |ui| {
                     ui.vertical_centered(|ui| {
                         ui.label(RichText::new("The word was").size(18.0));
                         ui.label(RichText::new(word).size(34.0).strong().color(GOLD));
@@ -247,8 +250,14 @@ pub fn overlays(ctx: &egui::Context, board: egui::Rect, view: &QuizView, roster:
             _ => {}
         }
     }
+    let revealing = matches!(
+        view.game.as_ref().map(|g| &g.phase),
+        Some(PhaseView::Reveal { .. })
+    );
     if let Some((at, banner)) = view.banners.back()
         && now.saturating_sub(*at) < BANNER_TIME
+        // The reveal card says it already.
+        && !(revealing && matches!(banner, Banner::Reveal { .. }))
     {
         let (text, colour) = banner_text(banner);
         egui::Area::new("banner".into())
@@ -262,7 +271,10 @@ pub fn overlays(ctx: &egui::Context, board: egui::Rect, view: &QuizView, roster:
                     .corner_radius(8.0)
                     .inner_margin(egui::Margin::symmetric(22, 10))
                     .show(ui, |ui| {
-                        ui.label(RichText::new(text).size(24.0).strong().color(Color32::BLACK));
+                        ui.add(
+                            egui::Label::new(RichText::new(text).size(24.0).strong().color(Color32::BLACK))
+                                .extend(),
+                        );
                     });
             });
     }
@@ -279,7 +291,7 @@ fn points_nobody(game: &GameView) -> bool {
 pub fn banner_text(banner: &Banner) -> (String, Color32) {
     match banner {
         Banner::YourTurn => ("✏ Your turn to draw!".into(), GOLD),
-        Banner::Guessed { points, me: true, .. } => (format!("🎉 You got it! +{points}"), GREEN),
+        Banner::Guessed { points, me: true, .. } => (format!("★ You got it! +{points}"), GREEN),
         Banner::Guessed { name, points, .. } => (format!("✔ {name} guessed it! +{points}"), GREEN),
         Banner::Reveal { word } => (format!("The word was: {word}"), GOLD),
         Banner::GameOver { early: true } => ("Game over: too few players".into(), RED),
@@ -287,13 +299,14 @@ pub fn banner_text(banner: &Banner) -> (String, Color32) {
     }
 }
 
-fn card(ctx: &egui::Context, id: &str, at: egui::Pos2, body: impl FnOnce(&mut egui::Ui)) {
+fn card(ctx: &egui::Context, id: &str, at: egui::Pos2, pivot: Align2, body: impl FnOnce(&mut egui::Ui)) {
     egui::Area::new(egui::Id::new(("card", id)))
         .order(egui::Order::Middle)
         .fixed_pos(at)
-        .pivot(Align2::CENTER_CENTER)
+        .pivot(pivot)
         .interactable(false)
         .show(ctx, |ui| {
+            ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
             egui::Frame::popup(ui.style())
                 .inner_margin(egui::Margin::same(18))
                 .show(ui, body);
@@ -328,13 +341,13 @@ pub fn podium(ctx: &egui::Context, early: bool, standings: &[Standing], me: Opti
                             previous = Some(s.points);
                         }
                         let medal = match rank {
-                            1 => "🥇",
-                            2 => "🥈",
-                            3 => "🥉",
-                            _ => "",
+                            1 => GOLD,
+                            2 => Color32::from_rgb(200, 205, 215),
+                            3 => Color32::from_rgb(205, 130, 70),
+                            _ => Color32::TRANSPARENT,
                         };
                         let size = if rank == 1 { 24.0 } else { 18.0 };
-                        ui.label(RichText::new(format!("{medal} {rank}.")).size(size));
+                        ui.label(RichText::new(format!("● {rank}.")).size(size).color(medal));
                         let mut label = s.name.clone();
                         if Some(s.id) == me {
                             label.push_str(" (you)");
