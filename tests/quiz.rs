@@ -521,3 +521,69 @@ fn clients_follow_the_game_and_only_the_drawer_draws() {
     assert!(view(last).game.is_none());
     assert_eq!(last.canvas().pen, None, "free drawing again");
 }
+
+#[test]
+fn joiners_play_at_once_and_the_game_survives_its_host_leaving() {
+    let mut fast = options(Duration::from_millis(400));
+    fast.quiz.timing.choose = Duration::from_millis(300);
+    fast.quiz.timing.reveal = Duration::from_millis(100);
+    let server = start_server(fast);
+    let mut host = Client::connect(server.addr, "Host", None);
+    step_until(&mut [&mut host], Duration::from_secs(10), "host joins", |c| {
+        c[0].roster().me.is_some()
+    });
+    let mut bob = Client::connect(server.addr, "Bob", None);
+    let mut cat = Client::connect(server.addr, "Cat", None);
+    common::join_all(&mut [&mut host, &mut bob, &mut cat]);
+
+    // Only the host may start, and not while a game runs.
+    quiz(&mut bob, QuizToServer::Start(settings(1)));
+    step_until(&mut [&mut bob], Duration::from_secs(10), "refusal", |c| {
+        view(c[0]).refused.is_some()
+    });
+    quiz(&mut host, QuizToServer::Start(settings(1)));
+    step_until(
+        &mut [&mut host, &mut bob, &mut cat],
+        Duration::from_secs(10),
+        "start",
+        |cs| cs.iter().all(|c| view(c).game.is_some()),
+    );
+
+    // A joiner sees the game at once and takes part.
+    let mut dan = Client::connect(server.addr, "Dan", None);
+    step_until(
+        &mut [&mut host, &mut bob, &mut cat, &mut dan],
+        Duration::from_secs(10),
+        "the joiner sees the game",
+        |cs| view(cs[3]).game.is_some(),
+    );
+    let dan_id = dan.roster().me.unwrap();
+
+    // The host leaves: Bob hosts now, and the game goes on to its end with all three.
+    host.leave();
+    host.step();
+    let mut drawers = std::collections::BTreeSet::new();
+    let mut rest = [&mut bob, &mut cat, &mut dan];
+    step_until(&mut rest, Duration::from_secs(20), "the game's end", |cs| {
+        for c in cs.iter() {
+            if let Some(game) = &view(c).game {
+                drawers.insert(game.phase.drawer());
+            }
+        }
+        cs.iter().all(|c| view(c).last_game.is_some())
+    });
+    let bob_id = rest[0].roster().me.unwrap();
+    assert_eq!(rest[0].roster().host, Some(bob_id));
+    assert!(
+        drawers.contains(&dan_id),
+        "the joiner drew in the round they joined"
+    );
+    let (early, _) = view(rest[0]).last_game.clone().unwrap();
+    assert!(!early);
+
+    // The new host starts the next game.
+    quiz(rest[0], QuizToServer::Start(settings(1)));
+    step_until(&mut rest, Duration::from_secs(10), "second game", |cs| {
+        cs.iter().all(|c| view(c).game.is_some())
+    });
+}
