@@ -734,6 +734,54 @@ mod tests {
     }
 
     #[test]
+    fn during_a_game_the_pen_is_the_drawers_alone() {
+        let mut canvas = RoomCanvas::default();
+        let t = Duration::from_secs(1);
+        apply_request(&mut canvas, B, &CanvasToServer::TakePen, t).unwrap();
+        let start = CanvasToServer::Start {
+            brush: INK,
+            at: p(10, 10),
+        };
+        apply_request(&mut canvas, B, &start, t).unwrap();
+        // A turn begins: B's open stroke ends, the board is cleared, A holds the pen.
+        assert_eq!(
+            canvas.lock_to(Some(A), true, t),
+            [
+                CanvasToClient::End { author: B },
+                CanvasToClient::Clear,
+                CanvasToClient::Pen(Some(A))
+            ]
+        );
+        let much_later = t + Duration::from_secs(60);
+        for request in [CanvasToServer::TakePen, start.clone(), CanvasToServer::Clear] {
+            assert_eq!(
+                apply_request(&mut canvas, B, &request, much_later),
+                Err(CanvasError::NotYourTurn),
+                "no idle takeover either: {request:?}"
+            );
+        }
+        assert_eq!(
+            apply_request(&mut canvas, A, &CanvasToServer::ReleasePen, t),
+            Err(CanvasError::NotYourTurn),
+            "the drawer keeps the pen for the turn"
+        );
+        assert!(apply_request(&mut canvas, A, &start, much_later).is_ok());
+        // Between turns nobody draws; after the game the pen is free again.
+        canvas.lock_to(None, false, much_later);
+        assert_eq!(
+            apply_request(&mut canvas, A, &start, much_later),
+            Err(CanvasError::NotYourTurn)
+        );
+        assert_eq!(
+            canvas.drawing.strokes().len(),
+            1,
+            "the picture stays for the reveal"
+        );
+        assert!(canvas.unlock().is_empty(), "nobody held it");
+        assert!(apply_request(&mut canvas, B, &CanvasToServer::TakePen, much_later).is_ok());
+    }
+
+    #[test]
     fn an_idle_holder_loses_the_pen_and_their_open_stroke_ends() {
         let mut canvas = RoomCanvas::default();
         let s = Duration::from_secs;

@@ -531,17 +531,20 @@ fn handle_requests(
     }
 }
 
+/// What routing a guess needs of its room.
+type GuessRoom = (
+    &'static Room,
+    Option<&'static mut RoomGame>,
+    Option<&'static mut RoomCanvas>,
+    Option<&'static mut ChatHistory>,
+);
+
 /// Chat in a room that plays: a guess may score, be close, or be withheld; the drawer's and
 /// the finders' lines stay among them.
 fn route_guesses(
     time: Res<Time<Real>>,
     mut said: MessageReader<Said>,
-    mut rooms: Query<(
-        &Room,
-        &mut RoomGame,
-        Option<&mut RoomCanvas>,
-        Option<&mut ChatHistory>,
-    )>,
+    mut rooms: Query<GuessRoom>,
     mut out: QuizOut,
 ) {
     let now = time.elapsed();
@@ -550,13 +553,9 @@ fn route_guesses(
         line,
     } in said.read()
     {
-        let Ok((room, mut game, canvas, history)) = rooms.get_mut(*room_entity) else {
-            // The game ended in this frame: an ordinary line.
+        let Ok((room, game, canvas, history)) = rooms.get_mut(*room_entity) else {
             continue;
         };
-        let game = &mut *game;
-        let insiders = game.game.insiders();
-        let (verdict, events) = game.game.guess(line.from, &line.text, now);
         let public = |out: &mut QuizOut, history: Option<Mut<ChatHistory>>, line: &ChatLine| {
             if let Some(mut history) = history {
                 history.push(line.clone());
@@ -566,6 +565,14 @@ fn route_guesses(
                 msg: ChatToClient::Line(line.clone()),
             });
         };
+        let Some(mut game) = game else {
+            // The game ended in this frame: an ordinary line.
+            public(&mut out, history, line);
+            continue;
+        };
+        let game = &mut *game;
+        let insiders = game.game.insiders();
+        let (verdict, events) = game.game.guess(line.from, &line.text, now);
         match verdict {
             Guess::Chat => public(&mut out, history, line),
             Guess::Close => {
