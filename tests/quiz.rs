@@ -587,3 +587,64 @@ fn joiners_play_at_once_and_the_game_survives_its_host_leaving() {
         cs.iter().all(|c| view(c).game.is_some())
     });
 }
+
+#[test]
+fn out_of_range_settings_are_clamped_and_bad_requests_refused() {
+    let refused = |m: &ServerMsg| matches!(m, ServerMsg::Quiz(QuizToClient::Refused(_)));
+    // A server without a custom list refuses the custom pack.
+    let plain = start_server(ServerOptions::default());
+    let mut a = Peer::join(plain.addr, "Ann");
+    let _b = Peer::join(plain.addr, "Ben");
+    a.quiz(QuizToServer::Start(settings(1)));
+    let why = a.wait("refusal", refused);
+    assert_eq!(
+        why,
+        ServerMsg::Quiz(QuizToClient::Refused(
+            "this server has no custom word list".into()
+        ))
+    );
+
+    let server = start_server(options(Duration::from_secs(30)));
+    let mut peers = [Peer::join(server.addr, "Ann"), Peer::join(server.addr, "Ben")];
+    peers[0].quiz(QuizToServer::Start(Settings {
+        rounds: 255,
+        draw_secs: 1,
+        choices: 200,
+        hints: false,
+        pack: Pack::English,
+    }));
+    let mut drawer = None;
+    for (i, peer) in peers.iter_mut().enumerate() {
+        let state = peer.wait("state", |m| matches!(m, ServerMsg::Quiz(QuizToClient::State(_))));
+        let ServerMsg::Quiz(QuizToClient::State(view)) = state else {
+            unreachable!()
+        };
+        assert_eq!(
+            (
+                view.settings.rounds,
+                view.settings.draw_secs,
+                view.settings.choices
+            ),
+            (10, 30, 5)
+        );
+        if let PhaseView::Choosing {
+            options, drawer: d, ..
+        } = &view.phase
+            && *d == peer.id
+        {
+            assert_eq!(options.len(), 5);
+            drawer = Some(i);
+        }
+    }
+    let d = drawer.expect("one of them draws");
+    let g = 1 - d;
+    peers[g].quiz(QuizToServer::Choose(0));
+    peers[g].wait("not your turn", refused);
+    peers[d].quiz(QuizToServer::Choose(200));
+    peers[d].wait("no such word", refused);
+    peers[0].quiz(QuizToServer::Start(settings(1)));
+    peers[0].wait("already running", refused);
+    // Still choosing, and the connection is fine.
+    peers[d].quiz(QuizToServer::Choose(4));
+    peers[g].wait_state("drawing", |p| matches!(p, PhaseView::Drawing { .. }));
+}
