@@ -147,6 +147,17 @@ impl Peer {
         self.writer.write_all(&bytes).unwrap();
     }
 
+    /// Several messages in one write (so the server handles them in one tick).
+    fn send_together(&mut self, msgs: &[ClientMsg]) {
+        let mut bytes = Vec::new();
+        for msg in msgs {
+            let payload = codec::encode(msg).unwrap();
+            bytes.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+            bytes.extend_from_slice(&payload);
+        }
+        self.writer.write_all(&bytes).unwrap();
+    }
+
     fn say(&mut self, text: &str) {
         self.send(ClientMsg::Chat(ChatToServer::Say(text.into())));
     }
@@ -167,8 +178,13 @@ impl Peer {
     }
 
     /// Waits for a message (received from now on) that `want` accepts.
-    fn wait(&mut self, what: &str, mut want: impl FnMut(&ServerMsg) -> bool) -> ServerMsg {
+    fn wait(&mut self, what: &str, want: impl FnMut(&ServerMsg) -> bool) -> ServerMsg {
         let from = self.seen.len();
+        self.wait_from(from, what, want)
+    }
+
+    /// Waits for a message received since the `from`th that `want` accepts.
+    fn wait_from(&mut self, from: usize, what: &str, mut want: impl FnMut(&ServerMsg) -> bool) -> ServerMsg {
         let start = Instant::now();
         loop {
             self.pump();
@@ -606,16 +622,24 @@ fn out_of_range_settings_are_clamped_and_bad_requests_refused() {
 
     let server = start_server(options(Duration::from_secs(30)));
     let mut peers = [Peer::join(server.addr, "Ann"), Peer::join(server.addr, "Ben")];
-    peers[0].quiz(QuizToServer::Start(Settings {
+    // Two starts in one tick: one game.
+    let wild = Settings {
         rounds: 255,
         draw_secs: 1,
         choices: 200,
         hints: false,
         pack: Pack::English,
-    }));
+    };
+    peers[0].send_together(&[
+        ClientMsg::Quiz(QuizToServer::Start(wild)),
+        ClientMsg::Quiz(QuizToServer::Start(settings(1))),
+    ]);
+    peers[0].wait("the second start refused", refused);
     let mut drawer = None;
     for (i, peer) in peers.iter_mut().enumerate() {
-        let state = peer.wait("state", |m| matches!(m, ServerMsg::Quiz(QuizToClient::State(_))));
+        let state = peer.wait_from(0, "state", |m| {
+            matches!(m, ServerMsg::Quiz(QuizToClient::State(_)))
+        });
         let ServerMsg::Quiz(QuizToClient::State(view)) = state else {
             unreachable!()
         };
@@ -647,4 +671,10 @@ fn out_of_range_settings_are_clamped_and_bad_requests_refused() {
     // Still choosing, and the connection is fine.
     peers[d].quiz(QuizToServer::Choose(4));
     peers[g].wait_state("drawing", |p| matches!(p, PhaseView::Drawing { .. }));
+    let choosing = peers[g]
+        .seen
+        .iter()
+        .filter(|m| matches!(m, ServerMsg::Quiz(QuizToClient::State(v)) if matches!(v.phase, PhaseView::Choosing { .. })))
+        .count();
+    assert_eq!(choosing, 1, "one game, one first turn");
 }

@@ -149,6 +149,9 @@ pub enum Tell {
     Close,
     /// Withheld: it contains the word without being it.
     ContainsWord,
+    /// Withheld, and the sender cannot score in this turn any more: too many messages
+    /// containing the word.
+    Barred,
     /// Withheld: the drawer may not give the word away.
     DrawerLeak,
 }
@@ -158,6 +161,9 @@ impl Tell {
         match self {
             Tell::Close => "So close! One letter off.",
             Tell::ContainsWord => "Not sent: your message contains the word. Type the word alone to guess.",
+            Tell::Barred => {
+                "Not sent: after three messages containing the word, you cannot score in this turn."
+            }
             Tell::DrawerLeak => "Not sent: you are drawing, so you cannot give the word away in chat.",
         }
     }
@@ -232,7 +238,8 @@ pub fn view_for(game: &Game, viewer: ClientId, now: Duration) -> Option<GameView
     Some(GameView {
         settings: game.settings,
         round: game.round,
-        scores: game.scores.iter().map(|(&id, &p)| (id, p)).collect(),
+        // The players in the room (the leaderboard at the end has those who left, too).
+        scores: game.present_scores(),
         phase,
     })
 }
@@ -337,9 +344,25 @@ fn dispatch(
                 }
                 phase_changed = true;
             }
-            Event::TurnOver { .. } => {
+            Event::TurnOver { drawer, word, points } => {
                 if let Some(canvas) = canvas.as_deref_mut() {
                     out.canvas(&members, canvas.lock_to(None, false, now));
+                }
+                if game.game.phase == Phase::Over {
+                    // The game ended with this turn (too few players left): reveal the word
+                    // before the leaderboard.
+                    let view = GameView {
+                        settings: game.game.settings,
+                        round: game.game.round,
+                        scores: game.game.present_scores(),
+                        phase: PhaseView::Reveal {
+                            drawer,
+                            word,
+                            points,
+                            ms_left: 0,
+                        },
+                    };
+                    out.quiz(members.clone(), QuizToClient::State(view));
                 }
                 phase_changed = true;
             }
@@ -458,6 +481,8 @@ fn handle_requests(
     mut out: QuizOut,
 ) {
     let now = time.elapsed();
+    // Rooms whose game starts in this run: it is attached only once the system is done.
+    let mut started: Vec<Entity> = Vec::new();
     for FromClient { client, msg } in requests.read() {
         let Some(player) = index.player(*client).and_then(|e| players.get(e).ok()) else {
             continue;
@@ -466,8 +491,12 @@ fn handle_requests(
             continue;
         };
         let refuse = |out: &mut QuizOut, why: String| out.one(*client, QuizToClient::Refused(why));
+        let game = game.filter(|_| !started.contains(&player.room));
         match (msg, game) {
             (QuizToServer::Start(_), Some(_)) => refuse(&mut out, "a game is already running".into()),
+            (QuizToServer::Start(_), None) if started.contains(&player.room) => {
+                refuse(&mut out, "a game is already running".into())
+            }
             (QuizToServer::Start(settings), None) => {
                 if room.host() != Some(*client) {
                     refuse(&mut out, "only the room's host can start a game".into());
@@ -507,6 +536,7 @@ fn handle_requests(
                             &mut out,
                         );
                         out.commands.entity(player.room).try_insert((game, GameChat));
+                        started.push(player.room);
                     }
                     Err(why) => refuse(&mut out, why.to_string()),
                 }
@@ -587,7 +617,12 @@ fn route_guesses(
                 });
             }
             Guess::Correct { .. } => {}
-            Guess::ContainsWord => out.one(line.from, QuizToClient::Told(Tell::ContainsWord)),
+            Guess::ContainsWord { barred: false } => {
+                out.one(line.from, QuizToClient::Told(Tell::ContainsWord))
+            }
+            Guess::ContainsWord { barred: true } | Guess::Barred => {
+                out.one(line.from, QuizToClient::Told(Tell::Barred))
+            }
             Guess::DrawerLeak => out.one(line.from, QuizToClient::Told(Tell::DrawerLeak)),
         }
         dispatch(
@@ -713,9 +748,12 @@ fn follow_game(
                 }
                 view.deadline = now + Duration::from_millis(state.phase.ms_left() as u64);
                 match (&before, &state.phase) {
-                    (Some(PhaseView::Choosing { .. }), PhaseView::Choosing { .. }) => {}
+                    (Some(PhaseView::Choosing { drawer: was, .. }), PhaseView::Choosing { drawer, .. })
+                        if was == drawer => {}
                     (_, PhaseView::Choosing { drawer, .. }) => {
-                        if before.is_none() {
+                        let fresh =
+                            before.is_none() && state.round == 1 && state.scores.iter().all(|(_, p)| *p == 0);
+                        if fresh {
                             let rounds = state.settings.rounds;
                             log.push(ChatEntry::Highlight(format!(
                                 "The game begins: {rounds} round{}.",
@@ -731,8 +769,8 @@ fn follow_game(
                             name(*drawer)
                         ));
                     }
-                    (Some(PhaseView::Reveal { .. }), PhaseView::Reveal { .. }) => {}
-                    (_, PhaseView::Reveal { word, drawer, .. }) => {
+                    // A turn this player watched ended (not one they joined at its reveal).
+                    (Some(PhaseView::Drawing { .. }), PhaseView::Reveal { word, drawer, .. }) => {
                         log.push(ChatEntry::Highlight(format!("The word was: {word}")));
                         view.banner(now, Banner::Reveal { word: word.clone() });
                         turn_ended.write(TurnEnded {
@@ -755,10 +793,14 @@ fn follow_game(
                 }
             }
             QuizToClient::Guessed { who, name, points } => {
+                if roster.name_of(*who).is_none() {
+                    // Not in this room (whatever a server sends, the lists stay bounded).
+                    continue;
+                }
                 let me = Some(*who) == roster.me;
                 if let Some(game) = &mut view.game {
                     match game.scores.iter_mut().find(|(id, _)| id == who) {
-                        Some((_, score)) => *score += points,
+                        Some((_, score)) => *score = score.saturating_add(*points),
                         None => game.scores.push((*who, *points)),
                     }
                     if let PhaseView::Drawing { guessed, .. } = &mut game.phase

@@ -18,6 +18,11 @@ use crate::protocol::ClientId;
 pub const CHOOSE_TIME: Duration = Duration::from_secs(15);
 /// How long the word and the turn's points stay on screen.
 pub const REVEAL_TIME: Duration = Duration::from_secs(5);
+/// Messages containing the word a guesser may send in a turn before they can no longer score
+/// in it: each one withheld tells its sender something, so probing is cut short.
+pub const MAX_WITHHELD: u8 = 3;
+/// Players who left keep their score on the board, up to this many (the best).
+pub const MAX_DEPARTED: usize = 64;
 
 /// The fixed phase lengths (the drawing time is the host's setting). Tests shorten them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +73,8 @@ pub struct Turn {
     /// Korean words: initials shown. Other words: positions revealed.
     pub initials: bool,
     pub revealed: Vec<usize>,
+    /// How many of each guesser's messages were withheld for containing the word.
+    pub withheld: BTreeMap<ClientId, u8>,
 }
 
 impl Turn {
@@ -103,6 +110,7 @@ pub enum Event {
         points: u32,
     },
     TurnOver {
+        drawer: ClientId,
         word: String,
         points: Vec<(ClientId, u32)>,
     },
@@ -124,8 +132,13 @@ pub enum Guess {
     },
     /// Only the sender is told.
     Close,
-    /// Withheld: it contains the word without being it.
-    ContainsWord,
+    /// Withheld: it contains the word without being it. `barred`: that was the sender's
+    /// [`MAX_WITHHELD`]th, and they cannot score in this turn any more.
+    ContainsWord {
+        barred: bool,
+    },
+    /// Withheld: the word, from a guesser barred in this turn.
+    Barred,
     /// The drawer tried to give the word away.
     DrawerLeak,
 }
@@ -138,6 +151,8 @@ pub enum QuizError {
     NotChoosing,
     #[error("there is no such word to choose")]
     NoSuchChoice,
+    #[error("the word list is empty")]
+    NoWords,
 }
 
 #[derive(Debug, Clone)]
@@ -167,6 +182,9 @@ impl Game {
         if players.len() < 2 {
             return Err(QuizError::TooFewPlayers);
         }
+        if bag.is_empty() {
+            return Err(QuizError::NoWords);
+        }
         let mut order = players.to_vec();
         order.shuffle(rng);
         let scores = order.iter().map(|&id| (id, 0)).collect();
@@ -190,6 +208,14 @@ impl Game {
             Phase::Drawing(turn) => Some(turn.drawer),
             Phase::Over => None,
         }
+    }
+
+    /// The scores of the players in the game now, in turn order.
+    pub fn present_scores(&self) -> Vec<(ClientId, u32)> {
+        self.order
+            .iter()
+            .map(|id| (*id, self.scores.get(id).copied().unwrap_or(0)))
+            .collect()
     }
 
     /// Who may read the finders' chat now: the drawer and those who found the word (nobody
@@ -257,6 +283,7 @@ impl Game {
             until: now + self.timing.draw.unwrap_or(self.settings.draw_time()),
             eligible,
             guessed: Vec::new(),
+            withheld: BTreeMap::new(),
             word: word.clone(),
         };
         let mask = turn.mask();
@@ -266,8 +293,15 @@ impl Game {
 
     /// Classifies a chat message from `who`; a correct guess scores (and may end the turn).
     pub fn guess(&mut self, who: ClientId, message: &str, now: Duration) -> (Guess, Vec<Event>) {
-        let Phase::Drawing(turn) = &mut self.phase else {
-            return (Guess::Chat, Vec::new());
+        let turn = match &mut self.phase {
+            Phase::Drawing(turn) => turn,
+            // The chooser cannot tell the room which words they are choosing from.
+            Phase::Choosing { drawer, options, .. }
+                if *drawer == who && options.iter().any(|o| text::leaks(message, o)) =>
+            {
+                return (Guess::DrawerLeak, Vec::new());
+            }
+            _ => return (Guess::Chat, Vec::new()),
         };
         if who == turn.drawer {
             let verdict = if text::leaks(message, &turn.word) {
@@ -280,7 +314,11 @@ impl Game {
         if turn.has_guessed(who) {
             return (Guess::PrivateChat, Vec::new());
         }
+        let barred = turn.withheld.get(&who).is_some_and(|&n| n >= MAX_WITHHELD);
         if normalize(message) == normalize(&turn.word) {
+            if barred {
+                return (Guess::Barred, Vec::new());
+            }
             let points = guesser_points(
                 now.saturating_sub(turn.started),
                 turn.until.saturating_sub(turn.started),
@@ -295,7 +333,14 @@ impl Game {
             return (Guess::Correct { points }, events);
         }
         if contains_word(message, &turn.word) {
-            return (Guess::ContainsWord, Vec::new());
+            let count = turn.withheld.entry(who).or_default();
+            *count = count.saturating_add(1);
+            return (
+                Guess::ContainsWord {
+                    barred: *count == MAX_WITHHELD,
+                },
+                Vec::new(),
+            );
         }
         if is_close(message, &turn.word) {
             return (Guess::Close, Vec::new());
@@ -323,17 +368,20 @@ impl Game {
             .map(|(_, p)| *p)
             .collect();
         let drawer_score = drawer_points(turn.eligible.len(), &from_eligible);
-        *self.scores.entry(turn.drawer).or_default() += drawer_score;
+        // A drawer who left stays on the board only with points.
+        if drawer_score > 0 || self.order.contains(&turn.drawer) {
+            *self.scores.entry(turn.drawer).or_default() += drawer_score;
+        }
         let mut points = turn.guessed.clone();
         points.push((turn.drawer, drawer_score));
-        let word = turn.word.clone();
+        let (drawer, word) = (turn.drawer, turn.word.clone());
         self.phase = Phase::Reveal {
-            drawer: turn.drawer,
+            drawer,
             word: word.clone(),
             points: points.clone(),
             until: now + self.timing.reveal,
         };
-        vec![Event::TurnOver { word, points }]
+        vec![Event::TurnOver { drawer, word, points }]
     }
 
     /// Advances the clock: auto-picks, hints, time-outs, the next turn, the end.
@@ -357,7 +405,7 @@ impl Game {
                     .word
                     .chars()
                     .enumerate()
-                    .filter(|(i, c)| !c.is_whitespace() && !turn.revealed.contains(i))
+                    .filter(|(i, c)| c.is_alphanumeric() && !turn.revealed.contains(i))
                     .map(|(i, _)| i)
                     .collect();
                 if is_korean(&turn.word) && !turn.initials {
@@ -386,19 +434,44 @@ impl Game {
             return Vec::new();
         }
         self.order.retain(|&id| id != who);
-        // Only scorers stay on the board, so players coming and going cannot grow it.
-        if self.scores.get(&who) == Some(&0) {
-            self.scores.remove(&who);
-        }
         if self.order.len() < 2 {
+            // The turn being drawn still ends with its reveal, then the game.
+            let mut events = match &self.phase {
+                Phase::Drawing(_) => self.end_turn(now),
+                _ => Vec::new(),
+            };
+            self.forget_departed(who);
             self.phase = Phase::Over;
-            return vec![Event::GameOver { early: true }];
+            events.push(Event::GameOver { early: true });
+            return events;
         }
-        match &self.phase {
+        let events = match &self.phase {
             Phase::Drawing(turn) if turn.drawer == who => self.end_turn(now),
             Phase::Choosing { drawer, .. } if *drawer == who => self.begin_choosing(rng, now),
             Phase::Drawing(_) if self.everyone_guessed() => self.end_turn(now),
             _ => Vec::new(),
+        };
+        self.forget_departed(who);
+        events
+    }
+
+    /// Only scorers stay on the board after leaving, and only the best [`MAX_DEPARTED`], so
+    /// players coming and going cannot grow it.
+    fn forget_departed(&mut self, who: ClientId) {
+        if self.scores.get(&who) == Some(&0) {
+            self.scores.remove(&who);
+        }
+        let mut departed: Vec<(ClientId, u32)> = self
+            .scores
+            .iter()
+            .filter(|(id, _)| !self.order.contains(id))
+            .map(|(&id, &p)| (id, p))
+            .collect();
+        if departed.len() > MAX_DEPARTED {
+            departed.sort_by_key(|&(_, p)| std::cmp::Reverse(p));
+            for (id, _) in &departed[MAX_DEPARTED..] {
+                self.scores.remove(id);
+            }
         }
     }
 }
@@ -499,7 +572,10 @@ mod tests {
         let guessers: Vec<ClientId> = [A, B, C].into_iter().filter(|&id| id != drawer).collect();
         let (g1, g2) = (guessers[0], guessers[1]);
         assert_eq!(game.guess(g1, "사가", s(5)).0, Guess::Close);
-        assert_eq!(game.guess(g1, "이건 사과 같아", s(5)).0, Guess::ContainsWord);
+        assert_eq!(
+            game.guess(g1, "이건 사과 같아", s(5)).0,
+            Guess::ContainsWord { barred: false }
+        );
         assert_eq!(game.guess(g1, "바나나?", s(5)).0, Guess::Chat);
         assert_eq!(game.guess(drawer, "사 과", s(6)).0, Guess::DrawerLeak);
         assert_eq!(game.guess(drawer, "잘 그렸죠?", s(6)).0, Guess::PrivateChat);
@@ -684,5 +760,129 @@ mod tests {
             [Event::GameOver { early: true }]
         );
         assert_eq!(game.phase, Phase::Over);
+    }
+
+    #[test]
+    fn probing_with_the_word_inside_messages_is_cut_short() {
+        let (mut game, _) = new_game(&["사과"], &[A, B], 1);
+        let drawer = game.drawer().unwrap();
+        let g = if drawer == A { B } else { A };
+        game.choose(drawer, 0, s(0)).unwrap();
+        assert_eq!(
+            game.guess(g, "사과? 포도? 배?", s(1)).0,
+            Guess::ContainsWord { barred: false }
+        );
+        assert_eq!(
+            game.guess(g, "사과야", s(2)).0,
+            Guess::ContainsWord { barred: false }
+        );
+        assert_eq!(
+            game.guess(g, "사과인가", s(3)).0,
+            Guess::ContainsWord { barred: true }
+        );
+        assert_eq!(
+            game.guess(g, "사과", s(4)),
+            (Guess::Barred, Vec::new()),
+            "no score this turn"
+        );
+        assert_eq!(game.scores[&g], 0);
+        assert_eq!(
+            game.guess(g, "잘 모르겠다", s(5)).0,
+            Guess::Chat,
+            "ordinary chat still goes"
+        );
+    }
+
+    #[test]
+    fn the_chooser_cannot_post_the_options() {
+        let (mut game, _) = new_game(&["사과", "바나나", "포도"], &[A, B], 1);
+        let drawer = game.drawer().unwrap();
+        let other = if drawer == A { B } else { A };
+        let Phase::Choosing { options, .. } = game.phase.clone() else {
+            panic!()
+        };
+        let list = options.join(", ");
+        assert_eq!(game.guess(drawer, &list, s(1)).0, Guess::DrawerLeak);
+        assert_eq!(game.guess(drawer, "잠깐만요", s(1)).0, Guess::Chat);
+        assert_eq!(
+            game.guess(other, &list, s(1)).0,
+            Guess::Chat,
+            "the others do not know them"
+        );
+    }
+
+    #[test]
+    fn an_empty_word_list_cannot_start_a_game() {
+        let mut rng = StdRng::seed_from_u64(1);
+        assert_eq!(
+            Game::start(
+                Settings::default(),
+                Timing::default(),
+                &[A, B],
+                WordBag::new(Vec::new()),
+                &mut rng,
+                s(0)
+            )
+            .err(),
+            Some(QuizError::NoWords)
+        );
+    }
+
+    #[test]
+    fn ending_early_mid_turn_still_reveals_the_word() {
+        let (mut game, mut rng) = new_game(&["사과"], &[A, B], 1);
+        let drawer = game.drawer().unwrap();
+        let g = if drawer == A { B } else { A };
+        game.choose(drawer, 0, s(0)).unwrap();
+        let events = game.leave(g, s(5), &mut rng);
+        assert!(
+            matches!(events.as_slice(), [Event::TurnOver { word, .. }, Event::GameOver { early: true }] if word == "사과"),
+            "{events:?}"
+        );
+        assert_eq!(game.phase, Phase::Over);
+    }
+
+    #[test]
+    fn the_board_of_those_who_left_stays_bounded() {
+        let (mut game, mut rng) = new_game(&["사과"], &[A, B], 1);
+        let drawer = game.drawer().unwrap();
+        game.choose(drawer, 0, s(0)).unwrap();
+        // Many players come, score and go during one turn.
+        for i in 0..(MAX_DEPARTED as u32 + 20) {
+            let who = ClientId(100 + i);
+            game.join(who);
+            assert!(matches!(game.guess(who, "사과", s(1)).0, Guess::Correct { .. }));
+            game.leave(who, s(1), &mut rng);
+        }
+        // One more comes and goes without scoring: they leave no trace.
+        game.join(ClientId(9999));
+        game.leave(ClientId(9999), s(2), &mut rng);
+        assert!(!game.scores.contains_key(&ClientId(9999)));
+        let departed = game.scores.keys().filter(|id| !game.order.contains(id)).count();
+        assert_eq!(departed, MAX_DEPARTED);
+        assert_eq!(
+            game.present_scores().len(),
+            2,
+            "views carry only the players present"
+        );
+        // A drawer who leaves with nothing is not put back on the board.
+        let (mut game, mut rng) = new_game(&["사과"], &[A, B, C], 1);
+        let drawer = game.drawer().unwrap();
+        game.choose(drawer, 0, s(0)).unwrap();
+        game.leave(drawer, s(3), &mut rng);
+        assert!(!game.scores.contains_key(&drawer));
+    }
+
+    #[test]
+    fn hints_never_count_punctuation() {
+        let (mut game, mut rng) = new_game(&["yo-yo"], &[A, B], 1);
+        let drawer = game.drawer().unwrap();
+        game.choose(drawer, 0, s(0)).unwrap();
+        assert_eq!(drawing(&game).mask(), "_ _ - _ _");
+        for t in 1..80 {
+            game.tick(s(t), &mut rng);
+        }
+        let mask = drawing(&game).mask();
+        assert_eq!(mask.chars().filter(|c| c.is_alphabetic()).count(), 1, "{mask}");
     }
 }

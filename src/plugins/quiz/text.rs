@@ -4,12 +4,15 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-/// What a guess is compared as: NFKC, case-folded, without spaces or invisible characters.
+/// What a guess is compared as: NFKC, case-folded, without spaces or invisible characters
+/// (and composed again, so jamo typed with spaces between, ㅅ ㅏ ㄱ ㅘ, read as 사과).
 pub fn normalize(text: &str) -> String {
     let folded: String = text.nfkc().collect::<String>().to_lowercase();
     folded
         .nfkc()
         .filter(|c| !c.is_whitespace() && !is_invisible(*c))
+        .collect::<String>()
+        .nfc()
         .collect()
 }
 
@@ -24,10 +27,11 @@ fn letters(normalized: &str) -> Vec<char> {
     normalized.nfd().collect()
 }
 
-/// One letter added, removed or changed, or two neighbours swapped (not equal).
+/// One letter added, removed or changed, or two neighbours swapped (not equal). A guess of
+/// a single letter is never close: it would tell which letters a short word has.
 pub fn is_close(guess: &str, word: &str) -> bool {
     let (a, b) = (letters(&normalize(guess)), letters(&normalize(word)));
-    a != b && !a.is_empty() && edit_distance_at_most_one(&a, &b)
+    a != b && a.len() >= 2 && edit_distance_at_most_one(&a, &b)
 }
 
 fn edit_distance_at_most_one(a: &[char], b: &[char]) -> bool {
@@ -52,22 +56,36 @@ fn one_insertion(shorter: &[char], longer: &[char]) -> bool {
     shorter[split..] == longer[split + 1..]
 }
 
-/// The drawer's leak guard: whether `message` contains the word, after normalising and
-/// mapping look-alike characters (a Cyrillic а for a Latin a) to one skeleton.
+/// The drawer's leak guard: whether `message` contains the word, after normalising, mapping
+/// look-alike characters (a Cyrillic а for a Latin a) to one skeleton and dropping
+/// punctuation (so a.p.p.l.e is caught too).
 pub fn leaks(message: &str, word: &str) -> bool {
     let skeleton = |text: &str| -> String {
         unicode_security::skeleton(&normalize(text))
             .collect::<String>()
             .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect()
     };
     let word = skeleton(word);
     !word.is_empty() && skeleton(message).contains(&word)
 }
 
-/// Whether a normalised message contains the normalised word without being it.
+/// Whether a message contains the word without being it (both normalised). A word of one
+/// letter or syllable counts only at the start of a word of the message (게야? and 게 맞지
+/// contain 게; 어떻게 does not), so ordinary chat is not withheld for it.
 pub fn contains_word(message: &str, word: &str) -> bool {
-    let (message, word) = (normalize(message), normalize(word));
-    !word.is_empty() && message != word && message.contains(&word)
+    let (normalized, word) = (normalize(message), normalize(word));
+    if word.is_empty() || normalized == word {
+        return false;
+    }
+    if word.chars().count() >= 2 {
+        return normalized.contains(&word);
+    }
+    message
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|token| normalize(token).starts_with(&word))
 }
 
 /// Hangul compatibility jamo for the 19 initial consonants, in syllable order.
@@ -90,15 +108,16 @@ pub fn is_korean(word: &str) -> bool {
     word.chars().any(is_hangul_syllable)
 }
 
-/// What a guesser sees of the word: `_` per letter or syllable, spaces kept, and the hints
-/// given so far (initial consonants; revealed positions).
+/// What a guesser sees of the word: `_` per letter or syllable, spaces and punctuation kept
+/// (yo-yo shows `_ _ - _ _`), and the hints given so far (initial consonants; revealed
+/// positions).
 pub fn masked(word: &str, initials: bool, revealed: &[usize]) -> String {
     word.chars()
         .enumerate()
         .map(|(i, c)| {
             if c.is_whitespace() {
                 ' '
-            } else if revealed.contains(&i) {
+            } else if !c.is_alphanumeric() || revealed.contains(&i) {
                 c
             } else if initials && let Some(initial) = initial_consonant(c) {
                 initial
@@ -115,7 +134,7 @@ pub fn masked(word: &str, initials: bool, revealed: &[usize]) -> String {
 
 /// How many letters other scripts reveal over a turn, by word length.
 pub fn letter_hints(word: &str) -> usize {
-    match word.chars().filter(|c| !c.is_whitespace()).count() {
+    match word.chars().filter(|c| c.is_alphanumeric()).count() {
         0..=2 => 0,
         3..=4 => 1,
         5..=9 => 2,
@@ -137,6 +156,23 @@ mod tests {
             "사과",
             "conjoining jamo compose"
         );
+        assert_eq!(
+            normalize("ㅅ ㅏ ㄱ ㅘ"),
+            "사과",
+            "spaced compatibility jamo compose"
+        );
+    }
+
+    #[test]
+    fn short_words_are_contained_only_at_the_start_of_a_word() {
+        assert!(contains_word("이건 사과야", "사과"));
+        assert!(contains_word("사과인가?", "사과"));
+        assert!(!contains_word("사과", "사과"), "the word itself is a guess");
+        assert!(contains_word("게야?", "게"));
+        assert!(contains_word("음 게 맞지", "게"));
+        assert!(!contains_word("어떻게?", "게"), "ordinary chat is not withheld");
+        assert!(!contains_word("hi there", "e"));
+        assert!(contains_word("is it a cat?", "cat"));
     }
 
     #[test]
@@ -157,6 +193,8 @@ mod tests {
             "a whole syllable is two or three letters"
         );
         assert!(!is_close("포도", "사과"));
+        assert!(!is_close("ㄱ", "게"), "a single letter tells nothing back");
+        assert!(is_close("개", "게"));
     }
 
     #[test]
@@ -166,6 +204,8 @@ mod tests {
         assert!(leaks("app\u{200B}le", "apple"));
         assert!(leaks("\u{0430}pple", "apple"), "Cyrillic а");
         assert!(leaks("사 과 입니다", "사과"));
+        assert!(leaks("a.p.p.l.e", "apple"));
+        assert!(leaks("ㅅ ㅏ ㄱ ㅘ", "사과"), "spelled in jamo");
         assert!(!leaks("a fruit", "apple"));
     }
 
@@ -181,5 +221,7 @@ mod tests {
         assert_eq!(letter_hints("apple"), 2);
         assert_eq!(letter_hints("fire truck"), 2);
         assert_eq!(letter_hints("refrigerator"), 3);
+        assert_eq!(masked("yo-yo", false, &[]), "_ _ - _ _");
+        assert_eq!(letter_hints("yo-yo"), 1, "four letters");
     }
 }

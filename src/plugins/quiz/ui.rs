@@ -86,7 +86,7 @@ pub fn top_bar(ui: &mut egui::Ui, view: &QuizView, roster: &Roster, now: Duratio
             ui.label(RichText::new(word).size(24.0).strong().color(GREEN));
         }
         PhaseView::Drawing { mask, .. } => {
-            let letters = mask.chars().filter(|c| !c.is_whitespace()).count();
+            let letters = mask.chars().filter(|c| *c == '_' || c.is_alphanumeric()).count();
             ui.label(RichText::new("Guess:").size(18.0));
             ui.label(RichText::new(mask).size(24.0).strong().monospace());
             ui.label(RichText::new(format!("({letters})")).weak());

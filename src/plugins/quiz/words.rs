@@ -108,6 +108,10 @@ impl WordBag {
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
     /// Takes `n` different words (fewer if the pack is smaller); the flag says the pack ran
     /// out and was reshuffled.
     pub fn take(&mut self, n: usize, rng: &mut impl Rng) -> (Vec<String>, bool) {
