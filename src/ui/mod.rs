@@ -52,6 +52,14 @@ pub struct WindowOptions {
 
 const TITLE: &str = "캐치마인드 Catch Mind";
 
+/// A window in the background redraws when something arrives, or once a second (the timer).
+const UNFOCUSED_MODE: UpdateMode = UpdateMode::Reactive {
+    wait: Duration::from_secs(1),
+    react_to_device_events: false,
+    react_to_user_events: true,
+    react_to_window_events: true,
+};
+
 pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -> AppExit {
     let primary = Window {
         title: TITLE.into(),
@@ -89,7 +97,7 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
         // remote messages show at once without spinning.
         .insert_resource(WinitSettings {
             focused_mode: UpdateMode::reactive(Duration::from_millis(250)),
-            unfocused_mode: UpdateMode::reactive_low_power(Duration::from_secs(1)),
+            unfocused_mode: UNFOCUSED_MODE,
         })
         .insert_resource(ClearColor(Color::srgb(0.11, 0.12, 0.14)))
         .add_plugins(EguiPlugin::default())
@@ -338,14 +346,24 @@ fn update_title(
     roster: Res<Roster>,
     quiz: Res<QuizView>,
     mode: Res<State<AppMode>>,
+    mut winit: ResMut<WinitSettings>,
     mut windows: Query<&mut Window>,
 ) {
     let now = time.elapsed();
-    let flash = quiz
+    let news = quiz
         .banners
         .back()
-        .filter(|(at, _)| now.saturating_sub(*at) < BANNER_TIME * 2)
-        .filter(|(at, _)| (now.saturating_sub(*at).as_millis() / 500).is_multiple_of(2));
+        .filter(|(at, _)| now.saturating_sub(*at) < BANNER_TIME * 2);
+    // A window in the background wakes every second; while it flashes, four times a second.
+    let unfocused = if news.is_some() {
+        UpdateMode::reactive_low_power(Duration::from_millis(250))
+    } else {
+        UNFOCUSED_MODE
+    };
+    if winit.unfocused_mode != unfocused {
+        winit.unfocused_mode = unfocused;
+    }
+    let flash = news.filter(|(at, _)| (now.saturating_sub(*at).as_millis() / 500).is_multiple_of(2));
     let title = match (roster.me.and_then(|me| roster.name_of(me)), *mode.get()) {
         (_, AppMode::Menu) | (None, _) => TITLE.to_owned(),
         (_, _) if flash.is_some() => {
