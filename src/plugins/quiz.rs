@@ -333,8 +333,11 @@ fn dispatch(
     for event in events {
         match event {
             Event::Choosing { .. } => {
+                // A fresh board for each turn; at the first, the free drawing stays until the
+                // drawer starts (so each player's window can still save it).
+                let clear = !game.game.is_first_turn();
                 if let Some(canvas) = canvas.as_deref_mut() {
-                    out.canvas(&members, canvas.lock_to(None, true, now));
+                    out.canvas(&members, canvas.lock_to(None, clear, now));
                 }
                 phase_changed = true;
             }

@@ -26,7 +26,7 @@ use crate::plugins::net::{ConnectRequested, ConnectionEnded, NetWaker, with_defa
 use crate::plugins::quiz::ui::{BANNER_TIME, banner_text};
 use crate::plugins::quiz::{QuizView, Settings, TurnEnded};
 use crate::plugins::rooms::Roster;
-use crate::plugins::{self, AppMode};
+use crate::plugins::{self, AppMode, GameSystems};
 use crate::protocol::{Hello, PROTOCOL_VERSION};
 
 /// What the window does first.
@@ -131,7 +131,11 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
             (
                 note_connection_end,
                 update_title,
-                save_finished_drawings,
+                // Sees the pen change hands before the game's news of the same frame, so a free
+                // drawing is saved when a game takes the pen.
+                save_finished_drawings
+                    .after(GameSystems::Canvas)
+                    .before(GameSystems::Quiz),
                 save_finished_turns,
             ),
         )

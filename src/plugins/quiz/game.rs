@@ -210,6 +210,11 @@ impl Game {
         }
     }
 
+    /// Whether the game is at its first turn (the room's free drawing is still on the board).
+    pub fn is_first_turn(&self) -> bool {
+        self.round == 1 && self.drawn.len() <= 1
+    }
+
     /// The scores of the players in the game now, in turn order.
     pub fn present_scores(&self) -> Vec<(ClientId, u32)> {
         self.order
@@ -553,6 +558,19 @@ mod tests {
         assert!(
             matches!(&events[0], Event::Drawing { word, mask, .. } if !word.is_empty() && !mask.contains(word.as_str()))
         );
+    }
+
+    #[test]
+    fn only_the_games_first_turn_is_its_first() {
+        let (mut game, mut rng) = new_game(&["사과", "바나나", "포도"], &[A, B], 2);
+        assert!(game.is_first_turn());
+        let drawer = game.drawer().unwrap();
+        game.choose(drawer, 0, s(0)).unwrap();
+        assert!(game.is_first_turn(), "still the first turn while it is drawn");
+        game.tick(s(80), &mut rng);
+        game.tick(s(85), &mut rng);
+        assert!(matches!(game.phase, Phase::Choosing { .. }));
+        assert!(!game.is_first_turn());
     }
 
     #[test]
