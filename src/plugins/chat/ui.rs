@@ -57,32 +57,8 @@ pub fn chat_panel(
 
 fn entry_row(ui: &mut egui::Ui, entry: &ChatEntry, me: Option<ClientId>) {
     match entry {
-        ChatEntry::Line { from, name, text } => {
-            let colour = if Some(*from) == me {
-                Color32::from_rgb(90, 170, 255)
-            } else {
-                name_colour(name)
-            };
-            ui.horizontal_wrapped(|ui| {
-                ui.spacing_mut().item_spacing.x = 4.0;
-                ui.label(RichText::new(format!("{name}:")).strong().color(colour));
-                ui.label(text);
-            });
-        }
-        ChatEntry::Private { from, name, text } => {
-            let colour = if Some(*from) == me {
-                Color32::from_rgb(90, 170, 255)
-            } else {
-                name_colour(name)
-            };
-            ui.horizontal_wrapped(|ui| {
-                ui.spacing_mut().item_spacing.x = 4.0;
-                ui.label(RichText::new("🔒").color(Color32::from_rgb(120, 200, 120)))
-                    .on_hover_text("Only the drawer and those who found the word see this");
-                ui.label(RichText::new(format!("{name}:")).strong().color(colour));
-                ui.label(RichText::new(text).color(Color32::from_rgb(150, 220, 150)));
-            });
-        }
+        ChatEntry::Line { from, name, text } => said_row(ui, *from, name, text, me, false),
+        ChatEntry::Private { from, name, text } => said_row(ui, *from, name, text, me, true),
         ChatEntry::Highlight(text) => {
             ui.label(
                 RichText::new(text)
@@ -97,6 +73,30 @@ fn entry_row(ui: &mut egui::Ui, entry: &ChatEntry, me: Option<ClientId>) {
             ui.label(RichText::new(format!("⚠ {text}")).color(Color32::from_rgb(240, 120, 90)));
         }
     }
+}
+
+/// A player's line: their name (blue for your own) and text; a private line (seen only by
+/// the drawer and those who found the word) is marked with a lock and tinted.
+fn said_row(ui: &mut egui::Ui, from: ClientId, name: &str, text: &str, me: Option<ClientId>, private: bool) {
+    let colour = if Some(from) == me {
+        Color32::from_rgb(90, 170, 255)
+    } else {
+        name_colour(name)
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.spacing_mut().item_spacing.x = 4.0;
+        if private {
+            ui.label(RichText::new("🔒").color(Color32::from_rgb(120, 200, 120)))
+                .on_hover_text("Only the drawer and those who found the word see this");
+        }
+        ui.label(RichText::new(format!("{name}:")).strong().color(colour));
+        let text = RichText::new(text);
+        ui.label(if private {
+            text.color(Color32::from_rgb(150, 220, 150))
+        } else {
+            text
+        });
+    });
 }
 
 /// A stable, readable colour per name.
