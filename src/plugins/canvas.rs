@@ -350,12 +350,7 @@ pub fn apply_request(
             if previous == Some(who) {
                 return Ok(Relay::None);
             }
-            if pen.locked() {
-                return Err(CanvasError::NotYourTurn);
-            }
-            if !pen.take(who, now) {
-                return Err(CanvasError::PenBusy);
-            }
+            pen.take(who, now)?;
             // An idle holder's open stroke ends with the handover (clients do the same).
             if let Some(previous) = previous {
                 drawing.finish(previous);
@@ -363,10 +358,7 @@ pub fn apply_request(
             Ok(Relay::ToEveryone(CanvasToClient::Pen(Some(who))))
         }
         CanvasToServer::ReleasePen => {
-            if pen.locked() && pen.holder() == Some(who) {
-                return Err(CanvasError::NotYourTurn);
-            }
-            if !pen.release(who) {
+            if !pen.release(who)? {
                 return Ok(Relay::None);
             }
             drawing.finish(who);

@@ -313,28 +313,37 @@ impl Pen {
 
     /// Takes the pen if it is free, already ours, or its holder has been idle for
     /// [`PEN_IDLE_TIMEOUT`]. `now` is time since any fixed start.
-    pub fn take(&mut self, who: ClientId, now: Duration) -> bool {
+    /// While a game locks it, only its holder "takes" it (and nothing changes).
+    pub fn take(&mut self, who: ClientId, now: Duration) -> Result<(), CanvasError> {
+        if self.holder == Some(who) {
+            return Ok(());
+        }
         if self.locked {
-            return self.holder == Some(who);
+            return Err(CanvasError::NotYourTurn);
         }
         let free = match self.holder {
             None => true,
-            Some(holder) => holder == who || now.saturating_sub(self.last_active) >= PEN_IDLE_TIMEOUT,
+            Some(_) => now.saturating_sub(self.last_active) >= PEN_IDLE_TIMEOUT,
         };
-        if free {
-            self.holder = Some(who);
-            self.last_active = now;
+        if !free {
+            return Err(CanvasError::PenBusy);
         }
-        free
+        self.holder = Some(who);
+        self.last_active = now;
+        Ok(())
     }
 
-    /// Releases the pen if `who` holds it (button, or leaving the room).
-    pub fn release(&mut self, who: ClientId) -> bool {
-        let held = self.holder == Some(who) && !self.locked;
-        if held {
-            self.holder = None;
+    /// Releases the pen if `who` holds it (the button); returns whether it did. A game's
+    /// drawer keeps it for the turn.
+    pub fn release(&mut self, who: ClientId) -> Result<bool, CanvasError> {
+        if self.holder != Some(who) {
+            return Ok(false);
         }
-        held
+        if self.locked {
+            return Err(CanvasError::NotYourTurn);
+        }
+        self.holder = None;
+        Ok(true)
     }
 
     /// The holder left the room: the pen is free (and stays locked during a game).
@@ -530,15 +539,15 @@ mod tests {
     fn the_pen_goes_to_one_player_and_can_be_taken_when_idle() {
         let s = Duration::from_secs;
         let mut pen = Pen::default();
-        assert!(pen.take(A, s(0)));
-        assert!(!pen.take(B, s(5)), "A is still active");
+        assert_eq!(pen.take(A, s(0)), Ok(()));
+        assert_eq!(pen.take(B, s(5)), Err(CanvasError::PenBusy), "A is still active");
         assert_eq!(pen.use_pen(B, s(5)), Err(CanvasError::NotYourPen));
         pen.use_pen(A, s(8)).unwrap();
-        assert!(!pen.take(B, s(17)), "A drew 9 s ago");
-        assert!(pen.take(B, s(18)), "A idle for 10 s");
+        assert_eq!(pen.take(B, s(17)), Err(CanvasError::PenBusy), "A drew 9 s ago");
+        assert_eq!(pen.take(B, s(18)), Ok(()), "A idle for 10 s");
         assert_eq!(pen.holder(), Some(B));
-        assert!(!pen.release(A));
-        assert!(pen.release(B));
+        assert_eq!(pen.release(A), Ok(false));
+        assert_eq!(pen.release(B), Ok(true));
         assert_eq!(pen.holder(), None);
     }
 }
