@@ -494,13 +494,11 @@ fn handle_requests(
             continue;
         };
         let refuse = |out: &mut QuizOut, why: String| out.one(*client, QuizToClient::Refused(why));
-        let game = game.filter(|_| !started.contains(&player.room));
         match (msg, game) {
-            (QuizToServer::Start(_), Some(_)) => refuse(&mut out, "a game is already running".into()),
-            (QuizToServer::Start(_), None) if started.contains(&player.room) => {
+            (QuizToServer::Start(_), game) if game.is_some() || started.contains(&player.room) => {
                 refuse(&mut out, "a game is already running".into())
             }
-            (QuizToServer::Start(settings), None) => {
+            (QuizToServer::Start(settings), _) => {
                 if room.host() != Some(*client) {
                     refuse(&mut out, "only the room's host can start a game".into());
                     continue;
@@ -677,8 +675,6 @@ pub struct QuizView {
     pub last_game: Option<(bool, Vec<Standing>)>,
     /// Announcements to show prominently, newest last, with the time they came.
     pub banners: VecDeque<(Duration, Banner)>,
-    /// Why the server refused the last request.
-    pub refused: Option<String>,
 }
 
 /// Something the player must not miss.
@@ -747,7 +743,6 @@ fn follow_game(
                 let before = view.game.as_ref().map(|g| g.phase.clone());
                 if before.is_none() {
                     view.last_game = None;
-                    view.refused = None;
                 }
                 view.deadline = now + Duration::from_millis(state.phase.ms_left() as u64);
                 match (&before, &state.phase) {
@@ -849,7 +844,6 @@ fn follow_game(
                 }
             }
             QuizToClient::Refused(why) => {
-                view.refused = Some(why.clone());
                 log.push(ChatEntry::Refused(why.clone()));
             }
         }

@@ -299,9 +299,8 @@ fn save_finished_drawings(
     if state.pen == *previous {
         return;
     }
-    let in_game = quiz.game.is_some() || quiz.is_changed();
     if let Some(drawer) = previous.take()
-        && !in_game
+        && quiz.game.is_none()
         && settings.auto_save
         && state.drawing.strokes().iter().any(|s| s.author == drawer)
     {
