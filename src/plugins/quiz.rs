@@ -836,11 +836,17 @@ fn follow_game(
                 if *early {
                     log.notice("The game ended early: fewer than two players are left.");
                 }
-                if let Some(winner) = standings.first() {
-                    log.push(ChatEntry::Highlight(format!(
-                        "Game over! {} wins with {} points.",
-                        winner.name, winner.points
-                    )));
+                if let Some(best) = standings.first().map(|s| s.points) {
+                    let winners: Vec<&str> = standings
+                        .iter()
+                        .take_while(|s| s.points == best)
+                        .map(|s| s.name.as_str())
+                        .collect();
+                    let text = match winners.as_slice() {
+                        [one] => format!("Game over! {one} wins with {best} points."),
+                        many => format!("Game over! A tie at {best} points: {}.", many.join(", ")),
+                    };
+                    log.push(ChatEntry::Highlight(text));
                 }
             }
             QuizToClient::Refused(why) => {

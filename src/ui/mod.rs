@@ -351,6 +351,7 @@ fn update_title(
     mode: Res<State<AppMode>>,
     mut winit: ResMut<WinitSettings>,
     mut windows: Query<&mut Window>,
+    mut was_flashing: Local<bool>,
 ) {
     let now = time.elapsed();
     let news = quiz
@@ -366,6 +367,11 @@ fn update_title(
     if winit.unfocused_mode != unfocused {
         winit.unfocused_mode = unfocused;
     }
+    let flashing = news.is_some();
+    if !flashing && !*was_flashing && !roster.is_changed() && !mode.is_changed() {
+        return;
+    }
+    *was_flashing = flashing;
     let flash = news.filter(|(at, _)| (now.saturating_sub(*at).as_millis() / 500).is_multiple_of(2));
     let title = match (roster.me.and_then(|me| roster.name_of(me)), *mode.get()) {
         (_, AppMode::Menu) | (None, _) => TITLE.to_owned(),
