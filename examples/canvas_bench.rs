@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use catchmind::app::{HostedServer, ServerOptions, headless_client_app};
 use catchmind::codec;
+use catchmind::id::ClientId;
 use catchmind::plugins::canvas::render::{CanvasRenderStats, offscreen};
 use catchmind::plugins::canvas::{
     BoardPoint, Brush, CanvasState, DrawInput, PaintCanvas, Stroke, gallery, log_chunks,
 };
-use catchmind::plugins::net::{ClientState, ConnectRequested, NetServer, NetStats};
-use catchmind::plugins::rooms::Roster;
-use catchmind::protocol::{ClientId, Hello, PROTOCOL_VERSION, ServerMsg};
+use catchmind::plugins::net::{NetServer, NetStats};
+use catchmind::plugins::rooms::{JoinRequest, JoinServer, Roster};
 
 fn main() {
     let drawing = bandwidth();
@@ -25,15 +25,14 @@ fn main() {
 
 fn client(addr: std::net::SocketAddr, name: &str) -> bevy::app::App {
     let mut app = headless_client_app();
-    let hello = Hello {
-        version: PROTOCOL_VERSION,
+    let join = JoinRequest {
         name: name.into(),
         room: None,
         host_token: None,
     };
-    app.world_mut().write_message(ConnectRequested {
+    app.world_mut().write_message(JoinServer {
         addr: addr.to_string(),
-        hello,
+        join,
     });
     app
 }
@@ -53,12 +52,10 @@ fn bandwidth() -> Vec<Stroke> {
     let mut drawer = client(server.addr, "drawer");
     let mut viewer = client(server.addr, "viewer");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while [&drawer, &viewer].iter().any(|a| {
-        *a.world()
-            .resource::<bevy::state::state::State<ClientState>>()
-            .get()
-            != ClientState::Connected
-    }) {
+    while [&drawer, &viewer]
+        .iter()
+        .any(|a| a.world().resource::<Roster>().me.is_none())
+    {
         drawer.update();
         viewer.update();
         assert!(Instant::now() < deadline, "could not connect");
@@ -140,7 +137,8 @@ fn log_against_png(drawing: &[Stroke]) {
         strokes.iter().for_each(|s| model.push(s.clone()).unwrap());
         let log: usize = log_chunks(&model)
             .into_iter()
-            .map(|chunk| codec::encode(&ServerMsg::Canvas(chunk)).unwrap().len() + 4)
+            // Each frame: its length header, the message's tag (one byte) and the chunk.
+            .map(|chunk| codec::encode(&chunk).unwrap().len() + 1 + 4)
             .sum();
         let mut app = offscreen::app();
         app.world_mut().resource_mut::<CanvasState>().drawing = model;

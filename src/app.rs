@@ -10,9 +10,9 @@ use bevy::state::app::StatesPlugin;
 use bevy::state::state::StateTransition;
 
 use crate::plugins::chat::ChatConfig;
-use crate::plugins::net::{self, NetConfig, NetServer, ServerError, ShutdownSignal};
+use crate::plugins::net::{self, NetConfig, NetServer, ServerError, ShutdownSignal, WireRegistry};
 use crate::plugins::quiz::QuizConfig;
-use crate::plugins::rooms::RoomConfig;
+use crate::plugins::rooms::{OperatorToken, RoomConfig};
 use crate::plugins::{self, AppMode};
 
 /// The server ticks at this rate while anyone is connected; between ticks it sleeps.
@@ -27,9 +27,16 @@ pub struct ServerOptions {
     pub quiz: QuizConfig,
 }
 
-/// A server app around a started [`NetServer`]. `log` installs the stderr logger (only one
+/// A server app serving on `listener`. `operator` is the hosting window's token; without one
+/// this is a dedicated server, which Ctrl+C stops. `log` installs the stderr logger (only one
 /// app per process may).
-pub fn server_app(server: NetServer, options: ServerOptions, shutdown: ShutdownSignal, log: bool) -> App {
+pub fn server_app(
+    listener: std::net::TcpListener,
+    options: ServerOptions,
+    shutdown: ShutdownSignal,
+    operator: Option<[u8; 16]>,
+    log: bool,
+) -> Result<App, ServerError> {
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
         .set_runner(|app| net::server_runner(app, Duration::from_secs_f64(1.0 / SERVER_TICK_HZ)));
@@ -42,8 +49,18 @@ pub fn server_app(server: NetServer, options: ServerOptions, shutdown: ShutdownS
         .insert_resource(options.rooms)
         .insert_resource(options.chat)
         .insert_resource(options.quiz)
-        .insert_resource(server)
-        .insert_resource(shutdown);
+        .insert_resource(shutdown.clone());
+    if let Some(token) = operator {
+        app.insert_resource(OperatorToken(token));
+    }
+    // Every plugin has registered its wire types by now.
+    let server = NetServer::start(
+        listener,
+        options.net,
+        app.world().resource::<WireRegistry>(),
+        operator.is_none().then_some(shutdown),
+    )?;
+    app.insert_resource(server);
     // The server's systems are few and small: running them on one thread avoids waking a
     // thread pool every tick (measured in release: 2.5% of a core down to 1.1% with three
     // idle players connected).
@@ -59,7 +76,7 @@ pub fn server_app(server: NetServer, options: ServerOptions, shutdown: ShutdownS
             schedule.set_executor(SingleThreadedExecutor::new());
         });
     }
-    app
+    Ok(app)
 }
 
 /// A client app without window or renderer: the logic plugins only.
@@ -76,7 +93,7 @@ pub fn headless_client_app() -> App {
 #[derive(Resource)]
 pub struct HostedServer {
     pub addr: SocketAddr,
-    /// Sent in the host window's handshake so the server knows its operator.
+    /// Sent in the host window's join request so the server knows its operator.
     pub token: [u8; 16],
     shutdown: ShutdownSignal,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -87,14 +104,32 @@ impl HostedServer {
         let addr = listener.local_addr().map_err(ServerError::Runtime)?;
         let token: [u8; 16] = rand::random();
         let shutdown = ShutdownSignal::default();
-        let server = NetServer::start(listener, options.net.clone(), Some(token), None)?;
         let signal = shutdown.clone();
+        let (started_tx, started) = std::sync::mpsc::channel();
+        // The app is built on its thread (a Bevy app stays on the thread that made it).
         let thread = std::thread::Builder::new()
             .name("game-server".into())
-            .spawn(move || {
-                server_app(server, options, signal, false).run();
-            })
+            .spawn(
+                move || match server_app(listener, options, signal, Some(token), false) {
+                    Ok(mut app) => {
+                        let _ = started_tx.send(Ok(()));
+                        app.run();
+                    }
+                    Err(e) => {
+                        let _ = started_tx.send(Err(e));
+                    }
+                },
+            )
             .map_err(ServerError::Runtime)?;
+        match started.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                return Err(ServerError::Runtime(std::io::Error::other(
+                    "the server thread died",
+                )));
+            }
+        }
         Ok(Self {
             addr,
             token,

@@ -6,7 +6,10 @@
 pub mod app;
 pub mod cli;
 pub mod codec;
+pub mod id;
 pub mod names;
 pub mod plugins;
-pub mod protocol;
+pub mod safe_text;
+pub mod startup;
+pub mod theme;
 pub mod ui;

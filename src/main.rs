@@ -92,15 +92,20 @@ fn run_headless(cli: &Cli, options: ServerOptions) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let shutdown = ShutdownSignal::default();
-    let server = match NetServer::start(listener, options.net.clone(), None, Some(shutdown.clone())) {
-        Ok(server) => server,
+    let addr = match listener.local_addr() {
+        Ok(addr) => addr,
         Err(e) => {
             eprintln!("game: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let addr = server.local_addr();
+    let mut app = match app::server_app(listener, options, ShutdownSignal::default(), None, true) {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("game: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     eprintln!("Catch Mind server listening on {addr} (Ctrl+C stops it). Players join with:");
     for reachable in reachable_addresses(addr) {
         if reachable.port() == DEFAULT_PORT {
@@ -109,7 +114,7 @@ fn run_headless(cli: &Cli, options: ServerOptions) -> ExitCode {
             eprintln!("  game --client {reachable}");
         }
     }
-    app::server_app(server, options, shutdown, true).run();
+    app.run();
     eprintln!("server stopped");
     ExitCode::SUCCESS
 }

@@ -3,6 +3,8 @@
 use thiserror::Error;
 use unicode_normalization::UnicodeNormalization;
 
+use crate::safe_text::{is_bidi_control, is_zero_width};
+
 /// Longest name, in characters (Unicode scalar values) after NFKC.
 pub const MAX_NAME_CHARS: usize = 24;
 
@@ -22,17 +24,6 @@ pub enum NameError {
     PathSeparator,
 }
 
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
-}
-
-fn is_zero_width(c: char) -> bool {
-    matches!(
-        c,
-        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}' | '\u{00AD}'
-    )
-}
-
 /// Checks a name and returns it in the form the server stores and shows: NFKC, with
 /// surrounding whitespace trimmed.
 pub fn normalize_name(raw: &str) -> Result<String, NameError> {
@@ -45,6 +36,7 @@ pub fn normalize_name(raw: &str) -> Result<String, NameError> {
         if is_bidi_control(c) {
             return Err(NameError::BidiOverride);
         }
+        // Joiners too (chat keeps them): in a name they only help make look-alikes.
         if is_zero_width(c) {
             return Err(NameError::ZeroWidth);
         }
@@ -106,6 +98,8 @@ mod tests {
         assert_eq!(normalize_name("a\u{2066}b"), Err(NameError::BidiOverride));
         assert_eq!(normalize_name("a\u{200B}b"), Err(NameError::ZeroWidth));
         assert_eq!(normalize_name("a\u{FEFF}"), Err(NameError::ZeroWidth));
+        assert_eq!(normalize_name("a\u{200D}b"), Err(NameError::ZeroWidth), "ZWJ too");
+        assert_eq!(normalize_name("a\u{200F}b"), Err(NameError::BidiOverride));
         assert_eq!(normalize_name("../etc"), Err(NameError::PathSeparator));
         assert_eq!(normalize_name("a\\b"), Err(NameError::PathSeparator));
     }
@@ -123,7 +117,10 @@ mod tests {
         assert_eq!(name_key("Alice"), name_key("ALICE"));
         assert_eq!(name_key("ａｌｉｃｅ"), name_key("Alice"));
         assert_ne!(name_key("Alice"), name_key("Alicia"));
-        assert_eq!(name_key("사과"), name_key("사과"));
+        // Precomposed 사과 and the same word in conjoining jamo are one name.
+        assert_eq!(name_key("사과"), name_key("\u{1109}\u{1161}\u{1100}\u{116A}"));
+        // Half-width katakana is a compatibility form of the full-width letter.
+        assert_eq!(name_key("ｶ"), name_key("カ"));
     }
 
     #[test]

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use catchmind::app::ServerOptions;
 use catchmind::plugins::net::ClientState;
+use catchmind::plugins::net::wire::ClientControl;
+use catchmind::plugins::net::{CloseReason, PROTOCOL_VERSION};
+use catchmind::plugins::rooms::JoinRequest;
 use catchmind::plugins::rooms::RoomConfig;
-use catchmind::protocol::{ClientMsg, CloseReason, Hello, Rejection};
-use common::{Client, RawPeer, join_all, start_server, step_for, step_until};
+use common::{Client, ClientMsg, RawPeer, Tags, join_all, start_server, step_for, step_until};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
@@ -87,7 +89,7 @@ fn late_joiner_gets_history_and_rooms_are_separate() {
     let mut a = Client::connect(server.addr, "Alice", None);
     let mut elsewhere = Client::connect(server.addr, "Dave", Some("다른 방"));
     step_until(&mut [&mut a, &mut elsewhere], LIMIT, "both joined", |cs| {
-        cs.iter().all(|c| c.state() == ClientState::Connected)
+        cs.iter().all(|c| c.joined())
     });
     assert_eq!(elsewhere.roster().room, "다른 방");
     assert_eq!(elsewhere.roster().players.len(), 1);
@@ -123,29 +125,39 @@ fn wrong_version_and_taken_names_are_rejected_with_reasons() {
     join_all(&mut [&mut a]);
 
     let mut old = RawPeer::connect(server.addr);
-    old.send(&ClientMsg::Hello(Hello {
+    old.send(&ClientMsg::Control(ClientControl::Hello {
         version: 0,
-        name: "Old".into(),
-        room: None,
-        host_token: None,
+        fingerprint: Tags::get().fingerprint,
     }));
     assert_eq!(
         old.closing_reason(),
-        Some(CloseReason::Rejected(Rejection::VersionMismatch {
-            server: catchmind::protocol::PROTOCOL_VERSION,
-            client: 0
-        }))
+        Some(CloseReason::VersionMismatch {
+            server: PROTOCOL_VERSION,
+            client: 0,
+            same_messages: false,
+        })
     );
+
+    // The same protocol version with other registered messages (another build) is refused
+    // with the same reason, worded for it.
+    let mut other = RawPeer::connect(server.addr);
+    other.send(&ClientMsg::Control(ClientControl::Hello {
+        version: PROTOCOL_VERSION,
+        fingerprint: Tags::get().fingerprint ^ 1,
+    }));
+    let reason = other.closing_reason().expect("a reason");
+    assert!(
+        matches!(reason, CloseReason::VersionMismatch { .. }),
+        "{reason:?}"
+    );
+    assert!(reason.to_string().contains("with different messages"), "{reason}");
 
     // A future client whose handshake we cannot decode at all still learns the mismatch.
     let mut future = RawPeer::connect(server.addr);
     future.send_frame(&[0, 0x7F, 1, 2, 3, 4, 5]);
     assert!(matches!(
         future.closing_reason(),
-        Some(CloseReason::Rejected(Rejection::VersionMismatch {
-            client: 0x7F,
-            ..
-        }))
+        Some(CloseReason::VersionMismatch { client: 0x7F, .. })
     ));
 
     let mut twin = Client::connect(server.addr, "ALICE", None);
@@ -195,9 +207,7 @@ fn a_full_room_refuses_and_an_emptied_room_is_removed() {
 
     // Two rooms at most: "small" and a second one; a third is refused.
     let mut d = Client::connect(server.addr, "D", Some("second"));
-    step_until(&mut [&mut d], LIMIT, "second room", |cs| {
-        cs[0].state() == ClientState::Connected
-    });
+    step_until(&mut [&mut d], LIMIT, "second room", |cs| cs[0].joined());
     let mut e = Client::connect(server.addr, "E", Some("third"));
     step_until(&mut [&mut e], LIMIT, "too many rooms", |cs| {
         !cs[0].ended().is_empty()
@@ -209,7 +219,7 @@ fn a_full_room_refuses_and_an_emptied_room_is_removed() {
     step_for(&mut [&mut d], Duration::from_millis(300));
     let mut f = Client::connect(server.addr, "F", Some("third"));
     step_until(&mut [&mut f], LIMIT, "third room after second emptied", |cs| {
-        cs[0].state() == ClientState::Connected
+        cs[0].joined()
     });
 }
 
@@ -259,7 +269,7 @@ fn the_hosting_operator_sees_addresses_and_hosts_the_default_room() {
     // The handshake carries the token, as the host window's does.
     let mut host = Client::connect_hello(
         server.addr,
-        Hello {
+        JoinRequest {
             host_token: Some(server.token),
             ..common::hello("Host", None)
         },

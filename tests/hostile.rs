@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use catchmind::app::ServerOptions;
 use catchmind::codec::MAX_FRAME_LEN;
+use catchmind::plugins::chat::ChatToClient;
 use catchmind::plugins::chat::{ChatConfig, ChatToServer};
-use catchmind::plugins::net::{ClientState, NetConfig};
-use catchmind::protocol::{ClientMsg, CloseReason};
-use common::{Client, RawPeer, join_all, start_server, step_for, step_until};
+use catchmind::plugins::net::wire::ClientControl;
+use catchmind::plugins::net::{ClientState, CloseReason, NetConfig, Violation};
+use common::{Client, ClientMsg, RawPeer, join_all, start_server, step_for, step_until, tag};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
@@ -37,7 +38,7 @@ fn still_chatting(a: &mut Client, b: &mut Client, tag: &str) {
     assert_eq!(b.state(), ClientState::Connected);
 }
 
-fn violation(reason: Option<CloseReason>) -> String {
+fn violation(reason: Option<CloseReason>) -> Violation {
     match reason {
         Some(CloseReason::ProtocolViolation(why)) => why,
         other => panic!("expected a protocol violation, got {other:?}"),
@@ -53,34 +54,42 @@ fn framing_attacks_are_disconnected_with_a_reason() {
     for len in [MAX_FRAME_LEN as u32 + 1, u32::MAX] {
         let mut peer = RawPeer::connect(server.addr);
         peer.send_raw(&len.to_be_bytes());
-        assert!(
-            violation(peer.closing_reason()).contains("frame larger than"),
+        assert_eq!(
+            violation(peer.closing_reason()),
+            Violation::frame_too_large(),
             "header {len}"
         );
     }
-    // An empty frame, random bytes, and a length bomb inside a small frame.
-    let bomb = [3u8, 0, 0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
-    let random: Vec<u8> = (0..200u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-        .collect();
-    for (what, payload) in [("empty", &[][..]), ("random", &random[..]), ("bomb", &bomb[..])] {
+    // An empty frame, random bytes after a real chat tag, an unknown tag, and a length bomb
+    // inside a small frame (a chat Say whose text claims u64::MAX bytes).
+    let chat = tag::<catchmind::plugins::chat::ChatToServer>() as u8;
+    let bomb = [chat, 0, 0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+    let mut random: Vec<u8> = vec![chat];
+    random.extend((0..200u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
+    let unknown = [200u8, 0];
+    for (what, payload, why) in [
+        ("empty", &[][..], Violation::Undecodable),
+        ("random", &random[..], Violation::Undecodable),
+        ("unknown", &unknown[..], Violation::UnknownTag(200)),
+        ("bomb", &bomb[..], Violation::Undecodable),
+    ] {
         let mut peer = RawPeer::connect(server.addr);
         peer.hello(&format!("evil-{what}"));
         peer.send_frame(payload);
-        let _ = violation(peer.closing_reason());
+        assert_eq!(violation(peer.closing_reason()), why, "{what}");
     }
     // A message before the handshake, and a second handshake.
     let mut early = RawPeer::connect(server.addr);
     early.send(&ClientMsg::Chat(ChatToServer::Say("hi".into())));
-    assert_eq!(violation(early.closing_reason()), "expected a handshake first");
+    assert_eq!(violation(early.closing_reason()), Violation::ExpectedHandshake);
     let mut twice = RawPeer::connect(server.addr);
     twice.hello("twice");
     twice.hello("twice");
-    assert_eq!(violation(twice.closing_reason()), "handshake sent twice");
+    assert_eq!(violation(twice.closing_reason()), Violation::HandshakeTwice);
 
     // Everyone who got in was announced as disconnected to the honest players.
     step_until(&mut [&mut a, &mut b], LIMIT, "offenders' leave notices", |cs| {
-        ["evil-empty", "evil-random", "evil-bomb", "twice"]
+        ["evil-empty", "evil-random", "evil-unknown", "evil-bomb", "twice"]
             .iter()
             .all(|name| {
                 cs[0]
@@ -98,9 +107,14 @@ fn byte_by_byte_and_many_frames_in_one_write_are_both_fine() {
     let (mut a, mut b) = honest_pair(server.addr);
     let mut peer = RawPeer::connect(server.addr);
     let mut hello = Vec::new();
-    let payload = catchmind::codec::encode(&ClientMsg::Hello(common::hello("Slowpoke", None))).unwrap();
-    hello.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    hello.extend_from_slice(&payload);
+    for msg in [
+        ClientMsg::hello(),
+        ClientMsg::Join(common::hello("Slowpoke", None)),
+    ] {
+        let payload = msg.encode();
+        hello.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        hello.extend_from_slice(&payload);
+    }
     for byte in hello {
         peer.send_raw(&[byte]);
         std::thread::sleep(Duration::from_millis(2));
@@ -108,8 +122,7 @@ fn byte_by_byte_and_many_frames_in_one_write_are_both_fine() {
     // Five chat messages glued into one write.
     let mut glued = Vec::new();
     for i in 0..5 {
-        let payload =
-            catchmind::codec::encode(&ClientMsg::Chat(ChatToServer::Say(format!("glued {i}")))).unwrap();
+        let payload = ClientMsg::Chat(ChatToServer::Say(format!("glued {i}"))).encode();
         glued.extend_from_slice(&(payload.len() as u32).to_be_bytes());
         glued.extend_from_slice(&payload);
     }
@@ -254,7 +267,7 @@ fn a_flooding_client_is_disconnected() {
     let (mut a, mut b) = honest_pair(server.addr);
     let mut flood = RawPeer::connect(server.addr);
     flood.hello("Flood");
-    let payload = catchmind::codec::encode(&ClientMsg::Ping).unwrap();
+    let payload = ClientMsg::Control(ClientControl::Ping).encode();
     let mut burst = Vec::new();
     for _ in 0..1000 {
         burst.extend_from_slice(&(payload.len() as u32).to_be_bytes());
@@ -295,10 +308,17 @@ fn the_client_applies_the_same_limits_to_a_hostile_server() {
         bytes.extend_from_slice(payload);
         bytes
     };
-    // ServerMsg::Chat(ChatToClient::History(vec of length u64::MAX)).
-    let bomb = frame(&[4, 1, 0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+    // The handshake's answer, then ChatToClient::History(vec of length u64::MAX).
+    let ready = frame(&[2]);
+    let chat = tag::<ChatToClient>() as u8;
+    let bomb = [
+        ready.clone(),
+        frame(&[chat, 1, 0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),
+    ]
+    .concat();
     let oversize = (MAX_FRAME_LEN as u32 + 1).to_be_bytes().to_vec();
-    let pings: Vec<u8> = (0..10_000).flat_map(|_| frame(&[2])).collect();
+    // Server pings (control tag 0).
+    let pings: Vec<u8> = (0..10_000).flat_map(|_| frame(&[0])).collect();
     for (what, attack, expected) in [
         (
             "length bomb",

@@ -10,15 +10,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use catchmind::app::ServerOptions;
-use catchmind::codec;
-use catchmind::plugins::canvas::{BoardPoint, DrawInput};
+use catchmind::id::ClientId;
+use catchmind::plugins::canvas::{BoardPoint, CanvasError, DrawInput};
 use catchmind::plugins::chat::{ChatConfig, ChatEntry, ChatToClient, ChatToServer};
 use catchmind::plugins::net::ToServer;
+use catchmind::plugins::net::wire::ClientControl;
+use catchmind::plugins::quiz::game::QuizError;
 use catchmind::plugins::quiz::{
-    Pack, PhaseView, QuizConfig, QuizToClient, QuizToServer, QuizView, Settings, Tell, Timing,
+    Pack, PhaseView, QuizConfig, QuizRefusal, QuizToClient, QuizToServer, QuizView, Settings, Tell, Timing,
 };
-use catchmind::protocol::{ClientId, ClientMsg, ServerMsg};
-use common::{Client, hello, start_server, step_until};
+use common::{Client, ClientMsg, ServerMsg, hello, start_server, step_until};
 use crossbeam_channel::{Receiver, unbounded};
 
 /// No word is part of another, or of a name, so finding a word's bytes means finding it.
@@ -117,7 +118,7 @@ impl Peer {
                     sink.extend_from_slice(&header);
                     sink.extend_from_slice(&payload);
                 }
-                let msg: ServerMsg = codec::decode(&payload).expect("server frames decode");
+                let msg = ServerMsg::decode(&payload);
                 if tx.send(msg).is_err() {
                     return;
                 }
@@ -131,7 +132,8 @@ impl Peer {
             seen: Vec::new(),
             last_ping: Instant::now(),
         };
-        peer.send(ClientMsg::Hello(hello(name, None)));
+        peer.send(ClientMsg::hello());
+        peer.send(ClientMsg::Join(hello(name, None)));
         let welcome = peer.wait("welcome", |m| matches!(m, ServerMsg::Welcome(_)));
         let ServerMsg::Welcome(welcome) = welcome else {
             unreachable!()
@@ -141,7 +143,7 @@ impl Peer {
     }
 
     fn send(&mut self, msg: ClientMsg) {
-        let payload = codec::encode(&msg).unwrap();
+        let payload = msg.encode();
         let mut bytes = (payload.len() as u32).to_be_bytes().to_vec();
         bytes.extend_from_slice(&payload);
         self.writer.write_all(&bytes).unwrap();
@@ -151,7 +153,7 @@ impl Peer {
     fn send_together(&mut self, msgs: &[ClientMsg]) {
         let mut bytes = Vec::new();
         for msg in msgs {
-            let payload = codec::encode(msg).unwrap();
+            let payload = msg.encode();
             bytes.extend_from_slice(&(payload.len() as u32).to_be_bytes());
             bytes.extend_from_slice(&payload);
         }
@@ -172,7 +174,7 @@ impl Peer {
             self.seen.push(msg);
         }
         if self.last_ping.elapsed() > Duration::from_secs(2) {
-            self.send(ClientMsg::Ping);
+            self.send(ClientMsg::Control(ClientControl::Ping));
             self.last_ping = Instant::now();
         }
     }
@@ -235,7 +237,7 @@ fn first_with(raw: &[u8], word: &str) -> Option<ServerMsg> {
     frames(raw)
         .into_iter()
         .find(|f| contains(f, word))
-        .map(|f| codec::decode(f).unwrap())
+        .map(ServerMsg::decode)
 }
 
 #[test]
@@ -257,7 +259,7 @@ fn the_word_never_reaches_a_guesser_before_their_guess_or_the_reveal() {
     // Only the host (the first to join) may start; two rounds of three turns.
     peers[1].quiz(QuizToServer::Start(settings(2)));
     peers[1].wait("refusal", |m| {
-        matches!(m, ServerMsg::Quiz(QuizToClient::Refused(_)))
+        *m == ServerMsg::Quiz(QuizToClient::Refused(QuizRefusal::NotHost))
     });
     peers[0].quiz(QuizToServer::Start(settings(2)));
 
@@ -462,8 +464,7 @@ fn clients_follow_the_game_and_only_the_drawer_draws() {
         "the drawing and the refusal",
         |cs| {
             cs.iter().all(|c| c.canvas().drawing.point_count() == 2)
-                && cs[g].canvas().refused.as_deref()
-                    == Some("during a game only the player whose turn it is draws")
+                && cs[g].canvas().refused == Some(CanvasError::NotYourTurn)
         },
     );
     assert_eq!(clients[g].canvas().pen, Some(drawer_id));
@@ -608,19 +609,13 @@ fn joiners_play_at_once_and_the_game_survives_its_host_leaving() {
 
 #[test]
 fn out_of_range_settings_are_clamped_and_bad_requests_refused() {
-    let refused = |m: &ServerMsg| matches!(m, ServerMsg::Quiz(QuizToClient::Refused(_)));
+    let refused = |why: QuizRefusal| move |m: &ServerMsg| *m == ServerMsg::Quiz(QuizToClient::Refused(why));
     // A server without a custom list refuses the custom pack.
     let plain = start_server(ServerOptions::default());
     let mut a = Peer::join(plain.addr, "Ann");
     let _b = Peer::join(plain.addr, "Ben");
     a.quiz(QuizToServer::Start(settings(1)));
-    let why = a.wait("refusal", refused);
-    assert_eq!(
-        why,
-        ServerMsg::Quiz(QuizToClient::Refused(
-            "this server has no custom word list".into()
-        ))
-    );
+    a.wait("refusal", refused(QuizRefusal::NoCustomWords));
 
     let server = start_server(options(Duration::from_secs(30)));
     let mut peers = [Peer::join(server.addr, "Ann"), Peer::join(server.addr, "Ben")];
@@ -636,7 +631,7 @@ fn out_of_range_settings_are_clamped_and_bad_requests_refused() {
         ClientMsg::Quiz(QuizToServer::Start(wild)),
         ClientMsg::Quiz(QuizToServer::Start(settings(1))),
     ]);
-    peers[0].wait("the second start refused", refused);
+    peers[0].wait("the second start refused", refused(QuizRefusal::AlreadyRunning));
     let mut drawer = None;
     for (i, peer) in peers.iter_mut().enumerate() {
         let state = peer.wait_from(0, "state", |m| {
@@ -665,11 +660,17 @@ fn out_of_range_settings_are_clamped_and_bad_requests_refused() {
     let d = drawer.expect("one of them draws");
     let g = 1 - d;
     peers[g].quiz(QuizToServer::Choose(0));
-    peers[g].wait("not your turn", refused);
+    peers[g].wait(
+        "not your turn",
+        refused(QuizRefusal::Game(QuizError::NotChoosing)),
+    );
     peers[d].quiz(QuizToServer::Choose(200));
-    peers[d].wait("no such word", refused);
+    peers[d].wait(
+        "no such word",
+        refused(QuizRefusal::Game(QuizError::NoSuchChoice)),
+    );
     peers[0].quiz(QuizToServer::Start(settings(1)));
-    peers[0].wait("already running", refused);
+    peers[0].wait("already running", refused(QuizRefusal::AlreadyRunning));
     // Still choosing, and the connection is fine.
     peers[d].quiz(QuizToServer::Choose(4));
     peers[g].wait_state("drawing", |p| matches!(p, PhaseView::Drawing { .. }));

@@ -3,9 +3,9 @@
 //! from the GPU, and its pixels are checked. Without an adapter these tests fail.
 
 use bevy::prelude::*;
+use catchmind::id::ClientId;
 use catchmind::plugins::canvas::render;
 use catchmind::plugins::canvas::{BOARD_HEIGHT, BOARD_WIDTH, BoardPoint, Brush, CanvasState, PaintCanvas};
-use catchmind::protocol::ClientId;
 
 const W: usize = BOARD_WIDTH as usize;
 const H: usize = BOARD_HEIGHT as usize;

@@ -21,13 +21,17 @@ pub enum AppMode {
     Client,
 }
 
-/// The order game systems run in within `Update`, after the network has received.
+/// The order the logic plugins' systems run in within `Update`, after the network has
+/// received: lower plugins first, then the higher ones that use them, then `Effects`, where
+/// lower plugins carry out what higher ones asked of them this frame (a chat line to publish,
+/// a pen to lock), so nothing waits a frame.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GameSystems {
+pub enum LogicSystems {
     Rooms,
     Chat,
     Canvas,
     Quiz,
+    Effects,
 }
 
 /// Everything but rendering and UI. The app builder sets the initial [`AppMode`].
@@ -35,10 +39,11 @@ pub fn logic(app: &mut App) {
     app.configure_sets(
         Update,
         (
-            GameSystems::Rooms,
-            GameSystems::Chat,
-            GameSystems::Canvas,
-            GameSystems::Quiz,
+            LogicSystems::Rooms,
+            LogicSystems::Chat,
+            LogicSystems::Canvas,
+            LogicSystems::Quiz,
+            LogicSystems::Effects,
         )
             .chain(),
     )
@@ -49,4 +54,113 @@ pub fn logic(app: &mut App) {
         canvas::plugin,
         quiz::plugin,
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::fmt::Write;
+
+    use bevy::prelude::*;
+    use bevy::state::app::StatesPlugin;
+
+    use super::*;
+    use crate::plugins::net::WireRegistry;
+
+    /// Where each registered type's name, version and layout fingerprint is kept.
+    const SNAPSHOT: &str = "src/plugins/wire_schema.txt";
+
+    fn layouts() -> Vec<(String, u16, u64)> {
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, StatesPlugin)).add_plugins(logic);
+        let registry = app.world().resource::<WireRegistry>();
+        registry
+            .to_server
+            .iter()
+            .map(|r| ('c', r.name, r.version, r.trace))
+            .chain(
+                registry
+                    .to_client
+                    .iter()
+                    .map(|r| ('s', r.name, r.version, r.trace)),
+            )
+            .map(|(direction, name, version, trace)| {
+                // Every container the type reaches, by name, in a stable order; traced again
+                // while nested enums turn up with variants left to explore.
+                let mut nested: Vec<String> = Vec::new();
+                let formats: BTreeMap<_, _> = loop {
+                    let mut tracer = serde_reflection::Tracer::new(serde_reflection::TracerConfig::default());
+                    trace(&mut tracer, &nested).expect("traceable");
+                    match tracer.registry() {
+                        Ok(registry) => break registry.into_iter().collect(),
+                        Err(serde_reflection::Error::MissingVariants(more)) => {
+                            assert!(more.iter().any(|n| !nested.contains(n)), "{name}: {more:?}");
+                            nested.extend(more);
+                        }
+                        Err(e) => panic!("{name}: {e}"),
+                    }
+                };
+                let described = format!("{formats:?}");
+                let hash = crate::plugins::net::wire::fingerprint(std::iter::once((
+                    direction,
+                    described.as_str(),
+                    0,
+                )));
+                (format!("{direction} {name}"), version, hash)
+            })
+            .collect()
+    }
+
+    /// A type's layout changed without a version bump: two builds would both accept the
+    /// other's handshake and misread each other's frames. Rewrite the snapshot with
+    /// `UPDATE_WIRE_SCHEMA=1 cargo test --lib wire_schema` after bumping.
+    #[test]
+    fn wire_schema_changes_come_with_a_version_bump() {
+        let actual = layouts();
+        let mut text = String::from("# direction name version layout (written by the wire_schema test)\n");
+        for (name, version, hash) in &actual {
+            writeln!(text, "{name} {version} {hash:016x}").unwrap();
+        }
+        if std::env::var_os("UPDATE_WIRE_SCHEMA").is_some() {
+            std::fs::write(SNAPSHOT, &text).unwrap();
+            return;
+        }
+        let saved = std::fs::read_to_string(SNAPSHOT).expect("the snapshot exists");
+        let saved: BTreeMap<String, (u16, String)> = saved
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let mut parts = l.rsplitn(3, ' ');
+                let hash = parts.next()?.to_owned();
+                let version = parts.next()?.parse().ok()?;
+                Some((parts.next()?.to_owned(), (version, hash)))
+            })
+            .collect();
+        for (name, version, hash) in &actual {
+            let hash = format!("{hash:016x}");
+            match saved.get(name) {
+                Some((v, h)) if v == version && *h != hash => {
+                    panic!("the layout of {name} changed: bump its WireMessage::VERSION (now {version})")
+                }
+                Some((v, h)) if v == version && *h == hash => {}
+                _ => panic!(
+                    "{name} v{version} is not in {SNAPSHOT}: run UPDATE_WIRE_SCHEMA=1 cargo test --lib wire_schema"
+                ),
+            }
+        }
+        assert_eq!(
+            saved.len(),
+            actual.len(),
+            "{SNAPSHOT} lists types no longer registered"
+        );
+    }
+
+    #[test]
+    fn every_wire_name_is_registered_once() {
+        let names: Vec<String> = layouts().into_iter().map(|(name, ..)| name).collect();
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+    }
 }

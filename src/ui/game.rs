@@ -1,9 +1,11 @@
 //! The room screen: a top bar, the board in the middle, players and chat on the right, and
 //! dialogs for connecting and for a connection that ended.
 
+use std::time::Duration;
+
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
-use egui::{Color32, RichText};
+use egui::RichText;
 
 use super::{UiState, root_ui};
 use crate::app::HostedServer;
@@ -16,7 +18,8 @@ use crate::plugins::chat::{ChatLog, ChatToServer, ui::chat_panel};
 use crate::plugins::net::{ClientState, LeaveRequested, ToServer};
 use crate::plugins::quiz::ui as quiz_ui;
 use crate::plugins::quiz::{QuizToServer, QuizView};
-use crate::plugins::rooms::Roster;
+use crate::plugins::rooms::{PlayerInfo, Roster};
+use crate::theme;
 
 #[derive(bevy::ecs::system::SystemParam)]
 pub(super) struct RoomView<'w> {
@@ -40,6 +43,15 @@ pub(super) struct RoomActions<'w> {
     quiz: MessageWriter<'w, ToServer<QuizToServer>>,
 }
 
+/// This frame's facts, shared by the screen's pieces.
+#[derive(Clone, Copy)]
+struct Facts {
+    hosting: bool,
+    connected: bool,
+    in_game: bool,
+    now: Duration,
+}
+
 pub(super) fn show(
     mut contexts: EguiContexts,
     mut commands: Commands,
@@ -49,21 +61,56 @@ pub(super) fn show(
     mut next: ResMut<NextState<AppMode>>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
-    let hosting = *view.mode.get() == AppMode::Server;
-    let connected = *view.client.get() == ClientState::Connected;
+    let facts = Facts {
+        hosting: *view.mode.get() == AppMode::Server,
+        connected: *view.client.get() == ClientState::Connected,
+        in_game: view.quiz.game.is_some(),
+        now: view.time.elapsed(),
+    };
     let mut back_to_launcher = false;
     let mut root = root_ui(ctx);
-    let now = view.time.elapsed();
-    let in_game = view.quiz.game.is_some();
-    if in_game {
+    if facts.in_game {
         state.podium_closed = false;
     }
 
-    egui::Panel::top("top-bar").show(&mut root, |ui| {
+    back_to_launcher |= top_bar(&mut root, &state, &view, facts);
+    side_panel(&mut root, &mut state, &view, &mut act, facts);
+
+    let mut input = Vec::new();
+    let holding = facts.connected && view.canvas.i_hold_the_pen(view.roster.me);
+    let mut save = tools_panel(&mut root, &mut view, facts.in_game, &mut input);
+    let board = egui::CentralPanel::default_margins()
+        .show(&mut root, |ui| {
+            canvas_ui::board(ui, state.canvas_texture, &view.canvas, holding, &mut input)
+        })
+        .inner;
+    if facts.connected {
+        game_windows(ctx, &mut state, &view, &mut act, board, facts);
+    }
+    save |= canvas_ui::shortcuts(ctx, &mut view.canvas, holding, &mut input);
+    if save {
+        save_picture(&view, &mut act);
+    }
+    if facts.connected {
+        act.draw.write_batch(input);
+    }
+
+    back_to_launcher |= connection_dialogs(ctx, &state, view.client.get());
+    if back_to_launcher {
+        leave_room(&mut commands, &mut state, &mut act, &mut next);
+    }
+    Ok(())
+}
+
+/// The top bar: title, room, players and the game's news; the leave button and connection
+/// status on the right. Returns whether the player asked to leave.
+fn top_bar(root: &mut egui::Ui, state: &UiState, view: &RoomView, facts: Facts) -> bool {
+    let mut leave = false;
+    egui::Panel::top("top-bar").show(root, |ui| {
         ui.horizontal(|ui| {
             ui.label(RichText::new("캐치마인드").strong().size(20.0));
             ui.separator();
-            if connected {
+            if facts.connected {
                 ui.label(format!("Room: {}", view.roster.room));
                 ui.separator();
                 ui.label(format!(
@@ -71,94 +118,113 @@ pub(super) fn show(
                     view.roster.players.len(),
                     view.roster.capacity
                 ));
-                if in_game {
+                if facts.in_game {
                     ui.separator();
-                    quiz_ui::top_bar(ui, &view.quiz, &view.roster, now);
+                    quiz_ui::top_bar(ui, &view.quiz, &view.roster, facts.now);
                 }
             } else {
                 ui.label(format!("Server: {}", state.server_addr));
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let label = if hosting { "Stop hosting" } else { "Leave" };
+                let label = if facts.hosting { "Stop hosting" } else { "Leave" };
                 if ui.button(label).clicked() {
-                    back_to_launcher = true;
+                    leave = true;
                 }
                 let (status, colour) = match view.client.get() {
-                    ClientState::Connected => ("● connected", Color32::from_rgb(110, 200, 120)),
-                    ClientState::Connecting => ("● connecting…", Color32::from_rgb(230, 200, 90)),
-                    ClientState::Disconnected => ("● disconnected", Color32::from_rgb(240, 110, 100)),
+                    ClientState::Connected => ("● connected", theme::SUCCESS),
+                    ClientState::Connecting => ("● connecting…", theme::PENDING),
+                    ClientState::Disconnected => ("● disconnected", theme::ERROR),
                 };
                 ui.label(RichText::new(status).color(colour));
             });
         });
     });
+    leave
+}
 
+/// The right column: the game lobby, the players and the chat.
+fn side_panel(
+    root: &mut egui::Ui,
+    state: &mut UiState,
+    view: &RoomView,
+    act: &mut RoomActions,
+    facts: Facts,
+) {
     egui::Panel::right("side")
         .exact_size(360.0)
         .resizable(false)
-        .show(&mut root, |ui| {
-            if connected
+        .show(root, |ui| {
+            if facts.connected
                 && let Some(request) = quiz_ui::lobby(ui, &view.quiz, &view.roster, &mut state.quiz_settings)
             {
                 act.quiz.write(ToServer(request));
             }
-            if !in_game {
+            if !facts.in_game {
                 ui.separator();
             }
-            players(ui, &view.roster, &view.quiz, hosting, &state.reachable);
+            players(ui, &view.roster, &view.quiz, facts.hosting, &state.reachable);
             ui.separator();
             ui.label(RichText::new("Chat").strong());
             let me = view.roster.me;
-            if let Some(text) = chat_panel(ui, &view.log, me, &mut state.chat_input, connected) {
+            if let Some(text) = chat_panel(ui, &view.log, me, &mut state.chat_input, facts.connected) {
                 act.say.write(ToServer(ChatToServer::Say(text)));
             }
         });
+}
 
-    let mut input = Vec::new();
-    let holding = connected && view.canvas.i_hold_the_pen(view.roster.me);
+/// The left column: the drawing tools. Returns whether the player asked to save the picture.
+fn tools_panel(root: &mut egui::Ui, view: &mut RoomView, in_game: bool, input: &mut Vec<DrawInput>) -> bool {
     let mut save = false;
     egui::Panel::left("tools")
         .exact_size(180.0)
         .resizable(false)
-        .show(&mut root, |ui| {
+        .show(root, |ui| {
             let last_save = view.last_save.0.as_ref();
-            save = canvas_ui::tools(ui, &mut view.canvas, &view.roster, in_game, last_save, &mut input);
+            save = canvas_ui::tools(ui, &mut view.canvas, &view.roster, in_game, last_save, input);
         });
+    save
+}
 
-    let board = egui::CentralPanel::default_margins()
-        .show(&mut root, |ui| {
-            canvas_ui::board(ui, state.canvas_texture, &view.canvas, holding, &mut input)
-        })
-        .inner;
-    if connected {
-        quiz_ui::overlays(ctx, board, &view.quiz, &view.roster, now);
-        if let Some(pick) = quiz_ui::choose(ctx, &view.quiz, view.roster.me, now) {
-            act.quiz.write(ToServer(pick));
-        }
-        if !in_game
-            && !state.podium_closed
-            && let Some((early, standings)) = &view.quiz.last_game
-            && quiz_ui::podium(ctx, *early, standings, view.roster.me)
-        {
-            state.podium_closed = true;
-        }
+/// The game's windows over the board: the turn's cards and banners, the drawer's word
+/// choice and the last game's podium.
+fn game_windows(
+    ctx: &egui::Context,
+    state: &mut UiState,
+    view: &RoomView,
+    act: &mut RoomActions,
+    board: egui::Rect,
+    facts: Facts,
+) {
+    quiz_ui::overlays(ctx, board, &view.quiz, &view.roster, facts.now);
+    if let Some(pick) = quiz_ui::choose(ctx, &view.quiz, view.roster.me, facts.now) {
+        act.quiz.write(ToServer(pick));
     }
-    save |= canvas_ui::shortcuts(ctx, &mut view.canvas, holding, &mut input);
-    if save {
-        let drawer = view
-            .canvas
-            .pen
-            .and_then(|id| view.roster.name_of(id))
-            .unwrap_or("free");
-        let word = quiz_ui::known_word(&view.quiz);
-        act.save.write(SaveCanvas {
-            name: gallery::file_name(&view.roster.room, word.as_deref(), drawer, unix_now()),
-        });
+    if !facts.in_game
+        && !state.podium_closed
+        && let Some((early, standings)) = &view.quiz.last_game
+        && quiz_ui::podium(ctx, *early, standings, view.roster.me)
+    {
+        state.podium_closed = true;
     }
-    if connected {
-        act.draw.write_batch(input);
-    }
+}
 
+/// Saves the board to the gallery, named after the drawer and the word if known.
+fn save_picture(view: &RoomView, act: &mut RoomActions) {
+    let drawer = view
+        .canvas
+        .pen
+        .and_then(|id| view.roster.name_of(id))
+        .unwrap_or("free");
+    let word = quiz_ui::known_word(&view.quiz);
+    act.save.write(SaveCanvas {
+        name: gallery::file_name(&view.roster.room, word.as_deref(), drawer, unix_now()),
+    });
+}
+
+/// Why the connection ended, or that it is still being made. Returns whether the player
+/// asked to go back to the launcher.
+fn connection_dialogs(ctx: &egui::Context, state: &UiState, client: &ClientState) -> bool {
+    let mut back = false;
     if let Some((title, reason)) = state.ended.clone() {
         egui::Window::new(title)
             .collapsible(false)
@@ -169,10 +235,10 @@ pub(super) fn show(
                 ui.label(RichText::new(capitalise(&reason)).size(16.0));
                 ui.add_space(8.0);
                 if ui.button("Back to launcher").clicked() {
-                    back_to_launcher = true;
+                    back = true;
                 }
             });
-    } else if *view.client.get() == ClientState::Connecting {
+    } else if *client == ClientState::Connecting {
         egui::Window::new("Connecting")
             .collapsible(false)
             .resizable(false)
@@ -180,21 +246,26 @@ pub(super) fn show(
             .show(ctx, |ui| {
                 ui.label(format!("Connecting to {}…", state.server_addr));
                 if ui.button("Cancel").clicked() {
-                    back_to_launcher = true;
+                    back = true;
                 }
             });
     }
+    back
+}
 
-    if back_to_launcher {
-        act.leave.write(LeaveRequested);
-        // Dropping the hosted server stops it and tells its clients.
-        commands.remove_resource::<HostedServer>();
-        commands.insert_resource(Roster::default());
-        state.ended = None;
-        state.chat_input.clear();
-        next.set(AppMode::Menu);
-    }
-    Ok(())
+fn leave_room(
+    commands: &mut Commands,
+    state: &mut UiState,
+    act: &mut RoomActions,
+    next: &mut NextState<AppMode>,
+) {
+    act.leave.write(LeaveRequested);
+    // Dropping the hosted server stops it and tells its clients.
+    commands.remove_resource::<HostedServer>();
+    commands.insert_resource(Roster::default());
+    state.ended = None;
+    state.chat_input.clear();
+    next.set(AppMode::Menu);
 }
 
 fn players(ui: &mut egui::Ui, roster: &Roster, quiz: &QuizView, hosting: bool, reachable: &[String]) {
@@ -228,37 +299,7 @@ fn players(ui: &mut egui::Ui, roster: &Roster, quiz: &QuizView, hosting: bool, r
                         ui.end_row();
                     }
                     for player in order {
-                        let (score, mark) = quiz_ui::player_marks(quiz, player.id);
-                        let mut text = String::new();
-                        if Some(player.id) == roster.host {
-                            text.push_str("★ ");
-                        }
-                        text.push_str(&player.name);
-                        if Some(player.id) == roster.me {
-                            text.push_str(" (you)");
-                        }
-                        if !mark.is_empty() {
-                            text.push(' ');
-                            text.push_str(mark);
-                        }
-                        let label = if mark == "✔" {
-                            RichText::new(text).color(Color32::from_rgb(110, 220, 120))
-                        } else {
-                            RichText::new(text)
-                        };
-                        ui.label(label);
-                        if scored {
-                            ui.label(RichText::new(score.unwrap_or(0).to_string()).strong());
-                        }
-                        if show_addresses {
-                            let (ip, port) = match player.addr.as_deref().and_then(|a| a.rsplit_once(':')) {
-                                Some((ip, port)) => (ip.trim_matches(['[', ']']).to_owned(), port.to_owned()),
-                                None => ("-".into(), "-".into()),
-                            };
-                            ui.label(ip);
-                            ui.label(port);
-                        }
-                        ui.end_row();
+                        player_row(ui, roster, quiz, player, scored, show_addresses);
                     }
                 });
         });
@@ -269,6 +310,48 @@ fn players(ui: &mut egui::Ui, roster: &Roster, quiz: &QuizView, hosting: bool, r
             ui.label(RichText::new(format!("game --client {addr}")).monospace());
         }
     }
+}
+
+/// One row of the players grid: name and marks, then the score and address if shown.
+fn player_row(
+    ui: &mut egui::Ui,
+    roster: &Roster,
+    quiz: &QuizView,
+    player: &PlayerInfo,
+    scored: bool,
+    show_addresses: bool,
+) {
+    let (score, mark) = quiz_ui::player_marks(quiz, player.id);
+    let mut text = String::new();
+    if Some(player.id) == roster.host {
+        text.push_str("★ ");
+    }
+    text.push_str(&player.name);
+    if Some(player.id) == roster.me {
+        text.push_str(" (you)");
+    }
+    if !mark.is_empty() {
+        text.push(' ');
+        text.push_str(mark);
+    }
+    let label = if mark == "✔" {
+        RichText::new(text).color(theme::SUCCESS)
+    } else {
+        RichText::new(text)
+    };
+    ui.label(label);
+    if scored {
+        ui.label(RichText::new(score.unwrap_or(0).to_string()).strong());
+    }
+    if show_addresses {
+        let (ip, port) = match player.addr.as_deref().and_then(|a| a.rsplit_once(':')) {
+            Some((ip, port)) => (ip.trim_matches(['[', ']']).to_owned(), port.to_owned()),
+            None => ("-".into(), "-".into()),
+        };
+        ui.label(ip);
+        ui.label(port);
+    }
+    ui.end_row();
 }
 
 fn capitalise(text: &str) -> String {

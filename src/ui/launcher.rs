@@ -2,14 +2,16 @@
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
-use egui::{Color32, RichText};
+use egui::RichText;
 
 use super::{HostOptions, UiState, root_ui, start_hosting, start_joining};
 use crate::app::HostedServer;
 use crate::cli::DEFAULT_PORT;
 use crate::names::{MAX_NAME_CHARS, normalize_name};
 use crate::plugins::AppMode;
-use crate::plugins::net::{ConnectRequested, NetServer};
+use crate::plugins::net::NetServer;
+use crate::plugins::rooms::JoinServer;
+use crate::theme;
 
 pub(super) fn show(
     mut contexts: EguiContexts,
@@ -17,7 +19,7 @@ pub(super) fn show(
     mut state: ResMut<UiState>,
     host_options: Res<HostOptions>,
     mut next: ResMut<NextState<AppMode>>,
-    mut connect: MessageWriter<ConnectRequested>,
+    mut connect: MessageWriter<JoinServer>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let mut root = root_ui(ctx);
@@ -94,99 +96,118 @@ fn parse_port(text: &str) -> Option<u16> {
     }
 }
 
+/// The width of the launcher's text fields.
+const FIELD_WIDTH: f32 = 300.0;
+
 fn form(ui: &mut egui::Ui, state: &mut UiState) -> Option<Action> {
     let mut action = None;
-    let field_width = 300.0;
-    // Enter in a field of a section acts like that section's button.
-    let submitted = |response: egui::Response, ui: &egui::Ui| {
-        response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))
-    };
-    section(ui, None, |ui| {
-        egui::Grid::new("name")
-            .num_columns(2)
-            .spacing([12.0, 10.0])
-            .show(ui, |ui| {
-                ui.label("Nickname");
-                ui.add(
-                    egui::TextEdit::singleline(&mut state.name)
-                        .char_limit(MAX_NAME_CHARS)
-                        .desired_width(field_width)
-                        .hint_text("1 to 24 characters"),
-                );
-                ui.end_row();
-            });
-    });
+    section(ui, None, |ui| name_fields(ui, state));
     section(ui, Some("Join a game"), |ui| {
-        egui::Grid::new("join")
-            .num_columns(2)
-            .spacing([12.0, 10.0])
-            .show(ui, |ui| {
-                ui.label("Address");
-                let r = ui.add(
-                    egui::TextEdit::singleline(&mut state.address)
-                        .desired_width(field_width)
-                        .hint_text("host's IP or name"),
-                );
-                if submitted(r, ui) {
-                    action = Some(Action::Join);
-                }
-                ui.end_row();
-                ui.label("Port");
-                let r = ui.add(
-                    egui::TextEdit::singleline(&mut state.port)
-                        .desired_width(80.0)
-                        .hint_text(DEFAULT_PORT.to_string()),
-                );
-                if submitted(r, ui) {
-                    action = Some(Action::Join);
-                }
-                ui.end_row();
-                ui.label("Room");
-                let r = ui.add(
-                    egui::TextEdit::singleline(&mut state.room)
-                        .char_limit(MAX_NAME_CHARS)
-                        .desired_width(field_width)
-                        .hint_text("optional: the lobby if empty"),
-                );
-                if submitted(r, ui) {
-                    action = Some(Action::Join);
-                }
-                ui.end_row();
-            });
-        ui.add_space(4.0);
-        if ui
-            .add_sized([120.0, 30.0], egui::Button::new("Connect"))
-            .clicked()
-        {
+        if join_fields(ui, state) {
             action = Some(Action::Join);
         }
     });
     section(ui, Some("Host a game"), |ui| {
-        ui.horizontal(|ui| {
+        if host_fields(ui, state) {
+            action = Some(Action::Host);
+        }
+    });
+    if let Some(error) = &state.error {
+        ui.add_space(4.0);
+        ui.label(RichText::new(error).color(theme::ERROR).strong());
+    }
+    action
+}
+
+/// Enter in a field of a section acts like that section's button.
+fn submitted(response: egui::Response, ui: &egui::Ui) -> bool {
+    response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))
+}
+
+fn name_fields(ui: &mut egui::Ui, state: &mut UiState) {
+    egui::Grid::new("name")
+        .num_columns(2)
+        .spacing([12.0, 10.0])
+        .show(ui, |ui| {
+            ui.label("Nickname");
+            ui.add(
+                egui::TextEdit::singleline(&mut state.name)
+                    .char_limit(MAX_NAME_CHARS)
+                    .desired_width(FIELD_WIDTH)
+                    .hint_text("1 to 24 characters"),
+            );
+            ui.end_row();
+        });
+}
+
+/// Address, port and room, and the Connect button. Returns whether the player asked to join.
+fn join_fields(ui: &mut egui::Ui, state: &mut UiState) -> bool {
+    let mut join = false;
+    egui::Grid::new("join")
+        .num_columns(2)
+        .spacing([12.0, 10.0])
+        .show(ui, |ui| {
+            ui.label("Address");
+            let r = ui.add(
+                egui::TextEdit::singleline(&mut state.address)
+                    .desired_width(FIELD_WIDTH)
+                    .hint_text("host's IP or name"),
+            );
+            if submitted(r, ui) {
+                join = true;
+            }
+            ui.end_row();
             ui.label("Port");
             let r = ui.add(
-                egui::TextEdit::singleline(&mut state.host_port)
+                egui::TextEdit::singleline(&mut state.port)
                     .desired_width(80.0)
                     .hint_text(DEFAULT_PORT.to_string()),
             );
             if submitted(r, ui) {
-                action = Some(Action::Host);
+                join = true;
             }
-            if ui.add_sized([120.0, 30.0], egui::Button::new("Host")).clicked() {
-                action = Some(Action::Host);
+            ui.end_row();
+            ui.label("Room");
+            let r = ui.add(
+                egui::TextEdit::singleline(&mut state.room)
+                    .char_limit(MAX_NAME_CHARS)
+                    .desired_width(FIELD_WIDTH)
+                    .hint_text("optional: the lobby if empty"),
+            );
+            if submitted(r, ui) {
+                join = true;
             }
+            ui.end_row();
         });
-        ui.label(RichText::new("You play too; others join with your address.").weak());
-    });
-    if let Some(error) = &state.error {
-        ui.add_space(4.0);
-        ui.label(
-            RichText::new(error)
-                .color(Color32::from_rgb(250, 110, 100))
-                .strong(),
-        );
+    ui.add_space(4.0);
+    if ui
+        .add_sized([120.0, 30.0], egui::Button::new("Connect"))
+        .clicked()
+    {
+        join = true;
     }
-    action
+    join
+}
+
+/// The port to host on and the Host button. Returns whether the player asked to host.
+fn host_fields(ui: &mut egui::Ui, state: &mut UiState) -> bool {
+    let mut host = false;
+    ui.horizontal(|ui| {
+        ui.label("Port");
+        let r = ui.add(
+            egui::TextEdit::singleline(&mut state.host_port)
+                .desired_width(80.0)
+                .hint_text(DEFAULT_PORT.to_string()),
+        );
+        if submitted(r, ui) {
+            host = true;
+        }
+        if ui.add_sized([120.0, 30.0], egui::Button::new("Host")).clicked() {
+            host = true;
+        }
+    });
+    ui.label(RichText::new("You play too; others join with your address.").weak());
+    host
 }
 
 /// A framed group of fields, all sections the same width.

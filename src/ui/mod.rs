@@ -1,5 +1,6 @@
-//! The windowed game: launcher, room screen and their wiring. Only this module (and the
-//! chat panel widget) knows egui; the logic plugins run the same without it.
+//! The windowed game: launcher, room screen and their wiring. egui is used only here and in
+//! the plugins' `ui.rs` widget files (canvas, chat, quiz), which only the windowed game uses;
+//! the logic plugins run the same without it.
 
 mod fonts;
 mod game;
@@ -22,12 +23,12 @@ use crate::cli::DEFAULT_PORT;
 use crate::plugins::canvas::render::{CanvasImage, GallerySettings, SaveCanvas};
 use crate::plugins::canvas::{self, CanvasSystems};
 use crate::plugins::canvas::{CanvasState, gallery};
-use crate::plugins::net::{ConnectRequested, ConnectionEnded, NetWaker, with_default_port};
+use crate::plugins::net::{NetWaker, with_default_port};
 use crate::plugins::quiz::ui::{BANNER_TIME, banner_text};
 use crate::plugins::quiz::{QuizView, Settings, TurnEnded};
 use crate::plugins::rooms::Roster;
-use crate::plugins::{self, AppMode, GameSystems};
-use crate::protocol::{Hello, PROTOCOL_VERSION};
+use crate::plugins::rooms::{JoinRequest, JoinServer, SessionEnded};
+use crate::plugins::{self, AppMode, LogicSystems};
 
 /// What the window does first.
 pub enum Launch {
@@ -61,25 +62,8 @@ const UNFOCUSED_MODE: UpdateMode = UpdateMode::Reactive {
 };
 
 pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -> AppExit {
-    let primary = Window {
-        title: TITLE.into(),
-        resolution: WindowResolution::from(window.size),
-        position: match window.position {
-            Some((x, y)) => WindowPosition::At(IVec2::new(x, y)),
-            None => WindowPosition::Automatic,
-        },
-        ..default()
-    };
-    let mut ui_state = UiState::default();
-    match &launch {
-        Launch::Menu => {}
-        Launch::Host { name, .. } => ui_state.name = name.clone(),
-        Launch::Join { addr, name, room } => {
-            ui_state.name = name.clone();
-            ui_state.address = addr.clone();
-            ui_state.room = room.clone().unwrap_or_default();
-        }
-    }
+    let primary = primary_window(&window);
+    let ui_state = initial_ui_state(&launch);
     App::new()
         .add_plugins(
             DefaultPlugins
@@ -99,7 +83,7 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
             focused_mode: UpdateMode::reactive(Duration::from_millis(250)),
             unfocused_mode: UNFOCUSED_MODE,
         })
-        .insert_resource(ClearColor(Color::srgb(0.11, 0.12, 0.14)))
+        .insert_resource(ClearColor(crate::theme::BACKGROUND))
         .add_plugins(EguiPlugin::default())
         .insert_resource(EguiGlobalSettings {
             auto_create_primary_context: false,
@@ -134,13 +118,40 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
                 // Sees the pen change hands before the game's news of the same frame, so a free
                 // drawing is saved when a game takes the pen.
                 save_finished_drawings
-                    .after(GameSystems::Canvas)
-                    .before(GameSystems::Quiz),
+                    .after(LogicSystems::Canvas)
+                    .before(LogicSystems::Quiz),
                 save_finished_turns,
             ),
         )
         .add_systems(Last, stop_hosting_on_exit)
         .run()
+}
+
+fn primary_window(window: &WindowOptions) -> Window {
+    Window {
+        title: TITLE.into(),
+        resolution: WindowResolution::from(window.size),
+        position: match window.position {
+            Some((x, y)) => WindowPosition::At(IVec2::new(x, y)),
+            None => WindowPosition::Automatic,
+        },
+        ..default()
+    }
+}
+
+/// The launcher's fields, filled in from the command line.
+fn initial_ui_state(launch: &Launch) -> UiState {
+    let mut ui_state = UiState::default();
+    match launch {
+        Launch::Menu => {}
+        Launch::Host { name, .. } => ui_state.name = name.clone(),
+        Launch::Join { addr, name, room } => {
+            ui_state.name = name.clone();
+            ui_state.address = addr.clone();
+            ui_state.room = room.clone().unwrap_or_default();
+        }
+    }
+    ui_state
 }
 
 /// What the screens remember between frames.
@@ -194,7 +205,7 @@ fn apply_launch(
     pending: Res<PendingLaunch>,
     mut state: ResMut<UiState>,
     mut next: ResMut<NextState<AppMode>>,
-    mut connect: MessageWriter<ConnectRequested>,
+    mut connect: MessageWriter<JoinServer>,
 ) {
     let Some(launch) = pending.0.lock().ok().and_then(|mut l| l.take()) else {
         return;
@@ -210,9 +221,8 @@ fn apply_launch(
     }
 }
 
-pub(crate) fn hello(name: String, room: Option<String>, host_token: Option<[u8; 16]>) -> Hello {
-    Hello {
-        version: PROTOCOL_VERSION,
+pub(crate) fn join_request(name: String, room: Option<String>, host_token: Option<[u8; 16]>) -> JoinRequest {
+    JoinRequest {
         name,
         room,
         host_token,
@@ -223,7 +233,7 @@ fn start_hosting(
     commands: &mut Commands,
     state: &mut UiState,
     next: &mut NextState<AppMode>,
-    connect: &mut MessageWriter<ConnectRequested>,
+    connect: &mut MessageWriter<JoinServer>,
     hosted: HostedServer,
     name: String,
 ) {
@@ -240,9 +250,9 @@ fn start_hosting(
         .collect();
     state.server_addr = format!("127.0.0.1:{port}");
     state.ended = None;
-    connect.write(ConnectRequested {
+    connect.write(JoinServer {
         addr: state.server_addr.clone(),
-        hello: hello(name, None, Some(hosted.token)),
+        join: join_request(name, None, Some(hosted.token)),
     });
     commands.insert_resource(hosted);
     next.set(AppMode::Server);
@@ -251,7 +261,7 @@ fn start_hosting(
 fn start_joining(
     state: &mut UiState,
     next: &mut NextState<AppMode>,
-    connect: &mut MessageWriter<ConnectRequested>,
+    connect: &mut MessageWriter<JoinServer>,
     addr: &str,
     name: String,
     room: Option<String>,
@@ -259,9 +269,9 @@ fn start_joining(
     state.server_addr = with_default_port(addr, DEFAULT_PORT);
     state.reachable.clear();
     state.ended = None;
-    connect.write(ConnectRequested {
+    connect.write(JoinServer {
         addr: state.server_addr.clone(),
-        hello: hello(name, room, None),
+        join: join_request(name, room, None),
     });
     next.set(AppMode::Client);
 }
@@ -293,7 +303,7 @@ fn save_finished_drawings(
     roster: Res<Roster>,
     quiz: Res<QuizView>,
     settings: Res<GallerySettings>,
-    mut previous: Local<Option<crate::protocol::ClientId>>,
+    mut previous: Local<Option<crate::id::ClientId>>,
     mut save: MessageWriter<SaveCanvas>,
 ) {
     if state.pen == *previous {
@@ -304,7 +314,7 @@ fn save_finished_drawings(
         && settings.auto_save
         && state.drawing.strokes().iter().any(|s| s.author == drawer)
     {
-        let name = roster.name_of(drawer).unwrap_or("someone");
+        let name = roster.display_name(drawer);
         save.write(SaveCanvas {
             name: gallery::file_name(&roster.room, None, name, game::unix_now()),
         });
@@ -322,7 +332,7 @@ fn save_finished_turns(
 ) {
     for TurnEnded { word, drawer } in ended.read() {
         if settings.auto_save && !state.drawing.strokes().is_empty() {
-            let name = roster.name_of(*drawer).unwrap_or("someone");
+            let name = roster.display_name(*drawer);
             save.write(SaveCanvas {
                 name: gallery::file_name(&roster.room, Some(word.as_str()), name, game::unix_now()),
             });
@@ -330,10 +340,10 @@ fn save_finished_turns(
     }
 }
 
-fn note_connection_end(mut ended: MessageReader<ConnectionEnded>, mut state: ResMut<UiState>) {
-    if let Some(ConnectionEnded(error)) = ended.read().last() {
+fn note_connection_end(mut ended: MessageReader<SessionEnded>, mut state: ResMut<UiState>) {
+    if let Some(error) = ended.read().last() {
         eprintln!("game: {error}");
-        let title = if error.is_connect_failure() {
+        let title = if error.is_join_failure() {
             "Could not join"
         } else {
             "Disconnected"

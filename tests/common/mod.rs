@@ -8,27 +8,143 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
+use std::sync::OnceLock;
+
 use catchmind::app::{HostedServer, ServerOptions, headless_client_app};
 use catchmind::codec;
-use catchmind::plugins::canvas::{CanvasState, CanvasToClient, DrawInput};
-use catchmind::plugins::chat::{ChatEntry, ChatLog, ChatToServer};
+use catchmind::plugins::canvas::{CanvasState, CanvasToClient, CanvasToServer, DrawInput};
+use catchmind::plugins::chat::{ChatEntry, ChatLog, ChatToClient, ChatToServer};
+use catchmind::plugins::net::wire::{ClientControl, FIRST_TAG, ServerControl};
 use catchmind::plugins::net::{
-    ClientState, ConnectRequested, ConnectionEnded, FromServer, LeaveRequested, NetServer, ToServer,
+    ClientState, CloseReason, FromServer, LeaveRequested, NetServer, PROTOCOL_VERSION, ToServer, WireMessage,
+    WireRegistry,
 };
-use catchmind::plugins::rooms::Roster;
-use catchmind::protocol::{ClientMsg, Hello, PROTOCOL_VERSION, ServerMsg};
+use catchmind::plugins::quiz::{QuizToClient, QuizToServer};
+use catchmind::plugins::rooms::{
+    JoinRequest, JoinServer, Rejection, RoomUpdate, Roster, SessionEnded, Welcome,
+};
 
 pub fn start_server(options: ServerOptions) -> HostedServer {
     let listener = NetServer::bind("127.0.0.1:0").expect("bind loopback");
     HostedServer::spawn(listener, options).expect("start server")
 }
 
-pub fn hello(name: &str, room: Option<&str>) -> Hello {
-    Hello {
-        version: PROTOCOL_VERSION,
+pub fn hello(name: &str, room: Option<&str>) -> JoinRequest {
+    JoinRequest {
         name: name.into(),
         room: room.map(Into::into),
         host_token: None,
+    }
+}
+
+/// The tags and fingerprint of this build's registered wire types, for raw peers.
+pub struct Tags {
+    pub fingerprint: u64,
+    tags: std::collections::HashMap<&'static str, u32>,
+}
+
+impl Tags {
+    pub fn get() -> &'static Tags {
+        static TAGS: OnceLock<Tags> = OnceLock::new();
+        TAGS.get_or_init(|| {
+            let app = headless_client_app();
+            let registry = app.world().resource::<WireRegistry>();
+            let mut next = std::collections::HashMap::new();
+            let tags = registry
+                .types()
+                .into_iter()
+                .map(|(direction, name, _)| {
+                    let n = next.entry(direction).or_insert(FIRST_TAG);
+                    *n += 1;
+                    (name, *n - 1)
+                })
+                .collect();
+            let tags = Tags {
+                fingerprint: registry.fingerprint(),
+                tags,
+            };
+            assert_eq!(
+                Some(tags.tags["chat.to_client"]),
+                registry.tag_of::<ChatToClient>(),
+                "tags follow registration order"
+            );
+            tags
+        })
+    }
+}
+
+/// The tag a registered type travels under.
+pub fn tag<T: WireMessage>() -> u32 {
+    Tags::get().tags[T::NAME]
+}
+
+/// What a client sends, as a raw peer writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientMsg {
+    Control(ClientControl),
+    Join(JoinRequest),
+    Chat(ChatToServer),
+    Canvas(CanvasToServer),
+    Quiz(QuizToServer),
+}
+
+impl ClientMsg {
+    /// The network handshake of this build.
+    pub fn hello() -> Self {
+        ClientMsg::Control(ClientControl::Hello {
+            version: PROTOCOL_VERSION,
+            fingerprint: Tags::get().fingerprint,
+        })
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        fn tagged<T: WireMessage>(msg: &T) -> Vec<u8> {
+            codec::encode(&(tag::<T>(), msg)).unwrap()
+        }
+        match self {
+            ClientMsg::Control(control) => codec::encode(control).unwrap(),
+            ClientMsg::Join(msg) => tagged(msg),
+            ClientMsg::Chat(msg) => tagged(msg),
+            ClientMsg::Canvas(msg) => tagged(msg),
+            ClientMsg::Quiz(msg) => tagged(msg),
+        }
+    }
+}
+
+/// What the server sends, as a raw peer reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerMsg {
+    Control(ServerControl),
+    Welcome(Welcome),
+    Rejected(Rejection),
+    Room(RoomUpdate),
+    Chat(ChatToClient),
+    Canvas(CanvasToClient),
+    Quiz(QuizToClient),
+}
+
+impl ServerMsg {
+    pub const PING: ServerMsg = ServerMsg::Control(ServerControl::Ping);
+
+    /// Decodes one frame's payload; panics on anything this build would not send.
+    pub fn decode(payload: &[u8]) -> ServerMsg {
+        let (found, used) = codec::decode_prefix::<u32>(payload).expect("a tag");
+        if found < FIRST_TAG {
+            return ServerMsg::Control(codec::decode(payload).expect("a control frame"));
+        }
+        let body = &payload[used..];
+        fn de<T: WireMessage>(body: &[u8]) -> T {
+            codec::decode(body).expect("server frames decode")
+        }
+        match found {
+            t if t == tag::<Welcome>() => ServerMsg::Welcome(de(body)),
+            t if t == tag::<Rejection>() => ServerMsg::Rejected(de(body)),
+            t if t == tag::<RoomUpdate>() => ServerMsg::Room(de(body)),
+            t if t == tag::<ChatToClient>() => ServerMsg::Chat(de(body)),
+            t if t == tag::<CanvasToClient>() => ServerMsg::Canvas(de(body)),
+            t if t == tag::<QuizToClient>() => ServerMsg::Quiz(de(body)),
+            other => panic!("unknown tag {other}"),
+        }
     }
 }
 
@@ -37,7 +153,7 @@ pub struct Client {
     pub app: App,
     pub name: String,
     ended: Vec<String>,
-    ended_cursor: bevy::ecs::message::MessageCursor<ConnectionEnded>,
+    ended_cursor: bevy::ecs::message::MessageCursor<SessionEnded>,
     /// Every canvas message this client received, in order.
     pub canvas_received: Vec<CanvasToClient>,
     canvas_cursor: bevy::ecs::message::MessageCursor<FromServer<CanvasToClient>>,
@@ -48,12 +164,12 @@ impl Client {
         Self::connect_hello(addr, hello(name, room))
     }
 
-    pub fn connect_hello(addr: SocketAddr, hello: Hello) -> Self {
+    pub fn connect_hello(addr: SocketAddr, join: JoinRequest) -> Self {
         let mut app = headless_client_app();
-        let name = hello.name.clone();
-        app.world_mut().write_message(ConnectRequested {
+        let name = join.name.clone();
+        app.world_mut().write_message(JoinServer {
             addr: addr.to_string(),
-            hello,
+            join,
         });
         Self {
             app,
@@ -74,8 +190,8 @@ impl Client {
 
     pub fn step(&mut self) {
         self.app.update();
-        let messages = self.app.world().resource::<Messages<ConnectionEnded>>();
-        for ConnectionEnded(e) in self.ended_cursor.read(messages) {
+        let messages = self.app.world().resource::<Messages<SessionEnded>>();
+        for e in self.ended_cursor.read(messages) {
             self.ended.push(e.to_string());
         }
         let messages = self
@@ -89,6 +205,11 @@ impl Client {
 
     pub fn state(&self) -> ClientState {
         *self.app.world().resource::<State<ClientState>>().get()
+    }
+
+    /// In a room (welcomed).
+    pub fn joined(&self) -> bool {
+        self.roster().me.is_some()
     }
 
     pub fn roster(&self) -> &Roster {
@@ -188,7 +309,7 @@ pub fn join_all(clients: &mut [&mut Client]) {
     let n = clients.len();
     step_until(clients, Duration::from_secs(10), "everyone to join", |cs| {
         cs.iter()
-            .all(|c| c.state() == ClientState::Connected && c.roster().players.len() == n)
+            .all(|c| c.state() == ClientState::Connected && c.joined() && c.roster().players.len() == n)
     });
 }
 
@@ -226,11 +347,13 @@ impl RawPeer {
     }
 
     pub fn send(&mut self, msg: &ClientMsg) {
-        self.send_frame(&codec::encode(msg).unwrap());
+        self.send_frame(&msg.encode());
     }
 
+    /// The network handshake, then a join.
     pub fn hello(&mut self, name: &str) {
-        self.send(&ClientMsg::Hello(hello(name, None)));
+        self.send(&ClientMsg::hello());
+        self.send(&ClientMsg::Join(hello(name, None)));
     }
 
     /// The next message other than a ping, or `None` once the connection is closed.
@@ -242,18 +365,18 @@ impl RawPeer {
             assert!(len <= codec::MAX_FRAME_LEN, "server sent an oversize frame");
             let mut payload = vec![0u8; len];
             self.stream.read_exact(&mut payload).ok()?;
-            let msg: ServerMsg = codec::decode(&payload).expect("server frames decode");
-            if msg != ServerMsg::Ping {
+            let msg = ServerMsg::decode(&payload);
+            if msg != ServerMsg::PING {
                 return Some(msg);
             }
         }
     }
 
     /// Reads until the server closes the connection; returns the `Closing` reason if sent.
-    pub fn closing_reason(&mut self) -> Option<catchmind::protocol::CloseReason> {
+    pub fn closing_reason(&mut self) -> Option<CloseReason> {
         let mut reason = None;
         while let Some(msg) = self.recv() {
-            if let ServerMsg::Closing(r) = msg {
+            if let ServerMsg::Control(ServerControl::Closing(r)) = msg {
                 reason = Some(r);
             }
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::protocol::ClientId;
+use crate::id::ClientId;
 
 /// The board every client maps to its window (aspect ratio kept); wire coordinates are
 /// board units.
@@ -100,7 +100,7 @@ pub fn decode_deltas(mut previous: BoardPoint, deltas: &[Delta]) -> Result<Vec<B
         .collect()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum CanvasError {
     #[error("you do not hold the pen")]
     NotYourPen,

@@ -355,7 +355,6 @@ pub(super) fn save_requests(
 pub mod offscreen {
     use std::sync::{Arc, Mutex};
 
-    use bevy::app::PluginsState;
     use bevy::prelude::*;
     use bevy::render::RenderPlugin;
     use bevy::render::gpu_readback::{Readback, ReadbackComplete};
@@ -384,11 +383,7 @@ pub mod offscreen {
         .init_resource::<CanvasState>()
         .add_message::<PaintCanvas>()
         .add_plugins(super::plugin);
-        while app.plugins_state() == PluginsState::Adding {
-            bevy::tasks::tick_global_task_pools_on_main_thread();
-        }
-        app.finish();
-        app.cleanup();
+        crate::startup::finish_plugins(&mut app);
         for _ in 0..3 {
             app.update();
         }

@@ -6,6 +6,7 @@ use bevy_egui::egui::{self, Color32, RichText};
 use super::model::{MAX_BRUSH, MIN_BRUSH};
 use super::{BOARD_SIZE, BoardPoint, CanvasState, DrawInput};
 use crate::plugins::rooms::Roster;
+use crate::theme;
 
 /// 16 colours, Catch Mind style: black, greys, then the rainbow and browns.
 pub const PALETTE: [[u8; 3]; 16] = [
@@ -48,74 +49,84 @@ pub fn board(
     let response = match texture {
         Some(texture) => ui.put(rect, egui::Image::new((texture, size)).sense(sense)),
         None => {
-            ui.painter().rect_filled(rect, 0.0, Color32::WHITE);
+            ui.painter().rect_filled(rect, 0.0, theme::PAPER);
             ui.allocate_rect(rect, sense)
         }
-    };
-    let to_board = |pos: egui::Pos2| {
-        let local = (pos - rect.min) / scale;
-        BoardPoint::from_f32(local.x.clamp(0.0, BOARD_SIZE.x), local.y.clamp(0.0, BOARD_SIZE.y))
     };
     let id = response.id.with("stroking");
     if !can_draw {
         ui.data_mut(|d| d.remove::<bool>(id));
     }
     if can_draw {
-        // Strokes follow the raw pointer events rather than egui's click/drag recognition:
-        // every motion sample counts (corners survive slow frames), and a quick flick whose
-        // press and release land in the same frame still draws.
-        let mut stroking = ui.data(|d| d.get_temp::<bool>(id)).unwrap_or(false);
-        let layer = ui.layer_id();
-        let events = ui.input(|i| i.events.clone());
-        for event in &events {
-            match event {
-                egui::Event::PointerButton {
-                    pos,
-                    button: egui::PointerButton::Primary,
-                    pressed: true,
-                    ..
-                } if !stroking && rect.contains(*pos) && ui.ctx().layer_id_at(*pos) == Some(layer) => {
-                    if let Some(at) = to_board(*pos) {
-                        input.push(DrawInput::Begin(at));
-                        stroking = true;
-                    }
-                }
-                egui::Event::PointerMoved(pos) if stroking => {
-                    input.extend(to_board(*pos).map(DrawInput::MoveTo));
-                }
-                egui::Event::PointerButton {
-                    pos,
-                    button: egui::PointerButton::Primary,
-                    pressed: false,
-                    ..
-                } if stroking => {
-                    input.extend(to_board(*pos).map(DrawInput::MoveTo));
-                    input.push(DrawInput::End);
-                    stroking = false;
-                }
-                egui::Event::PointerGone | egui::Event::WindowFocused(false) if stroking => {
-                    input.push(DrawInput::End);
-                    stroking = false;
-                }
-                _ => {}
-            }
-        }
-        ui.data_mut(|d| d.insert_temp(id, stroking));
+        follow_pointer(ui, id, rect, scale, input);
         if let Some(hover) = response.hover_pos() {
-            // The brush cursor: the size and colour the next stroke will have.
-            let brush = state.current_brush();
-            let radius = (brush.size as f32 * scale / 2.0).max(1.5);
-            let colour = if brush.eraser {
-                Color32::from_gray(120)
-            } else {
-                rgb(brush.colour)
-            };
-            ui.painter_at(rect)
-                .circle_stroke(hover, radius, egui::Stroke::new(1.5, colour));
-            ui.ctx().set_cursor_icon(egui::CursorIcon::None);
+            brush_cursor(ui, state, rect, scale, hover);
         }
     }
     rect
+}
+
+/// Turns this frame's pointer events over the board (`rect`, drawn at `scale`) into strokes.
+/// Whether a stroke is under way is kept in egui's memory under `id`.
+fn follow_pointer(ui: &egui::Ui, id: egui::Id, rect: egui::Rect, scale: f32, input: &mut Vec<DrawInput>) {
+    let to_board = |pos: egui::Pos2| {
+        let local = (pos - rect.min) / scale;
+        BoardPoint::from_f32(local.x.clamp(0.0, BOARD_SIZE.x), local.y.clamp(0.0, BOARD_SIZE.y))
+    };
+    // Strokes follow the raw pointer events rather than egui's click/drag recognition:
+    // every motion sample counts (corners survive slow frames), and a quick flick whose
+    // press and release land in the same frame still draws.
+    let mut stroking = ui.data(|d| d.get_temp::<bool>(id)).unwrap_or(false);
+    let layer = ui.layer_id();
+    let events = ui.input(|i| i.events.clone());
+    for event in &events {
+        match event {
+            egui::Event::PointerButton {
+                pos,
+                button: egui::PointerButton::Primary,
+                pressed: true,
+                ..
+            } if !stroking && rect.contains(*pos) && ui.ctx().layer_id_at(*pos) == Some(layer) => {
+                if let Some(at) = to_board(*pos) {
+                    input.push(DrawInput::Begin(at));
+                    stroking = true;
+                }
+            }
+            egui::Event::PointerMoved(pos) if stroking => {
+                input.extend(to_board(*pos).map(DrawInput::MoveTo));
+            }
+            egui::Event::PointerButton {
+                pos,
+                button: egui::PointerButton::Primary,
+                pressed: false,
+                ..
+            } if stroking => {
+                input.extend(to_board(*pos).map(DrawInput::MoveTo));
+                input.push(DrawInput::End);
+                stroking = false;
+            }
+            egui::Event::PointerGone | egui::Event::WindowFocused(false) if stroking => {
+                input.push(DrawInput::End);
+                stroking = false;
+            }
+            _ => {}
+        }
+    }
+    ui.data_mut(|d| d.insert_temp(id, stroking));
+}
+
+/// The brush cursor: the size and colour the next stroke will have.
+fn brush_cursor(ui: &egui::Ui, state: &CanvasState, rect: egui::Rect, scale: f32, hover: egui::Pos2) {
+    let brush = state.current_brush();
+    let radius = (brush.size as f32 * scale / 2.0).max(1.5);
+    let colour = if brush.eraser {
+        theme::ERASER_CURSOR
+    } else {
+        rgb(brush.colour)
+    };
+    ui.painter_at(rect)
+        .circle_stroke(hover, radius, egui::Stroke::new(1.5, colour));
+    ui.ctx().set_cursor_icon(egui::CursorIcon::None);
 }
 
 /// The tool column: the pen, colours, size, eraser, undo, clear and save. Returns whether
@@ -128,28 +139,47 @@ pub fn tools(
     last_save: Option<&Result<std::path::PathBuf, String>>,
     input: &mut Vec<DrawInput>,
 ) -> bool {
-    let me = roster.me;
-    let holding = state.i_hold_the_pen(me);
+    let holding = state.i_hold_the_pen(roster.me);
     ui.label(RichText::new("Drawing").strong());
+    pen_status(ui, state, roster, in_game, input);
+    ui.separator();
+    ui.add_enabled_ui(holding, |ui| {
+        palette(ui, state);
+        brush_options(ui, state, input);
+    });
+    ui.separator();
+    save_button(ui, last_save)
+}
+
+/// Who holds the pen, with the buttons to take or release it outside a game, and why the
+/// last request was refused.
+fn pen_status(
+    ui: &mut egui::Ui,
+    state: &CanvasState,
+    roster: &Roster,
+    in_game: bool,
+    input: &mut Vec<DrawInput>,
+) {
+    let me = roster.me;
     match state.pen {
         Some(holder) if in_game && Some(holder) == me => {
-            ui.label(RichText::new("Your turn: draw!").color(Color32::from_rgb(250, 205, 70)));
+            ui.label(RichText::new("Your turn: draw!").color(theme::EMPHASIS));
         }
         Some(holder) if in_game => {
-            let name = roster.name_of(holder).unwrap_or("someone");
+            let name = roster.display_name(holder);
             ui.label(format!("{name} is drawing"));
         }
         None if in_game => {
             ui.label("Between turns");
         }
         Some(holder) if Some(holder) == me => {
-            ui.label(RichText::new("You hold the pen").color(Color32::from_rgb(110, 200, 120)));
+            ui.label(RichText::new("You hold the pen").color(theme::SUCCESS));
             if ui.button("Release the pen").clicked() {
                 input.push(DrawInput::ReleasePen);
             }
         }
         Some(holder) => {
-            let name = roster.name_of(holder).unwrap_or("someone");
+            let name = roster.display_name(holder);
             ui.label(format!("{name} is drawing"));
             if ui
                 .button("Take the pen")
@@ -167,67 +197,75 @@ pub fn tools(
         }
     }
     if let Some(why) = &state.refused {
-        ui.label(RichText::new(why).color(Color32::from_rgb(240, 120, 90)).small());
+        ui.label(RichText::new(why.to_string()).color(theme::ERROR).small());
     }
-    ui.separator();
-    ui.add_enabled_ui(holding, |ui| {
-        egui::Grid::new("palette")
-            .spacing([6.0, 6.0])
-            .min_col_width(0.0)
-            .show(ui, |ui| {
-                for (i, colour) in PALETTE.iter().enumerate() {
-                    let selected = !state.brush.eraser && state.brush.colour == *colour;
-                    let (rect, response) =
-                        ui.allocate_exact_size(egui::vec2(34.0, 24.0), egui::Sense::click());
-                    ui.painter().rect_filled(rect, 3.0, rgb(*colour));
-                    let outline = if selected {
-                        egui::Stroke::new(2.5, Color32::from_rgb(90, 170, 255))
-                    } else {
-                        egui::Stroke::new(1.0, Color32::from_gray(90))
-                    };
-                    ui.painter()
-                        .rect_stroke(rect, 3.0, outline, egui::StrokeKind::Outside);
-                    if response.clicked() {
-                        state.brush.colour = *colour;
-                        state.brush.eraser = false;
-                    }
-                    if i % 4 == 3 {
-                        ui.end_row();
-                    }
+}
+
+/// The colour swatches, four to a row.
+fn palette(ui: &mut egui::Ui, state: &mut CanvasState) {
+    egui::Grid::new("palette")
+        .spacing([6.0, 6.0])
+        .min_col_width(0.0)
+        .show(ui, |ui| {
+            for (i, colour) in PALETTE.iter().enumerate() {
+                let selected = !state.brush.eraser && state.brush.colour == *colour;
+                let (rect, response) = ui.allocate_exact_size(egui::vec2(34.0, 24.0), egui::Sense::click());
+                ui.painter().rect_filled(rect, 3.0, rgb(*colour));
+                let outline = if selected {
+                    egui::Stroke::new(2.5, theme::ACCENT)
+                } else {
+                    egui::Stroke::new(1.0, theme::SWATCH_OUTLINE)
+                };
+                ui.painter()
+                    .rect_stroke(rect, 3.0, outline, egui::StrokeKind::Outside);
+                if response.clicked() {
+                    state.brush.colour = *colour;
+                    state.brush.eraser = false;
                 }
-            });
-        ui.horizontal(|ui| {
-            ui.label("Custom");
-            if egui::color_picker::color_edit_button_srgb(ui, &mut state.brush.colour).changed() {
-                state.brush.eraser = false;
+                if i % 4 == 3 {
+                    ui.end_row();
+                }
             }
         });
-        ui.add_space(4.0);
-        ui.horizontal(|ui| {
-            if ui.selectable_label(!state.brush.eraser, "✏ Brush (B)").clicked() {
-                state.brush.eraser = false;
-            }
-            if ui.selectable_label(state.brush.eraser, "Eraser (E)").clicked() {
-                state.brush.eraser = true;
-            }
-        });
-        ui.label("Size ([ and ])");
-        ui.add(egui::Slider::new(&mut state.brush.size, MIN_BRUSH..=MAX_BRUSH));
-        ui.add_space(4.0);
-        ui.horizontal(|ui| {
-            if ui
-                .button("Undo")
-                .on_hover_text("Ctrl+Z: your last stroke")
-                .clicked()
-            {
-                input.push(DrawInput::Undo);
-            }
-            if ui.button("Clear").on_hover_text("cannot be undone").clicked() {
-                input.push(DrawInput::Clear);
-            }
-        });
+}
+
+/// A custom colour, brush or eraser, size, undo and clear.
+fn brush_options(ui: &mut egui::Ui, state: &mut CanvasState, input: &mut Vec<DrawInput>) {
+    ui.horizontal(|ui| {
+        ui.label("Custom");
+        if egui::color_picker::color_edit_button_srgb(ui, &mut state.brush.colour).changed() {
+            state.brush.eraser = false;
+        }
     });
-    ui.separator();
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        if ui.selectable_label(!state.brush.eraser, "✏ Brush (B)").clicked() {
+            state.brush.eraser = false;
+        }
+        if ui.selectable_label(state.brush.eraser, "Eraser (E)").clicked() {
+            state.brush.eraser = true;
+        }
+    });
+    ui.label("Size ([ and ])");
+    ui.add(egui::Slider::new(&mut state.brush.size, MIN_BRUSH..=MAX_BRUSH));
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        if ui
+            .button("Undo")
+            .on_hover_text("Ctrl+Z: your last stroke")
+            .clicked()
+        {
+            input.push(DrawInput::Undo);
+        }
+        if ui.button("Clear").on_hover_text("cannot be undone").clicked() {
+            input.push(DrawInput::Clear);
+        }
+    });
+}
+
+/// The save button and where the last picture went (or why it could not be saved). Returns
+/// whether the button was clicked.
+fn save_button(ui: &mut egui::Ui, last_save: Option<&Result<std::path::PathBuf, String>>) -> bool {
     let save = ui.button("💾 Save PNG (Ctrl+S)").clicked();
     match last_save {
         Some(Ok(path)) => {
@@ -235,7 +273,7 @@ pub fn tools(
             ui.label(RichText::new(path.display().to_string()).small());
         }
         Some(Err(why)) => {
-            ui.label(RichText::new(why).color(Color32::from_rgb(240, 120, 90)).small());
+            ui.label(RichText::new(why.to_string()).color(theme::ERROR).small());
         }
         None => {}
     }

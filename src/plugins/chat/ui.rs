@@ -3,8 +3,9 @@
 use bevy_egui::egui::{self, Color32, RichText};
 
 use super::{ChatEntry, ChatLog, MAX_CHAT_CHARS};
+use crate::id::ClientId;
 use crate::names::truncate_chars;
-use crate::protocol::ClientId;
+use crate::theme;
 
 /// Draws the chat log and input; returns a message to send when the player pressed Enter.
 pub fn chat_panel(
@@ -60,17 +61,13 @@ fn entry_row(ui: &mut egui::Ui, entry: &ChatEntry, me: Option<ClientId>) {
         ChatEntry::Line { from, name, text } => said_row(ui, *from, name, text, me, false),
         ChatEntry::Private { from, name, text } => said_row(ui, *from, name, text, me, true),
         ChatEntry::Highlight(text) => {
-            ui.label(
-                RichText::new(text)
-                    .strong()
-                    .color(Color32::from_rgb(110, 220, 120)),
-            );
+            ui.label(RichText::new(text).strong().color(theme::SUCCESS));
         }
         ChatEntry::Notice(text) => {
-            ui.label(RichText::new(text).italics().color(Color32::from_gray(150)));
+            ui.label(RichText::new(text).italics().color(theme::MUTED_TEXT));
         }
         ChatEntry::Refused(text) => {
-            ui.label(RichText::new(format!("⚠ {text}")).color(Color32::from_rgb(240, 120, 90)));
+            ui.label(RichText::new(format!("⚠ {text}")).color(theme::ERROR));
         }
     }
 }
@@ -79,20 +76,20 @@ fn entry_row(ui: &mut egui::Ui, entry: &ChatEntry, me: Option<ClientId>) {
 /// the drawer and those who found the word) is marked with a lock and tinted.
 fn said_row(ui: &mut egui::Ui, from: ClientId, name: &str, text: &str, me: Option<ClientId>, private: bool) {
     let colour = if Some(from) == me {
-        Color32::from_rgb(90, 170, 255)
+        theme::ACCENT
     } else {
         name_colour(name)
     };
     ui.horizontal_wrapped(|ui| {
         ui.spacing_mut().item_spacing.x = 4.0;
         if private {
-            ui.label(RichText::new("🔒").color(Color32::from_rgb(120, 200, 120)))
+            ui.label(RichText::new("🔒").color(theme::PRIVATE_TINT))
                 .on_hover_text("Only the drawer and those who found the word see this");
         }
         ui.label(RichText::new(format!("{name}:")).strong().color(colour));
         let text = RichText::new(text);
         ui.label(if private {
-            text.color(Color32::from_rgb(150, 220, 150))
+            text.color(theme::PRIVATE_TINT)
         } else {
             text
         });
@@ -101,18 +98,8 @@ fn said_row(ui: &mut egui::Ui, from: ClientId, name: &str, text: &str, me: Optio
 
 /// A stable, readable colour per name.
 fn name_colour(name: &str) -> Color32 {
-    const PALETTE: [Color32; 8] = [
-        Color32::from_rgb(240, 160, 80),
-        Color32::from_rgb(120, 200, 120),
-        Color32::from_rgb(220, 130, 200),
-        Color32::from_rgb(230, 210, 90),
-        Color32::from_rgb(110, 200, 210),
-        Color32::from_rgb(250, 130, 130),
-        Color32::from_rgb(170, 150, 250),
-        Color32::from_rgb(200, 180, 140),
-    ];
     let hash = name
         .bytes()
         .fold(2166136261u32, |h, b| (h ^ b as u32).wrapping_mul(16777619));
-    PALETTE[hash as usize % PALETTE.len()]
+    theme::NAME_COLOURS[hash as usize % theme::NAME_COLOURS.len()]
 }

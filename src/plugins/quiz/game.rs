@@ -12,7 +12,7 @@ use thiserror::Error;
 use super::scoring::{Settings, drawer_points, guesser_points};
 use super::text::{self, contains_word, is_close, is_korean, masked, normalize};
 use super::words::WordBag;
-use crate::protocol::ClientId;
+use crate::id::ClientId;
 
 /// The drawer's time to pick a word before one is picked for them.
 pub const CHOOSE_TIME: Duration = Duration::from_secs(15);
@@ -143,7 +143,7 @@ pub enum Guess {
     DrawerLeak,
 }
 
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, Error, PartialEq, Eq)]
 pub enum QuizError {
     #[error("a game needs at least two players")]
     TooFewPlayers,

@@ -4,6 +4,8 @@
 
 use unicode_normalization::UnicodeNormalization;
 
+use crate::safe_text::is_invisible;
+
 /// What a guess is compared as: NFKC, case-folded, without spaces or invisible characters
 /// (and composed again, so jamo typed with spaces between, ㅅ ㅏ ㄱ ㅘ, read as 사과).
 pub fn normalize(text: &str) -> String {
@@ -16,44 +18,17 @@ pub fn normalize(text: &str) -> String {
         .collect()
 }
 
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}')
-        || ('\u{202A}'..='\u{202E}').contains(&c)
-        || ('\u{2066}'..='\u{2069}').contains(&c)
-}
-
 /// Hangul syllables split into their jamo (NFD), so 사과 and 사가 differ by one letter.
-fn letters(normalized: &str) -> Vec<char> {
+fn letters(normalized: &str) -> String {
     normalized.nfd().collect()
 }
 
-/// One letter added, removed or changed, or two neighbours swapped (not equal). A guess of
-/// a single letter is never close: it would tell which letters a short word has.
+/// One letter added, removed or changed, or two neighbours swapped (not equal): an
+/// optimal-string-alignment distance of one. A guess of a single letter is never close: it
+/// would tell which letters a short word has.
 pub fn is_close(guess: &str, word: &str) -> bool {
     let (a, b) = (letters(&normalize(guess)), letters(&normalize(word)));
-    a != b && a.len() >= 2 && edit_distance_at_most_one(&a, &b)
-}
-
-fn edit_distance_at_most_one(a: &[char], b: &[char]) -> bool {
-    match a.len() as isize - b.len() as isize {
-        0 => {
-            let diffs: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
-            match diffs.as_slice() {
-                [] | [_] => true,
-                [i, j] => *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i],
-                _ => false,
-            }
-        }
-        1 => one_insertion(b, a),
-        -1 => one_insertion(a, b),
-        _ => false,
-    }
-}
-
-/// Whether `longer` is `shorter` with one character inserted.
-fn one_insertion(shorter: &[char], longer: &[char]) -> bool {
-    let split = shorter.iter().zip(longer).take_while(|(x, y)| x == y).count();
-    shorter[split..] == longer[split + 1..]
+    a != b && a.chars().count() >= 2 && strsim::osa_distance(&a, &b) <= 1
 }
 
 /// The drawer's leak guard: whether `message` contains the word, after normalising, mapping

@@ -6,20 +6,13 @@ use std::time::Duration;
 
 use bevy_egui::egui::{self, Align2, Color32, RichText};
 
-use super::{Banner, GameView, Pack, PhaseView, QuizToServer, QuizView, Settings, Standing};
+use super::{Banner, GameView, Pack, PhaseView, QuizToServer, QuizView, Settings, Standing, found_word_text};
+use crate::id::ClientId;
 use crate::plugins::rooms::Roster;
-use crate::protocol::ClientId;
+use crate::theme;
 
 /// How long a banner stays up.
 pub const BANNER_TIME: Duration = Duration::from_secs(3);
-
-const GREEN: Color32 = Color32::from_rgb(110, 220, 120);
-const GOLD: Color32 = Color32::from_rgb(250, 205, 70);
-const RED: Color32 = Color32::from_rgb(240, 110, 100);
-
-fn name(roster: &Roster, id: ClientId) -> String {
-    roster.name_of(id).unwrap_or("someone").to_owned()
-}
 
 /// The word as this player may see it: (text, is it the word itself).
 fn shown_word(game: &GameView) -> (String, bool) {
@@ -57,9 +50,9 @@ pub fn top_bar(ui: &mut egui::Ui, view: &QuizView, roster: &Roster, now: Duratio
     let left = view.seconds_left(now);
     let drawing = matches!(game.phase, PhaseView::Drawing { .. });
     let colour = if drawing && left <= 10 {
-        RED
+        theme::ERROR
     } else {
-        Color32::from_gray(220)
+        theme::TEXT
     };
     ui.label(
         RichText::new(format!("⏱ {left:>3}"))
@@ -72,18 +65,23 @@ pub fn top_bar(ui: &mut egui::Ui, view: &QuizView, roster: &Roster, now: Duratio
     let drawer = game.phase.drawer();
     match &game.phase {
         PhaseView::Choosing { .. } if Some(drawer) == me => {
-            ui.label(RichText::new("Your turn: choose a word").size(18.0).color(GOLD));
+            ui.label(
+                RichText::new("Your turn: choose a word")
+                    .size(18.0)
+                    .color(theme::EMPHASIS),
+            );
         }
         PhaseView::Choosing { .. } => {
-            ui.label(RichText::new(format!("{} is choosing a word…", name(roster, drawer))).size(18.0));
+            let who = roster.display_name(drawer);
+            ui.label(RichText::new(format!("{who} is choosing a word…")).size(18.0));
         }
         PhaseView::Drawing { word: Some(word), .. } if Some(drawer) == me => {
             ui.label(RichText::new("Draw:").size(18.0));
-            ui.label(RichText::new(word).size(24.0).strong().color(GOLD));
+            ui.label(RichText::new(word).size(24.0).strong().color(theme::EMPHASIS));
         }
         PhaseView::Drawing { word: Some(word), .. } => {
-            ui.label(RichText::new("✔ You got it:").size(18.0).color(GREEN));
-            ui.label(RichText::new(word).size(24.0).strong().color(GREEN));
+            ui.label(RichText::new("✔ You got it:").size(18.0).color(theme::SUCCESS));
+            ui.label(RichText::new(word).size(24.0).strong().color(theme::SUCCESS));
         }
         PhaseView::Drawing { mask, .. } => {
             let letters = mask.chars().filter(|c| *c == '_' || c.is_alphanumeric()).count();
@@ -93,7 +91,7 @@ pub fn top_bar(ui: &mut egui::Ui, view: &QuizView, roster: &Roster, now: Duratio
         }
         PhaseView::Reveal { word, .. } => {
             ui.label(RichText::new("The word was").size(18.0));
-            ui.label(RichText::new(word).size(24.0).strong().color(GOLD));
+            ui.label(RichText::new(word).size(24.0).strong().color(theme::EMPHASIS));
         }
     }
 }
@@ -112,7 +110,7 @@ pub fn lobby(
     ui.label(RichText::new("Game").strong());
     let host = roster.host;
     if host.is_none() || host != roster.me {
-        let who = host.map_or_else(|| "the host".to_owned(), |id| name(roster, id));
+        let who = host.map_or("the host", |id| roster.display_name(id));
         ui.label(format!("Waiting for {who} (★) to start a game."));
         return None;
     }
@@ -215,9 +213,8 @@ pub fn overlays(ctx: &egui::Context, board: egui::Rect, view: &QuizView, roster:
         match &game.phase {
             PhaseView::Choosing { drawer, .. } if Some(*drawer) != roster.me => {
                 card(ctx, "choosing", board.center(), Align2::CENTER_CENTER, |ui| {
-                    ui.label(
-                        RichText::new(format!("{} is choosing a word…", name(roster, *drawer))).size(22.0),
-                    );
+                    let who = roster.display_name(*drawer);
+                    ui.label(RichText::new(format!("{who} is choosing a word…")).size(22.0));
                 });
             }
             PhaseView::Reveal {
@@ -228,15 +225,15 @@ pub fn overlays(ctx: &egui::Context, board: egui::Rect, view: &QuizView, roster:
                 card(ctx, "reveal", at, Align2::CENTER_BOTTOM, |ui| {
                     ui.vertical_centered(|ui| {
                         ui.label(RichText::new("The word was").size(18.0));
-                        ui.label(RichText::new(word).size(34.0).strong().color(GOLD));
+                        ui.label(RichText::new(word).size(34.0).strong().color(theme::EMPHASIS));
                         ui.add_space(6.0);
                         let mut points = points.clone();
                         points.sort_by_key(|p| std::cmp::Reverse(p.1));
                         egui::Grid::new("turn-points").num_columns(2).show(ui, |ui| {
                             for (id, p) in points {
                                 let role = if id == *drawer { " ✏" } else { "" };
-                                ui.label(format!("{}{role}", name(roster, id)));
-                                let colour = if p > 0 { GREEN } else { Color32::GRAY };
+                                ui.label(format!("{}{role}", roster.display_name(id)));
+                                let colour = if p > 0 { theme::SUCCESS } else { theme::MUTED_TEXT };
                                 ui.label(RichText::new(format!("+{p}")).color(colour).strong());
                                 ui.end_row();
                             }
@@ -272,8 +269,10 @@ pub fn overlays(ctx: &egui::Context, board: egui::Rect, view: &QuizView, roster:
                     .inner_margin(egui::Margin::symmetric(22, 10))
                     .show(ui, |ui| {
                         ui.add(
-                            egui::Label::new(RichText::new(text).size(24.0).strong().color(Color32::BLACK))
-                                .extend(),
+                            egui::Label::new(
+                                RichText::new(text).size(24.0).strong().color(theme::BANNER_TEXT),
+                            )
+                            .extend(),
                         );
                     });
             });
@@ -290,12 +289,14 @@ fn points_nobody(game: &GameView) -> bool {
 /// A banner's text and colour (also used for the window title).
 pub fn banner_text(banner: &Banner) -> (String, Color32) {
     match banner {
-        Banner::YourTurn => ("✏ Your turn to draw!".into(), GOLD),
-        Banner::Guessed { points, me: true, .. } => (format!("★ You got it! +{points}"), GREEN),
-        Banner::Guessed { name, points, .. } => (format!("✔ {name} guessed it! +{points}"), GREEN),
-        Banner::Reveal { word } => (format!("The word was: {word}"), GOLD),
-        Banner::GameOver { early: true } => ("Game over: too few players".into(), RED),
-        Banner::GameOver { early: false } => ("🏆 Game over!".into(), GOLD),
+        Banner::YourTurn => ("✏ Your turn to draw!".into(), theme::EMPHASIS),
+        Banner::Guessed { name, points, me } => (
+            format!("✔ {}", found_word_text(name, *points, *me)),
+            theme::SUCCESS,
+        ),
+        Banner::Reveal { word } => (format!("The word was: {word}"), theme::EMPHASIS),
+        Banner::GameOver { early: true } => ("Game over: too few players".into(), theme::ERROR),
+        Banner::GameOver { early: false } => ("🏆 Game over!".into(), theme::EMPHASIS),
     }
 }
 
@@ -341,9 +342,9 @@ pub fn podium(ctx: &egui::Context, early: bool, standings: &[Standing], me: Opti
                             previous = Some(s.points);
                         }
                         let medal = match rank {
-                            1 => GOLD,
-                            2 => Color32::from_rgb(200, 205, 215),
-                            3 => Color32::from_rgb(205, 130, 70),
+                            1 => theme::MEDAL_GOLD,
+                            2 => theme::MEDAL_SILVER,
+                            3 => theme::MEDAL_BRONZE,
                             _ => Color32::TRANSPARENT,
                         };
                         let size = if rank == 1 { 24.0 } else { 18.0 };
@@ -355,7 +356,7 @@ pub fn podium(ctx: &egui::Context, early: bool, standings: &[Standing], me: Opti
                         if !s.present {
                             label.push_str(" (left)");
                         }
-                        let colour = if rank == 1 { GOLD } else { Color32::from_gray(220) };
+                        let colour = if rank == 1 { theme::MEDAL_GOLD } else { theme::TEXT };
                         ui.label(RichText::new(label).size(size).strong().color(colour));
                         ui.label(RichText::new(format!("{} pts", s.points)).size(size));
                         ui.end_row();

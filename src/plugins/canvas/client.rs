@@ -1,0 +1,282 @@
+//! The canvas on a client: the mirror of the room's drawing, the local player's input
+//! applied at once, batches sent at a fixed rate, and what the renderer should paint.
+
+use std::time::Duration;
+
+use bevy::prelude::*;
+
+use super::model::{self, BoardPoint, Brush, Drawing, decode_deltas, encode_deltas};
+use super::wire::{CanvasToClient, CanvasToServer};
+use super::{BATCH_INTERVAL, CanvasSystems, MIN_STEP};
+use crate::id::ClientId;
+use crate::plugins::LogicSystems;
+use crate::plugins::canvas::model::CanvasError;
+use crate::plugins::net::{FromServer, NetSystems, ToServer};
+use crate::plugins::rooms::{Roster, Welcome};
+
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<CanvasState>()
+        .add_message::<DrawInput>()
+        .add_message::<PaintCanvas>()
+        .add_systems(Update, mirror_server.in_set(LogicSystems::Canvas))
+        .configure_sets(PostUpdate, CanvasSystems::LocalInput.before(NetSystems::Send))
+        .add_systems(
+            PostUpdate,
+            (apply_local_input, send_batches)
+                .chain()
+                .in_set(CanvasSystems::LocalInput),
+        );
+}
+
+/// What the local player does on the canvas (from the mouse, the keyboard or a test).
+#[derive(Message, Debug, Clone, Copy, PartialEq)]
+pub enum DrawInput {
+    TakePen,
+    ReleasePen,
+    /// The pointer went down at a board position.
+    Begin(BoardPoint),
+    /// The pointer moved (while down).
+    MoveTo(BoardPoint),
+    /// The pointer went up.
+    End,
+    Undo,
+    Clear,
+}
+
+/// What the renderer should do to the canvas image.
+#[derive(Message, Debug, Clone, PartialEq)]
+pub enum PaintCanvas {
+    /// Draw a polyline (a single point is a dot) on top of what is there.
+    Segments { brush: Brush, points: Vec<BoardPoint> },
+    /// Clear the image and draw the whole drawing again (after undo, clear, a log).
+    Repaint,
+}
+
+/// This client's view of the room's canvas, and its tool settings.
+#[derive(Resource, Debug)]
+pub struct CanvasState {
+    pub drawing: Drawing,
+    pub pen: Option<ClientId>,
+    pub brush: Brush,
+    /// Why the server refused the last request, for the UI.
+    pub refused: Option<CanvasError>,
+    /// Points drawn locally and not yet sent, and the last point sent.
+    pending: Vec<BoardPoint>,
+    last_sent: Option<BoardPoint>,
+    since_batch: Duration,
+}
+
+impl Default for CanvasState {
+    fn default() -> Self {
+        Self {
+            drawing: Drawing::default(),
+            pen: None,
+            brush: Brush {
+                colour: [20, 20, 20],
+                size: 8,
+                eraser: false,
+            },
+            refused: None,
+            pending: Vec::new(),
+            last_sent: None,
+            since_batch: Duration::ZERO,
+        }
+    }
+}
+
+impl CanvasState {
+    pub fn i_hold_the_pen(&self, me: Option<ClientId>) -> bool {
+        me.is_some() && self.pen == me
+    }
+
+    /// The brush the next stroke uses.
+    pub fn current_brush(&self) -> Brush {
+        self.brush.clamped()
+    }
+}
+
+fn mirror_server(
+    mut state: ResMut<CanvasState>,
+    roster: Res<Roster>,
+    mut welcomes: MessageReader<FromServer<Welcome>>,
+    mut incoming: MessageReader<FromServer<CanvasToClient>>,
+    mut paint: MessageWriter<PaintCanvas>,
+) {
+    if welcomes.read().last().is_some() {
+        let brush = state.brush;
+        *state = CanvasState {
+            brush,
+            ..CanvasState::default()
+        };
+        paint.write(PaintCanvas::Repaint);
+    }
+    for FromServer(msg) in incoming.read() {
+        let state = &mut *state;
+        match msg {
+            CanvasToClient::Pen(holder) => {
+                if state.pen != *holder
+                    && let Some(previous) = state.pen
+                {
+                    state.drawing.finish(previous);
+                    if Some(previous) == roster.me {
+                        state.pending.clear();
+                        state.last_sent = None;
+                    }
+                }
+                state.pen = *holder;
+            }
+            CanvasToClient::Start { author, brush, at } => {
+                if state.drawing.start(*author, *brush, *at).is_ok() {
+                    paint.write(PaintCanvas::Segments {
+                        brush: brush.clamped(),
+                        points: vec![*at],
+                    });
+                }
+            }
+            CanvasToClient::Points { author, deltas } => {
+                let Some(tail) = state.drawing.open_tail(*author) else {
+                    continue;
+                };
+                let Ok(points) = decode_deltas(tail, deltas) else {
+                    continue;
+                };
+                let brush = state.drawing.strokes().last().map(|s| s.brush);
+                if state.drawing.extend(*author, &points).is_ok()
+                    && let Some(brush) = brush
+                {
+                    let mut line = Vec::with_capacity(points.len() + 1);
+                    line.push(tail);
+                    line.extend(points);
+                    paint.write(PaintCanvas::Segments { brush, points: line });
+                }
+            }
+            CanvasToClient::End { author } => {
+                state.drawing.finish(*author);
+            }
+            CanvasToClient::Undo { author } => {
+                if state.drawing.undo(*author) {
+                    paint.write(PaintCanvas::Repaint);
+                }
+            }
+            CanvasToClient::Clear => {
+                state.drawing.clear();
+                paint.write(PaintCanvas::Repaint);
+            }
+            CanvasToClient::Log {
+                strokes,
+                replace,
+                open,
+            } => {
+                state.drawing.apply_log(strokes, *replace, *open);
+                paint.write(PaintCanvas::Repaint);
+            }
+            CanvasToClient::Refused(why) => {
+                state.pending.clear();
+                state.last_sent = None;
+                state.refused = Some(*why);
+            }
+        }
+    }
+}
+
+/// Applies the local player's input at once (own ink shows in the same frame) and queues
+/// what the server must hear.
+fn apply_local_input(
+    mut state: ResMut<CanvasState>,
+    roster: Res<Roster>,
+    mut input: MessageReader<DrawInput>,
+    mut paint: MessageWriter<PaintCanvas>,
+    mut out: MessageWriter<ToServer<CanvasToServer>>,
+) {
+    let Some(me) = roster.me else {
+        input.clear();
+        return;
+    };
+    for event in input.read() {
+        let state = &mut *state;
+        let holding = state.pen == Some(me);
+        match *event {
+            DrawInput::TakePen => {
+                out.write(ToServer(CanvasToServer::TakePen));
+            }
+            DrawInput::ReleasePen => {
+                flush_pending(state, &mut out);
+                out.write(ToServer(CanvasToServer::ReleasePen));
+            }
+            _ if !holding => {}
+            DrawInput::Begin(at) => {
+                flush_pending(state, &mut out);
+                let brush = state.current_brush();
+                if state.drawing.start(me, brush, at).is_ok() {
+                    state.refused = None;
+                    state.last_sent = Some(at);
+                    out.write(ToServer(CanvasToServer::Start { brush, at }));
+                    paint.write(PaintCanvas::Segments {
+                        brush,
+                        points: vec![at],
+                    });
+                }
+            }
+            DrawInput::MoveTo(to) => {
+                let Some(tail) = state.drawing.open_tail(me) else {
+                    continue;
+                };
+                let (dx, dy) = (to.x as i32 - tail.x as i32, to.y as i32 - tail.y as i32);
+                if dx * dx + dy * dy < MIN_STEP * MIN_STEP {
+                    continue;
+                }
+                if state.drawing.extend(me, &[to]).is_ok() {
+                    state.pending.push(to);
+                    let brush = state.current_brush();
+                    paint.write(PaintCanvas::Segments {
+                        brush,
+                        points: vec![tail, to],
+                    });
+                }
+            }
+            DrawInput::End => {
+                if state.drawing.finish(me) {
+                    flush_pending(state, &mut out);
+                    out.write(ToServer(CanvasToServer::End));
+                }
+            }
+            DrawInput::Undo => {
+                flush_pending(state, &mut out);
+                if state.drawing.undo(me) {
+                    out.write(ToServer(CanvasToServer::Undo));
+                    paint.write(PaintCanvas::Repaint);
+                }
+            }
+            DrawInput::Clear => {
+                flush_pending(state, &mut out);
+                state.drawing.clear();
+                out.write(ToServer(CanvasToServer::Clear));
+                paint.write(PaintCanvas::Repaint);
+            }
+        }
+    }
+}
+
+/// Sends the open stroke's new points as one delta-encoded batch.
+fn flush_pending(state: &mut CanvasState, out: &mut MessageWriter<ToServer<CanvasToServer>>) {
+    state.since_batch = Duration::ZERO;
+    let pending = std::mem::take(&mut state.pending);
+    let Some(mut from) = state.last_sent else { return };
+    for batch in pending.chunks(model::MAX_BATCH_POINTS) {
+        out.write(ToServer(CanvasToServer::Points(encode_deltas(from, batch))));
+        from = *batch.last().expect("chunks are never empty");
+    }
+    state.last_sent = Some(from);
+}
+
+/// Sends batches at a fixed rate ([`BATCH_INTERVAL`]) whatever the frame rate.
+fn send_batches(
+    time: Res<Time<Real>>,
+    mut state: ResMut<CanvasState>,
+    mut out: MessageWriter<ToServer<CanvasToServer>>,
+) {
+    state.since_batch += time.delta();
+    if state.since_batch >= BATCH_INTERVAL && !state.pending.is_empty() {
+        flush_pending(&mut state, &mut out);
+    }
+}

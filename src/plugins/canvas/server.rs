@@ -1,0 +1,451 @@
+//! The canvas on the server: each room's [`RoomCanvas`], checking and relaying requests,
+//! the log for joiners, and the pen locks other plugins ask for.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bevy::prelude::*;
+
+use super::model::{self, CanvasError, Drawing, Pen, decode_deltas};
+use super::wire::{CanvasToClient, CanvasToServer, log_chunks};
+use crate::id::ClientId;
+use crate::plugins::LogicSystems;
+use crate::plugins::net::{FromClient, Recipients, ToClients};
+use crate::plugins::rooms::{Player, PlayerJoined, PlayerLeft, Room, RoomIndex};
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_message::<LockPen>()
+        .add_observer(give_rooms_a_canvas)
+        .add_systems(
+            Update,
+            (prepare_joiners, release_leavers, apply_requests)
+                .chain()
+                .in_set(LogicSystems::Canvas),
+        )
+        .add_systems(Update, apply_pen_locks.in_set(LogicSystems::Effects));
+}
+
+/// Asks the canvas to lock a room's pen (a game's turns) or free it again.
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+pub struct LockPen {
+    pub room: Entity,
+    pub lock: PenLock,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PenLock {
+    /// Only `drawer` may draw (nobody, for `None`); `clear` starts a fresh board.
+    To { drawer: Option<ClientId>, clear: bool },
+    /// Free drawing again, the last picture kept.
+    Unlock,
+}
+
+fn give_rooms_a_canvas(add: On<Add, Room>, mut commands: Commands) {
+    commands.entity(add.entity).insert(RoomCanvas::default());
+}
+
+/// A room's canvas (server side).
+#[derive(Component, Debug, Default)]
+pub struct RoomCanvas {
+    pub drawing: Drawing,
+    pub pen: Pen,
+    /// When each player was last resent the picture after a refusal: at most once per
+    /// [`RESYNC_INTERVAL`], so refused requests cannot make the server re-send the log in a loop.
+    resynced: HashMap<ClientId, Duration>,
+}
+
+impl RoomCanvas {
+    /// A game hands the pen to `drawer` (or to nobody between turns) and locks it; `clear`
+    /// starts a fresh board. Returns what everyone in the room must be told.
+    pub fn lock_to(&mut self, drawer: Option<ClientId>, clear: bool, now: Duration) -> Vec<CanvasToClient> {
+        let mut msgs = Vec::new();
+        if let Some(author) = self.drawing.open_author() {
+            self.drawing.finish(author);
+            msgs.push(CanvasToClient::End { author });
+        }
+        if clear && !self.drawing.strokes().is_empty() {
+            self.drawing.clear();
+            msgs.push(CanvasToClient::Clear);
+        }
+        let changed = self.pen.holder() != drawer || !self.pen.locked();
+        self.pen.lock_to(drawer, now);
+        if changed {
+            msgs.push(CanvasToClient::Pen(drawer));
+        }
+        msgs
+    }
+
+    /// The game is over: free drawing again, the last picture kept.
+    pub fn unlock(&mut self) -> Vec<CanvasToClient> {
+        let mut msgs = Vec::new();
+        if let Some(author) = self.drawing.open_author() {
+            self.drawing.finish(author);
+            msgs.push(CanvasToClient::End { author });
+        }
+        let had = self.pen.holder().is_some();
+        self.pen.unlock();
+        if had {
+            msgs.push(CanvasToClient::Pen(None));
+        }
+        msgs
+    }
+}
+
+/// The shortest time between two full-picture resends to one player.
+pub const RESYNC_INTERVAL: Duration = Duration::from_secs(1);
+
+fn prepare_joiners(
+    mut joined: MessageReader<PlayerJoined>,
+    rooms: Query<&RoomCanvas>,
+    mut out: MessageWriter<ToClients<CanvasToClient>>,
+) {
+    for PlayerJoined { client, room, .. } in joined.read() {
+        let Ok(canvas) = rooms.get(*room) else {
+            continue;
+        };
+        let to = Recipients::One(*client);
+        if !canvas.drawing.strokes().is_empty() {
+            for chunk in log_chunks(&canvas.drawing) {
+                out.write(ToClients {
+                    to: to.clone(),
+                    msg: chunk,
+                });
+            }
+        }
+        if let Some(holder) = canvas.pen.holder() {
+            out.write(ToClients {
+                to,
+                msg: CanvasToClient::Pen(Some(holder)),
+            });
+        }
+    }
+}
+
+fn release_leavers(
+    mut left: MessageReader<PlayerLeft>,
+    mut rooms: Query<&mut RoomCanvas>,
+    mut out: MessageWriter<ToClients<CanvasToClient>>,
+) {
+    for PlayerLeft {
+        client,
+        room,
+        remaining,
+        ..
+    } in left.read()
+    {
+        let Ok(mut canvas) = rooms.get_mut(*room) else {
+            continue;
+        };
+        canvas.resynced.remove(client);
+        let to = Recipients::Many(remaining.clone());
+        if canvas.drawing.finish(*client) {
+            out.write(ToClients {
+                to: to.clone(),
+                msg: CanvasToClient::End { author: *client },
+            });
+        }
+        if canvas.pen.holder_left(*client) {
+            out.write(ToClients {
+                to,
+                msg: CanvasToClient::Pen(None),
+            });
+        }
+    }
+}
+
+fn apply_requests(
+    time: Res<Time<Real>>,
+    index: Res<RoomIndex>,
+    players: Query<&Player>,
+    mut rooms: Query<(&Room, &mut RoomCanvas)>,
+    mut requests: MessageReader<FromClient<CanvasToServer>>,
+    mut out: MessageWriter<ToClients<CanvasToClient>>,
+) {
+    let now = time.elapsed();
+    for FromClient { client, msg } in requests.read() {
+        let Some(player) = index.player(*client).and_then(|e| players.get(e).ok()) else {
+            continue;
+        };
+        let Ok((room, mut canvas)) = rooms.get_mut(player.room) else {
+            continue;
+        };
+        let everyone = || Recipients::Many(room.members().collect());
+        let others = || Recipients::Many(room.members().filter(|id| id != client).collect());
+        match apply_request(&mut canvas, *client, msg, now) {
+            Ok(Relay::None) => {}
+            Ok(Relay::ToEveryone(msg)) => {
+                out.write(ToClients { to: everyone(), msg });
+            }
+            Ok(Relay::ToOthers(msgs)) => {
+                for msg in msgs {
+                    out.write(ToClients { to: others(), msg });
+                }
+            }
+            Err(why) => {
+                // The sender drew locally already: tell it why and send the true picture.
+                let to = Recipients::One(*client);
+                out.write(ToClients {
+                    to: to.clone(),
+                    msg: CanvasToClient::Refused(why),
+                });
+                let recent = canvas
+                    .resynced
+                    .get(client)
+                    .is_some_and(|&t| now.saturating_sub(t) < RESYNC_INTERVAL);
+                if recent {
+                    continue;
+                }
+                canvas.resynced.insert(*client, now);
+                for chunk in log_chunks(&canvas.drawing) {
+                    out.write(ToClients {
+                        to: to.clone(),
+                        msg: chunk,
+                    });
+                }
+                out.write(ToClients {
+                    to,
+                    msg: CanvasToClient::Pen(canvas.pen.holder()),
+                });
+            }
+        }
+    }
+}
+
+/// What the server sends after applying a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Relay {
+    None,
+    ToEveryone(CanvasToClient),
+    /// The sender already shows it (it drew locally).
+    ToOthers(Vec<CanvasToClient>),
+}
+
+/// The server's canvas rules for one request.
+pub fn apply_request(
+    canvas: &mut RoomCanvas,
+    who: ClientId,
+    request: &CanvasToServer,
+    now: Duration,
+) -> Result<Relay, CanvasError> {
+    let RoomCanvas { drawing, pen, .. } = canvas;
+    match request {
+        CanvasToServer::TakePen => {
+            let previous = pen.holder();
+            if previous == Some(who) {
+                return Ok(Relay::None);
+            }
+            pen.take(who, now)?;
+            // An idle holder's open stroke ends with the handover (clients do the same).
+            if let Some(previous) = previous {
+                drawing.finish(previous);
+            }
+            Ok(Relay::ToEveryone(CanvasToClient::Pen(Some(who))))
+        }
+        CanvasToServer::ReleasePen => {
+            if !pen.release(who)? {
+                return Ok(Relay::None);
+            }
+            drawing.finish(who);
+            Ok(Relay::ToEveryone(CanvasToClient::Pen(None)))
+        }
+        CanvasToServer::Start { brush, at } => {
+            pen.use_pen(who, now)?;
+            drawing.start(who, *brush, *at)?;
+            Ok(Relay::ToOthers(vec![CanvasToClient::Start {
+                author: who,
+                brush: brush.clamped(),
+                at: *at,
+            }]))
+        }
+        CanvasToServer::Points(deltas) => {
+            pen.use_pen(who, now)?;
+            let tail = drawing.open_tail(who).ok_or(CanvasError::NoStroke)?;
+            if deltas.len() > model::MAX_BATCH_POINTS {
+                return Err(CanvasError::BatchTooLarge);
+            }
+            let points = decode_deltas(tail, deltas)?;
+            drawing.extend(who, &points)?;
+            Ok(Relay::ToOthers(vec![CanvasToClient::Points {
+                author: who,
+                deltas: deltas.clone(),
+            }]))
+        }
+        CanvasToServer::End => {
+            if !drawing.finish(who) {
+                return Ok(Relay::None);
+            }
+            Ok(Relay::ToOthers(vec![CanvasToClient::End { author: who }]))
+        }
+        CanvasToServer::Undo => {
+            pen.use_pen(who, now)?;
+            if !drawing.undo(who) {
+                return Ok(Relay::None);
+            }
+            Ok(Relay::ToOthers(vec![CanvasToClient::Undo { author: who }]))
+        }
+        CanvasToServer::Clear => {
+            pen.use_pen(who, now)?;
+            drawing.clear();
+            Ok(Relay::ToOthers(vec![CanvasToClient::Clear]))
+        }
+    }
+}
+
+fn apply_pen_locks(
+    time: Res<Time<Real>>,
+    mut requests: MessageReader<LockPen>,
+    mut rooms: Query<(&Room, &mut RoomCanvas)>,
+    mut out: MessageWriter<ToClients<CanvasToClient>>,
+) {
+    for LockPen { room, lock } in requests.read() {
+        let Ok((room, mut canvas)) = rooms.get_mut(*room) else {
+            continue;
+        };
+        let msgs = match *lock {
+            PenLock::To { drawer, clear } => canvas.lock_to(drawer, clear, time.elapsed()),
+            PenLock::Unlock => canvas.unlock(),
+        };
+        for msg in msgs {
+            out.write(ToClients::many(room.members().collect(), msg));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::canvas::model::{BoardPoint, Brush};
+
+    const A: ClientId = ClientId(1);
+    const B: ClientId = ClientId(2);
+    const INK: Brush = Brush {
+        colour: [200, 0, 0],
+        size: 10,
+        eraser: false,
+    };
+
+    fn p(x: i16, y: i16) -> BoardPoint {
+        BoardPoint::new(x, y)
+    }
+
+    #[test]
+    fn only_the_pen_holder_draws_undoes_or_clears() {
+        let mut canvas = RoomCanvas::default();
+        let t = Duration::from_secs(1);
+        assert_eq!(
+            apply_request(&mut canvas, A, &CanvasToServer::TakePen, t),
+            Ok(Relay::ToEveryone(CanvasToClient::Pen(Some(A))))
+        );
+        let start = CanvasToServer::Start {
+            brush: INK,
+            at: p(10, 10),
+        };
+        assert_eq!(
+            apply_request(&mut canvas, B, &start, t),
+            Err(CanvasError::NotYourPen)
+        );
+        assert_eq!(
+            apply_request(&mut canvas, B, &CanvasToServer::Clear, t),
+            Err(CanvasError::NotYourPen)
+        );
+        assert_eq!(
+            apply_request(&mut canvas, B, &CanvasToServer::Undo, t),
+            Err(CanvasError::NotYourPen)
+        );
+        assert_eq!(
+            apply_request(&mut canvas, B, &CanvasToServer::TakePen, t),
+            Err(CanvasError::PenBusy)
+        );
+        assert!(apply_request(&mut canvas, A, &start, t).is_ok());
+        let points = CanvasToServer::Points(vec![[3, 4], [-2, 1]]);
+        assert_eq!(
+            apply_request(&mut canvas, A, &points, t),
+            Ok(Relay::ToOthers(vec![CanvasToClient::Points {
+                author: A,
+                deltas: vec![[3, 4], [-2, 1]]
+            }]))
+        );
+        assert_eq!(
+            canvas.drawing.strokes()[0].points,
+            [p(10, 10), p(13, 14), p(11, 15)]
+        );
+        let off = CanvasToServer::Points(vec![[-100, 0]]);
+        assert_eq!(apply_request(&mut canvas, A, &off, t), Err(CanvasError::OffBoard));
+        assert_eq!(canvas.drawing.point_count(), 3, "a refused batch changes nothing");
+    }
+
+    #[test]
+    fn during_a_game_the_pen_is_the_drawers_alone() {
+        let mut canvas = RoomCanvas::default();
+        let t = Duration::from_secs(1);
+        apply_request(&mut canvas, B, &CanvasToServer::TakePen, t).unwrap();
+        let start = CanvasToServer::Start {
+            brush: INK,
+            at: p(10, 10),
+        };
+        apply_request(&mut canvas, B, &start, t).unwrap();
+        // A turn begins: B's open stroke ends, the board is cleared, A holds the pen.
+        assert_eq!(
+            canvas.lock_to(Some(A), true, t),
+            [
+                CanvasToClient::End { author: B },
+                CanvasToClient::Clear,
+                CanvasToClient::Pen(Some(A))
+            ]
+        );
+        let much_later = t + Duration::from_secs(60);
+        for request in [CanvasToServer::TakePen, start.clone(), CanvasToServer::Clear] {
+            assert_eq!(
+                apply_request(&mut canvas, B, &request, much_later),
+                Err(CanvasError::NotYourTurn),
+                "no idle takeover either: {request:?}"
+            );
+        }
+        assert_eq!(
+            apply_request(&mut canvas, A, &CanvasToServer::ReleasePen, t),
+            Err(CanvasError::NotYourTurn),
+            "the drawer keeps the pen for the turn"
+        );
+        assert!(apply_request(&mut canvas, A, &start, much_later).is_ok());
+        // Between turns nobody draws; after the game the pen is free again.
+        canvas.lock_to(None, false, much_later);
+        assert_eq!(
+            apply_request(&mut canvas, A, &start, much_later),
+            Err(CanvasError::NotYourTurn)
+        );
+        assert_eq!(
+            canvas.drawing.strokes().len(),
+            1,
+            "the picture stays for the reveal"
+        );
+        assert!(canvas.unlock().is_empty(), "nobody held it");
+        assert!(apply_request(&mut canvas, B, &CanvasToServer::TakePen, much_later).is_ok());
+    }
+
+    #[test]
+    fn an_idle_holder_loses_the_pen_and_their_open_stroke_ends() {
+        let mut canvas = RoomCanvas::default();
+        let s = Duration::from_secs;
+        apply_request(&mut canvas, A, &CanvasToServer::TakePen, s(0)).unwrap();
+        apply_request(
+            &mut canvas,
+            A,
+            &CanvasToServer::Start {
+                brush: INK,
+                at: p(1, 1),
+            },
+            s(1),
+        )
+        .unwrap();
+        assert_eq!(
+            apply_request(&mut canvas, B, &CanvasToServer::TakePen, s(5)),
+            Err(CanvasError::PenBusy)
+        );
+        assert!(apply_request(&mut canvas, B, &CanvasToServer::TakePen, s(11)).is_ok());
+        assert_eq!(canvas.drawing.open_tail(A), None);
+        assert_eq!(
+            apply_request(&mut canvas, A, &CanvasToServer::Points(vec![[1, 1]]), s(12)),
+            Err(CanvasError::NotYourPen)
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! What the canvas plugin puts on the wire, and how a drawing is cut into frames.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{BoardPoint, Brush, CanvasError, Delta, Drawing, Stroke};
+use crate::id::ClientId;
+use crate::plugins::net::{NetApp, WireMessage};
+
+/// Log frames stay well under the 64 KiB frame cap.
+const LOG_CHUNK_BYTES: usize = 48 * 1024;
+
+pub(super) fn plugin(app: &mut bevy::prelude::App) {
+    app.add_client_message::<CanvasToServer>()
+        .add_server_message::<CanvasToClient>();
+}
+
+/// What a client asks of the room's canvas.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum CanvasToServer {
+    TakePen,
+    ReleasePen,
+    /// Begins a stroke: the brush is sent once, here.
+    Start {
+        brush: Brush,
+        at: BoardPoint,
+    },
+    /// More points of the open stroke, each relative to the one before.
+    Points(Vec<Delta>),
+    End,
+    Undo,
+    Clear,
+}
+
+/// What the server tells clients about the canvas.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum CanvasToClient {
+    Pen(Option<ClientId>),
+    Start {
+        author: ClientId,
+        brush: Brush,
+        at: BoardPoint,
+    },
+    Points {
+        author: ClientId,
+        deltas: Vec<Delta>,
+    },
+    End {
+        author: ClientId,
+    },
+    Undo {
+        author: ClientId,
+    },
+    Clear,
+    /// The drawing so far, in chunks under the frame cap; `replace` on the first chunk, and
+    /// `open` on the last when its last stroke is still being drawn.
+    Log {
+        strokes: Vec<Stroke>,
+        replace: bool,
+        open: bool,
+    },
+    /// Your last canvas request was refused, and why.
+    Refused(CanvasError),
+}
+
+impl WireMessage for CanvasToServer {
+    const NAME: &'static str = "canvas.to_server";
+    const VERSION: u16 = 1;
+}
+
+impl WireMessage for CanvasToClient {
+    const NAME: &'static str = "canvas.to_client";
+    const VERSION: u16 = 1;
+}
+
+/// Splits a drawing into log messages that each encode under [`LOG_CHUNK_BYTES`].
+pub fn log_chunks(drawing: &Drawing) -> Vec<CanvasToClient> {
+    let mut chunks = vec![Vec::new()];
+    let mut size = 0;
+    for stroke in drawing.strokes() {
+        // Worst case per point: two 3-byte varints; plus the brush and author.
+        let estimate = 16 + stroke.points.len() * 6;
+        if size + estimate > LOG_CHUNK_BYTES && !chunks.last().is_some_and(Vec::is_empty) {
+            chunks.push(Vec::new());
+            size = 0;
+        }
+        chunks.last_mut().expect("never empty").push(stroke.clone());
+        size += estimate;
+    }
+    let last = chunks.len() - 1;
+    let open = drawing.open_author().is_some();
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, strokes)| CanvasToClient::Log {
+            strokes,
+            replace: i == 0,
+            open: open && i == last,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::canvas::model;
+
+    const A: ClientId = ClientId(1);
+    const INK: Brush = Brush {
+        colour: [200, 0, 0],
+        size: 10,
+        eraser: false,
+    };
+
+    fn p(x: i16, y: i16) -> BoardPoint {
+        BoardPoint::new(x, y)
+    }
+
+    #[test]
+    fn log_chunks_fit_under_the_frame_cap_and_replay_the_drawing() {
+        let mut drawing = Drawing::default();
+        for i in 0..60 {
+            drawing.start(A, INK, p(i, i)).unwrap();
+            let points: Vec<BoardPoint> = (0..model::MAX_BATCH_POINTS as i16)
+                .map(|k| p(1000 + k % 500, 800 - k % 700))
+                .collect();
+            drawing.extend(A, &points).unwrap();
+            drawing.finish(A);
+        }
+        let chunks = log_chunks(&drawing);
+        assert!(chunks.len() > 1);
+        let mut replayed = Drawing::default();
+        for (i, chunk) in chunks.iter().enumerate() {
+            // The frame also holds the message's tag (at most 5 bytes).
+            let bytes = crate::codec::encode(&(u32::MAX, chunk.clone())).unwrap();
+            assert!(bytes.len() <= crate::codec::MAX_FRAME_LEN);
+            let CanvasToClient::Log {
+                strokes,
+                replace,
+                open,
+            } = chunk
+            else {
+                panic!()
+            };
+            assert_eq!(*replace, i == 0);
+            assert!(!open);
+            strokes.iter().for_each(|s| replayed.push(s.clone()).unwrap());
+        }
+        assert_eq!(replayed, drawing);
+        assert_eq!(
+            log_chunks(&Drawing::default()),
+            vec![CanvasToClient::Log {
+                strokes: vec![],
+                replace: true,
+                open: false
+            }]
+        );
+    }
+}

@@ -1,0 +1,184 @@
+//! The chat on the server: history and notices for joiners and leavers, relaying lines with
+//! the cleaning and rate rules, and the requests other plugins make of the chat.
+
+use bevy::prelude::*;
+
+use super::rules::{ChatConfig, ChatHistory, ChatRate, clean_message};
+use super::wire::{ChatLine, ChatToClient, ChatToServer};
+use crate::id::ClientId;
+use crate::plugins::LogicSystems;
+use crate::plugins::net::{FromClient, ToClients};
+use crate::plugins::rooms::{Player, PlayerJoined, PlayerLeft, Room, RoomIndex};
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_message::<LineSaid>()
+        .add_message::<PublishLine>()
+        .add_observer(give_rooms_a_history)
+        .add_observer(give_players_a_rate)
+        .add_systems(
+            Update,
+            (greet_joiners, announce_leavers, relay_chat)
+                .chain()
+                .in_set(LogicSystems::Chat),
+        )
+        .add_systems(Update, publish_lines.in_set(LogicSystems::Effects));
+}
+
+/// While a room has this, its accepted lines are not broadcast: they are handed over as
+/// [`LineSaid`] to whoever put the marker there (a game, which decides who sees each line).
+#[derive(Component, Debug, Default)]
+pub struct HandOverLines;
+
+/// An accepted line (cleaned, within the rate limit) in a room with [`HandOverLines`].
+#[derive(Message, Debug, Clone)]
+pub struct LineSaid {
+    pub room: Entity,
+    pub line: ChatLine,
+}
+
+/// Asks the chat to publish a line in a room.
+#[derive(Message, Debug, Clone)]
+pub struct PublishLine {
+    pub room: Entity,
+    pub line: ChatLine,
+    pub audience: Audience,
+}
+
+/// Who sees a published line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// The whole room, and players who join later (it goes into the history).
+    Room,
+    /// Only these players (in the room), marked private, never in the history.
+    Only(Vec<ClientId>),
+}
+
+fn give_rooms_a_history(add: On<Add, Room>, mut commands: Commands) {
+    commands.entity(add.entity).insert(ChatHistory::default());
+}
+
+fn give_players_a_rate(add: On<Add, Player>, mut commands: Commands) {
+    commands.entity(add.entity).insert(ChatRate::default());
+}
+
+fn greet_joiners(
+    mut joined: MessageReader<PlayerJoined>,
+    rooms: Query<(&Room, &ChatHistory)>,
+    mut out: MessageWriter<ToClients<ChatToClient>>,
+) {
+    for PlayerJoined { client, name, room } in joined.read() {
+        let Ok((room, history)) = rooms.get(*room) else {
+            continue;
+        };
+        if !history.0.is_empty() {
+            let lines = history.0.iter().cloned().collect();
+            out.write(ToClients::one(*client, ChatToClient::History(lines)));
+        }
+        let others: Vec<ClientId> = room.members().filter(|id| id != client).collect();
+        if !others.is_empty() {
+            out.write(ToClients::many(
+                others,
+                ChatToClient::Joined { name: name.clone() },
+            ));
+        }
+    }
+}
+
+fn announce_leavers(mut left: MessageReader<PlayerLeft>, mut out: MessageWriter<ToClients<ChatToClient>>) {
+    for PlayerLeft {
+        name,
+        reason,
+        remaining,
+        ..
+    } in left.read()
+    {
+        if !remaining.is_empty() {
+            let notice = ChatToClient::Left {
+                name: name.clone(),
+                reason: reason.clone(),
+            };
+            out.write(ToClients::many(remaining.clone(), notice));
+        }
+    }
+}
+
+/// Relays a player's line to their room, or hands it over where the room asks for that.
+fn relay_chat(
+    time: Res<Time<Real>>,
+    config: Res<ChatConfig>,
+    index: Res<RoomIndex>,
+    mut incoming: MessageReader<FromClient<ChatToServer>>,
+    mut players: Query<(&Player, &mut ChatRate)>,
+    mut rooms: Query<(&Room, &mut ChatHistory, Has<HandOverLines>)>,
+    mut out: MessageWriter<ToClients<ChatToClient>>,
+    mut said: MessageWriter<LineSaid>,
+) {
+    let now = time.elapsed();
+    for FromClient {
+        client,
+        msg: ChatToServer::Say(text),
+    } in incoming.read()
+    {
+        let Some(entity) = index.player(*client) else {
+            continue;
+        };
+        let Ok((player, mut rate)) = players.get_mut(entity) else {
+            continue;
+        };
+        let accepted = clean_message(text).and_then(|text| rate.allow(now, &config).map(|()| text));
+        let text = match accepted {
+            Ok(text) => text,
+            Err(why) => {
+                out.write(ToClients::one(*client, ChatToClient::Refused(why)));
+                continue;
+            }
+        };
+        let Ok((room, mut history, handed_over)) = rooms.get_mut(player.room) else {
+            continue;
+        };
+        let line = ChatLine {
+            from: *client,
+            name: player.name.clone(),
+            text,
+        };
+        if handed_over {
+            said.write(LineSaid {
+                room: player.room,
+                line,
+            });
+            continue;
+        }
+        history.push(line.clone());
+        out.write(ToClients::many(
+            room.members().collect(),
+            ChatToClient::Line(line),
+        ));
+    }
+}
+
+fn publish_lines(
+    mut requests: MessageReader<PublishLine>,
+    mut rooms: Query<(&Room, &mut ChatHistory)>,
+    mut out: MessageWriter<ToClients<ChatToClient>>,
+) {
+    for PublishLine { room, line, audience } in requests.read() {
+        let Ok((room, mut history)) = rooms.get_mut(*room) else {
+            continue;
+        };
+        match audience {
+            Audience::Room => {
+                history.push(line.clone());
+                out.write(ToClients::many(
+                    room.members().collect(),
+                    ChatToClient::Line(line.clone()),
+                ));
+            }
+            Audience::Only(ids) => {
+                let to: Vec<ClientId> = ids.iter().copied().filter(|&id| room.contains(id)).collect();
+                if !to.is_empty() {
+                    out.write(ToClients::many(to, ChatToClient::Private(line.clone())));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Framing, heartbeats and limits shared by both ends of a connection (tokio side).
+//! Nothing here knows Bevy; `listener` and `connector` use it, and talk to the ECS side
+//! through crossbeam channels.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep, timeout};
+use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
+use tokio_util::sync::CancellationToken;
+
+use super::wire::{CloseReason, Violation};
+use crate::codec::MAX_FRAME_LEN;
+
+/// Limits and timings of one side's connections.
+#[derive(Clone, Debug)]
+pub struct NetConfig {
+    /// Frames waiting to be written to one peer; a peer whose queue fills is disconnected.
+    pub outbound_queue: usize,
+    /// Sustained frames per second a peer may send, and the burst above that.
+    pub frames_per_second: f64,
+    pub frame_burst: f64,
+    /// A ping goes out after this long without sending anything.
+    pub heartbeat_interval: Duration,
+    /// A peer silent for this long is dropped.
+    pub peer_timeout: Duration,
+    /// How long a new connection has to send its handshake.
+    pub handshake_timeout: Duration,
+    /// How long one batch of writes may stall before the peer counts as not reading.
+    pub write_stall: Duration,
+    /// Open connections the server accepts at once.
+    pub max_connections: usize,
+    /// Kernel send buffer per accepted socket, so a stalled reader is noticed early.
+    pub socket_send_buffer: Option<u32>,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        Self {
+            outbound_queue: 1024,
+            frames_per_second: 120.0,
+            frame_burst: 240.0,
+            heartbeat_interval: Duration::from_secs(5),
+            peer_timeout: Duration::from_secs(15),
+            handshake_timeout: Duration::from_secs(10),
+            write_stall: Duration::from_secs(10),
+            max_connections: 4096,
+            socket_send_buffer: Some(64 * 1024),
+        }
+    }
+}
+
+pub(crate) fn frame_codec() -> LengthDelimitedCodec {
+    LengthDelimitedCodec::builder()
+        .length_field_length(4)
+        .max_frame_length(MAX_FRAME_LEN)
+        .new_codec()
+}
+
+/// How a connection's reading side ended.
+#[derive(Debug)]
+pub(crate) enum ReadEnd {
+    /// The peer closed the connection.
+    Eof,
+    /// The socket failed (reset, broken pipe).
+    Lost,
+    /// Nothing arrived within the timeout.
+    Silent,
+    /// The peer broke the protocol; it is told why before the socket closes.
+    Violation(CloseReason),
+    /// Our own side is closing the connection.
+    Cancelled,
+}
+
+/// Reads length-delimited frames with a silence timeout and a per-peer rate limit.
+pub(crate) struct FrameReader {
+    frames: FramedRead<OwnedReadHalf, LengthDelimitedCodec>,
+    cancel: CancellationToken,
+    rate: Option<TokenBucket>,
+}
+
+impl FrameReader {
+    pub(crate) fn new(read: OwnedReadHalf, cancel: CancellationToken, rate: Option<TokenBucket>) -> Self {
+        Self {
+            frames: FramedRead::new(read, frame_codec()),
+            cancel,
+            rate,
+        }
+    }
+
+    /// The next frame, or how reading ended; `silence_limit` is how long to wait for it.
+    pub(crate) async fn next(&mut self, silence_limit: Duration) -> Result<bytes::BytesMut, ReadEnd> {
+        let next = tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => return Err(ReadEnd::Cancelled),
+            next = timeout(silence_limit, self.frames.next()) => next,
+        };
+        let frame = match next {
+            Err(_) => return Err(ReadEnd::Silent),
+            Ok(None) => return Err(ReadEnd::Eof),
+            Ok(Some(Err(e))) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(ReadEnd::Violation(CloseReason::ProtocolViolation(
+                    Violation::frame_too_large(),
+                )));
+            }
+            Ok(Some(Err(_))) => return Err(ReadEnd::Lost),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Some(rate) = &mut self.rate
+            && !rate.take(Instant::now())
+        {
+            return Err(ReadEnd::Violation(CloseReason::Flooding));
+        }
+        Ok(frame)
+    }
+}
+
+/// Allows `per_second` events on average with bursts up to `burst`.
+pub(crate) struct TokenBucket {
+    per_second: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    pub(crate) fn new(per_second: f64, burst: f64) -> Self {
+        Self {
+            per_second,
+            burst,
+            tokens: burst,
+            last: Instant::now(),
+        }
+    }
+
+    fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// How a connection's writing side ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum WriteEnd {
+    Closed,
+    Stalled,
+    Failed,
+}
+
+/// The channels through which the ECS side (or the reader) drives a connection's writer.
+#[derive(Clone)]
+pub(crate) struct Outbox {
+    pub(crate) frames: mpsc::Sender<Bytes>,
+    /// One last frame (empty for none), written after the queued ones before the socket
+    /// closes; the first wins.
+    pub(crate) close: mpsc::Sender<Bytes>,
+    pub(crate) cancel: CancellationToken,
+}
+
+pub(crate) struct OutboxReceivers {
+    frames: mpsc::Receiver<Bytes>,
+    close: mpsc::Receiver<Bytes>,
+}
+
+pub(crate) fn outbox(capacity: usize) -> (Outbox, OutboxReceivers) {
+    let (frames_tx, frames_rx) = mpsc::channel(capacity);
+    let (close_tx, close_rx) = mpsc::channel(1);
+    (
+        Outbox {
+            frames: frames_tx,
+            close: close_tx,
+            cancel: CancellationToken::new(),
+        },
+        OutboxReceivers {
+            frames: frames_rx,
+            close: close_rx,
+        },
+    )
+}
+
+impl Outbox {
+    /// Asks the writer to send `last` (if any) and close; later requests are ignored.
+    pub(crate) fn close_with(&self, last: Option<Bytes>) {
+        let _ = self.close.try_send(last.unwrap_or_default());
+    }
+}
+
+/// Writes queued frames, several per system call, with a ping when idle.
+pub(crate) async fn write_loop(
+    write: OwnedWriteHalf,
+    mut rx: OutboxReceivers,
+    cancel: CancellationToken,
+    heartbeat: Duration,
+    stall: Duration,
+    ping: Bytes,
+) -> WriteEnd {
+    let mut sink = FramedWrite::new(write, frame_codec());
+    let end = loop {
+        let first = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break WriteEnd::Closed,
+            last = rx.close.recv() => {
+                // What was queued before the close goes first (a refusal's reason, say),
+                // within the same second the goodbye has.
+                let goodbye = async {
+                    while let Ok(frame) = rx.frames.try_recv() {
+                        sink.feed(frame).await?;
+                    }
+                    match last.filter(|b| !b.is_empty()) {
+                        Some(last) => sink.send(last).await,
+                        None => SinkExt::<Bytes>::flush(&mut sink).await,
+                    }
+                };
+                let _ = timeout(Duration::from_secs(1), goodbye).await;
+                break WriteEnd::Closed;
+            }
+            frame = rx.frames.recv() => match frame {
+                Some(frame) => frame,
+                None => break WriteEnd::Closed,
+            },
+            _ = sleep(heartbeat) => ping.clone(),
+        };
+        let batch = async {
+            sink.feed(first).await?;
+            for _ in 0..64 {
+                match rx.frames.try_recv() {
+                    Ok(frame) => sink.feed(frame).await?,
+                    Err(_) => break,
+                }
+            }
+            SinkExt::<Bytes>::flush(&mut sink).await
+        };
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break WriteEnd::Closed,
+            result = timeout(stall, batch) => match result {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => break WriteEnd::Failed,
+                Err(_) => break WriteEnd::Stalled,
+            },
+        }
+    };
+    let _ = timeout(Duration::from_millis(500), sink.get_mut().shutdown()).await;
+    cancel.cancel();
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_bucket_allows_bursts_then_the_sustained_rate() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket {
+            per_second: 10.0,
+            burst: 5.0,
+            tokens: 5.0,
+            last: start,
+        };
+        assert!((0..5).all(|_| bucket.take(start)));
+        assert!(!bucket.take(start));
+        assert!(bucket.take(start + Duration::from_millis(100)));
+        assert!(!bucket.take(start + Duration::from_millis(100)));
+        // Long idleness refills to the burst, not beyond.
+        let later = start + Duration::from_secs(60);
+        assert!((0..5).all(|_| bucket.take(later)));
+        assert!(!bucket.take(later));
+    }
+}

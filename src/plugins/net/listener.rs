@@ -1,0 +1,240 @@
+//! The server's tokio side: accepting connections, the handshake, and each connection's
+//! reader and writer. Nothing here knows Bevy or any game type: frames are decoded with the
+//! registered decoders and handed to the ECS side (`server`) through a crossbeam channel.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::SinkExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::{sleep, timeout};
+use tokio_util::codec::FramedWrite;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::frames::{FrameReader, NetConfig, Outbox, OutboxReceivers, ReadEnd, TokenBucket, WriteEnd};
+use super::frames::{frame_codec, outbox, write_loop};
+use super::wire::{
+    AnyMessage, ClientControl, CloseReason, Decoder, Frame, LeaveReason, PROTOCOL_VERSION, ServerControl,
+    Violation, decode_frame, encode_control,
+};
+use crate::codec;
+use crate::id::ClientId;
+
+/// What the server's connections report to the ECS side.
+pub(crate) enum ServerEvent {
+    /// A TCP connection, not yet past the handshake.
+    Accepted {
+        client: ClientId,
+        addr: SocketAddr,
+        outbox: Outbox,
+    },
+    /// The handshake matched this build's protocol and messages.
+    Ready {
+        client: ClientId,
+    },
+    Message {
+        client: ClientId,
+        tag: u32,
+        msg: AnyMessage,
+    },
+    Closed {
+        client: ClientId,
+        reason: LeaveReason,
+    },
+}
+
+/// The registered message types as the tokio side needs them.
+pub(crate) struct Protocol {
+    pub(crate) fingerprint: u64,
+    /// Decoders of the types clients send, by tag.
+    pub(crate) decoders: Vec<Decoder>,
+}
+
+pub(crate) struct ServerShared {
+    pub(crate) config: NetConfig,
+    pub(crate) protocol: Protocol,
+    pub(crate) events: crossbeam_channel::Sender<ServerEvent>,
+    /// Wakes a server loop that sleeps while nobody is connected.
+    pub(crate) wake: crossbeam_channel::Sender<()>,
+    pub(crate) tracker: TaskTracker,
+    pub(crate) live: AtomicUsize,
+}
+
+impl ServerShared {
+    /// Hands an event to the ECS side; false once the server is gone.
+    fn report(&self, event: ServerEvent) -> bool {
+        let sent = self.events.send(event).is_ok();
+        let _ = self.wake.try_send(());
+        sent
+    }
+}
+
+pub(crate) fn closing(reason: CloseReason) -> Bytes {
+    encode_control(&ServerControl::Closing(reason))
+}
+
+pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>, stop: CancellationToken) {
+    let mut next_id: u32 = 1;
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, addr) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Usually out of file descriptors: back off instead of spinning.
+                bevy::log::warn!("accept failed: {e}");
+                sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        if shared.live.load(Ordering::Relaxed) >= shared.config.max_connections {
+            shared.tracker.spawn(refuse(stream, CloseReason::ServerFull));
+            continue;
+        }
+        if let Some(size) = shared.config.socket_send_buffer {
+            let _ = socket2::SockRef::from(&stream).set_send_buffer_size(size as usize);
+        }
+        let client = ClientId(next_id);
+        next_id = next_id.wrapping_add(1).max(1);
+        let (outbox, receivers) = outbox(shared.config.outbound_queue);
+        shared.live.fetch_add(1, Ordering::Relaxed);
+        let accepted = ServerEvent::Accepted {
+            client,
+            addr,
+            outbox: outbox.clone(),
+        };
+        if !shared.report(accepted) {
+            break;
+        }
+        shared.tracker.spawn(serve_connection(
+            stream,
+            client,
+            outbox,
+            receivers,
+            shared.clone(),
+        ));
+    }
+}
+
+async fn refuse(stream: TcpStream, reason: CloseReason) {
+    let mut sink = FramedWrite::new(stream, frame_codec());
+    let _ = timeout(Duration::from_secs(1), sink.send(closing(reason))).await;
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    client: ClientId,
+    outbox: Outbox,
+    receivers: OutboxReceivers,
+    shared: Arc<ServerShared>,
+) {
+    let config = &shared.config;
+    let (read, write) = stream.into_split();
+    let writer = tokio::spawn(write_loop(
+        write,
+        receivers,
+        outbox.cancel.clone(),
+        config.heartbeat_interval,
+        config.write_stall,
+        encode_control(&ServerControl::Ping),
+    ));
+    let rate = TokenBucket::new(config.frames_per_second, config.frame_burst);
+    let mut reader = FrameReader::new(read, outbox.cancel.clone(), Some(rate));
+    let end = read_client(&mut reader, client, &outbox, &shared).await;
+    let cancelled = matches!(end, ReadEnd::Cancelled);
+    let reason = match end {
+        ReadEnd::Eof => LeaveReason::Left,
+        ReadEnd::Lost => LeaveReason::ConnectionLost,
+        ReadEnd::Silent => {
+            outbox.close_with(Some(closing(CloseReason::TimedOut)));
+            LeaveReason::TimedOut
+        }
+        ReadEnd::Violation(why) => {
+            let leave = LeaveReason::from(&why);
+            outbox.close_with(Some(closing(why)));
+            leave
+        }
+        ReadEnd::Cancelled => LeaveReason::ConnectionLost,
+    };
+    if !cancelled {
+        outbox.close_with(None);
+    }
+    let written = timeout(Duration::from_secs(2), writer).await;
+    outbox.cancel.cancel();
+    let reason = match written {
+        Ok(Ok(WriteEnd::Stalled)) => LeaveReason::from(&CloseReason::TooSlow),
+        _ => reason,
+    };
+    shared.live.fetch_sub(1, Ordering::Relaxed);
+    shared.report(ServerEvent::Closed { client, reason });
+}
+
+/// Reads the handshake, then forwards every message until the connection ends.
+async fn read_client(
+    reader: &mut FrameReader,
+    client: ClientId,
+    outbox: &Outbox,
+    shared: &ServerShared,
+) -> ReadEnd {
+    let config = &shared.config;
+    let protocol = &shared.protocol;
+    let frame = match reader.next(config.handshake_timeout).await {
+        Ok(frame) => frame,
+        Err(end) => return end,
+    };
+    match codec::decode::<ClientControl>(&frame) {
+        Ok(ClientControl::Hello { version, fingerprint })
+            if version == PROTOCOL_VERSION && fingerprint == protocol.fingerprint => {}
+        Ok(ClientControl::Hello { version, .. }) => return version_mismatch(version),
+        Ok(_) => return violation(Violation::ExpectedHandshake),
+        Err(_) => {
+            // A client of another version may not decode as ours: read just its version.
+            return match codec::decode_prefix::<(u32, u16)>(&frame) {
+                Ok(((0, version), _)) if version != PROTOCOL_VERSION => version_mismatch(version),
+                Ok(((0, _), _)) | Err(_) => violation(Violation::Undecodable),
+                Ok(_) => violation(Violation::ExpectedHandshake),
+            };
+        }
+    }
+    // The first frame the writer sends: nothing else was queued before the handshake.
+    let _ = outbox.frames.try_send(encode_control(&ServerControl::Ready));
+    if !shared.report(ServerEvent::Ready { client }) {
+        return ReadEnd::Cancelled;
+    }
+    loop {
+        let frame = match reader.next(config.peer_timeout).await {
+            Ok(frame) => frame,
+            Err(end) => return end,
+        };
+        match decode_frame::<ClientControl>(&frame, &protocol.decoders) {
+            Ok(Frame::Control(ClientControl::Ping)) => {}
+            Ok(Frame::Control(ClientControl::Leave)) => return ReadEnd::Eof,
+            Ok(Frame::Control(ClientControl::Hello { .. })) => return violation(Violation::HandshakeTwice),
+            Ok(Frame::Message { tag, msg }) => {
+                if !shared.report(ServerEvent::Message { client, tag, msg }) {
+                    return ReadEnd::Cancelled;
+                }
+            }
+            Err(why) => return violation(why),
+        }
+    }
+}
+
+fn violation(why: Violation) -> ReadEnd {
+    ReadEnd::Violation(CloseReason::ProtocolViolation(why))
+}
+
+fn version_mismatch(client: u16) -> ReadEnd {
+    ReadEnd::Violation(CloseReason::VersionMismatch {
+        server: PROTOCOL_VERSION,
+        client,
+        same_messages: false,
+    })
+}

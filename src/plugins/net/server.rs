@@ -1,0 +1,363 @@
+//! The server's ECS side: the running [`NetServer`], turning its connections' events into
+//! typed messages (`PreUpdate`) and typed messages into frames (`PostUpdate`), and the loop
+//! that runs a server app.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bevy::prelude::*;
+use bytes::Bytes;
+use crossbeam_channel::Receiver;
+use tokio::runtime::Runtime;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::frames::{NetConfig, Outbox};
+use super::listener::{self, Protocol, ServerEvent, ServerShared};
+use super::wire::{AnyMessage, CloseReason, FIRST_TAG, LeaveReason, WireMessage, encode_tagged};
+use super::{ClientConnected, ClientDisconnected, DisconnectClient, NetSystems, Recipients, ToClients};
+use super::{WireRegistry, client};
+use crate::id::ClientId;
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(
+        PreUpdate,
+        receive_from_clients
+            .run_if(resource_exists::<NetServer>)
+            .in_set(NetSystems::Receive),
+    )
+    .add_systems(
+        PostUpdate,
+        (send_to_clients, stop_server_when_asked)
+            .chain()
+            .run_if(resource_exists::<NetServer>)
+            .in_set(NetSystems::Send),
+    );
+}
+
+/// What the layer does with a type the server sends.
+pub(crate) struct ToClientHooks {
+    /// Server: encodes this frame's `ToClients<T>` and queues them.
+    flush: fn(&mut World, &mut NetServer, u32),
+    /// Client: writes a decoded payload as `FromServer<T>`.
+    pub(super) deliver: fn(&mut World, AnyMessage),
+}
+
+pub(super) fn to_client_hooks<T: WireMessage>() -> ToClientHooks {
+    ToClientHooks {
+        flush: flush_to_clients::<T>,
+        deliver: client::deliver_from_server::<T>,
+    }
+}
+
+/// A running server: the tokio runtime, the accept loop and one handle per connection.
+#[derive(Resource)]
+pub struct NetServer {
+    runtime: Option<Runtime>,
+    shared: Arc<ServerShared>,
+    events: Receiver<ServerEvent>,
+    conns: HashMap<ClientId, Conn>,
+    local_addr: SocketAddr,
+    stop_accepting: CancellationToken,
+    wake: Receiver<()>,
+    /// The registered types' hooks, by tag, copied when the server started.
+    deliver: Vec<fn(&mut World, ClientId, AnyMessage)>,
+    flush: Vec<fn(&mut World, &mut NetServer, u32)>,
+}
+
+struct Conn {
+    addr: SocketAddr,
+    outbox: Outbox,
+    /// Set when we closed it, so the leave notice gives our reason.
+    closing: Option<LeaveReason>,
+}
+
+/// Set to stop the server cleanly (Ctrl+C, or the hosting window closing).
+#[derive(Resource, Clone, Default)]
+pub struct ShutdownSignal(pub Arc<AtomicBool>);
+
+impl ShutdownSignal {
+    pub fn request(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn requested(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("cannot start the network runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl NetServer {
+    /// Binds a listening socket; separate from [`NetServer::start`] so the caller reports a
+    /// bad address or a port in use before opening any window.
+    pub fn bind(addr: &str) -> Result<std::net::TcpListener, ServerError> {
+        std::net::TcpListener::bind(addr).map_err(|source| ServerError::Bind {
+            addr: addr.into(),
+            source,
+        })
+    }
+
+    /// Starts serving on `listener` the types in `registry` (complete: every plugin added).
+    pub fn start(
+        listener: std::net::TcpListener,
+        config: NetConfig,
+        registry: &WireRegistry,
+        shutdown: Option<ShutdownSignal>,
+    ) -> Result<Self, ServerError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("net-server")
+            .enable_all()
+            .build()
+            .map_err(ServerError::Runtime)?;
+        let local_addr = listener.local_addr().map_err(ServerError::Runtime)?;
+        listener.set_nonblocking(true).map_err(ServerError::Runtime)?;
+        let listener = {
+            let _guard = runtime.enter();
+            tokio::net::TcpListener::from_std(listener).map_err(ServerError::Runtime)?
+        };
+        let (events_tx, events) = crossbeam_channel::unbounded();
+        let (wake_tx, wake) = crossbeam_channel::bounded(1);
+        let shared = Arc::new(ServerShared {
+            config,
+            protocol: Protocol {
+                fingerprint: registry.fingerprint(),
+                decoders: registry.to_server.iter().map(|r| r.decode).collect(),
+            },
+            events: events_tx,
+            wake: wake_tx.clone(),
+            tracker: TaskTracker::new(),
+            live: AtomicUsize::new(0),
+        });
+        let stop_accepting = CancellationToken::new();
+        runtime.spawn(listener::accept_loop(
+            listener,
+            shared.clone(),
+            stop_accepting.clone(),
+        ));
+        if let Some(signal) = shutdown {
+            runtime.spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    signal.request();
+                    let _ = wake_tx.try_send(());
+                }
+            });
+        }
+        Ok(Self {
+            runtime: Some(runtime),
+            shared,
+            events,
+            conns: HashMap::new(),
+            local_addr,
+            stop_accepting,
+            wake,
+            deliver: registry.to_server.iter().map(|r| r.hook.deliver).collect(),
+            flush: registry.to_client.iter().map(|r| r.hook.flush).collect(),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Closes a connection, sending `reason` as its last message.
+    fn close(&mut self, client: ClientId, reason: CloseReason) {
+        if let Some(conn) = self.conns.get_mut(&client)
+            && conn.closing.is_none()
+        {
+            conn.closing = Some(LeaveReason::from(&reason));
+            conn.outbox.close_with(Some(listener::closing(reason)));
+        }
+    }
+
+    fn send_bytes(&mut self, client: ClientId, bytes: &Bytes) {
+        let Some(conn) = self.conns.get(&client) else {
+            return;
+        };
+        if conn.closing.is_some() {
+            return;
+        }
+        match conn.outbox.frames.try_send(bytes.clone()) {
+            Ok(()) | Err(TrySendError::Closed(_)) => {}
+            Err(TrySendError::Full(_)) => self.close(client, CloseReason::TooSlow),
+        }
+    }
+
+    fn send_to(&mut self, to: Recipients, bytes: &Bytes) {
+        match to {
+            Recipients::One(client) => self.send_bytes(client, bytes),
+            Recipients::Many(clients) => {
+                for client in clients {
+                    self.send_bytes(client, bytes);
+                }
+            }
+        }
+    }
+
+    /// Tells every client the server is stopping and waits (briefly) for the goodbyes to be
+    /// written.
+    pub fn shut_down(&mut self) {
+        self.stop_accepting.cancel();
+        let ids: Vec<ClientId> = self.conns.keys().copied().collect();
+        for id in ids {
+            self.close(id, CloseReason::ServerShutdown);
+        }
+        self.shared.tracker.close();
+        if let Some(runtime) = self.runtime.take() {
+            let tracker = self.shared.tracker.clone();
+            runtime.block_on(async {
+                let _ = tokio::time::timeout(Duration::from_secs(2), tracker.wait()).await;
+            });
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Drop for NetServer {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Runs a server app: a fixed tick while anyone is connected; with nobody connected it sleeps
+/// until a connection arrives (or a second passes), so an idle server costs next to nothing.
+pub fn server_runner(mut app: App, tick: Duration) -> AppExit {
+    crate::startup::finish_plugins(&mut app);
+    loop {
+        let started = std::time::Instant::now();
+        app.update();
+        if let Some(exit) = app.should_exit() {
+            return exit;
+        }
+        let Some(server) = app.world().get_resource::<NetServer>() else {
+            return AppExit::Success;
+        };
+        if server.conns.is_empty() {
+            let wake = server.wake.clone();
+            let _ = wake.recv_timeout(Duration::from_secs(1));
+        } else if let Some(rest) = tick.checked_sub(started.elapsed()) {
+            std::thread::sleep(rest);
+        }
+    }
+}
+
+/// Turns the connections' events into messages: connections, each registered type's
+/// `FromClient<T>` (through its hook), disconnections.
+fn receive_from_clients(world: &mut World) {
+    world.resource_scope(|world, mut server: Mut<NetServer>| {
+        let events: Vec<ServerEvent> = server.events.try_iter().collect();
+        for event in events {
+            match event {
+                ServerEvent::Accepted { client, addr, outbox } => {
+                    let conn = Conn {
+                        addr,
+                        outbox,
+                        closing: None,
+                    };
+                    server.conns.insert(client, conn);
+                }
+                ServerEvent::Ready { client } => {
+                    if let Some(conn) = server.conns.get(&client) {
+                        world.write_message(ClientConnected {
+                            client,
+                            addr: conn.addr,
+                        });
+                    }
+                }
+                ServerEvent::Message { client, tag, msg } => {
+                    let deliver = server.deliver.get((tag - FIRST_TAG) as usize);
+                    if let Some(deliver) = deliver {
+                        deliver(world, client, msg);
+                    }
+                }
+                ServerEvent::Closed { client, reason } => {
+                    let reason = match server.conns.remove(&client) {
+                        Some(Conn {
+                            closing: Some(ours), ..
+                        }) => ours,
+                        _ => reason,
+                    };
+                    world.write_message(ClientDisconnected { client, reason });
+                }
+            }
+        }
+    });
+}
+
+pub(super) fn deliver_from_client<T: WireMessage>(world: &mut World, client: ClientId, msg: AnyMessage) {
+    if let Ok(msg) = msg.downcast::<T>() {
+        world.write_message(super::FromClient { client, msg: *msg });
+    }
+}
+
+/// Sends every registered type's `ToClients<T>` in registration order, then closes the
+/// connections asked for (after what was queued for them).
+fn send_to_clients(world: &mut World) {
+    world.resource_scope(|world, mut server: Mut<NetServer>| {
+        let flush = server.flush.clone();
+        for (i, flush) in flush.into_iter().enumerate() {
+            flush(world, &mut server, FIRST_TAG + i as u32);
+        }
+        let requests: Vec<DisconnectClient> = world
+            .resource_mut::<Messages<DisconnectClient>>()
+            .drain()
+            .collect();
+        for DisconnectClient { client, reason } in requests {
+            server.close(client, reason);
+        }
+    });
+}
+
+fn flush_to_clients<T: WireMessage>(world: &mut World, server: &mut NetServer, tag: u32) {
+    let mut outgoing = world.resource_mut::<Messages<ToClients<T>>>();
+    for ToClients { to, msg } in outgoing.drain() {
+        match encode_tagged(tag, &msg) {
+            Ok(bytes) => server.send_to(to, &bytes),
+            Err(e) => error!("dropping an unsendable {}: {e}", T::NAME),
+        }
+    }
+}
+
+fn stop_server_when_asked(
+    mut server: ResMut<NetServer>,
+    signal: Option<Res<ShutdownSignal>>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    if signal.is_some_and(|s| s.requested()) {
+        info!("stopping: telling {} connected clients", server.conns.len());
+        server.shut_down();
+        exit.write(AppExit::Success);
+    }
+}
+
+/// Addresses other machines can reach a server bound to `bound` at: every interface's IPv4
+/// address when it listens on all of them.
+pub fn reachable_addresses(bound: SocketAddr) -> Vec<SocketAddr> {
+    if !bound.ip().is_unspecified() {
+        return vec![bound];
+    }
+    let mut addrs: Vec<SocketAddr> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|iface| !iface.is_loopback() && iface.ip().is_ipv4())
+        .map(|iface| SocketAddr::new(iface.ip(), bound.port()))
+        .collect();
+    addrs.sort();
+    addrs.dedup();
+    if addrs.is_empty() {
+        addrs.push(SocketAddr::from(([127, 0, 0, 1], bound.port())));
+    }
+    addrs
+}

@@ -1,0 +1,244 @@
+//! The game on a client: the [`QuizView`] the UI draws, news for the chat log, banners,
+//! and the end of each watched turn (for the gallery).
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bevy::prelude::*;
+
+use super::wire::{GameView, PhaseView, QuizToClient, Standing, Tell};
+use crate::id::ClientId;
+use crate::plugins::LogicSystems;
+use crate::plugins::chat::{AddToChatLog, ChatEntry};
+use crate::plugins::net::FromServer;
+use crate::plugins::rooms::{Roster, SessionEnded, Welcome};
+
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<QuizView>()
+        .add_message::<TurnEnded>()
+        .add_systems(Update, follow_game.in_set(LogicSystems::Quiz));
+}
+
+/// This client's view of the room's game, for the UI.
+#[derive(Resource, Debug, Default)]
+pub struct QuizView {
+    /// How many words the server's custom pack has (0: none).
+    pub custom_words: u32,
+    /// The game in progress, as the server last described it.
+    pub game: Option<GameView>,
+    /// When the current phase ends, on this app's `Time<Real>` clock.
+    pub deadline: Duration,
+    /// The last game's leaderboard, until the next game starts.
+    pub last_game: Option<(bool, Vec<Standing>)>,
+    /// Announcements to show prominently, newest last, with the time they came.
+    pub banners: VecDeque<(Duration, Banner)>,
+}
+
+/// Something the player must not miss.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Banner {
+    YourTurn,
+    Guessed { name: String, points: u32, me: bool },
+    Reveal { word: String },
+    GameOver { early: bool },
+}
+
+impl QuizView {
+    pub fn seconds_left(&self, now: Duration) -> u64 {
+        self.deadline.saturating_sub(now).as_secs_f64().ceil() as u64
+    }
+
+    pub fn score(&self, id: ClientId) -> Option<u32> {
+        let scores = match (&self.game, &self.last_game) {
+            (Some(game), _) => &game.scores,
+            (None, Some((_, standings))) => {
+                return standings.iter().find(|s| s.id == id).map(|s| s.points);
+            }
+            (None, None) => return None,
+        };
+        scores.iter().find(|(p, _)| *p == id).map(|(_, s)| *s)
+    }
+
+    pub fn drawer(&self) -> Option<ClientId> {
+        self.game.as_ref().map(|g| g.phase.drawer())
+    }
+
+    fn banner(&mut self, now: Duration, banner: Banner) {
+        if self.banners.len() == 8 {
+            self.banners.pop_front();
+        }
+        self.banners.push_back((now, banner));
+    }
+}
+
+/// A turn ended on this client's screen: the picture and its word (for the gallery).
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+pub struct TurnEnded {
+    pub word: String,
+    pub drawer: ClientId,
+}
+
+/// The one wording of a found word, in the chat log and on the banner.
+pub fn found_word_text(name: &str, points: u32, me: bool) -> String {
+    if me {
+        format!("You guessed the word! +{points}")
+    } else {
+        format!("{name} guessed the word! +{points}")
+    }
+}
+
+/// What following the game writes.
+#[derive(bevy::ecs::system::SystemParam)]
+struct Follow<'w> {
+    log: MessageWriter<'w, AddToChatLog>,
+    turn_ended: MessageWriter<'w, TurnEnded>,
+}
+
+impl Follow<'_> {
+    fn notice(&mut self, text: String) {
+        self.log.write(AddToChatLog(ChatEntry::Notice(text)));
+    }
+
+    fn highlight(&mut self, text: String) {
+        self.log.write(AddToChatLog(ChatEntry::Highlight(text)));
+    }
+}
+
+fn follow_game(
+    time: Res<Time<Real>>,
+    roster: Res<Roster>,
+    mut view: ResMut<QuizView>,
+    mut welcomes: MessageReader<FromServer<Welcome>>,
+    mut incoming: MessageReader<FromServer<QuizToClient>>,
+    mut ended: MessageReader<SessionEnded>,
+    mut out: Follow,
+) {
+    let now = time.elapsed();
+    if welcomes.read().last().is_some() || ended.read().last().is_some() {
+        *view = QuizView::default();
+    }
+    for FromServer(msg) in incoming.read() {
+        match msg {
+            QuizToClient::Offer { custom_words } => view.custom_words = *custom_words,
+            QuizToClient::State(state) => on_state(&mut view, state, &roster, now, &mut out),
+            QuizToClient::Hint { mask } => {
+                if let Some(GameView {
+                    phase: PhaseView::Drawing { mask: shown, .. },
+                    ..
+                }) = &mut view.game
+                {
+                    shown.clone_from(mask);
+                    out.notice(format!("Hint: {mask}"));
+                }
+            }
+            QuizToClient::Guessed { who, name, points } => {
+                // Not in this room: ignored (whatever a server sends, the lists stay bounded).
+                if roster.name_of(*who).is_some() {
+                    on_guessed(&mut view, *who, name, *points, roster.me, now, &mut out);
+                }
+            }
+            QuizToClient::Told(tell) => {
+                let entry = match tell {
+                    Tell::Close => ChatEntry::Highlight(tell.text().into()),
+                    _ => ChatEntry::Refused(tell.text().into()),
+                };
+                out.log.write(AddToChatLog(entry));
+            }
+            QuizToClient::Reshuffled => {
+                out.notice("Every word of the pack has come up: it was shuffled again.".into())
+            }
+            QuizToClient::Over { early, standings } => on_over(&mut view, *early, standings, now, &mut out),
+            QuizToClient::Refused(why) => {
+                out.log.write(AddToChatLog(ChatEntry::Refused(why.to_string())));
+            }
+        }
+    }
+}
+
+/// A new view of the game: announces a game's start, each turn's drawer, a watched turn's end.
+fn on_state(view: &mut QuizView, state: &GameView, roster: &Roster, now: Duration, out: &mut Follow) {
+    let before = view.game.as_ref().map(|g| g.phase.clone());
+    if before.is_none() {
+        view.last_game = None;
+    }
+    view.deadline = now + Duration::from_millis(state.phase.ms_left() as u64);
+    match (&before, &state.phase) {
+        (Some(PhaseView::Choosing { drawer: was, .. }), PhaseView::Choosing { drawer, .. })
+            if was == drawer => {}
+        (_, PhaseView::Choosing { drawer, .. }) => {
+            let fresh = before.is_none() && state.round == 1 && state.scores.iter().all(|(_, p)| *p == 0);
+            if fresh {
+                let rounds = state.settings.rounds;
+                let plural = if rounds == 1 { "" } else { "s" };
+                out.highlight(format!("The game begins: {rounds} round{plural}."));
+            }
+            if Some(*drawer) == roster.me {
+                view.banner(now, Banner::YourTurn);
+            }
+            let name = roster.display_name(*drawer);
+            out.notice(format!("Round {}: {name} is choosing a word.", state.round));
+        }
+        // A turn this player watched ended (not one they joined at its reveal).
+        (Some(PhaseView::Drawing { .. }), PhaseView::Reveal { word, drawer, .. }) => {
+            out.highlight(format!("The word was: {word}"));
+            view.banner(now, Banner::Reveal { word: word.clone() });
+            out.turn_ended.write(TurnEnded {
+                word: word.clone(),
+                drawer: *drawer,
+            });
+        }
+        _ => {}
+    }
+    view.game = Some(state.clone());
+}
+
+fn on_guessed(
+    view: &mut QuizView,
+    who: ClientId,
+    name: &str,
+    points: u32,
+    me: Option<ClientId>,
+    now: Duration,
+    out: &mut Follow,
+) {
+    let me = Some(who) == me;
+    if let Some(game) = &mut view.game {
+        match game.scores.iter_mut().find(|(id, _)| *id == who) {
+            Some((_, score)) => *score = score.saturating_add(points),
+            None => game.scores.push((who, points)),
+        }
+        if let PhaseView::Drawing { guessed, .. } = &mut game.phase
+            && !guessed.contains(&who)
+        {
+            guessed.push(who);
+        }
+    }
+    out.highlight(found_word_text(name, points, me));
+    let banner = Banner::Guessed {
+        name: name.to_owned(),
+        points,
+        me,
+    };
+    view.banner(now, banner);
+}
+
+fn on_over(view: &mut QuizView, early: bool, standings: &[Standing], now: Duration, out: &mut Follow) {
+    view.game = None;
+    view.last_game = Some((early, standings.to_vec()));
+    view.banner(now, Banner::GameOver { early });
+    if early {
+        out.notice("The game ended early: fewer than two players are left.".into());
+    }
+    if let Some(best) = standings.first().map(|s| s.points) {
+        let winners: Vec<&str> = standings
+            .iter()
+            .take_while(|s| s.points == best)
+            .map(|s| s.name.as_str())
+            .collect();
+        let text = match winners.as_slice() {
+            [one] => format!("Game over! {one} wins with {best} points."),
+            many => format!("Game over! A tie at {best} points: {}.", many.join(", ")),
+        };
+        out.highlight(text);
+    }
+}

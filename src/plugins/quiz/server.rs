@@ -1,0 +1,404 @@
+//! Games on the server: a [`RoomGame`] on every room, running a [`Game`] while the room
+//! plays. The systems are thin: they feed the game requests, guesses, joins, leaves and the
+//! clock, and tell the room what its events mean through the quiz's own messages and the
+//! chat's and canvas's ([`PublishLine`], [`LockPen`], the [`HandOverLines`] marker).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bevy::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::game::{Event, Game, Guess, Phase, Timing};
+use super::view::{view_for, views};
+use super::wire::{
+    GameView, MAX_STANDINGS, PhaseView, QuizRefusal, QuizToClient, QuizToServer, Standing, Tell,
+};
+use super::words::{self, Pack};
+use crate::id::ClientId;
+use crate::plugins::LogicSystems;
+use crate::plugins::canvas::{LockPen, PenLock};
+use crate::plugins::chat::{Audience, ChatLine, HandOverLines, LineSaid, PublishLine};
+use crate::plugins::net::{FromClient, ToClients};
+use crate::plugins::rooms::{Player, PlayerJoined, PlayerLeft, Room, RoomIndex};
+
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<QuizConfig>()
+        .add_observer(give_rooms_a_game)
+        .add_systems(
+            Update,
+            (
+                offer_joiners,
+                leave_games,
+                handle_requests,
+                route_guesses,
+                tick_games,
+            )
+                .chain()
+                .in_set(LogicSystems::Quiz),
+        );
+}
+
+/// How the server runs games.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct QuizConfig {
+    pub timing: Timing,
+    /// The server's `--words FILE`, offered as the custom pack.
+    pub custom_words: Option<Arc<Vec<String>>>,
+}
+
+/// A room's game, while one runs (server side).
+#[derive(Component, Default)]
+pub struct RoomGame(pub Option<Session>);
+
+/// A running game and what the server keeps beside it.
+pub struct Session {
+    pub game: Game,
+    rng: StdRng,
+    /// Everyone who played, for the leaderboard (leavers included).
+    names: HashMap<ClientId, String>,
+}
+
+fn give_rooms_a_game(add: On<Add, Room>, mut commands: Commands) {
+    commands.entity(add.entity).insert(RoomGame::default());
+}
+
+/// What the quiz systems send: their own messages, and requests to chat and canvas.
+#[derive(bevy::ecs::system::SystemParam)]
+struct QuizOut<'w, 's> {
+    commands: Commands<'w, 's>,
+    quiz: MessageWriter<'w, ToClients<QuizToClient>>,
+    lines: MessageWriter<'w, PublishLine>,
+    pen: MessageWriter<'w, LockPen>,
+}
+
+impl QuizOut<'_, '_> {
+    fn quiz(&mut self, to: Vec<ClientId>, msg: QuizToClient) {
+        if !to.is_empty() {
+            self.quiz.write(ToClients::many(to, msg));
+        }
+    }
+
+    fn one(&mut self, to: ClientId, msg: QuizToClient) {
+        self.quiz.write(ToClients::one(to, msg));
+    }
+
+    fn lock(&mut self, room: Entity, lock: PenLock) {
+        self.pen.write(LockPen { room, lock });
+    }
+
+    fn publish(&mut self, room: Entity, line: &ChatLine, audience: Audience) {
+        self.lines.write(PublishLine {
+            room,
+            line: line.clone(),
+            audience,
+        });
+    }
+}
+
+/// The room a game's events happen in.
+struct At<'a> {
+    entity: Entity,
+    room: &'a Room,
+    now: Duration,
+}
+
+/// Tells the room what the game's events mean: views, hints, scores, the pen, the end.
+fn dispatch(events: Vec<Event>, at: &At, slot: &mut RoomGame, out: &mut QuizOut) {
+    let Some(session) = slot.0.as_mut() else {
+        return;
+    };
+    if events.is_empty() {
+        return;
+    }
+    let members: Vec<ClientId> = at.room.members().collect();
+    let mut phase_changed = false;
+    for event in events {
+        match event {
+            Event::Choosing { .. } => {
+                // A fresh board for each turn; at the first, the free drawing stays until the
+                // drawer starts (so each player's window can still save it).
+                let clear = !session.game.is_first_turn();
+                out.lock(at.entity, PenLock::To { drawer: None, clear });
+                phase_changed = true;
+            }
+            Event::Drawing { drawer, .. } => {
+                let lock = PenLock::To {
+                    drawer: Some(drawer),
+                    clear: true,
+                };
+                out.lock(at.entity, lock);
+                phase_changed = true;
+            }
+            Event::TurnOver { drawer, word, points } => {
+                out.lock(
+                    at.entity,
+                    PenLock::To {
+                        drawer: None,
+                        clear: false,
+                    },
+                );
+                if session.game.phase == Phase::Over {
+                    // The game ended with this turn (too few players left): reveal the word
+                    // before the leaderboard.
+                    let view = GameView {
+                        settings: session.game.settings,
+                        round: session.game.round,
+                        scores: session.game.present_scores(),
+                        phase: PhaseView::Reveal {
+                            drawer,
+                            word,
+                            points,
+                            ms_left: 0,
+                        },
+                    };
+                    out.quiz(members.clone(), QuizToClient::State(view));
+                }
+                phase_changed = true;
+            }
+            Event::Hint { mask } => {
+                let insiders = session.game.insiders();
+                let guessers = members
+                    .iter()
+                    .copied()
+                    .filter(|id| !insiders.contains(id))
+                    .collect();
+                out.quiz(guessers, QuizToClient::Hint { mask });
+            }
+            Event::Guessed { who, points } => {
+                let name = session.names.get(&who).cloned().unwrap_or_default();
+                out.quiz(members.clone(), QuizToClient::Guessed { who, name, points });
+                // The finder is told the word (and the others' view did not change).
+                if let Some(view) = view_for(&session.game, who, at.now) {
+                    out.one(who, QuizToClient::State(view));
+                }
+            }
+            Event::Reshuffled => out.quiz(members.clone(), QuizToClient::Reshuffled),
+            Event::GameOver { early } => {
+                let standings = standings(session, at.room);
+                out.quiz(members.clone(), QuizToClient::Over { early, standings });
+                out.lock(at.entity, PenLock::Unlock);
+                out.commands.entity(at.entity).try_remove::<HandOverLines>();
+                slot.0 = None;
+                return;
+            }
+        }
+    }
+    if phase_changed {
+        for (view, to) in views(&session.game, &members, at.now) {
+            out.quiz(to, QuizToClient::State(view));
+        }
+    }
+}
+
+/// The final leaderboard: best first, present players before departed ones on a tie.
+fn standings(session: &Session, room: &Room) -> Vec<Standing> {
+    let mut standings: Vec<Standing> = session
+        .game
+        .scores
+        .iter()
+        .map(|(&id, &points)| Standing {
+            id,
+            name: session.names.get(&id).cloned().unwrap_or_default(),
+            points,
+            present: room.contains(id),
+        })
+        .collect();
+    standings.sort_by(|a, b| b.points.cmp(&a.points).then(b.present.cmp(&a.present)));
+    standings.truncate(MAX_STANDINGS);
+    standings
+}
+
+fn offer_joiners(
+    time: Res<Time<Real>>,
+    config: Res<QuizConfig>,
+    mut joined: MessageReader<PlayerJoined>,
+    mut rooms: Query<&mut RoomGame>,
+    mut out: MessageWriter<ToClients<QuizToClient>>,
+) {
+    let custom_words = config.custom_words.as_ref().map_or(0, |w| w.len() as u32);
+    for PlayerJoined { client, name, room } in joined.read() {
+        out.write(ToClients::one(*client, QuizToClient::Offer { custom_words }));
+        let Ok(mut slot) = rooms.get_mut(*room) else {
+            continue;
+        };
+        let Some(session) = slot.0.as_mut() else {
+            continue;
+        };
+        session.game.join(*client);
+        session.names.insert(*client, name.clone());
+        if let Some(view) = view_for(&session.game, *client, time.elapsed()) {
+            out.write(ToClients::one(*client, QuizToClient::State(view)));
+        }
+    }
+}
+
+fn leave_games(
+    time: Res<Time<Real>>,
+    mut left: MessageReader<PlayerLeft>,
+    mut rooms: Query<(&Room, &mut RoomGame)>,
+    mut out: QuizOut,
+) {
+    let now = time.elapsed();
+    for PlayerLeft { client, room, .. } in left.read() {
+        let Ok((room_data, mut slot)) = rooms.get_mut(*room) else {
+            continue;
+        };
+        let Some(session) = slot.0.as_mut() else {
+            continue;
+        };
+        let events = session.game.leave(*client, now, &mut session.rng);
+        if !session.game.scores.contains_key(client) {
+            session.names.remove(client);
+        }
+        let at = At {
+            entity: *room,
+            room: room_data,
+            now,
+        };
+        dispatch(events, &at, &mut slot, &mut out);
+    }
+}
+
+fn handle_requests(
+    time: Res<Time<Real>>,
+    config: Res<QuizConfig>,
+    index: Res<RoomIndex>,
+    players: Query<&Player>,
+    mut rooms: Query<(&Room, &mut RoomGame)>,
+    mut requests: MessageReader<FromClient<QuizToServer>>,
+    mut out: QuizOut,
+) {
+    let now = time.elapsed();
+    for FromClient { client, msg } in requests.read() {
+        let Some(player) = index.player(*client).and_then(|e| players.get(e).ok()) else {
+            continue;
+        };
+        let Ok((room, mut slot)) = rooms.get_mut(player.room) else {
+            continue;
+        };
+        let at = At {
+            entity: player.room,
+            room,
+            now,
+        };
+        let result = match msg {
+            QuizToServer::Start(settings) => start(&config, &at, *client, *settings, &mut slot, &mut out),
+            QuizToServer::Choose(index) => {
+                match slot
+                    .0
+                    .as_mut()
+                    .map(|s| s.game.choose(*client, *index as usize, now))
+                {
+                    None => Err(QuizRefusal::NotRunning),
+                    Some(Err(why)) => Err(QuizRefusal::Game(why)),
+                    Some(Ok(events)) => {
+                        dispatch(events, &at, &mut slot, &mut out);
+                        Ok(())
+                    }
+                }
+            }
+        };
+        if let Err(why) = result {
+            out.one(*client, QuizToClient::Refused(why));
+        }
+    }
+}
+
+/// Starts a game in the room, if `client` may. The game is in the room's slot at once, so a
+/// second start in the same frame finds it running.
+fn start(
+    config: &QuizConfig,
+    at: &At,
+    client: ClientId,
+    settings: super::Settings,
+    slot: &mut RoomGame,
+    out: &mut QuizOut,
+) -> Result<(), QuizRefusal> {
+    if slot.0.is_some() {
+        return Err(QuizRefusal::AlreadyRunning);
+    }
+    if at.room.host() != Some(client) {
+        return Err(QuizRefusal::NotHost);
+    }
+    let words = match (settings.pack, &config.custom_words) {
+        (Pack::Custom, Some(words)) => words.to_vec(),
+        (Pack::Custom, None) => return Err(QuizRefusal::NoCustomWords),
+        (pack, _) => words::builtin(pack),
+    };
+    let mut rng = StdRng::from_os_rng();
+    let members: Vec<ClientId> = at.room.members().collect();
+    let bag = words::WordBag::new(words);
+    let (game, events) =
+        Game::start(settings, config.timing, &members, bag, &mut rng, at.now).map_err(QuizRefusal::Game)?;
+    let names = members
+        .iter()
+        .filter_map(|&id| Some((id, at.room.name_of(id)?.to_owned())))
+        .collect();
+    info!(
+        "room {}: game started ({} players, {:?})",
+        at.room.name,
+        members.len(),
+        game.settings
+    );
+    slot.0 = Some(Session { game, rng, names });
+    out.commands.entity(at.entity).try_insert(HandOverLines);
+    dispatch(events, at, slot, out);
+    Ok(())
+}
+
+/// Chat in a room that plays: a guess may score, be close, or be withheld; the drawer's and
+/// the finders' lines stay among them.
+fn route_guesses(
+    time: Res<Time<Real>>,
+    mut said: MessageReader<LineSaid>,
+    mut rooms: Query<(&Room, &mut RoomGame)>,
+    mut out: QuizOut,
+) {
+    let now = time.elapsed();
+    for LineSaid { room: entity, line } in said.read() {
+        let Ok((room, mut slot)) = rooms.get_mut(*entity) else {
+            continue;
+        };
+        let Some(session) = slot.0.as_mut() else {
+            // The game ended in this frame: an ordinary line.
+            out.publish(*entity, line, Audience::Room);
+            continue;
+        };
+        let insiders = session.game.insiders();
+        let (verdict, events) = session.game.guess(line.from, &line.text, now);
+        let tell = |out: &mut QuizOut, tell: Tell| out.one(line.from, QuizToClient::Told(tell));
+        match verdict {
+            Guess::Chat => out.publish(*entity, line, Audience::Room),
+            Guess::Close => {
+                out.publish(*entity, line, Audience::Room);
+                tell(&mut out, Tell::Close);
+            }
+            Guess::PrivateChat => out.publish(*entity, line, Audience::Only(insiders)),
+            Guess::Correct { .. } => {}
+            Guess::ContainsWord { barred: false } => tell(&mut out, Tell::ContainsWord),
+            Guess::ContainsWord { barred: true } | Guess::Barred => tell(&mut out, Tell::Barred),
+            Guess::DrawerLeak => tell(&mut out, Tell::DrawerLeak),
+        }
+        let at = At {
+            entity: *entity,
+            room,
+            now,
+        };
+        dispatch(events, &at, &mut slot, &mut out);
+    }
+}
+
+fn tick_games(time: Res<Time<Real>>, mut rooms: Query<(Entity, &Room, &mut RoomGame)>, mut out: QuizOut) {
+    let now = time.elapsed();
+    for (entity, room, mut slot) in &mut rooms {
+        let Some(session) = slot.0.as_mut() else {
+            continue;
+        };
+        let events = session.game.tick(now, &mut session.rng);
+        let at = At { entity, room, now };
+        dispatch(events, &at, &mut slot, &mut out);
+    }
+}

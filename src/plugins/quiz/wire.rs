@@ -1,0 +1,164 @@
+//! What the quiz plugin puts on the wire: requests, each player's view of the game, and
+//! what a player is told about their own messages.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::game::QuizError;
+use super::scoring::Settings;
+use crate::id::ClientId;
+use crate::plugins::net::{NetApp, WireMessage};
+
+pub(super) fn plugin(app: &mut bevy::prelude::App) {
+    app.add_client_message::<QuizToServer>()
+        .add_server_message::<QuizToClient>();
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum QuizToServer {
+    /// The host starts a game with these settings (clamped by the server).
+    Start(Settings),
+    /// The drawer picks one of the offered words.
+    Choose(u8),
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum QuizToClient {
+    /// Sent on joining: what this server offers for games.
+    Offer { custom_words: u32 },
+    /// The game as this player may see it: at each phase change, to a joiner, and to a
+    /// guesser who just found the word.
+    State(GameView),
+    /// Guessers' view of the word after a hint.
+    Hint { mask: String },
+    Guessed {
+        who: ClientId,
+        name: String,
+        points: u32,
+    },
+    /// Only for the sender of a chat message.
+    Told(Tell),
+    /// The pack ran out and was reshuffled: words may come again.
+    Reshuffled,
+    /// The game is over (`early`: too few players left); the room is back in the lobby.
+    Over { early: bool, standings: Vec<Standing> },
+    /// Your request was refused, and why.
+    Refused(QuizRefusal),
+}
+
+/// One player's view of a running game.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct GameView {
+    pub settings: Settings,
+    pub round: u8,
+    pub scores: Vec<(ClientId, u32)>,
+    pub phase: PhaseView,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum PhaseView {
+    /// `options` only for the drawer; empty for everyone else.
+    Choosing {
+        drawer: ClientId,
+        options: Vec<String>,
+        ms_left: u32,
+    },
+    /// `word` only for the drawer and those who found it; everyone sees the `mask`.
+    Drawing {
+        drawer: ClientId,
+        word: Option<String>,
+        mask: String,
+        guessed: Vec<ClientId>,
+        ms_left: u32,
+    },
+    /// The word for everyone, with the turn's points.
+    Reveal {
+        drawer: ClientId,
+        word: String,
+        points: Vec<(ClientId, u32)>,
+        ms_left: u32,
+    },
+}
+
+impl PhaseView {
+    pub fn drawer(&self) -> ClientId {
+        match self {
+            PhaseView::Choosing { drawer, .. }
+            | PhaseView::Drawing { drawer, .. }
+            | PhaseView::Reveal { drawer, .. } => *drawer,
+        }
+    }
+
+    pub fn ms_left(&self) -> u32 {
+        match self {
+            PhaseView::Choosing { ms_left, .. }
+            | PhaseView::Drawing { ms_left, .. }
+            | PhaseView::Reveal { ms_left, .. } => *ms_left,
+        }
+    }
+}
+
+/// What the server tells one player about their own chat message.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tell {
+    /// One letter (or jamo) away from the word.
+    Close,
+    /// Withheld: it contains the word without being it.
+    ContainsWord,
+    /// Withheld, and the sender cannot score in this turn any more: too many messages
+    /// containing the word.
+    Barred,
+    /// Withheld: the drawer may not give the word away.
+    DrawerLeak,
+}
+
+impl Tell {
+    pub fn text(self) -> &'static str {
+        match self {
+            Tell::Close => "So close! One letter off.",
+            Tell::ContainsWord => "Not sent: your message contains the word. Type the word alone to guess.",
+            Tell::Barred => {
+                "Not sent: after three messages containing the word, you cannot score in this turn."
+            }
+            Tell::DrawerLeak => "Not sent: you are drawing, so you cannot give the word away in chat.",
+        }
+    }
+}
+
+/// The leaderboard's length (a frame holds it whatever the names).
+pub const MAX_STANDINGS: usize = 64;
+
+/// A line of the final leaderboard.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Standing {
+    pub id: ClientId,
+    pub name: String,
+    pub points: u32,
+    /// Still in the room at the end.
+    pub present: bool,
+}
+
+/// Why a game request was refused.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Error)]
+pub enum QuizRefusal {
+    #[error("a game is already running")]
+    AlreadyRunning,
+    #[error("only the room's host can start a game")]
+    NotHost,
+    #[error("this server has no custom word list")]
+    NoCustomWords,
+    #[error("no game is running")]
+    NotRunning,
+    #[error("{0}")]
+    Game(QuizError),
+}
+
+impl WireMessage for QuizToServer {
+    const NAME: &'static str = "quiz.to_server";
+    const VERSION: u16 = 1;
+}
+
+impl WireMessage for QuizToClient {
+    const NAME: &'static str = "quiz.to_client";
+    const VERSION: u16 = 1;
+}
