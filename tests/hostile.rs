@@ -348,3 +348,54 @@ fn the_client_applies_the_same_limits_to_a_hostile_server() {
         server.join().unwrap();
     }
 }
+
+#[test]
+fn a_connection_that_never_joins_or_joins_twice_is_closed() {
+    let rooms = catchmind::plugins::rooms::RoomConfig {
+        join_timeout: Duration::from_millis(800),
+        ..Default::default()
+    };
+    let server = start_server(ServerOptions {
+        rooms,
+        ..ServerOptions::default()
+    });
+    let (mut a, mut b) = honest_pair(server.addr);
+
+    // Through the network handshake, pinging, but never asking to join a room.
+    let mut lurker = RawPeer::connect(server.addr);
+    lurker.send(&ClientMsg::hello());
+    let started = Instant::now();
+    let pinger = lurker.stream.try_clone().unwrap();
+    let pings = std::thread::spawn(move || {
+        let mut pinger = RawPeer { stream: pinger };
+        for _ in 0..10 {
+            pinger.send(&ClientMsg::Control(ClientControl::Ping));
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    assert_eq!(lurker.closing_reason(), Some(CloseReason::TimedOut));
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(700) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+    pings.join().unwrap();
+
+    // A second join from a player already in a room breaks the protocol.
+    let mut twice = RawPeer::connect(server.addr);
+    twice.hello("Twice");
+    twice.send(&ClientMsg::Join(common::hello("Again", None)));
+    assert_eq!(violation(twice.closing_reason()), Violation::Unexpected);
+    step_until(
+        &mut [&mut a, &mut b],
+        LIMIT,
+        "the offender's leave notice",
+        |cs| {
+            cs[0]
+                .notices()
+                .iter()
+                .any(|n| n == "Twice was disconnected: protocol violation: message not allowed now.")
+        },
+    );
+    still_chatting(&mut a, &mut b, "lurkers");
+}
