@@ -95,10 +95,7 @@ fn step_until(apps: &mut [&mut App], what: &str, mut done: impl FnMut(&mut [&mut
     }
 }
 
-fn collected<T: Clone + Send + Sync + 'static>(app: &mut App) -> Vec<T>
-where
-    T: Message,
-{
+fn collected<T: Message + Clone>(app: &mut App) -> Vec<T> {
     let messages = app.world().resource::<Messages<T>>();
     messages.iter_current_update_messages().cloned().collect()
 }

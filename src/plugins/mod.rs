@@ -6,6 +6,8 @@ pub mod chat;
 pub mod net;
 pub mod quiz;
 pub mod rooms;
+#[cfg(test)]
+pub(crate) mod test_app;
 
 use bevy::prelude::*;
 
@@ -36,6 +38,18 @@ pub enum LogicSystems {
 
 /// Everything but rendering and UI. The app builder sets the initial [`AppMode`].
 pub fn logic(app: &mut App) {
+    app.add_plugins((
+        logic_sets,
+        net::plugin,
+        rooms::plugin,
+        chat::plugin,
+        canvas::plugin,
+        quiz::plugin,
+    ));
+}
+
+/// The order of the logic plugins' sets (for apps that add only some of the plugins).
+pub fn logic_sets(app: &mut App) {
     app.configure_sets(
         Update,
         (
@@ -46,14 +60,7 @@ pub fn logic(app: &mut App) {
             LogicSystems::Effects,
         )
             .chain(),
-    )
-    .add_plugins((
-        net::plugin,
-        rooms::plugin,
-        chat::plugin,
-        canvas::plugin,
-        quiz::plugin,
-    ));
+    );
 }
 
 #[cfg(test)]

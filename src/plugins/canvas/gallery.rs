@@ -16,7 +16,7 @@ pub enum SaveError {
     Encode(#[from] png::EncodingError),
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
-    #[error("no data folder found for the gallery; set one in the settings")]
+    #[error("no data folder found for the gallery; choose one with --gallery DIR")]
     NoFolder,
 }
 

@@ -448,4 +448,125 @@ mod tests {
             Err(CanvasError::NotYourPen)
         );
     }
+
+    /// The canvas plugin in an app, with messages written in and read out (no sockets).
+    mod in_an_app {
+        use super::*;
+        use crate::plugins::test_app::TestServer;
+
+        fn server() -> (TestServer, ClientId, ClientId) {
+            let mut server = TestServer::with(crate::plugins::canvas::plugin);
+            let a = server.join(1, "Ann", None);
+            let b = server.join(2, "Ben", None);
+            server.sent::<CanvasToClient>();
+            (server, a, b)
+        }
+
+        fn sent(server: &mut TestServer) -> Vec<(Vec<ClientId>, CanvasToClient)> {
+            server
+                .sent::<CanvasToClient>()
+                .into_iter()
+                .map(|m| (m.recipients(), m.msg))
+                .collect()
+        }
+
+        #[test]
+        fn strokes_go_to_the_others_and_a_refusal_brings_the_picture_at_most_once_a_second() {
+            let (mut server, a, b) = server();
+            server.send(a, CanvasToServer::TakePen);
+            server.send(
+                a,
+                CanvasToServer::Start {
+                    brush: INK,
+                    at: p(5, 5),
+                },
+            );
+            server.update();
+            let start = CanvasToClient::Start {
+                author: a,
+                brush: INK,
+                at: p(5, 5),
+            };
+            assert_eq!(
+                sent(&mut server),
+                [(vec![a, b], CanvasToClient::Pen(Some(a))), (vec![b], start)]
+            );
+            let sneaky = CanvasToServer::Start {
+                brush: INK,
+                at: p(9, 9),
+            };
+            server.send(b, sneaky.clone());
+            server.update();
+            let refused = sent(&mut server);
+            assert_eq!(
+                refused[0],
+                (vec![b], CanvasToClient::Refused(CanvasError::NotYourPen))
+            );
+            assert!(
+                matches!(&refused[1], (to, CanvasToClient::Log { strokes, .. }) if *to == [b] && strokes.len() == 1)
+            );
+            assert_eq!(refused[2], (vec![b], CanvasToClient::Pen(Some(a))));
+            server.send(b, sneaky.clone());
+            server.update();
+            assert_eq!(
+                sent(&mut server),
+                [(vec![b], CanvasToClient::Refused(CanvasError::NotYourPen))],
+                "no second picture within the second"
+            );
+            server.run_for(RESYNC_INTERVAL);
+            server.sent::<CanvasToClient>();
+            server.send(b, sneaky);
+            server.update();
+            assert_eq!(sent(&mut server).len(), 3, "the picture again after a second");
+        }
+
+        #[test]
+        fn a_pen_lock_applies_in_the_frame_it_is_asked_for() {
+            let (mut server, a, b) = server();
+            let room = server.find::<Room>();
+            server.send(a, CanvasToServer::TakePen);
+            server.send(
+                a,
+                CanvasToServer::Start {
+                    brush: INK,
+                    at: p(5, 5),
+                },
+            );
+            server.update();
+            server.sent::<CanvasToClient>();
+            let lock = PenLock::To {
+                drawer: Some(b),
+                clear: true,
+            };
+            server.write(LockPen { room, lock });
+            server.update();
+            let everyone = vec![a, b];
+            assert_eq!(
+                sent(&mut server),
+                [
+                    (everyone.clone(), CanvasToClient::End { author: a }),
+                    (everyone.clone(), CanvasToClient::Clear),
+                    (everyone.clone(), CanvasToClient::Pen(Some(b))),
+                ]
+            );
+            server.send(a, CanvasToServer::TakePen);
+            server.update();
+            let refused = sent(&mut server);
+            assert_eq!(
+                refused[0],
+                (vec![a], CanvasToClient::Refused(CanvasError::NotYourTurn))
+            );
+            assert_eq!(
+                refused[2],
+                (vec![a], CanvasToClient::Pen(Some(b))),
+                "with the true pen"
+            );
+            server.write(LockPen {
+                room,
+                lock: PenLock::Unlock,
+            });
+            server.update();
+            assert_eq!(sent(&mut server), [(everyone, CanvasToClient::Pen(None))]);
+        }
+    }
 }

@@ -182,3 +182,111 @@ fn publish_lines(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::chat::ChatRefusal;
+    use crate::plugins::test_app::TestServer;
+
+    fn say(text: &str) -> ChatToServer {
+        ChatToServer::Say(text.into())
+    }
+
+    #[test]
+    fn a_line_reaches_the_room_only_and_joiners_get_the_history() {
+        let mut server = TestServer::with(crate::plugins::chat::plugin);
+        let a = server.join(1, "Ann", None);
+        let b = server.join(2, "Ben", None);
+        let elsewhere = server.join(3, "Cy", Some("other"));
+        server.sent::<ChatToClient>();
+        server.send(a, say("  안녕\n하세요 "));
+        server.update();
+        let sent = server.sent::<ChatToClient>();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].recipients(), [a, b], "not {elsewhere}");
+        let line = ChatLine {
+            from: a,
+            name: "Ann".into(),
+            text: "안녕 하세요".into(),
+        };
+        assert_eq!(sent[0].msg, ChatToClient::Line(line.clone()));
+        let d = server.join(4, "Dee", None);
+        let to_d: Vec<_> = server
+            .sent::<ChatToClient>()
+            .into_iter()
+            .filter(|m| m.to_one() == Some(d))
+            .collect();
+        assert_eq!(to_d[0].msg, ChatToClient::History(vec![line]));
+    }
+
+    #[test]
+    fn refusals_go_to_the_sender_alone_with_a_typed_reason() {
+        let mut server = TestServer::with(crate::plugins::chat::plugin);
+        let a = server.join(1, "Ann", None);
+        server.join(2, "Ben", None);
+        server.sent::<ChatToClient>();
+        server.send(a, say(&"x".repeat(301)));
+        server.send(a, say(" \u{200F} "));
+        server.update();
+        let sent: Vec<_> = server
+            .sent::<ChatToClient>()
+            .into_iter()
+            .map(|m| (m.to_one(), m.msg))
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                (Some(a), ChatToClient::Refused(ChatRefusal::TooLong)),
+                (Some(a), ChatToClient::Refused(ChatRefusal::Empty)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_room_that_hands_lines_over_publishes_only_what_it_is_asked_to() {
+        let mut server = TestServer::with(crate::plugins::chat::plugin);
+        let a = server.join(1, "Ann", None);
+        let b = server.join(2, "Ben", None);
+        let c = server.join(3, "Cy", None);
+        let room = server.find::<Room>();
+        server.app.world_mut().entity_mut(room).insert(HandOverLines);
+        server.sent::<ChatToClient>();
+        server.send(a, say("apple?"));
+        server.update();
+        assert!(server.sent::<ChatToClient>().is_empty(), "not broadcast");
+        let said = server.read::<LineSaid>();
+        assert_eq!(
+            (said.len(), said[0].room, said[0].line.text.as_str()),
+            (1, room, "apple?")
+        );
+
+        let line = said[0].line.clone();
+        let gone = ClientId(99);
+        server.write(PublishLine {
+            room,
+            line: line.clone(),
+            audience: Audience::Only(vec![a, c, gone]),
+        });
+        server.write(PublishLine {
+            room,
+            line: line.clone(),
+            audience: Audience::Room,
+        });
+        server.update();
+        let sent: Vec<_> = server
+            .sent::<ChatToClient>()
+            .into_iter()
+            .map(|m| (m.recipients(), m.msg))
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                (vec![a, c], ChatToClient::Private(line.clone())),
+                (vec![a, b, c], ChatToClient::Line(line.clone())),
+            ]
+        );
+        let history = server.app.world().get::<ChatHistory>(room).unwrap();
+        assert_eq!(history.0.len(), 1, "only the public line is kept for joiners");
+    }
+}

@@ -402,3 +402,138 @@ fn tick_games(time: Res<Time<Real>>, mut rooms: Query<(Entity, &Room, &mut RoomG
         dispatch(events, &at, &mut slot, &mut out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::chat::ChatToServer;
+    use crate::plugins::quiz::Settings;
+    use crate::plugins::test_app::TestServer;
+
+    fn settings() -> Settings {
+        Settings {
+            pack: Pack::English,
+            ..Settings::default()
+        }
+    }
+
+    /// Three players in a game that has just started; returns them and who draws.
+    fn started() -> (TestServer, Vec<ClientId>, ClientId) {
+        let mut server = TestServer::new();
+        let ids: Vec<ClientId> = ["Ann", "Ben", "Cy"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| server.join(i as u32 + 1, name, None))
+            .collect();
+        server.sent::<QuizToClient>();
+        server.send(ids[0], QuizToServer::Start(settings()));
+        server.send(ids[0], QuizToServer::Start(settings()));
+        server.update();
+        let sent = server.sent::<QuizToClient>();
+        let refused: Vec<_> = sent
+            .iter()
+            .filter(|m| matches!(m.msg, QuizToClient::Refused(_)))
+            .map(|m| (m.to_one(), m.msg.clone()))
+            .collect();
+        assert_eq!(
+            refused,
+            [(Some(ids[0]), QuizToClient::Refused(QuizRefusal::AlreadyRunning))],
+            "two starts in one frame start one game"
+        );
+        let drawer = sent
+            .iter()
+            .find_map(|m| match &m.msg {
+                QuizToClient::State(GameView {
+                    phase: PhaseView::Choosing { drawer, options, .. },
+                    ..
+                }) if !options.is_empty() => Some(*drawer),
+                _ => None,
+            })
+            .expect("the drawer is offered words");
+        (server, ids, drawer)
+    }
+
+    #[test]
+    fn a_start_locks_the_pen_and_hands_the_rooms_chat_to_the_game() {
+        let (mut server, ids, _) = started();
+        let room = server.find::<Room>();
+        assert!(server.app.world().get::<HandOverLines>(room).is_some());
+        assert_eq!(
+            server.read::<LockPen>(),
+            [LockPen {
+                room,
+                lock: PenLock::To {
+                    drawer: None,
+                    clear: false
+                }
+            }],
+            "nobody draws while the first word is chosen, and the free drawing stays"
+        );
+        server.send(ids[1], QuizToServer::Start(settings()));
+        server.update();
+        let sent: Vec<_> = server.sent::<QuizToClient>().into_iter().map(|m| m.msg).collect();
+        assert_eq!(sent, [QuizToClient::Refused(QuizRefusal::AlreadyRunning)]);
+    }
+
+    #[test]
+    fn guesses_are_routed_a_correct_one_is_never_published() {
+        let (mut server, ids, drawer) = started();
+        let room = server.find::<Room>();
+        server.send(drawer, QuizToServer::Choose(0));
+        server.update();
+        let word = server
+            .sent::<QuizToClient>()
+            .into_iter()
+            .find_map(|m| match m.msg {
+                QuizToClient::State(GameView {
+                    phase: PhaseView::Drawing { word: Some(word), .. },
+                    ..
+                }) if m.recipients() == [drawer] => Some(word),
+                _ => None,
+            })
+            .expect("the drawer sees the word");
+        assert_eq!(
+            server.read::<LockPen>().last().map(|l| l.lock),
+            Some(PenLock::To {
+                drawer: Some(drawer),
+                clear: true
+            })
+        );
+        let guessers: Vec<ClientId> = ids.iter().copied().filter(|&id| id != drawer).collect();
+        server.read::<PublishLine>();
+        server.send(guessers[0], ChatToServer::Say(word.to_uppercase()));
+        server.update();
+        let guessed = server.sent::<QuizToClient>();
+        assert!(
+            guessed.iter().any(
+                |m| matches!(&m.msg, QuizToClient::Guessed { who, .. } if *who == guessers[0])
+                    && m.recipients() == ids
+            ),
+            "everyone hears who found it"
+        );
+        assert!(
+            server.read::<PublishLine>().is_empty(),
+            "the word itself is never published"
+        );
+
+        server.send(guessers[1], ChatToServer::Say("is it a cat?".into()));
+        server.send(guessers[0], ChatToServer::Say("nice drawing".into()));
+        server.update();
+        let published: Vec<(String, Audience)> = server
+            .read::<PublishLine>()
+            .into_iter()
+            .map(|p| {
+                assert_eq!(p.room, room);
+                (p.line.text, p.audience)
+            })
+            .collect();
+        let insiders = vec![drawer, guessers[0]];
+        assert_eq!(
+            published,
+            [
+                ("is it a cat?".to_owned(), Audience::Room),
+                ("nice drawing".to_owned(), Audience::Only(insiders)),
+            ]
+        );
+    }
+}

@@ -13,8 +13,8 @@ use crate::id::ClientId;
 use crate::names::{self, name_key};
 use crate::plugins::LogicSystems;
 use crate::plugins::net::{
-    ClientConnected, ClientDisconnected, CloseReason, DisconnectClient, FromClient, LeaveReason, NetServer,
-    ToClients, Violation,
+    ClientConnected, ClientDisconnected, CloseReason, DisconnectClient, FromClient, LeaveReason, ToClients,
+    Violation,
 };
 
 pub(super) fn plugin(app: &mut App) {
@@ -34,7 +34,6 @@ pub(super) fn plugin(app: &mut App) {
                 drop_silent_arrivals,
             )
                 .chain()
-                .run_if(resource_exists::<NetServer>)
                 .in_set(LogicSystems::Rooms),
         );
 }

@@ -1,0 +1,196 @@
+//! The windowed game: launcher, room screen and their wiring. egui is used only here and in
+//! the plugins' `ui.rs` widget files (canvas, chat, quiz), which only the windowed game uses;
+//! the logic plugins run the same without it.
+
+mod autosave;
+mod fonts;
+mod launcher;
+mod room;
+mod session;
+mod window;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bevy::prelude::*;
+use bevy::render::RenderPlugin;
+use bevy::window::WindowResolution;
+use bevy::winit::{UpdateMode, WinitSettings};
+use bevy_egui::{EguiGlobalSettings, EguiPlugin, EguiPostUpdateSet, EguiPrimaryContextPass};
+
+use crate::app::{HostedServer, ServerOptions};
+use crate::plugins::canvas::render::GallerySettings;
+use crate::plugins::canvas::{self, CanvasSystems};
+use crate::plugins::quiz::Settings;
+use crate::plugins::{self, AppMode, LogicSystems};
+use session::{HostOptions, PendingLaunch, start_hosting, start_joining};
+
+/// What the window does first.
+pub enum Launch {
+    Menu,
+    /// Join the server this process is hosting.
+    Host {
+        hosted: HostedServer,
+        name: String,
+    },
+    Join {
+        addr: String,
+        name: String,
+        room: Option<String>,
+    },
+}
+
+pub struct WindowOptions {
+    pub position: Option<(i32, i32)>,
+    pub size: (u32, u32),
+    pub gallery: GallerySettings,
+}
+
+const TITLE: &str = "캐치마인드 Catch Mind";
+
+/// A window in the background redraws when something arrives, or once a second (the timer).
+const UNFOCUSED_MODE: UpdateMode = UpdateMode::Reactive {
+    wait: Duration::from_secs(1),
+    react_to_device_events: false,
+    react_to_user_events: true,
+    react_to_window_events: true,
+};
+
+/// Opens the window and runs the game until it closes.
+pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -> AppExit {
+    let primary = primary_window(&window);
+    let ui_state = initial_ui_state(&launch);
+    App::new()
+        .add_plugins(
+            DefaultPlugins
+                .set(WindowPlugin {
+                    primary_window: Some(primary),
+                    ..default()
+                })
+                // Compile pipelines when first needed, so the first stroke is never skipped.
+                .set(RenderPlugin {
+                    synchronous_pipeline_compilation: true,
+                    ..default()
+                }),
+        )
+        .init_state::<AppMode>()
+        .add_plugins((plugins::logic, canvas::render::plugin, plugin))
+        .insert_resource(ui_state)
+        .insert_resource(HostOptions(host_options))
+        .insert_resource(window.gallery)
+        .insert_resource(PendingLaunch(Mutex::new(Some(launch))))
+        .run()
+}
+
+/// The windowed game's screens and their wiring, on top of the logic and render plugins.
+pub fn plugin(app: &mut App) {
+    // Sleep between input events; the network thread wakes the loop (`NetWaker`), so
+    // remote messages show at once without spinning.
+    app.insert_resource(WinitSettings {
+        focused_mode: UpdateMode::reactive(Duration::from_millis(250)),
+        unfocused_mode: UNFOCUSED_MODE,
+    })
+    .insert_resource(ClearColor(crate::theme::BACKGROUND))
+    .add_plugins(EguiPlugin::default())
+    .insert_resource(EguiGlobalSettings {
+        auto_create_primary_context: false,
+        ..default()
+    })
+    .init_resource::<UiState>()
+    .configure_sets(
+        PostUpdate,
+        CanvasSystems::LocalInput.after(EguiPostUpdateSet::EndPass),
+    )
+    .add_systems(
+        Startup,
+        (window::spawn_camera, window::install_waker, session::apply_launch).chain(),
+    )
+    .add_systems(
+        EguiPrimaryContextPass,
+        (
+            window::install_fonts,
+            window::register_canvas_texture,
+            launcher::show.run_if(in_state(AppMode::Menu)),
+            room::show.run_if(not(in_state(AppMode::Menu))),
+        )
+            .chain(),
+    )
+    .add_systems(
+        Update,
+        (
+            session::note_connection_end,
+            window::update_title,
+            // Sees the pen change hands before the game's news of the same frame, so a free
+            // drawing is saved when a game takes the pen.
+            autosave::save_finished_drawings
+                .after(LogicSystems::Canvas)
+                .before(LogicSystems::Quiz),
+            autosave::save_finished_turns,
+        ),
+    )
+    .add_systems(Last, session::stop_hosting_on_exit);
+}
+
+fn primary_window(window: &WindowOptions) -> Window {
+    Window {
+        title: TITLE.into(),
+        resolution: WindowResolution::from(window.size),
+        position: match window.position {
+            Some((x, y)) => WindowPosition::At(IVec2::new(x, y)),
+            None => WindowPosition::Automatic,
+        },
+        ..default()
+    }
+}
+
+/// The launcher's fields, filled in from the command line.
+fn initial_ui_state(launch: &Launch) -> UiState {
+    let mut ui_state = UiState::default();
+    match launch {
+        Launch::Menu => {}
+        Launch::Host { name, .. } => ui_state.name = name.clone(),
+        Launch::Join { addr, name, room } => {
+            ui_state.name = name.clone();
+            ui_state.address = addr.clone();
+            ui_state.room = room.clone().unwrap_or_default();
+        }
+    }
+    ui_state
+}
+
+/// What the screens remember between frames.
+#[derive(Resource, Default)]
+pub(crate) struct UiState {
+    pub name: String,
+    pub address: String,
+    pub port: String,
+    pub room: String,
+    pub host_port: String,
+    /// A launcher error (bad name, port in use, ...).
+    pub error: Option<String>,
+    /// Why the connection failed or ended (title, reason), shown until the player goes back
+    /// to the launcher.
+    pub ended: Option<(&'static str, String)>,
+    pub chat_input: String,
+    /// Where the server we joined is, as typed.
+    pub server_addr: String,
+    pub reachable: Vec<String>,
+    /// The canvas image as egui knows it.
+    pub canvas_texture: Option<bevy_egui::egui::TextureId>,
+    /// The host's game settings, kept between games.
+    pub quiz_settings: Settings,
+    /// The player closed the last game's leaderboard.
+    pub podium_closed: bool,
+}
+
+/// A full-window `Ui` for panels to be shown in (egui 0.36 panels live inside a `Ui`).
+fn root_ui(ctx: &bevy_egui::egui::Context) -> bevy_egui::egui::Ui {
+    use bevy_egui::egui;
+    egui::Ui::new(
+        ctx.clone(),
+        "root".into(),
+        egui::UiBuilder::new()
+            .layer_id(egui::LayerId::background())
+            .max_rect(ctx.viewport_rect()),
+    )
+}
