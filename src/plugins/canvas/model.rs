@@ -370,20 +370,28 @@ impl Pen {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod fixtures {
+    //! Players, a brush and points the canvas tests share.
+    use super::{BoardPoint, Brush};
+    use crate::id::ClientId;
 
-    const A: ClientId = ClientId(1);
-    const B: ClientId = ClientId(2);
-    const INK: Brush = Brush {
-        colour: [0, 0, 0],
-        size: 6,
+    pub const A: ClientId = ClientId(1);
+    pub const B: ClientId = ClientId(2);
+    pub const INK: Brush = Brush {
+        colour: [200, 0, 0],
+        size: 10,
         eraser: false,
     };
 
-    fn p(x: i16, y: i16) -> BoardPoint {
+    pub fn p(x: i16, y: i16) -> BoardPoint {
         BoardPoint::new(x, y)
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{A, B, INK, p};
+    use super::*;
 
     #[test]
     fn deltas_round_trip_and_stay_small_on_the_wire() {

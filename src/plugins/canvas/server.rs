@@ -314,19 +314,7 @@ fn apply_pen_locks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugins::canvas::model::{BoardPoint, Brush};
-
-    const A: ClientId = ClientId(1);
-    const B: ClientId = ClientId(2);
-    const INK: Brush = Brush {
-        colour: [200, 0, 0],
-        size: 10,
-        eraser: false,
-    };
-
-    fn p(x: i16, y: i16) -> BoardPoint {
-        BoardPoint::new(x, y)
-    }
+    use crate::plugins::canvas::model::fixtures::{A, B, INK, p};
 
     #[test]
     fn only_the_pen_holder_draws_undoes_or_clears() {

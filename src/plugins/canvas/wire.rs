@@ -102,18 +102,10 @@ pub fn log_chunks(drawing: &Drawing) -> Vec<CanvasToClient> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugins::canvas::model;
-
-    const A: ClientId = ClientId(1);
-    const INK: Brush = Brush {
-        colour: [200, 0, 0],
-        size: 10,
-        eraser: false,
+    use crate::plugins::canvas::model::{
+        self,
+        fixtures::{A, INK, p},
     };
-
-    fn p(x: i16, y: i16) -> BoardPoint {
-        BoardPoint::new(x, y)
-    }
 
     #[test]
     fn log_chunks_fit_under_the_frame_cap_and_replay_the_drawing() {
