@@ -8,7 +8,7 @@ use std::time::Duration;
 use catchmind::app::ServerOptions;
 use catchmind::plugins::net::ClientState;
 use catchmind::plugins::net::wire::ClientControl;
-use catchmind::plugins::net::{CloseReason, PROTOCOL_VERSION};
+use catchmind::plugins::net::{CloseReason, PROTOCOL_VERSION, Refusal};
 use catchmind::plugins::rooms::JoinRequest;
 use catchmind::plugins::rooms::RoomConfig;
 use common::{Client, ClientMsg, RawPeer, Tags, join_all, start_server, step_for, step_until};
@@ -131,11 +131,10 @@ fn wrong_version_and_taken_names_are_rejected_with_reasons() {
     }));
     assert_eq!(
         old.closing_reason(),
-        Some(CloseReason::VersionMismatch {
+        Some(CloseReason::Refused(Refusal::VersionMismatch {
             server: PROTOCOL_VERSION,
             client: 0,
-            same_messages: false,
-        })
+        }))
     );
 
     // The same protocol version with other registered messages (another build) is refused
@@ -147,7 +146,7 @@ fn wrong_version_and_taken_names_are_rejected_with_reasons() {
     }));
     let reason = other.closing_reason().expect("a reason");
     assert!(
-        matches!(reason, CloseReason::VersionMismatch { .. }),
+        matches!(reason, CloseReason::Refused(Refusal::VersionMismatch { .. })),
         "{reason:?}"
     );
     assert!(reason.to_string().contains("with different messages"), "{reason}");
@@ -157,7 +156,10 @@ fn wrong_version_and_taken_names_are_rejected_with_reasons() {
     future.send_frame(&[0, 0x7F, 1, 2, 3, 4, 5]);
     assert!(matches!(
         future.closing_reason(),
-        Some(CloseReason::VersionMismatch { client: 0x7F, .. })
+        Some(CloseReason::Refused(Refusal::VersionMismatch {
+            client: 0x7F,
+            ..
+        }))
     ));
 
     let mut twin = Client::connect(server.addr, "ALICE", None);

@@ -9,7 +9,7 @@ use bevy::state::app::StatesPlugin;
 use catchmind::id::ClientId;
 use catchmind::plugins::net::{
     self, ClientState, CloseReason, ConnectRequested, ConnectionEnded, ConnectionError, FromClient,
-    FromServer, NetApp, NetConfig, NetServer, ToClients, ToServer, WireMessage, WireRegistry,
+    FromServer, NetApp, NetConfig, NetServer, Refusal, ToClients, ToServer, WireMessage, WireRegistry,
 };
 use serde::{Deserialize, Serialize};
 
@@ -138,7 +138,10 @@ fn builds_that_registered_differently_refuse_each_other() {
         !ended.is_empty()
     });
     match &ended[0].0 {
-        ConnectionError::ClosedByServer(CloseReason::VersionMismatch { server, client, .. }) => {
+        ConnectionError::ClosedByServer(CloseReason::Refused(Refusal::VersionMismatch {
+            server,
+            client,
+        })) => {
             assert_eq!(server, client, "same protocol, other messages")
         }
         other => panic!("expected a version mismatch, got {other}"),

@@ -23,7 +23,7 @@ pub use client::{ClientNetConfig, NetClient, NetStats, NetWaker, with_default_po
 pub use connector::ConnectionError;
 pub use frames::NetConfig;
 pub use server::{NetServer, ServerError, ShutdownSignal, reachable_addresses, server_runner};
-pub use wire::{CloseReason, LeaveReason, PROTOCOL_VERSION, Violation, WireMessage};
+pub use wire::{CloseReason, LeaveReason, PROTOCOL_VERSION, Refusal, Violation, WireMessage};
 
 use crate::id::ClientId;
 use wire::Registered;

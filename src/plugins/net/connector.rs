@@ -10,7 +10,8 @@ use tokio::time::timeout;
 
 use super::frames::{FrameReader, NetConfig, Outbox, OutboxReceivers, ReadEnd, TokenBucket, write_loop};
 use super::wire::{
-    AnyMessage, ClientControl, CloseReason, Decoder, Frame, ServerControl, decode_frame, encode_control,
+    AnyMessage, ClientControl, CloseReason, Decoder, Frame, Refusal, ServerControl, decode_frame,
+    encode_control,
 };
 
 /// Frames per second a client accepts from its server (bursts of twice that).
@@ -69,8 +70,8 @@ impl ConnectionError {
 fn closed_by_server(reason: &CloseReason) -> String {
     match reason {
         CloseReason::ServerShutdown => "the server was stopped".into(),
-        CloseReason::Refused => "the server refused to let you in".into(),
-        why if why.is_refusal() => format!("the server refused to let you in: {why}"),
+        CloseReason::Refused(Refusal::ByTheGame) => "the server refused to let you in".into(),
+        CloseReason::Refused(why) => format!("the server refused to let you in: {why}"),
         other => format!("the server disconnected you: {other}"),
     }
 }

@@ -18,8 +18,8 @@ use tokio_util::task::TaskTracker;
 use super::frames::{FrameReader, NetConfig, Outbox, OutboxReceivers, ReadEnd, TokenBucket, WriteEnd};
 use super::frames::{frame_codec, outbox, write_loop};
 use super::wire::{
-    AnyMessage, ClientControl, CloseReason, Decoder, Frame, LeaveReason, PROTOCOL_VERSION, ServerControl,
-    Violation, decode_frame, encode_control,
+    AnyMessage, ClientControl, CloseReason, Decoder, Frame, LeaveReason, PROTOCOL_VERSION, Refusal,
+    ServerControl, Violation, decode_frame, encode_control,
 };
 use crate::codec;
 use crate::id::ClientId;
@@ -95,7 +95,9 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>
         };
         let _ = stream.set_nodelay(true);
         if shared.live.load(Ordering::Relaxed) >= shared.config.max_connections {
-            shared.tracker.spawn(refuse(stream, CloseReason::ServerFull));
+            shared
+                .tracker
+                .spawn(refuse(stream, CloseReason::Refused(Refusal::ServerFull)));
             continue;
         }
         if let Some(size) = shared.config.socket_send_buffer {
@@ -232,9 +234,8 @@ fn violation(why: Violation) -> ReadEnd {
 }
 
 fn version_mismatch(client: u16) -> ReadEnd {
-    ReadEnd::Violation(CloseReason::VersionMismatch {
+    ReadEnd::Violation(CloseReason::Refused(Refusal::VersionMismatch {
         server: PROTOCOL_VERSION,
         client,
-        same_messages: false,
-    })
+    }))
 }

@@ -52,21 +52,12 @@ pub enum ServerControl {
     Ready,
 }
 
-/// Why the server is closing a connection.
+/// Why the server is closing a connection. `Refused` stays variant 0 and `VersionMismatch`
+/// variant 0 inside it, as in protocol 2, so older clients still read why they cannot join.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Error)]
 pub enum CloseReason {
-    #[error("{}", version_mismatch(*.server, *.client, *.same_messages))]
-    VersionMismatch {
-        server: u16,
-        client: u16,
-        /// Whether both sides registered the same message types.
-        same_messages: bool,
-    },
-    #[error("the server is full")]
-    ServerFull,
-    /// The game refused the player; its own message with the reason came just before.
-    #[error("refused")]
-    Refused,
+    #[error("{0}")]
+    Refused(Refusal),
     #[error("the server was stopped")]
     ServerShutdown,
     #[error("no message for too long (timed out)")]
@@ -79,18 +70,28 @@ pub enum CloseReason {
     ProtocolViolation(Violation),
 }
 
+/// Why a connection was turned away at the door.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Error)]
+pub enum Refusal {
+    /// The protocol versions differ, or (same version) the registered messages do.
+    #[error("{}", version_mismatch(*.server, *.client))]
+    VersionMismatch { server: u16, client: u16 },
+    #[error("the server is full")]
+    ServerFull,
+    /// The game refused the player; its own message with the reason came just before.
+    #[error("refused by the game")]
+    ByTheGame,
+}
+
 impl CloseReason {
     /// The connection was turned away at the door rather than cut off later.
     pub fn is_refusal(&self) -> bool {
-        matches!(
-            self,
-            Self::VersionMismatch { .. } | Self::ServerFull | Self::Refused
-        )
+        matches!(self, Self::Refused(_))
     }
 }
 
-fn version_mismatch(server: u16, client: u16, same_messages: bool) -> String {
-    if server == client && !same_messages {
+fn version_mismatch(server: u16, client: u16) -> String {
+    if server == client {
         format!("version mismatch: the server and this game speak protocol {server} with different messages")
     } else {
         format!("version mismatch: the server speaks protocol {server}, this game speaks {client}")
@@ -273,11 +274,10 @@ mod tests {
         let msgs = [
             ServerControl::Ping,
             ServerControl::Closing(CloseReason::ProtocolViolation(Violation::frame_too_large())),
-            ServerControl::Closing(CloseReason::VersionMismatch {
+            ServerControl::Closing(CloseReason::Refused(Refusal::VersionMismatch {
                 server: 3,
                 client: 2,
-                same_messages: false,
-            }),
+            })),
         ];
         for msg in msgs {
             let bytes = encode_control(&msg);
@@ -286,6 +286,39 @@ mod tests {
                 _ => panic!("not a control frame: {msg:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_protocol_2_client_reads_our_version_mismatch() {
+        // What a protocol-2 client decodes a server frame as (its own types, cut down).
+        #[derive(Deserialize, Debug, PartialEq)]
+        enum OldServerMsg {
+            Welcome,
+            Closing(OldCloseReason),
+        }
+        #[derive(Deserialize, Debug, PartialEq)]
+        enum OldCloseReason {
+            Rejected(OldRejection),
+        }
+        #[derive(Deserialize, Debug, PartialEq)]
+        enum OldRejection {
+            VersionMismatch { server: u16, client: u16 },
+        }
+        let ours = encode_control(&ServerControl::Closing(CloseReason::Refused(
+            Refusal::VersionMismatch {
+                server: PROTOCOL_VERSION,
+                client: 2,
+            },
+        )));
+        assert_eq!(
+            codec::decode::<OldServerMsg>(&ours),
+            Ok(OldServerMsg::Closing(OldCloseReason::Rejected(
+                OldRejection::VersionMismatch {
+                    server: PROTOCOL_VERSION,
+                    client: 2
+                }
+            )))
+        );
     }
 
     #[test]

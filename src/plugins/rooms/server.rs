@@ -13,8 +13,8 @@ use crate::id::ClientId;
 use crate::names::{self, name_key};
 use crate::plugins::LogicSystems;
 use crate::plugins::net::{
-    ClientConnected, ClientDisconnected, CloseReason, DisconnectClient, FromClient, LeaveReason, ToClients,
-    Violation,
+    ClientConnected, ClientDisconnected, CloseReason, DisconnectClient, FromClient, LeaveReason, Refusal,
+    ToClients, Violation,
 };
 
 pub(super) fn plugin(app: &mut App) {
@@ -205,7 +205,7 @@ impl AdmissionOutput<'_> {
 
     fn refuse(&mut self, client: ClientId, rejection: Rejection) {
         self.rejections.write(ToClients::one(client, rejection));
-        self.disconnect(client, CloseReason::Refused);
+        self.disconnect(client, CloseReason::Refused(Refusal::ByTheGame));
     }
 
     /// Adds the player to the room, welcomes them and tells the others.
