@@ -111,70 +111,79 @@ fn mirror_server(
         paint.write(PaintCanvas::Repaint);
     }
     for FromServer(msg) in incoming.read() {
-        let state = &mut *state;
-        match msg {
-            CanvasToClient::Pen(holder) => {
-                if state.pen != *holder
-                    && let Some(previous) = state.pen
-                {
-                    state.drawing.finish(previous);
-                    if Some(previous) == roster.me {
-                        state.pending.clear();
-                        state.last_sent = None;
-                    }
-                }
-                state.pen = *holder;
-            }
-            CanvasToClient::Start { author, brush, at } => {
-                if state.drawing.start(*author, *brush, *at).is_ok() {
-                    paint.write(PaintCanvas::Segments {
-                        brush: brush.clamped(),
-                        points: vec![*at],
-                    });
-                }
-            }
-            CanvasToClient::Points { author, deltas } => {
-                let Some(tail) = state.drawing.open_tail(*author) else {
-                    continue;
-                };
-                let Ok(points) = decode_deltas(tail, deltas) else {
-                    continue;
-                };
-                let brush = state.drawing.strokes().last().map(|s| s.brush);
-                if state.drawing.extend(*author, &points).is_ok()
-                    && let Some(brush) = brush
-                {
-                    let mut line = Vec::with_capacity(points.len() + 1);
-                    line.push(tail);
-                    line.extend(points);
-                    paint.write(PaintCanvas::Segments { brush, points: line });
+        apply_server_msg(&mut state, msg, roster.me, &mut paint);
+    }
+}
+
+/// Applies one canvas message from the server to this client's mirror.
+fn apply_server_msg(
+    state: &mut CanvasState,
+    msg: &CanvasToClient,
+    me: Option<ClientId>,
+    paint: &mut MessageWriter<PaintCanvas>,
+) {
+    match msg {
+        CanvasToClient::Pen(holder) => {
+            if state.pen != *holder
+                && let Some(previous) = state.pen
+            {
+                state.drawing.finish(previous);
+                if Some(previous) == me {
+                    state.pending.clear();
+                    state.last_sent = None;
                 }
             }
-            CanvasToClient::End { author } => {
-                state.drawing.finish(*author);
+            state.pen = *holder;
+        }
+        CanvasToClient::Start { author, brush, at } => {
+            if state.drawing.start(*author, *brush, *at).is_ok() {
+                paint.write(PaintCanvas::Segments {
+                    brush: brush.clamped(),
+                    points: vec![*at],
+                });
             }
-            CanvasToClient::Undo { author } => {
-                if state.drawing.undo(*author) {
-                    paint.write(PaintCanvas::Repaint);
-                }
+        }
+        CanvasToClient::Points { author, deltas } => {
+            let Some(tail) = state.drawing.open_tail(*author) else {
+                return;
+            };
+            let Ok(points) = decode_deltas(tail, deltas) else {
+                return;
+            };
+            let brush = state.drawing.strokes().last().map(|s| s.brush);
+            if state.drawing.extend(*author, &points).is_ok()
+                && let Some(brush) = brush
+            {
+                let mut line = Vec::with_capacity(points.len() + 1);
+                line.push(tail);
+                line.extend(points);
+                paint.write(PaintCanvas::Segments { brush, points: line });
             }
-            CanvasToClient::Clear => {
-                state.drawing.clear();
+        }
+        CanvasToClient::End { author } => {
+            state.drawing.finish(*author);
+        }
+        CanvasToClient::Undo { author } => {
+            if state.drawing.undo(*author) {
                 paint.write(PaintCanvas::Repaint);
             }
-            CanvasToClient::Log {
-                strokes,
-                replace,
-                open,
-            } => {
-                state.drawing.apply_log(strokes, *replace, *open);
-                paint.write(PaintCanvas::Repaint);
-            }
-            CanvasToClient::Refused(why) => {
-                state.pending.clear();
-                state.last_sent = None;
-                state.refused = Some(*why);
-            }
+        }
+        CanvasToClient::Clear => {
+            state.drawing.clear();
+            paint.write(PaintCanvas::Repaint);
+        }
+        CanvasToClient::Log {
+            strokes,
+            replace,
+            open,
+        } => {
+            state.drawing.apply_log(strokes, *replace, *open);
+            paint.write(PaintCanvas::Repaint);
+        }
+        CanvasToClient::Refused(why) => {
+            state.pending.clear();
+            state.last_sent = None;
+            state.refused = Some(*why);
         }
     }
 }

@@ -143,18 +143,8 @@ fn dispatch(events: Vec<Event>, at: &At, slot: &mut RoomGame, out: &mut QuizOut)
                 if session.game.phase == Phase::Over {
                     // The game ended with this turn (too few players left): reveal the word
                     // before the leaderboard.
-                    let view = GameView {
-                        settings: session.game.settings,
-                        round: session.game.round,
-                        scores: session.game.present_scores(),
-                        phase: PhaseView::Reveal {
-                            drawer,
-                            word,
-                            points,
-                            ms_left: 0,
-                        },
-                    };
-                    out.quiz(members.clone(), QuizToClient::State(view));
+                    let reveal = final_reveal(&session.game, drawer, word, points);
+                    out.quiz(members.clone(), QuizToClient::State(reveal));
                 }
                 phase_changed = true;
             }
@@ -178,7 +168,8 @@ fn dispatch(events: Vec<Event>, at: &At, slot: &mut RoomGame, out: &mut QuizOut)
             Event::Reshuffled => out.quiz(members.clone(), QuizToClient::Reshuffled),
             Event::GameOver { early } => {
                 let standings = standings(session, at.room);
-                out.quiz(members.clone(), QuizToClient::Over { early, standings });
+                out.quiz(members, QuizToClient::Over { early, standings });
+                // Free drawing again, and the room's chat is the chat's own.
                 out.lock(at.entity, PenLock::Unlock);
                 out.commands.entity(at.entity).try_remove::<HandOverLines>();
                 slot.0 = None;
@@ -190,6 +181,21 @@ fn dispatch(events: Vec<Event>, at: &At, slot: &mut RoomGame, out: &mut QuizOut)
         for (view, to) in views(&session.game, &members, at.now) {
             out.quiz(to, QuizToClient::State(view));
         }
+    }
+}
+
+/// The reveal of a turn that ended the game: the word for everyone, no time left.
+fn final_reveal(game: &Game, drawer: ClientId, word: String, points: Vec<(ClientId, u32)>) -> GameView {
+    GameView {
+        settings: game.settings,
+        round: game.round,
+        scores: game.present_scores(),
+        phase: PhaseView::Reveal {
+            drawer,
+            word,
+            points,
+            ms_left: 0,
+        },
     }
 }
 
