@@ -114,13 +114,38 @@ mod tests {
     }
 
     #[test]
-    fn random_bytes_never_panic() {
+    fn random_and_mutated_bytes_never_panic_and_what_decodes_round_trips() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        for _ in 0..20_000 {
-            let len = rng.random_range(0..64);
-            let bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
-            let _ = decode::<Sample>(&bytes);
+        let valid: Vec<Vec<u8>> = [
+            Sample::Text("안녕하세요 hello".into()),
+            Sample::Points(vec![(1, -2), (300, 4000), (-7, 9)]),
+            Sample::Flag(true),
+        ]
+        .iter()
+        .map(|s| encode(s).unwrap())
+        .collect();
+        let mut decoded = 0;
+        for i in 0..20_000 {
+            // Half pure noise, half a valid message with one byte changed (these decode often).
+            let bytes: Vec<u8> = if i % 2 == 0 {
+                let len = rng.random_range(0..64);
+                (0..len).map(|_| rng.random()).collect()
+            } else {
+                let mut bytes = valid[i % valid.len()].clone();
+                let at = rng.random_range(0..bytes.len());
+                bytes[at] = rng.random();
+                bytes
+            };
+            if let Ok(value) = decode::<Sample>(&bytes) {
+                decoded += 1;
+                let again = encode(&value).expect("a decoded value encodes");
+                assert_eq!(decode::<Sample>(&again), Ok(value), "from {bytes:?}");
+            }
         }
+        assert!(
+            decoded > 2_000,
+            "the random inputs reach the decoder's success path ({decoded})"
+        );
     }
 }

@@ -166,14 +166,24 @@ fn silent_peers_are_dropped_by_the_heartbeat() {
     header_only.send_raw(&100u32.to_be_bytes());
     let started = Instant::now();
     assert_eq!(header_only.closing_reason(), Some(CloseReason::TimedOut));
-    assert!(started.elapsed() < Duration::from_secs(3));
+    // At the deadline, not before; the upper bound only says it was not forgotten (a loaded
+    // machine may be seconds late).
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(700) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
 
     // Joined, then silent (no pings): dropped, and the others are told it timed out.
     let mut silent = RawPeer::connect(server.addr);
     silent.hello("Silent");
     let started = Instant::now();
     assert_eq!(silent.closing_reason(), Some(CloseReason::TimedOut));
-    assert!(started.elapsed() < Duration::from_secs(4));
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1400) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
     step_until(&mut [&mut a, &mut b], LIMIT, "timeout notice", |cs| {
         cs[0].notices().iter().any(|n| n == "Silent timed out.")
     });
@@ -185,9 +195,10 @@ fn silent_peers_are_dropped_by_the_heartbeat() {
 
 #[test]
 fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything_in_order() {
-    // A small queue and a lenient chat limit so the test can fill the queue quickly.
+    // Small socket buffers and a short write stall so the stuck peer is found quickly, and a
+    // lenient chat limit. The queue stays at its default: the honest players share it, and a
+    // tiny one would drop them too whenever the machine stalls for a moment.
     let net = NetConfig {
-        outbound_queue: 64,
         write_stall: Duration::from_secs(3),
         socket_send_buffer: Some(8 * 1024),
         frames_per_second: 100_000.0,
@@ -215,7 +226,7 @@ fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything_in_order
     let filler = "가".repeat(290);
     let started = Instant::now();
     let mut sent = 0;
-    // At about the pace of a busy room (8 lines per server tick), so honest queues keep up.
+    // 8 lines every 16 ms of this loop (about 500 a second, far busier than any room).
     while sent < total {
         for _ in 0..8 {
             a.say(&format!("{sent:05} {filler}"));
@@ -225,7 +236,7 @@ fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything_in_order
     }
     step_until(
         &mut [&mut a, &mut b],
-        Duration::from_secs(20),
+        Duration::from_secs(40),
         "every line and the stuck peer dropped",
         |cs| {
             cs.iter().all(|c| c.lines().len() >= total)
@@ -236,7 +247,8 @@ fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything_in_order
         },
     );
     let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(15), "took {elapsed:?}");
+    // The stuck peer goes after a 3 s write stall; the rest is slack for a loaded machine.
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
     for client in [&a, &b] {
         let numbers: Vec<usize> = client
             .lines()
@@ -376,7 +388,7 @@ fn a_connection_that_never_joins_or_joins_twice_is_closed() {
     assert_eq!(lurker.closing_reason(), Some(CloseReason::TimedOut));
     let waited = started.elapsed();
     assert!(
-        waited >= Duration::from_millis(700) && waited < Duration::from_secs(3),
+        waited >= Duration::from_millis(700) && waited < Duration::from_secs(10),
         "{waited:?}"
     );
     pings.join().unwrap();

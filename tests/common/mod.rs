@@ -321,7 +321,7 @@ pub struct RawPeer {
 impl RawPeer {
     pub fn connect(addr: SocketAddr) -> Self {
         let stream = TcpStream::connect(addr).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
         stream.set_nodelay(true).unwrap();
         Self { stream }
     }
@@ -332,7 +332,7 @@ impl RawPeer {
         socket.set_recv_buffer_size(4096).unwrap();
         socket.connect(&addr.into()).unwrap();
         let stream: TcpStream = socket.into();
-        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
         Self { stream }
     }
 

@@ -458,11 +458,16 @@ mod tests {
             drawing.start(A, INK, p(5, 5)).unwrap_or(());
             result = (0..4).try_for_each(|_| drawing.extend(A, &batch));
         }
-        assert!(matches!(
-            result,
-            Err(CanvasError::DrawingFull) | Err(CanvasError::StrokeTooLong)
-        ));
-        assert!(drawing.point_count() <= MAX_DRAWING_POINTS);
+        // Strokes of 1 + 4 x 512 = 2,049 points: 48 fit (98,352 points); the 49th stops after
+        // its start and three batches (99,889), as the fourth would pass 100,000.
+        assert_eq!(result, Err(CanvasError::DrawingFull));
+        assert_eq!(drawing.point_count(), 48 * 2049 + 1 + 3 * MAX_BATCH_POINTS);
+        // Exactly up to the cap, and not one point more.
+        let rest = vec![p(5, 5); MAX_DRAWING_POINTS - drawing.point_count()];
+        assert_eq!(drawing.extend(A, &rest), Ok(()));
+        assert_eq!(drawing.point_count(), MAX_DRAWING_POINTS);
+        assert_eq!(drawing.extend(A, &[p(5, 5)]), Err(CanvasError::DrawingFull));
+        assert_eq!(drawing.start(A, INK, p(5, 5)), Err(CanvasError::DrawingFull));
     }
 
     #[test]

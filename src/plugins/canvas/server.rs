@@ -344,7 +344,12 @@ mod tests {
             apply_request(&mut canvas, B, &CanvasToServer::TakePen, t),
             Err(CanvasError::PenBusy)
         );
-        assert!(apply_request(&mut canvas, A, &start, t).is_ok());
+        let relayed_start = Ok(Relay::ToOthers(vec![CanvasToClient::Start {
+            author: A,
+            brush: INK,
+            at: p(10, 10),
+        }]));
+        assert_eq!(apply_request(&mut canvas, A, &start, t), relayed_start);
         let points = CanvasToServer::Points(vec![[3, 4], [-2, 1]]);
         assert_eq!(
             apply_request(&mut canvas, A, &points, t),
@@ -394,7 +399,15 @@ mod tests {
             Err(CanvasError::NotYourTurn),
             "the drawer keeps the pen for the turn"
         );
-        assert!(apply_request(&mut canvas, A, &start, much_later).is_ok());
+        assert_eq!(
+            apply_request(&mut canvas, A, &start, much_later),
+            Ok(Relay::ToOthers(vec![CanvasToClient::Start {
+                author: A,
+                brush: INK,
+                at: p(10, 10),
+            }])),
+            "the drawer's strokes reach the others"
+        );
         // Between turns nobody draws; after the game the pen is free again.
         canvas.lock_to(None, false, much_later);
         assert_eq!(
@@ -407,7 +420,10 @@ mod tests {
             "the picture stays for the reveal"
         );
         assert!(canvas.unlock().is_empty(), "nobody held it");
-        assert!(apply_request(&mut canvas, B, &CanvasToServer::TakePen, much_later).is_ok());
+        assert_eq!(
+            apply_request(&mut canvas, B, &CanvasToServer::TakePen, much_later),
+            Ok(Relay::ToEveryone(CanvasToClient::Pen(Some(B))))
+        );
     }
 
     #[test]
@@ -429,7 +445,11 @@ mod tests {
             apply_request(&mut canvas, B, &CanvasToServer::TakePen, s(5)),
             Err(CanvasError::PenBusy)
         );
-        assert!(apply_request(&mut canvas, B, &CanvasToServer::TakePen, s(11)).is_ok());
+        assert_eq!(
+            apply_request(&mut canvas, B, &CanvasToServer::TakePen, s(11)),
+            Ok(Relay::ToEveryone(CanvasToClient::Pen(Some(B)))),
+            "an idle takeover is announced to everyone"
+        );
         assert_eq!(canvas.drawing.open_tail(A), None);
         assert_eq!(
             apply_request(&mut canvas, A, &CanvasToServer::Points(vec![[1, 1]]), s(12)),

@@ -705,6 +705,10 @@ mod tests {
         let (mut game, mut rng) = new_game(&["사과"], &[A, B], 1);
         let drawer = game.drawer().unwrap();
         game.choose(drawer, 0, s(0)).unwrap();
+        assert!(
+            game.tick(s(39), &mut rng).is_empty(),
+            "a two-syllable word's initials wait for half the turn"
+        );
         assert_eq!(
             game.tick(s(40), &mut rng),
             [Event::Hint {

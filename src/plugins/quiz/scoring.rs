@@ -84,17 +84,15 @@ mod tests {
         };
         let clamped = wild.clamped();
         assert_eq!((clamped.rounds, clamped.draw_secs, clamped.choices), (1, 240, 5));
-        assert_eq!(
-            Settings {
-                rounds: 11,
-                draw_secs: 1,
-                choices: 0,
-                ..wild
-            }
-            .clamped()
-            .draw_secs,
-            30
-        );
+        let low = Settings {
+            rounds: 11,
+            draw_secs: 1,
+            choices: 0,
+            ..wild
+        }
+        .clamped();
+        assert_eq!((low.rounds, low.draw_secs, low.choices), (10, 30, 1));
+        assert_eq!((low.hints, low.pack), (false, Pack::English), "kept as chosen");
         assert_eq!(Settings::default().clamped(), Settings::default());
     }
 

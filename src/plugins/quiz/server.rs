@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::game::{Event, Game, Guess, Phase, Timing};
-use super::view::{view_for, views};
+use super::view::{shown_points, view_for, views};
 use super::wire::{
     GameView, MAX_STANDINGS, PhaseView, QuizRefusal, QuizToClient, QuizToServer, Standing, Tell,
 };
@@ -193,7 +193,7 @@ fn final_reveal(game: &Game, drawer: ClientId, word: String, points: Vec<(Client
         phase: PhaseView::Reveal {
             drawer,
             word,
-            points,
+            points: shown_points(&points),
             ms_left: 0,
         },
     }

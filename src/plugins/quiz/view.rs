@@ -6,6 +6,22 @@ use super::game::{Game, Phase};
 use super::wire::{GameView, PhaseView};
 use crate::id::ClientId;
 
+/// The most finders a view lists (in the order they found the word): a turn's finders are not
+/// bounded by the room's size, since players may come, guess and go, but a view must fit a frame.
+pub const MAX_VIEW_FINDERS: usize = 64;
+
+/// A turn's points as shown: the first [`MAX_VIEW_FINDERS`] finders, then the drawer (last).
+pub fn shown_points(points: &[(ClientId, u32)]) -> Vec<(ClientId, u32)> {
+    match points.split_last() {
+        Some((drawer, finders)) if finders.len() > MAX_VIEW_FINDERS => {
+            let mut shown = finders[..MAX_VIEW_FINDERS].to_vec();
+            shown.push(*drawer);
+            shown
+        }
+        _ => points.to_vec(),
+    }
+}
+
 /// The game as `viewer` may see it at `now`: the word only for its drawer, for those who
 /// found it, and for everyone once the turn is over.
 pub fn view_for(game: &Game, viewer: ClientId, now: Duration) -> Option<GameView> {
@@ -28,7 +44,12 @@ pub fn view_for(game: &Game, viewer: ClientId, now: Duration) -> Option<GameView
             drawer: turn.drawer,
             word: (viewer == turn.drawer || turn.has_guessed(viewer)).then(|| turn.word.clone()),
             mask: turn.mask(),
-            guessed: turn.guessed.iter().map(|(id, _)| *id).collect(),
+            guessed: turn
+                .guessed
+                .iter()
+                .take(MAX_VIEW_FINDERS)
+                .map(|(id, _)| *id)
+                .collect(),
             ms_left: left(turn.until),
         },
         Phase::Reveal {
@@ -39,7 +60,7 @@ pub fn view_for(game: &Game, viewer: ClientId, now: Duration) -> Option<GameView
         } => PhaseView::Reveal {
             drawer: *drawer,
             word: word.clone(),
-            points: points.clone(),
+            points: shown_points(points),
             ms_left: left(*until),
         },
         Phase::Over => return None,
@@ -146,11 +167,14 @@ mod tests {
         let view = GameView {
             settings: Settings::default(),
             round: 10,
+            // Rooms hold at most 64 players (--room-size).
             scores: (0..64).map(|i| (ClientId(u32::MAX - i), u32::MAX)).collect(),
             phase: PhaseView::Reveal {
                 drawer: A,
                 word: big.clone(),
-                points: (0..64).map(|i| (ClientId(u32::MAX - i), u32::MAX)).collect(),
+                points: (0..=MAX_VIEW_FINDERS as u32)
+                    .map(|i| (ClientId(u32::MAX - i), u32::MAX))
+                    .collect(),
                 ms_left: u32::MAX,
             },
         };
@@ -167,5 +191,54 @@ mod tests {
                 .collect(),
         };
         assert!(codec::encode(&(u32::MAX, over)).unwrap().len() <= codec::MAX_FRAME_LEN);
+    }
+
+    #[test]
+    fn a_turn_with_more_finders_than_a_view_lists_stays_within_the_caps() {
+        let mut rng = StdRng::seed_from_u64(9);
+        let bag = words::WordBag::new(vec!["apple".into()]);
+        let s = Duration::from_secs;
+        let (mut game, _) = Game::start(
+            Settings::default(),
+            Timing::default(),
+            &[A, B],
+            bag,
+            &mut rng,
+            s(0),
+        )
+        .unwrap();
+        let drawer = game.drawer().unwrap();
+        game.choose(drawer, 0, s(0)).unwrap();
+        // Players come, find the word and go, far more of them than a room holds.
+        let comers = MAX_VIEW_FINDERS as u32 + 20;
+        for i in 0..comers {
+            let who = ClientId(100 + i);
+            game.join(who);
+            game.guess(who, "apple", s(1));
+            game.leave(who, s(1), &mut rng);
+        }
+        let Some(GameView {
+            phase: PhaseView::Drawing { guessed, .. },
+            ..
+        }) = view_for(&game, drawer, s(2))
+        else {
+            panic!("drawing");
+        };
+        assert_eq!(guessed.len(), MAX_VIEW_FINDERS);
+        assert_eq!(guessed[0], ClientId(100), "the first finders are the ones listed");
+        game.tick(s(200), &mut rng);
+        let Some(GameView {
+            phase: PhaseView::Reveal { points, .. },
+            ..
+        }) = view_for(&game, A, s(200))
+        else {
+            panic!("reveal");
+        };
+        assert_eq!(points.len(), MAX_VIEW_FINDERS + 1);
+        assert_eq!(
+            points.last().map(|p| p.0),
+            Some(drawer),
+            "the drawer's points stay"
+        );
     }
 }
