@@ -2,7 +2,6 @@
 //! the windowless client the tests drive. The windowed game is in `crate::ui`.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use bevy::ecs::schedule::{ScheduleLabel, SingleThreadedExecutor};
 use bevy::prelude::*;
@@ -14,9 +13,6 @@ use crate::plugins::net::{self, NetConfig, NetServer, ServerError, ShutdownSigna
 use crate::plugins::quiz::QuizConfig;
 use crate::plugins::rooms::{OperatorToken, RoomConfig};
 use crate::plugins::{self, AppMode};
-
-/// The server ticks at this rate while anyone is connected; between ticks it sleeps.
-pub const SERVER_TICK_HZ: f64 = 60.0;
 
 /// Everything a server can be configured with.
 #[derive(Clone, Debug, Default)]
@@ -38,8 +34,7 @@ pub fn server_app(
     log: bool,
 ) -> Result<App, ServerError> {
     let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
-        .set_runner(|app| net::server_runner(app, Duration::from_secs_f64(1.0 / SERVER_TICK_HZ)));
+    app.add_plugins(MinimalPlugins).set_runner(net::server_runner);
     if log {
         app.add_plugins(bevy::log::LogPlugin::default());
     }
@@ -58,8 +53,9 @@ pub fn server_app(
         listener,
         options.net,
         app.world().resource::<WireRegistry>(),
-        operator.is_none().then_some(shutdown),
+        operator.is_none().then(|| shutdown.clone()),
     )?;
+    server.wake_on(&shutdown);
     app.insert_resource(server);
     // The server's systems are few and small: running them on one thread avoids waking a
     // thread pool every tick (measured in release: 2.5% of a core down to 1.1% with three

@@ -22,7 +22,10 @@ use bevy::prelude::*;
 pub use client::{ClientNetConfig, NetClient, NetStats, NetWaker, with_default_port};
 pub use connector::ConnectionError;
 pub use frames::NetConfig;
-pub use server::{NetServer, ServerError, ShutdownSignal, reachable_addresses, server_runner};
+pub use server::{
+    IDLE_WAKE, MIN_UPDATE_GAP, NetServer, ServerError, ServerWake, ShutdownSignal, reachable_addresses,
+    server_runner,
+};
 pub use wire::{CloseReason, LeaveReason, PROTOCOL_VERSION, Refusal, Violation, WireMessage};
 
 use crate::id::ClientId;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use bytes::Bytes;
@@ -24,19 +24,20 @@ use super::{WireRegistry, client};
 use crate::id::ClientId;
 
 pub(super) fn plugin(app: &mut App) {
-    app.add_systems(
-        PreUpdate,
-        receive_from_clients
-            .run_if(resource_exists::<NetServer>)
-            .in_set(NetSystems::Receive),
-    )
-    .add_systems(
-        PostUpdate,
-        (send_to_clients, stop_server_when_asked)
-            .chain()
-            .run_if(resource_exists::<NetServer>)
-            .in_set(NetSystems::Send),
-    );
+    app.init_resource::<ServerWake>()
+        .add_systems(
+            PreUpdate,
+            receive_from_clients
+                .run_if(resource_exists::<NetServer>)
+                .in_set(NetSystems::Receive),
+        )
+        .add_systems(
+            PostUpdate,
+            (send_to_clients, stop_server_when_asked)
+                .chain()
+                .run_if(resource_exists::<NetServer>)
+                .in_set(NetSystems::Send),
+        );
 }
 
 /// What the layer does with a type the server sends.
@@ -76,18 +77,46 @@ struct Conn {
     closing: Option<LeaveReason>,
 }
 
-/// Set to stop the server cleanly (Ctrl+C, or the hosting window closing).
+/// Set to stop the server cleanly (Ctrl+C, or the hosting window closing); it wakes the
+/// server's loop, which may be waiting for input.
 #[derive(Resource, Clone, Default)]
-pub struct ShutdownSignal(pub Arc<AtomicBool>);
+pub struct ShutdownSignal {
+    requested: Arc<AtomicBool>,
+    wake: Arc<std::sync::OnceLock<crossbeam_channel::Sender<()>>>,
+}
 
 impl ShutdownSignal {
     pub fn request(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.requested.store(true, Ordering::SeqCst);
+        if let Some(wake) = self.wake.get() {
+            let _ = wake.try_send(());
+        }
     }
+
     pub fn requested(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.requested.load(Ordering::SeqCst)
     }
 }
+
+/// When the server's loop must run next even if nothing arrives (a turn's end, a hint, a join
+/// deadline), on the `Time<Real>` clock. Plugins ask with [`ServerWake::at`] during an update;
+/// the loop takes the earliest after it.
+#[derive(Resource, Debug, Default)]
+pub struct ServerWake {
+    next: Option<Duration>,
+}
+
+impl ServerWake {
+    pub fn at(&mut self, when: Duration) {
+        self.next = Some(self.next.map_or(when, |next| next.min(when)));
+    }
+}
+
+/// The shortest time between two updates of a busy server, so a flood of frames is handled in
+/// batches rather than one update per frame.
+pub const MIN_UPDATE_GAP: Duration = Duration::from_millis(1);
+/// An idle server's loop still runs this often (health checks expect a loop that ticks).
+pub const IDLE_WAKE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -170,6 +199,11 @@ impl NetServer {
         self.local_addr
     }
 
+    /// Lets `signal` wake this server's loop when a stop is requested.
+    pub fn wake_on(&self, signal: &ShutdownSignal) {
+        let _ = signal.wake.set(self.shared.wake.clone());
+    }
+
     /// Closes a connection, sending `reason` as its last message.
     fn close(&mut self, client: ClientId, reason: CloseReason) {
         if let Some(conn) = self.conns.get_mut(&client)
@@ -231,23 +265,33 @@ impl Drop for NetServer {
     }
 }
 
-/// Runs a server app: a fixed tick while anyone is connected; with nobody connected it sleeps
-/// until a connection arrives (or a second passes), so an idle server costs next to nothing.
-pub fn server_runner(mut app: App, tick: Duration) -> AppExit {
+/// Runs a server app whenever input is waiting (the network side wakes it), at most once per
+/// [`MIN_UPDATE_GAP`], and when a plugin's timer is due ([`ServerWake`]); otherwise it sleeps,
+/// waking every [`IDLE_WAKE`]. What an update sends leaves at its end.
+pub fn server_runner(mut app: App) -> AppExit {
     crate::startup::finish_plugins(&mut app);
     loop {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         app.update();
         if let Some(exit) = app.should_exit() {
             return exit;
         }
-        let Some(server) = app.world().get_resource::<NetServer>() else {
+        let world = app.world_mut();
+        let Some(server) = world.get_resource::<NetServer>() else {
             return AppExit::Success;
         };
-        if server.conns.is_empty() {
-            let wake = server.wake.clone();
-            let _ = wake.recv_timeout(Duration::from_secs(1));
-        } else if let Some(rest) = tick.checked_sub(started.elapsed()) {
+        let wake = server.wake.clone();
+        let startup = world.resource::<Time<Real>>().startup();
+        let timer = world.resource_mut::<ServerWake>().next.take();
+        let wait = timer.map_or(IDLE_WAKE, |at| {
+            (startup + at)
+                .saturating_duration_since(Instant::now())
+                .min(IDLE_WAKE)
+        });
+        if !wait.is_zero() {
+            let _ = wake.recv_timeout(wait);
+        }
+        if let Some(rest) = MIN_UPDATE_GAP.checked_sub(started.elapsed()) {
             std::thread::sleep(rest);
         }
     }

@@ -223,6 +223,23 @@ impl Game {
             .collect()
     }
 
+    /// When the game next needs the clock, if nothing else happens: the end of the phase, or
+    /// the next hint (on the clock `now` is given in).
+    pub fn next_deadline(&self) -> Option<Duration> {
+        match &self.phase {
+            Phase::Choosing { until, .. } | Phase::Reveal { until, .. } => Some(*until),
+            Phase::Drawing(turn) => {
+                let hint = if self.settings.hints {
+                    next_hint_at(turn)
+                } else {
+                    None
+                };
+                Some(hint.map_or(turn.until, |at| at.min(turn.until)))
+            }
+            Phase::Over => None,
+        }
+    }
+
     /// Who may read the finders' chat now: the drawer and those who found the word (nobody
     /// outside a drawing turn).
     pub fn insiders(&self) -> Vec<ClientId> {
@@ -481,28 +498,40 @@ impl Game {
     }
 }
 
-/// How many hints a turn has given and should have given by `now`: Korean words get the
-/// initials at a third of the time and, for three syllables or more, a syllable at two
-/// thirds; other words get their letters evenly spread.
+/// How many hints a turn has given and gives in all: Korean words get the initials and, for
+/// three syllables or more, a syllable; other words get letters ([`text::letter_hints`]).
+fn hint_counts(turn: &Turn) -> (usize, usize) {
+    if is_korean(&turn.word) {
+        let syllables = turn.word.chars().filter(|c| !c.is_whitespace()).count();
+        let total = if syllables >= 3 { 2 } else { 1 };
+        (usize::from(turn.initials) + turn.revealed.len(), total)
+    } else {
+        (turn.revealed.len(), text::letter_hints(&turn.word))
+    }
+}
+
+/// How many hints a turn has given and should have given by `now`: the hints are spread
+/// evenly, `total` of them at the `total + 1` equal parts of the turn (so a Korean word of three
+/// syllables or more gets its initials at a third and a syllable at two thirds, a shorter one its
+/// initials at half the turn).
 fn hints_due(turn: &Turn, now: Duration) -> (usize, usize) {
-    let total = if is_korean(&turn.word) {
-        if turn.word.chars().filter(|c| !c.is_whitespace()).count() >= 3 {
-            2
-        } else {
-            1
-        }
-    } else {
-        text::letter_hints(&turn.word)
-    };
-    let given = if is_korean(&turn.word) {
-        usize::from(turn.initials) + turn.revealed.len()
-    } else {
-        turn.revealed.len()
-    };
+    let (given, total) = hint_counts(turn);
     let span = turn.until.saturating_sub(turn.started).as_secs_f64();
     let elapsed = now.saturating_sub(turn.started).as_secs_f64();
     let due = ((elapsed / span * (total + 1) as f64).floor() as usize).min(total);
     (given, due)
+}
+
+/// When the next hint is due, if one is left.
+fn next_hint_at(turn: &Turn) -> Option<Duration> {
+    let (given, total) = hint_counts(turn);
+    if given >= total {
+        return None;
+    }
+    let span = turn.until.saturating_sub(turn.started);
+    // A millisecond past the boundary, so the tick then finds the hint due despite rounding.
+    let at = turn.started + span.mul_f64((given + 1) as f64 / (total + 1) as f64);
+    Some(at + Duration::from_millis(1))
 }
 
 #[cfg(test)]
@@ -893,6 +922,28 @@ mod tests {
         game.choose(drawer, 0, s(0)).unwrap();
         game.leave(drawer, s(3), &mut rng);
         assert!(!game.scores.contains_key(&drawer));
+    }
+
+    #[test]
+    fn the_next_deadline_is_the_next_hint_or_the_phase_end() {
+        let (mut game, mut rng) = new_game(&["사과"], &[A, B], 1);
+        let drawer = game.drawer().unwrap();
+        assert_eq!(game.next_deadline(), Some(CHOOSE_TIME), "the choosing time");
+        game.choose(drawer, 0, s(0)).unwrap();
+        let hint = game.next_deadline().unwrap();
+        assert!(
+            hint > s(40) && hint < s(40) + Duration::from_millis(5),
+            "{hint:?}"
+        );
+        assert!(game.tick(hint - Duration::from_millis(2), &mut rng).is_empty());
+        assert_eq!(
+            game.tick(hint, &mut rng).len(),
+            1,
+            "the hint comes at its deadline"
+        );
+        assert_eq!(game.next_deadline(), Some(s(80)), "then the turn's end");
+        game.tick(s(80), &mut rng);
+        assert_eq!(game.next_deadline(), Some(s(80) + REVEAL_TIME));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::id::ClientId;
 use crate::plugins::LogicSystems;
 use crate::plugins::canvas::{LockPen, PenLock};
 use crate::plugins::chat::{Audience, ChatLine, HandOverLines, LineSaid, PublishLine};
-use crate::plugins::net::{FromClient, ToClients};
+use crate::plugins::net::{FromClient, ServerWake, ToClients};
 use crate::plugins::rooms::{Player, PlayerJoined, PlayerLeft, Room, RoomIndex};
 
 pub(super) fn plugin(app: &mut App) {
@@ -397,7 +397,13 @@ fn route_guesses(
     }
 }
 
-fn tick_games(time: Res<Time<Real>>, mut rooms: Query<(Entity, &Room, &mut RoomGame)>, mut out: QuizOut) {
+/// Runs each game's clock, and asks the server's loop to come back when a game next needs it.
+fn tick_games(
+    time: Res<Time<Real>>,
+    mut rooms: Query<(Entity, &Room, &mut RoomGame)>,
+    mut wake: ResMut<ServerWake>,
+    mut out: QuizOut,
+) {
     let now = time.elapsed();
     for (entity, room, mut slot) in &mut rooms {
         let Some(session) = slot.0.as_mut() else {
@@ -406,6 +412,9 @@ fn tick_games(time: Res<Time<Real>>, mut rooms: Query<(Entity, &Room, &mut RoomG
         let events = session.game.tick(now, &mut session.rng);
         let at = At { entity, room, now };
         dispatch(events, &at, &mut slot, &mut out);
+        if let Some(next) = slot.0.as_ref().and_then(|s| s.game.next_deadline()) {
+            wake.at(next);
+        }
     }
 }
 

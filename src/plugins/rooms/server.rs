@@ -14,7 +14,7 @@ use crate::names::{self, name_key};
 use crate::plugins::LogicSystems;
 use crate::plugins::net::{
     ClientConnected, ClientDisconnected, CloseReason, DisconnectClient, FromClient, LeaveReason, Refusal,
-    ToClients, Violation,
+    ServerWake, ToClients, Violation,
 };
 
 pub(super) fn plugin(app: &mut App) {
@@ -288,17 +288,21 @@ fn remove_leavers(
     }
 }
 
-/// A connection that shook hands but sends no join within the handshake time is dropped.
+/// A connection that shook hands but sends no join within the handshake time is dropped; the
+/// server's loop is asked back for the next such deadline.
 fn drop_silent_arrivals(
     time: Res<Time<Real>>,
     config: Res<RoomConfig>,
     mut arrivals: ResMut<Arrivals>,
+    mut wake: ResMut<ServerWake>,
     mut disconnects: MessageWriter<DisconnectClient>,
 ) {
     let now = time.elapsed();
     arrivals.0.retain(|&client, &mut (_, since)| {
         let waiting = now.saturating_sub(since) < config.join_timeout;
-        if !waiting {
+        if waiting {
+            wake.at(since + config.join_timeout);
+        } else {
             disconnects.write(DisconnectClient {
                 client,
                 reason: CloseReason::TimedOut,
