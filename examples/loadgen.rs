@@ -1,0 +1,710 @@
+//! Load generator: bots that play through the real protocol against a running server, and the
+//! same load against a bare relay for comparison.
+//!
+//! ```sh
+//! cargo build --release --bin game --example loadgen
+//! ulimit -n 16384; ./target/release/game --server --headless --bind 127.0.0.1:4500 &
+//! ulimit -n 16384; ./target/release/examples/loadgen --addr 127.0.0.1:4500 --server-pid $! \
+//!     --ramp 120,600,1200,2400 --secs 20 --relay --json load.json
+//! ```
+//!
+//! Each room gets one drawer sending a batch of 2 points every 33 ms and players chatting
+//! every 5 s. It reports the relay latency from the drawer's send to each viewer's receive,
+//! messages and bytes per second, anything lost or out of order, refused connections, and the
+//! server's CPU and peak memory (given its pid). Bots take source addresses 127.0.0.2 to
+//! 127.0.0.254 in turn, so per-address limits at their defaults still let the load in.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
+
+use catchmind::app::headless_client_app;
+use catchmind::codec::{self, MAX_FRAME_LEN};
+use catchmind::id::ClientId;
+use catchmind::plugins::canvas::{BoardPoint, Brush, CanvasToClient, CanvasToServer};
+use catchmind::plugins::chat::{ChatToClient, ChatToServer};
+use catchmind::plugins::net::wire::{ClientControl, FIRST_TAG, ServerControl};
+use catchmind::plugins::net::{PROTOCOL_VERSION, WireMessage, WireRegistry};
+use catchmind::plugins::rooms::{JoinRequest, Welcome};
+
+#[derive(Parser, Debug)]
+#[command(about = "Loads a Catch Mind server through its real protocol and measures it")]
+struct Args {
+    /// The server to load.
+    #[arg(long, default_value = "127.0.0.1:1234")]
+    addr: SocketAddr,
+    /// Clients in each step, one step after the other.
+    #[arg(long, value_delimiter = ',', default_value = "120")]
+    ramp: Vec<usize>,
+    /// Players per room (one of them draws).
+    #[arg(long, default_value_t = 12)]
+    room_size: usize,
+    /// Seconds of load in each step.
+    #[arg(long, default_value_t = 20)]
+    secs: u64,
+    /// The server's process id, for its CPU time and peak memory.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Also run every step against a bare relay (started by this tool as a child process).
+    #[arg(long)]
+    relay: bool,
+    /// Write the results as JSON to this file too.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Serve as the bare relay on this address (what `--relay` starts).
+    #[arg(long, hide = true)]
+    serve_relay: Option<SocketAddr>,
+}
+
+/// Tags of the types the bots use, from this build's registry.
+#[derive(Clone, Copy, Debug)]
+struct Proto {
+    fingerprint: u64,
+    join: u32,
+    welcome: u32,
+    canvas_up: u32,
+    canvas_down: u32,
+    chat_up: u32,
+    chat_down: u32,
+}
+
+impl Proto {
+    fn of_this_build() -> Self {
+        let app = headless_client_app();
+        let registry = app.world().resource::<WireRegistry>();
+        let tag = |found: Option<u32>| found.expect("registered");
+        Self {
+            fingerprint: registry.fingerprint(),
+            join: tag(registry.tag_of::<JoinRequest>()),
+            welcome: tag(registry.tag_of::<Welcome>()),
+            canvas_up: tag(registry.tag_of::<CanvasToServer>()),
+            canvas_down: tag(registry.tag_of::<CanvasToClient>()),
+            chat_up: tag(registry.tag_of::<ChatToServer>()),
+            chat_down: tag(registry.tag_of::<ChatToClient>()),
+        }
+    }
+}
+
+fn tagged<T: WireMessage>(tag: u32, msg: &T) -> Bytes {
+    Bytes::from(codec::encode(&(tag, msg)).expect("fits a frame"))
+}
+
+fn control<T: serde::Serialize>(msg: &T) -> Bytes {
+    Bytes::from(codec::encode(msg).expect("fits a frame"))
+}
+
+fn frames() -> LengthDelimitedCodec {
+    LengthDelimitedCodec::builder()
+        .length_field_length(4)
+        .max_frame_length(MAX_FRAME_LEN)
+        .new_codec()
+}
+
+/// What one room's bots share: when each of the drawer's batches left, and the chat said.
+#[derive(Default)]
+struct RoomLog {
+    sends: Mutex<Vec<Instant>>,
+    said: AtomicU64,
+    members: AtomicUsize,
+}
+
+/// What one bot saw.
+#[derive(Default)]
+struct BotReport {
+    latencies_us: Vec<u32>,
+    batches: u64,
+    chat: u64,
+    messages: u64,
+    bytes: u64,
+    out_of_order: u64,
+    refused: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    Joining,
+    Running,
+    Draining,
+    Done,
+}
+
+/// The points of batch `seq`: a step right then back, the step's length telling the batch apart.
+fn batch(seq: u64) -> CanvasToServer {
+    let step = (seq % 100 + 1) as i16;
+    CanvasToServer::Points(vec![[step, 0], [-step, 0]])
+}
+
+fn seq_mark(deltas: &[[i16; 2]]) -> Option<i16> {
+    deltas.first().map(|d| d[0])
+}
+
+async fn connect(index: usize, target: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = TcpSocket::new_v4()?;
+    if target.ip().is_loopback() {
+        let source = Ipv4Addr::new(127, 0, 0, 2 + (index % 253) as u8);
+        socket.bind(SocketAddr::from((source, 0)))?;
+    }
+    let stream = socket.connect(target).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn bot(
+    index: usize,
+    room: usize,
+    drawer: bool,
+    relay: bool,
+    target: SocketAddr,
+    proto: Proto,
+    log: Arc<RoomLog>,
+    joined: Arc<AtomicUsize>,
+    mut phase: watch::Receiver<Phase>,
+) -> BotReport {
+    let mut report = BotReport::default();
+    let Ok(stream) = connect(index, target).await else {
+        report.refused = true;
+        joined.fetch_add(1, Ordering::SeqCst);
+        return report;
+    };
+    let (read, write) = stream.into_split();
+    let mut reader = FramedRead::new(read, frames());
+    let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+    let writer = tokio::spawn(async move {
+        let mut sink = FramedWrite::new(write, frames());
+        while let Some(frame) = rx.recv().await {
+            if sink.send(frame).await.is_err() {
+                break;
+            }
+        }
+    });
+    let hello = ClientControl::Hello {
+        version: PROTOCOL_VERSION,
+        fingerprint: proto.fingerprint,
+    };
+    let _ = tx.send(control(&hello));
+    let join = JoinRequest {
+        name: format!("bot{index}"),
+        room: Some(format!("load{room}")),
+        host_token: None,
+    };
+    let _ = tx.send(tagged(proto.join, &join));
+    // Until the welcome (or the end).
+    let me = loop {
+        match reader.next().await {
+            Some(Ok(frame)) => {
+                let Ok((tag, used)) = codec::decode_prefix::<u32>(&frame) else {
+                    continue;
+                };
+                if tag == proto.welcome {
+                    if let Ok(welcome) = codec::decode::<Welcome>(&frame[used..]) {
+                        break welcome.you;
+                    }
+                } else if tag < FIRST_TAG
+                    && let Ok(ServerControl::Closing(_)) = codec::decode::<ServerControl>(&frame)
+                {
+                    report.refused = true;
+                    joined.fetch_add(1, Ordering::SeqCst);
+                    return report;
+                }
+            }
+            _ => {
+                report.refused = true;
+                joined.fetch_add(1, Ordering::SeqCst);
+                return report;
+            }
+        }
+    };
+    log.members.fetch_add(1, Ordering::SeqCst);
+    joined.fetch_add(1, Ordering::SeqCst);
+    let _ = phase.wait_for(|p| *p != Phase::Joining).await;
+    let started = Instant::now();
+    let mut seq: u64 = 0;
+    let mut stroke_points = 0;
+    let mut pen = relay;
+    let mut draw = tokio::time::interval(Duration::from_millis(33));
+    let mut chat = tokio::time::interval_at(
+        tokio::time::Instant::now() + Duration::from_millis(37 * (index as u64 % 135)),
+        Duration::from_secs(5),
+    );
+    let mut ping = tokio::time::interval(Duration::from_secs(4));
+    if drawer {
+        let _ = tx.send(tagged(proto.canvas_up, &CanvasToServer::TakePen));
+    }
+    loop {
+        tokio::select! {
+            frame = reader.next() => {
+                let Some(Ok(frame)) = frame else { break };
+                report.messages += 1;
+                report.bytes += frame.len() as u64 + 4;
+                receive(&frame, proto, me, &log, &mut report, &mut pen);
+            }
+            _ = draw.tick(), if drawer && pen && *phase.borrow() == Phase::Running => {
+                if stroke_points == 0 {
+                    let start = CanvasToServer::Start {
+                        brush: Brush { colour: [20, 20, 20], size: 6, eraser: false },
+                        at: BoardPoint::new(800, 450),
+                    };
+                    let _ = tx.send(tagged(proto.canvas_up, &start));
+                    stroke_points = 1;
+                }
+                log.sends.lock().unwrap().push(Instant::now());
+                let _ = tx.send(tagged(proto.canvas_up, &batch(seq)));
+                seq += 1;
+                stroke_points += 2;
+                if stroke_points > 1000 {
+                    let _ = tx.send(tagged(proto.canvas_up, &CanvasToServer::End));
+                    stroke_points = 0;
+                }
+            }
+            _ = chat.tick(), if !drawer && *phase.borrow() == Phase::Running => {
+                log.said.fetch_add(1, Ordering::SeqCst);
+                let _ = tx.send(tagged(proto.chat_up, &ChatToServer::Say(format!("hi {index} {:?}", started.elapsed()))));
+            }
+            _ = ping.tick() => {
+                let _ = tx.send(control(&ClientControl::Ping));
+            }
+            changed = phase.changed() => {
+                if changed.is_err() || *phase.borrow() == Phase::Done {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = tx.send(control(&ClientControl::Leave));
+    drop(tx);
+    let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
+    report
+}
+
+/// One frame from the server (or the relay): a batch of the room's drawer, a chat line, the pen.
+fn receive(frame: &[u8], proto: Proto, me: ClientId, log: &RoomLog, report: &mut BotReport, pen: &mut bool) {
+    let Ok((tag, used)) = codec::decode_prefix::<u32>(frame) else {
+        return;
+    };
+    let body = &frame[used..];
+    let deltas = if tag == proto.canvas_down {
+        match codec::decode::<CanvasToClient>(body) {
+            Ok(CanvasToClient::Points { deltas, .. }) => Some(deltas),
+            Ok(CanvasToClient::Pen(Some(holder))) if holder == me => {
+                *pen = true;
+                None
+            }
+            _ => None,
+        }
+    } else if tag == proto.canvas_up {
+        match codec::decode::<CanvasToServer>(body) {
+            Ok(CanvasToServer::Points(deltas)) => Some(deltas),
+            _ => None,
+        }
+    } else {
+        if tag == proto.chat_down || tag == proto.chat_up {
+            report.chat += 1;
+        }
+        None
+    };
+    let Some(deltas) = deltas else { return };
+    let now = Instant::now();
+    let k = report.batches as usize;
+    report.batches += 1;
+    if seq_mark(&deltas) != Some((k % 100 + 1) as i16) {
+        report.out_of_order += 1;
+    }
+    if let Some(&sent) = log.sends.lock().unwrap().get(k) {
+        let us = now
+            .saturating_duration_since(sent)
+            .as_micros()
+            .min(u32::MAX as u128) as u32;
+        report.latencies_us.push(us);
+    }
+}
+
+/// CPU ticks (user + system), and peak and current resident memory in KiB, of a process.
+type ProcessSample = (u64, u64, u64);
+
+fn process_sample(pid: u32) -> Option<ProcessSample> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib = |key: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(key))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    Some((ticks, kib("VmHWM:")?, kib("VmRSS:")?))
+}
+
+/// One step's figures.
+#[derive(Debug, Default, Clone)]
+struct StepResult {
+    target: &'static str,
+    clients: usize,
+    rooms: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+    p999_ms: f64,
+    max_ms: f64,
+    messages_per_s: f64,
+    kbytes_per_s: f64,
+    batches_sent: u64,
+    lost_batches: u64,
+    lost_chat: u64,
+    out_of_order: u64,
+    refused: usize,
+    cpu_percent: Option<f64>,
+    peak_mib: Option<f64>,
+    rss_mib: Option<f64>,
+}
+
+async fn run_step(
+    target: SocketAddr,
+    clients: usize,
+    args: &Args,
+    relay: bool,
+    pid: Option<u32>,
+) -> StepResult {
+    let proto = Proto::of_this_build();
+    let rooms = clients.div_ceil(args.room_size);
+    let logs: Vec<Arc<RoomLog>> = (0..rooms).map(|_| Arc::new(RoomLog::default())).collect();
+    let joined = Arc::new(AtomicUsize::new(0));
+    let (phase_tx, phase_rx) = watch::channel(Phase::Joining);
+    let mut bots = Vec::with_capacity(clients);
+    for i in 0..clients {
+        let room = i / args.room_size;
+        let drawer = i % args.room_size == 0;
+        bots.push(tokio::spawn(bot(
+            i,
+            room,
+            drawer,
+            relay,
+            target,
+            proto,
+            logs[room].clone(),
+            joined.clone(),
+            phase_rx.clone(),
+        )));
+        if i % 50 == 49 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while joined.load(Ordering::SeqCst) < clients && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let what = if relay { "relay" } else { "game" };
+    let before = pid.and_then(process_sample);
+    let started = Instant::now();
+    phase_tx.send_replace(Phase::Running);
+    while started.elapsed() < Duration::from_secs(args.secs) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        eprint!(
+            "\r{what} {clients} clients: {} of {} s",
+            started.elapsed().as_secs(),
+            args.secs
+        );
+    }
+    let ran = started.elapsed();
+    let after = pid.and_then(process_sample);
+    phase_tx.send_replace(Phase::Draining);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    phase_tx.send_replace(Phase::Done);
+    eprintln!();
+    let mut reports = Vec::with_capacity(clients);
+    for bot in bots {
+        reports.push(bot.await.unwrap_or_default());
+    }
+    summarise(
+        what,
+        clients,
+        rooms,
+        &logs,
+        &reports,
+        args.room_size,
+        ran,
+        before.zip(after),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summarise(
+    target: &'static str,
+    clients: usize,
+    rooms: usize,
+    logs: &[Arc<RoomLog>],
+    reports: &[BotReport],
+    room_size: usize,
+    ran: Duration,
+    process: Option<(ProcessSample, ProcessSample)>,
+) -> StepResult {
+    let mut latencies: Vec<u32> = reports
+        .iter()
+        .flat_map(|r| r.latencies_us.iter().copied())
+        .collect();
+    latencies.sort_unstable();
+    let pick = |q: f64| -> f64 {
+        if latencies.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[i] as f64 / 1000.0
+    };
+    let mut lost_batches = 0;
+    let mut lost_chat = 0;
+    for (room, log) in logs.iter().enumerate() {
+        let sent = log.sends.lock().unwrap().len() as u64;
+        let said = log.said.load(Ordering::SeqCst);
+        for (i, report) in reports.iter().enumerate().filter(|(i, _)| i / room_size == room) {
+            if report.refused {
+                continue;
+            }
+            if i % room_size != 0 {
+                lost_batches += sent.saturating_sub(report.batches);
+            }
+            lost_chat += said.saturating_sub(report.chat);
+        }
+    }
+    let secs = ran.as_secs_f64();
+    let tck = 100.0; // USER_HZ on Linux
+    StepResult {
+        target,
+        clients,
+        rooms,
+        p50_ms: pick(0.5),
+        p99_ms: pick(0.99),
+        p999_ms: pick(0.999),
+        max_ms: pick(1.0),
+        messages_per_s: reports.iter().map(|r| r.messages).sum::<u64>() as f64 / secs,
+        kbytes_per_s: reports.iter().map(|r| r.bytes).sum::<u64>() as f64 / secs / 1024.0,
+        batches_sent: logs.iter().map(|l| l.sends.lock().unwrap().len() as u64).sum(),
+        lost_batches,
+        lost_chat,
+        out_of_order: reports.iter().map(|r| r.out_of_order).sum(),
+        refused: reports.iter().filter(|r| r.refused).count(),
+        cpu_percent: process.map(|(b, a)| (a.0 - b.0) as f64 / tck / secs * 100.0),
+        peak_mib: process.map(|(_, a)| a.1 as f64 / 1024.0),
+        rss_mib: process.map(|(_, a)| a.2 as f64 / 1024.0),
+    }
+}
+
+/// The bare relay: hello, join and welcome, then every stroke batch and chat line forwarded
+/// as it came to the room's other members (chat to all), with no game logic.
+async fn serve_relay(addr: SocketAddr) {
+    let proto = Proto::of_this_build();
+    let listener = TcpListener::bind(addr).await.expect("bind the relay");
+    type Members = Vec<(u32, mpsc::UnboundedSender<Bytes>)>;
+    let rooms: Arc<Mutex<HashMap<String, Members>>> = Arc::default();
+    let mut next_id = 1u32;
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let id = next_id;
+        next_id += 1;
+        let rooms = rooms.clone();
+        tokio::spawn(async move {
+            let (read, write) = stream.into_split();
+            let mut reader = FramedRead::new(read, frames());
+            let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+            tokio::spawn(async move {
+                let mut sink = FramedWrite::new(write, frames());
+                while let Some(frame) = rx.recv().await {
+                    if sink.send(frame).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut room = None;
+            while let Some(Ok(frame)) = reader.next().await {
+                let Ok((tag, used)) = codec::decode_prefix::<u32>(&frame) else {
+                    break;
+                };
+                if tag < FIRST_TAG {
+                    match codec::decode::<ClientControl>(&frame) {
+                        Ok(ClientControl::Hello { .. }) => {
+                            let _ = tx.send(control(&ServerControl::Ready));
+                        }
+                        Ok(ClientControl::Leave) | Err(_) => break,
+                        Ok(ClientControl::Ping) => {}
+                    }
+                } else if tag == proto.join {
+                    let Ok(join) = codec::decode::<JoinRequest>(&frame[used..]) else {
+                        break;
+                    };
+                    let name = join.room.unwrap_or_default();
+                    rooms
+                        .lock()
+                        .unwrap()
+                        .entry(name.clone())
+                        .or_default()
+                        .push((id, tx.clone()));
+                    let welcome = Welcome {
+                        you: ClientId(id),
+                        room: name.clone(),
+                        capacity: 12,
+                        players: Vec::new(),
+                        host: None,
+                    };
+                    let _ = tx.send(tagged(proto.welcome, &welcome));
+                    room = Some(name);
+                } else if let Some(name) = &room {
+                    let chat = tag == proto.chat_up;
+                    let frame = frame.freeze();
+                    if let Some(members) = rooms.lock().unwrap().get(name) {
+                        for (other, to) in members {
+                            if chat || *other != id {
+                                let _ = to.send(frame.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(name) = room
+                && let Some(members) = rooms.lock().unwrap().get_mut(&name)
+            {
+                members.retain(|(other, _)| *other != id);
+            }
+        });
+    }
+}
+
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+fn table(results: &[StepResult]) -> String {
+    let mut out = String::from(
+        "| clients | target | p50 ms | p99 ms | p99.9 ms | max ms | msgs/s | KiB/s | batches | lost | out of order | refused | CPU % | peak MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let opt = |v: Option<f64>, digits: usize| v.map_or("-".into(), |v| format!("{v:.digits$}"));
+    for r in results {
+        out.push_str(&format!(
+            "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} |\n",
+            r.clients,
+            r.target,
+            r.p50_ms,
+            r.p99_ms,
+            r.p999_ms,
+            r.max_ms,
+            r.messages_per_s,
+            r.kbytes_per_s,
+            r.batches_sent,
+            r.lost_batches + r.lost_chat,
+            r.out_of_order,
+            r.refused,
+            opt(r.cpu_percent, 1),
+            opt(r.peak_mib, 1),
+        ));
+    }
+    out
+}
+
+fn json(results: &[StepResult]) -> String {
+    let num = |v: f64| {
+        if v.is_finite() {
+            format!("{v:.3}")
+        } else {
+            "null".into()
+        }
+    };
+    let opt = |v: Option<f64>| v.map_or("null".into(), num);
+    let rows: Vec<String> = results
+        .iter()
+        .map(|r| {
+            format!(
+                "{{\"target\":\"{}\",\"clients\":{},\"rooms\":{},\"p50_ms\":{},\"p99_ms\":{},\"p999_ms\":{},\"max_ms\":{},\"messages_per_s\":{},\"kbytes_per_s\":{},\"batches_sent\":{},\"lost_batches\":{},\"lost_chat\":{},\"out_of_order\":{},\"refused\":{},\"cpu_percent\":{},\"peak_mib\":{},\"rss_mib\":{}}}",
+                r.target,
+                r.clients,
+                r.rooms,
+                num(r.p50_ms),
+                num(r.p99_ms),
+                num(r.p999_ms),
+                num(r.max_ms),
+                num(r.messages_per_s),
+                num(r.kbytes_per_s),
+                r.batches_sent,
+                r.lost_batches,
+                r.lost_chat,
+                r.out_of_order,
+                r.refused,
+                opt(r.cpu_percent),
+                opt(r.peak_mib),
+                opt(r.rss_mib),
+            )
+        })
+        .collect();
+    format!("[\n  {}\n]\n", rows.join(",\n  "))
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    if let Some(addr) = args.serve_relay {
+        serve_relay(addr).await;
+        return;
+    }
+    let most = args.ramp.iter().copied().max().unwrap_or(0);
+    if let Some(limit) = open_files_limit()
+        && (limit as usize) < most + 64
+    {
+        eprintln!(
+            "loadgen: {most} clients need more open files than this shell allows ({limit}): run `ulimit -n {}` first",
+            most * 2 + 256
+        );
+        std::process::exit(2);
+    }
+    let mut relay_child = None;
+    let relay_addr = SocketAddr::from(([127, 0, 0, 1], args.addr.port().wrapping_add(1)));
+    if args.relay {
+        let me = std::env::current_exe().expect("this program");
+        let child = std::process::Command::new(me)
+            .arg("--serve-relay")
+            .arg(relay_addr.to_string())
+            .spawn()
+            .expect("start the relay");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        relay_child = Some(child);
+    }
+    let mut results = Vec::new();
+    for &clients in &args.ramp {
+        results.push(run_step(args.addr, clients, &args, false, args.server_pid).await);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        if let Some(child) = &relay_child {
+            results.push(run_step(relay_addr, clients, &args, true, Some(child.id())).await);
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+    if let Some(mut child) = relay_child {
+        let _ = child.kill();
+    }
+    print!("{}", table(&results));
+    for pair in results.chunks(2).filter(|p| p.len() == 2) {
+        let (game, relay) = (&pair[0], &pair[1]);
+        let cpu = game
+            .cpu_percent
+            .zip(relay.cpu_percent)
+            .map(|(g, r)| g / r.max(0.01));
+        println!(
+            "{} clients: game p99 {:.2} ms = {:.1}x the relay's; CPU {}",
+            game.clients,
+            game.p99_ms,
+            game.p99_ms / relay.p99_ms,
+            cpu.map_or("-".into(), |c| format!("{c:.2}x the relay's")),
+        );
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, json(&results)).expect("write the JSON");
+    }
+}
