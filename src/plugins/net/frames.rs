@@ -2,6 +2,9 @@
 //! Nothing here knows Bevy; `listener` and `connector` use it, and talk to the ECS side
 //! through crossbeam channels.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -9,9 +12,9 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
-use tokio::time::{Instant, sleep, timeout};
+use tokio::time::{Instant, Sleep, sleep_until, timeout};
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use super::wire::{CloseReason, Violation};
 use crate::codec::MAX_FRAME_LEN;
@@ -79,39 +82,60 @@ pub(crate) enum ReadEnd {
 /// Reads length-delimited frames with a silence timeout and a per-peer rate limit.
 pub(crate) struct FrameReader {
     frames: FramedRead<OwnedReadHalf, LengthDelimitedCodec>,
-    cancel: CancellationToken,
+    cancelled: Pin<Box<WaitForCancellationFutureOwned>>,
+    /// Fires at the earliest silence deadline; re-armed lazily (only when it fires early), so a
+    /// frame costs no timer operation.
+    silence: Pin<Box<Sleep>>,
+    last_frame: Instant,
     rate: Option<TokenBucket>,
 }
 
 impl FrameReader {
     pub(crate) fn new(read: OwnedReadHalf, cancel: CancellationToken, rate: Option<TokenBucket>) -> Self {
+        let now = Instant::now();
         Self {
             frames: FramedRead::new(read, frame_codec()),
-            cancel,
+            cancelled: Box::pin(cancel.cancelled_owned()),
+            silence: Box::pin(sleep_until(now)),
+            last_frame: now,
             rate,
         }
     }
 
-    /// The next frame, or how reading ended; `silence_limit` is how long to wait for it.
+    /// The next frame, or how reading ended; `silence_limit` is how long after the last frame
+    /// (or the start) to wait for it.
     pub(crate) async fn next(&mut self, silence_limit: Duration) -> Result<bytes::BytesMut, ReadEnd> {
-        let next = tokio::select! {
-            biased;
-            _ = self.cancel.cancelled() => return Err(ReadEnd::Cancelled),
-            next = timeout(silence_limit, self.frames.next()) => next,
+        let due = self.last_frame + silence_limit;
+        if self.silence.deadline() > due || self.silence.is_elapsed() {
+            self.silence.as_mut().reset(due);
+        }
+        let next = loop {
+            tokio::select! {
+                biased;
+                _ = self.cancelled.as_mut() => return Err(ReadEnd::Cancelled),
+                next = self.frames.next() => break next,
+                _ = self.silence.as_mut() => {
+                    let due = self.last_frame + silence_limit;
+                    if Instant::now() >= due {
+                        return Err(ReadEnd::Silent);
+                    }
+                    self.silence.as_mut().reset(due);
+                }
+            }
         };
+        self.last_frame = Instant::now();
         let frame = match next {
-            Err(_) => return Err(ReadEnd::Silent),
-            Ok(None) => return Err(ReadEnd::Eof),
-            Ok(Some(Err(e))) if e.kind() == std::io::ErrorKind::InvalidData => {
+            None => return Err(ReadEnd::Eof),
+            Some(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
                 return Err(ReadEnd::Violation(CloseReason::ProtocolViolation(
                     Violation::frame_too_large(),
                 )));
             }
-            Ok(Some(Err(_))) => return Err(ReadEnd::Lost),
-            Ok(Some(Ok(frame))) => frame,
+            Some(Err(_)) => return Err(ReadEnd::Lost),
+            Some(Ok(frame)) => frame,
         };
         if let Some(rate) = &mut self.rate
-            && !rate.take(Instant::now())
+            && !rate.take(self.last_frame)
         {
             return Err(ReadEnd::Violation(CloseReason::Flooding));
         }
@@ -196,7 +220,9 @@ impl Outbox {
     }
 }
 
-/// Writes queued frames, several per system call, with a ping when idle.
+/// Writes queued frames, several per system call, with a ping when idle. Per frame it sets no
+/// timer: the heartbeat is re-armed lazily, and the stall timer starts only for a write the
+/// socket cannot take at once.
 pub(crate) async fn write_loop(
     write: OwnedWriteHalf,
     mut rx: OutboxReceivers,
@@ -206,10 +232,13 @@ pub(crate) async fn write_loop(
     ping: Bytes,
 ) -> WriteEnd {
     let mut sink = FramedWrite::new(write, frame_codec());
+    let mut cancelled = Box::pin(cancel.clone().cancelled_owned());
+    let mut last_write = Instant::now();
+    let mut idle = Box::pin(sleep_until(last_write + heartbeat));
     let end = loop {
         let first = tokio::select! {
             biased;
-            _ = cancel.cancelled() => break WriteEnd::Closed,
+            _ = cancelled.as_mut() => break WriteEnd::Closed,
             last = rx.close.recv() => {
                 // What was queued before the close goes first (a refusal's reason, say),
                 // within the same second the goodbye has.
@@ -229,7 +258,14 @@ pub(crate) async fn write_loop(
                 Some(frame) => frame,
                 None => break WriteEnd::Closed,
             },
-            _ = sleep(heartbeat) => ping.clone(),
+            _ = idle.as_mut() => {
+                let due = last_write + heartbeat;
+                if Instant::now() < due {
+                    idle.as_mut().reset(due);
+                    continue;
+                }
+                ping.clone()
+            }
         };
         let batch = async {
             sink.feed(first).await?;
@@ -241,14 +277,23 @@ pub(crate) async fn write_loop(
             }
             SinkExt::<Bytes>::flush(&mut sink).await
         };
-        tokio::select! {
-            biased;
-            _ = cancel.cancelled() => break WriteEnd::Closed,
-            result = timeout(stall, batch) => match result {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => break WriteEnd::Failed,
-                Err(_) => break WriteEnd::Stalled,
+        let mut batch = std::pin::pin!(batch);
+        let done = match std::future::poll_fn(|cx| Poll::Ready(batch.as_mut().poll(cx))).await {
+            Poll::Ready(done) => Ok(done),
+            Poll::Pending => tokio::select! {
+                biased;
+                _ = cancelled.as_mut() => break WriteEnd::Closed,
+                result = timeout(stall, batch) => result,
             },
+        };
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => break WriteEnd::Failed,
+            Err(_) => break WriteEnd::Stalled,
+        }
+        last_write = Instant::now();
+        if idle.is_elapsed() {
+            idle.as_mut().reset(last_write + heartbeat);
         }
     };
     let _ = timeout(Duration::from_millis(500), sink.get_mut().shutdown()).await;
