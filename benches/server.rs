@@ -244,8 +244,20 @@ fn late_join(full: bool) {
     );
 }
 
+/// The fixed cost of one update of the server's schedule when nothing arrived: what every
+/// wake-up pays before any work.
+fn update_case(full: bool) {
+    let listener = NetServer::bind("127.0.0.1:0").unwrap();
+    let shutdown = catchmind::plugins::net::ShutdownSignal::default();
+    let mut app =
+        catchmind::app::server_app(listener, ServerOptions::default(), shutdown, None, false).unwrap();
+    catchmind::startup::finish_plugins(&mut app);
+    bench("server: one update with nothing to do", full, || app.update());
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
+    update_case(full);
     codec_cases(full);
     text_cases(full);
     room_cases(full);
