@@ -251,10 +251,15 @@ pub fn overlays(ctx: &egui::Context, board: egui::Rect, view: &QuizView, roster:
         view.game.as_ref().map(|g| &g.phase),
         Some(PhaseView::Reveal { .. })
     );
+    let choosing_mine = matches!(
+        view.game.as_ref().map(|g| &g.phase),
+        Some(PhaseView::Choosing { drawer, .. }) if Some(*drawer) == roster.me
+    );
     if let Some((at, banner)) = view.banners.back()
         && now.saturating_sub(*at) < BANNER_TIME
-        // The reveal card says it already.
+        // The reveal card says it already, and so does the word choice (which it would cover).
         && !(revealing && matches!(banner, Banner::Reveal { .. }))
+        && !(choosing_mine && matches!(banner, Banner::YourTurn))
     {
         let (text, colour) = banner_text(banner);
         egui::Area::new("banner".into())
