@@ -58,8 +58,8 @@ pub fn server_app(
     server.wake_on(&shutdown);
     app.insert_resource(server);
     // The server's systems are few and small: running them on one thread avoids waking a
-    // thread pool every tick (measured in release: 2.5% of a core down to 1.1% with three
-    // idle players connected).
+    // thread pool every update (measured in release with the earlier 60 Hz tick: 2.5% of a
+    // core down to 1.1% with three idle players connected; an idle update now costs 6.7 µs).
     for label in [
         First.intern(),
         PreUpdate.intern(),
