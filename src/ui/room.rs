@@ -107,39 +107,46 @@ pub(super) fn show(
 fn top_bar(root: &mut egui::Ui, state: &UiState, view: &RoomView, facts: Facts) -> bool {
     let mut leave = false;
     egui::Panel::top("top-bar").show(root, |ui| {
-        ui.horizontal(|ui| {
-            ui.label(RichText::new("캐치마인드").strong().size(20.0));
-            ui.separator();
-            if facts.connected {
-                ui.label(format!("Room: {}", view.roster.room));
-                ui.separator();
-                ui.label(format!(
-                    "{} / {} players",
-                    view.roster.players.len(),
-                    view.roster.capacity
-                ));
-                if facts.in_game {
-                    ui.separator();
-                    quiz_ui::top_bar(ui, &view.quiz, &view.roster, facts.now);
-                }
-            } else {
-                ui.label(format!("Server: {}", state.server_addr));
+        // The right side first, so the left side gets what is left and is clipped to it (a
+        // small window must not draw the game's status over "connected").
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let label = if facts.hosting { "Stop hosting" } else { "Leave" };
+            if ui.button(label).clicked() {
+                leave = true;
             }
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let label = if facts.hosting { "Stop hosting" } else { "Leave" };
-                if ui.button(label).clicked() {
-                    leave = true;
-                }
-                let (status, colour) = match view.client.get() {
-                    ClientState::Connected => ("● connected", theme::SUCCESS),
-                    ClientState::Connecting => ("● connecting…", theme::PENDING),
-                    ClientState::Disconnected => ("● disconnected", theme::ERROR),
-                };
-                ui.label(RichText::new(status).color(colour));
+            let (status, colour) = match view.client.get() {
+                ClientState::Connected => ("● connected", theme::SUCCESS),
+                ClientState::Connecting => ("● connecting…", theme::PENDING),
+                ClientState::Disconnected => ("● disconnected", theme::ERROR),
+            };
+            ui.label(RichText::new(status).color(colour));
+            ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                ui.shrink_clip_rect(ui.max_rect());
+                top_bar_left(ui, state, view, facts);
             });
         });
     });
     leave
+}
+
+fn top_bar_left(ui: &mut egui::Ui, state: &UiState, view: &RoomView, facts: Facts) {
+    ui.label(RichText::new("캐치마인드").strong().size(20.0));
+    ui.separator();
+    if facts.connected {
+        ui.label(format!("Room: {}", view.roster.room));
+        ui.separator();
+        ui.label(format!(
+            "{} / {} players",
+            view.roster.players.len(),
+            view.roster.capacity
+        ));
+        if facts.in_game {
+            ui.separator();
+            quiz_ui::top_bar(ui, &view.quiz, &view.roster, facts.now);
+        }
+    } else {
+        ui.label(format!("Server: {}", state.server_addr));
+    }
 }
 
 /// The right column: the game lobby, the players and the chat.

@@ -64,16 +64,17 @@ pub fn top_bar(ui: &mut egui::Ui, view: &QuizView, roster: &Roster, now: Duratio
     let me = roster.me;
     let drawer = game.phase.drawer();
     match &game.phase {
+        // Cut short with "…" when the window is narrow.
         PhaseView::Choosing { .. } if Some(drawer) == me => {
-            ui.label(
-                RichText::new("Your turn: choose a word")
-                    .size(18.0)
-                    .color(theme::EMPHASIS),
-            );
+            let text = RichText::new("Your turn: choose a word")
+                .size(18.0)
+                .color(theme::EMPHASIS);
+            ui.add(egui::Label::new(text).truncate());
         }
         PhaseView::Choosing { .. } => {
             let who = roster.display_name(drawer);
-            ui.label(RichText::new(format!("{who} is choosing a word…")).size(18.0));
+            let text = RichText::new(format!("{who} is choosing a word…")).size(18.0);
+            ui.add(egui::Label::new(text).truncate());
         }
         PhaseView::Drawing { word: Some(word), .. } if Some(drawer) == me => {
             ui.label(RichText::new("Draw:").size(18.0));
