@@ -26,15 +26,15 @@ use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{mpsc, watch};
-use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
+use tokio_util::codec::{FramedRead, FramedWrite};
 
 use catchmind::app::headless_client_app;
-use catchmind::codec::{self, MAX_FRAME_LEN};
+use catchmind::codec;
 use catchmind::id::ClientId;
 use catchmind::plugins::canvas::{BoardPoint, Brush, CanvasToClient, CanvasToServer};
 use catchmind::plugins::chat::{ChatToClient, ChatToServer};
 use catchmind::plugins::net::wire::{ClientControl, FIRST_TAG, ServerControl};
-use catchmind::plugins::net::{PROTOCOL_VERSION, WireMessage, WireRegistry};
+use catchmind::plugins::net::{PROTOCOL_VERSION, WireMessage, WireRegistry, frame_codec};
 use catchmind::plugins::rooms::{JoinRequest, Welcome};
 
 #[derive(Parser, Debug)]
@@ -101,13 +101,6 @@ fn tagged<T: WireMessage>(tag: u32, msg: &T) -> Bytes {
 
 fn control<T: serde::Serialize>(msg: &T) -> Bytes {
     Bytes::from(codec::encode(msg).expect("fits a frame"))
-}
-
-fn frames() -> LengthDelimitedCodec {
-    LengthDelimitedCodec::builder()
-        .length_field_length(4)
-        .max_frame_length(MAX_FRAME_LEN)
-        .new_codec()
 }
 
 /// What one room's bots share: when each of the drawer's batches left, and the chat said.
@@ -178,10 +171,10 @@ async fn bot(
         return report;
     };
     let (read, write) = stream.into_split();
-    let mut reader = FramedRead::new(read, frames());
+    let mut reader = FramedRead::new(read, frame_codec());
     let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
     let writer = tokio::spawn(async move {
-        let mut sink = FramedWrite::new(write, frames());
+        let mut sink = FramedWrite::new(write, frame_codec());
         while let Some(frame) = rx.recv().await {
             if sink.send(frame).await.is_err() {
                 break;
@@ -370,10 +363,10 @@ async fn run_step(
     target: SocketAddr,
     clients: usize,
     args: &Args,
+    proto: Proto,
     relay: bool,
     pid: Option<u32>,
 ) -> StepResult {
-    let proto = Proto::of_this_build();
     let rooms = clients.div_ceil(args.room_size);
     let logs: Vec<Arc<RoomLog>> = (0..rooms).map(|_| Arc::new(RoomLog::default())).collect();
     let joined = Arc::new(AtomicUsize::new(0));
@@ -498,8 +491,7 @@ fn summarise(
 
 /// The bare relay: hello, join and welcome, then every stroke batch and chat line forwarded
 /// as it came to the room's other members (chat to all), with no game logic.
-async fn serve_relay(addr: SocketAddr) {
-    let proto = Proto::of_this_build();
+async fn serve_relay(addr: SocketAddr, proto: Proto) {
     let listener = TcpListener::bind(addr).await.expect("bind the relay");
     type Members = Vec<(u32, mpsc::UnboundedSender<Bytes>)>;
     let rooms: Arc<Mutex<HashMap<String, Members>>> = Arc::default();
@@ -514,10 +506,10 @@ async fn serve_relay(addr: SocketAddr) {
         let rooms = rooms.clone();
         tokio::spawn(async move {
             let (read, write) = stream.into_split();
-            let mut reader = FramedRead::new(read, frames());
+            let mut reader = FramedRead::new(read, frame_codec());
             let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
             tokio::spawn(async move {
-                let mut sink = FramedWrite::new(write, frames());
+                let mut sink = FramedWrite::new(write, frame_codec());
                 while let Some(frame) = rx.recv().await {
                     if sink.send(frame).await.is_err() {
                         break;
@@ -651,8 +643,9 @@ fn json(results: &[StepResult]) -> String {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    let proto = Proto::of_this_build();
     if let Some(addr) = args.serve_relay {
-        serve_relay(addr).await;
+        serve_relay(addr, proto).await;
         return;
     }
     let most = args.ramp.iter().copied().max().unwrap_or(0);
@@ -679,10 +672,10 @@ async fn main() {
     }
     let mut results = Vec::new();
     for &clients in &args.ramp {
-        results.push(run_step(args.addr, clients, &args, false, args.server_pid).await);
+        results.push(run_step(args.addr, clients, &args, proto, false, args.server_pid).await);
         tokio::time::sleep(Duration::from_secs(2)).await;
         if let Some(child) = &relay_child {
-            results.push(run_step(relay_addr, clients, &args, true, Some(child.id())).await);
+            results.push(run_step(relay_addr, clients, &args, proto, true, Some(child.id())).await);
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
     }

@@ -21,7 +21,7 @@ use bevy::prelude::*;
 
 pub use client::{ClientNetConfig, NetClient, NetStats, NetWaker, with_default_port};
 pub use connector::ConnectionError;
-pub use frames::NetConfig;
+pub use frames::{NetConfig, frame_codec};
 pub use server::{
     IDLE_WAKE, MIN_UPDATE_GAP, NetServer, ServerError, ServerWake, ShutdownSignal, reachable_addresses,
     server_runner,
@@ -86,19 +86,14 @@ pub struct WireRegistry {
 impl WireRegistry {
     /// What the handshake compares: every type's direction, name and version, in order.
     pub fn fingerprint(&self) -> u64 {
-        let to_server = self.to_server.iter().map(|r| ('c', r.name, r.version));
-        let to_client = self.to_client.iter().map(|r| ('s', r.name, r.version));
-        wire::fingerprint(to_server.chain(to_client))
+        wire::fingerprint(self.types().into_iter())
     }
 
     /// The tag `T` travels under (for tools and tests that speak the protocol by hand).
     pub fn tag_of<T: WireMessage>(&self) -> Option<u32> {
-        let find = |names: Vec<&'static str>| {
-            let index = names.iter().position(|&name| name == T::NAME)?;
-            Some(wire::FIRST_TAG + index as u32)
-        };
-        find(self.to_server.iter().map(|r| r.name).collect())
-            .or_else(|| find(self.to_client.iter().map(|r| r.name).collect()))
+        let to_server = self.to_server.iter().position(|r| r.name == T::NAME);
+        let index = to_server.or_else(|| self.to_client.iter().position(|r| r.name == T::NAME))?;
+        Some(wire::FIRST_TAG + index as u32)
     }
 
     /// Each registered type as (direction, name, version): 'c' sent by clients, 's' by the server.

@@ -17,7 +17,6 @@ use super::wire::{
 };
 use super::{ClientState, ConnectRequested, ConnectionEnded, ConnectionReady, FromServer, LeaveRequested};
 use super::{NetSystems, ToServer, WireRegistry, server};
-use crate::id::ClientId;
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<NetStats>()
@@ -36,12 +35,18 @@ pub(super) fn plugin(app: &mut App) {
         );
 }
 
+/// Writes a decoded payload from the server as `FromServer<T>`.
+pub(super) type DeliverFromServer = fn(&mut World, AnyMessage);
+/// Encodes this update's `ToServer<T>` under the type's tag and queues them; false if the
+/// queue is full.
+type FlushToServer = fn(&mut World, &mut NetClient, u32) -> bool;
+
 /// What the layer does with a type clients send.
 pub(crate) struct ToServerHooks {
     /// Server: writes a decoded payload as `FromClient<T>`.
-    pub(super) deliver: fn(&mut World, ClientId, AnyMessage),
-    /// Client: encodes this frame's `ToServer<T>` and queues them; false if the queue is full.
-    flush: fn(&mut World, &mut NetClient, u32) -> bool,
+    pub(super) deliver: server::DeliverFromClient,
+    /// Client: encodes this update's `ToServer<T>` and queues them.
+    flush: FlushToServer,
 }
 
 pub(super) fn to_server_hooks<T: WireMessage>() -> ToServerHooks {
@@ -58,9 +63,10 @@ pub struct NetClient {
     events: Receiver<ClientEvent>,
     outbox: Outbox,
     pub addr: String,
-    /// The registered types' hooks, by tag, copied when connecting.
-    deliver: Vec<fn(&mut World, AnyMessage)>,
-    flush: Vec<fn(&mut World, &mut NetClient, u32) -> bool>,
+    /// The registered types' hooks, by tag, copied when connecting (shared, so an update
+    /// borrows them without copying).
+    deliver: Arc<[DeliverFromServer]>,
+    flush: Arc<[FlushToServer]>,
 }
 
 impl Drop for NetClient {
@@ -235,7 +241,7 @@ fn send_to_server(world: &mut World) {
     let full = world.resource_scope(|world, mut client: Mut<NetClient>| {
         let flush = client.flush.clone();
         flush
-            .into_iter()
+            .iter()
             .enumerate()
             .any(|(i, flush)| !flush(world, &mut client, FIRST_TAG + i as u32))
     });

@@ -57,7 +57,8 @@ impl Default for NetConfig {
     }
 }
 
-pub(crate) fn frame_codec() -> LengthDelimitedCodec {
+/// The frame format: a 4-byte big-endian length, then at most [`MAX_FRAME_LEN`] bytes.
+pub fn frame_codec() -> LengthDelimitedCodec {
     LengthDelimitedCodec::builder()
         .length_field_length(4)
         .max_frame_length(MAX_FRAME_LEN)

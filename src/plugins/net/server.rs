@@ -40,12 +40,17 @@ pub(super) fn plugin(app: &mut App) {
         );
 }
 
+/// Writes a decoded payload from a client as `FromClient<T>`.
+pub(super) type DeliverFromClient = fn(&mut World, ClientId, AnyMessage);
+/// Encodes this update's `ToClients<T>` under the type's tag and queues them.
+type FlushToClients = fn(&mut World, &mut NetServer, u32);
+
 /// What the layer does with a type the server sends.
 pub(crate) struct ToClientHooks {
     /// Server: encodes this frame's `ToClients<T>` and queues them.
-    flush: fn(&mut World, &mut NetServer, u32),
+    flush: FlushToClients,
     /// Client: writes a decoded payload as `FromServer<T>`.
-    pub(super) deliver: fn(&mut World, AnyMessage),
+    pub(super) deliver: super::client::DeliverFromServer,
 }
 
 pub(super) fn to_client_hooks<T: WireMessage>() -> ToClientHooks {
@@ -65,9 +70,10 @@ pub struct NetServer {
     local_addr: SocketAddr,
     stop_accepting: CancellationToken,
     wake: Receiver<()>,
-    /// The registered types' hooks, by tag, copied when the server started.
-    deliver: Vec<fn(&mut World, ClientId, AnyMessage)>,
-    flush: Vec<fn(&mut World, &mut NetServer, u32)>,
+    /// The registered types' hooks, by tag, copied when the server started (shared, so an
+    /// update borrows them without copying).
+    deliver: Arc<[DeliverFromClient]>,
+    flush: Arc<[FlushToClients]>,
 }
 
 struct Conn {
@@ -351,7 +357,7 @@ pub(super) fn deliver_from_client<T: WireMessage>(world: &mut World, client: Cli
 fn send_to_clients(world: &mut World) {
     world.resource_scope(|world, mut server: Mut<NetServer>| {
         let flush = server.flush.clone();
-        for (i, flush) in flush.into_iter().enumerate() {
+        for (i, flush) in flush.iter().enumerate() {
             flush(world, &mut server, FIRST_TAG + i as u32);
         }
         let requests: Vec<DisconnectClient> = world
