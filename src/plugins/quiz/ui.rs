@@ -248,19 +248,9 @@ pub fn overlays(ctx: &egui::Context, board: egui::Rect, view: &QuizView, roster:
             _ => {}
         }
     }
-    let revealing = matches!(
-        view.game.as_ref().map(|g| &g.phase),
-        Some(PhaseView::Reveal { .. })
-    );
-    let choosing_mine = matches!(
-        view.game.as_ref().map(|g| &g.phase),
-        Some(PhaseView::Choosing { drawer, .. }) if Some(*drawer) == roster.me
-    );
     if let Some((at, banner)) = view.banners.back()
         && now.saturating_sub(*at) < BANNER_TIME
-        // The reveal card says it already, and so does the word choice (which it would cover).
-        && !(revealing && matches!(banner, Banner::Reveal { .. }))
-        && !(choosing_mine && matches!(banner, Banner::YourTurn))
+        && !said_by_a_card(banner, view, roster.me)
     {
         let (text, colour) = banner_text(banner);
         egui::Area::new("banner".into())
@@ -289,6 +279,18 @@ fn points_nobody(game: &GameView) -> bool {
     match &game.phase {
         PhaseView::Reveal { points, drawer, .. } => !points.iter().any(|(id, p)| id != drawer && *p > 0),
         _ => false,
+    }
+}
+
+/// Whether a card or window on screen already says what `banner` would (it would cover it:
+/// the reveal, the drawer's word choice, the final leaderboard).
+fn said_by_a_card(banner: &Banner, view: &QuizView, me: Option<ClientId>) -> bool {
+    let phase = view.game.as_ref().map(|g| &g.phase);
+    match banner {
+        Banner::Reveal { .. } => matches!(phase, Some(PhaseView::Reveal { .. })),
+        Banner::YourTurn => matches!(phase, Some(PhaseView::Choosing { drawer, .. }) if Some(*drawer) == me),
+        Banner::GameOver { .. } => view.game.is_none() && view.last_game.is_some(),
+        Banner::Guessed { .. } => false,
     }
 }
 
