@@ -26,7 +26,7 @@ use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{mpsc, watch};
-use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 
 use catchmind::app::headless_client_app;
 use catchmind::codec;
@@ -108,7 +108,6 @@ fn control<T: serde::Serialize>(msg: &T) -> Bytes {
 struct RoomLog {
     sends: Mutex<Vec<Instant>>,
     said: AtomicU64,
-    members: AtomicUsize,
 }
 
 /// What one bot saw.
@@ -152,24 +151,17 @@ async fn connect(index: usize, target: SocketAddr) -> std::io::Result<TcpStream>
     Ok(stream)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn bot(
-    index: usize,
-    room: usize,
-    drawer: bool,
-    relay: bool,
-    target: SocketAddr,
-    proto: Proto,
-    log: Arc<RoomLog>,
-    joined: Arc<AtomicUsize>,
-    mut phase: watch::Receiver<Phase>,
-) -> BotReport {
-    let mut report = BotReport::default();
-    let Ok(stream) = connect(index, target).await else {
-        report.refused = true;
-        joined.fetch_add(1, Ordering::SeqCst);
-        return report;
-    };
+/// A bot's connection once it is in its room.
+struct Joined {
+    reader: FramedRead<tokio::net::tcp::OwnedReadHalf, LengthDelimitedCodec>,
+    tx: mpsc::UnboundedSender<Bytes>,
+    writer: tokio::task::JoinHandle<()>,
+    me: ClientId,
+}
+
+/// Connects, shakes hands and joins room `load{room}`; `None` if refused or cut off.
+async fn join(index: usize, room: usize, target: SocketAddr, proto: Proto) -> Option<Joined> {
+    let stream = connect(index, target).await.ok()?;
     let (read, write) = stream.into_split();
     let mut reader = FramedRead::new(read, frame_codec());
     let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
@@ -192,33 +184,51 @@ async fn bot(
         host_token: None,
     };
     let _ = tx.send(tagged(proto.join, &join));
-    // Until the welcome (or the end).
-    let me = loop {
-        match reader.next().await {
-            Some(Ok(frame)) => {
-                let Ok((tag, used)) = codec::decode_prefix::<u32>(&frame) else {
-                    continue;
-                };
-                if tag == proto.welcome {
-                    if let Ok(welcome) = codec::decode::<Welcome>(&frame[used..]) {
-                        break welcome.you;
-                    }
-                } else if tag < FIRST_TAG
-                    && let Ok(ServerControl::Closing(_)) = codec::decode::<ServerControl>(&frame)
-                {
-                    report.refused = true;
-                    joined.fetch_add(1, Ordering::SeqCst);
-                    return report;
-                }
+    // Until the welcome, a refusal or the end.
+    loop {
+        let frame = reader.next().await?.ok()?;
+        let Ok((tag, used)) = codec::decode_prefix::<u32>(&frame) else {
+            continue;
+        };
+        if tag == proto.welcome {
+            if let Ok(welcome) = codec::decode::<Welcome>(&frame[used..]) {
+                return Some(Joined {
+                    reader,
+                    tx,
+                    writer,
+                    me: welcome.you,
+                });
             }
-            _ => {
-                report.refused = true;
-                joined.fetch_add(1, Ordering::SeqCst);
-                return report;
-            }
+        } else if tag < FIRST_TAG && matches!(codec::decode(&frame), Ok(ServerControl::Closing(_))) {
+            return None;
         }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn bot(
+    index: usize,
+    room: usize,
+    drawer: bool,
+    relay: bool,
+    target: SocketAddr,
+    proto: Proto,
+    log: Arc<RoomLog>,
+    joined: Arc<AtomicUsize>,
+    mut phase: watch::Receiver<Phase>,
+) -> BotReport {
+    let mut report = BotReport::default();
+    let Some(Joined {
+        mut reader,
+        tx,
+        writer,
+        me,
+    }) = join(index, room, target, proto).await
+    else {
+        report.refused = true;
+        joined.fetch_add(1, Ordering::SeqCst);
+        return report;
     };
-    log.members.fetch_add(1, Ordering::SeqCst);
     joined.fetch_add(1, Ordering::SeqCst);
     let _ = phase.wait_for(|p| *p != Phase::Joining).await;
     let started = Instant::now();
