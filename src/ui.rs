@@ -7,6 +7,7 @@ mod fonts;
 mod launcher;
 mod room;
 mod session;
+mod text_input;
 mod window;
 
 use std::sync::Mutex;
@@ -94,8 +95,10 @@ pub fn plugin(app: &mut App) {
     .add_plugins(EguiPlugin::default())
     .insert_resource(EguiGlobalSettings {
         auto_create_primary_context: false,
+        input_system_settings: text_input::input_settings(),
         ..default()
     })
+    .add_plugins(text_input::plugin)
     .init_resource::<UiState>()
     .configure_sets(
         PostUpdate,

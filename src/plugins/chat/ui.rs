@@ -32,6 +32,8 @@ pub fn chat_panel(
             });
         ui.separator();
         ui.horizontal(|ui| {
+            // Enter is read here rather than ending the field's input: the field keeps the
+            // focus (and the input method its state) from one line to the next.
             let field = egui::TextEdit::singleline(input)
                 .hint_text(if enabled {
                     "Type a message, Enter to send"
@@ -39,9 +41,10 @@ pub fn chat_panel(
                     "Not connected"
                 })
                 .char_limit(MAX_CHAT_CHARS)
+                .return_key(None)
                 .desired_width(ui.available_width() - 60.0);
             let response = ui.add_enabled(enabled, field);
-            let pressed_enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            let pressed_enter = response.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             let clicked = ui.add_enabled(enabled, egui::Button::new("Send")).clicked();
             if enabled && (pressed_enter || clicked) {
                 truncate_chars(input, MAX_CHAT_CHARS);
