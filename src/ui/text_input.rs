@@ -494,6 +494,57 @@ mod tests {
     }
 
     #[test]
+    fn a_fast_line_as_ibus_delivered_it_frame_by_frame() {
+        // 안녕하세요 typed at 12 ms a key with Enter, as traced under ibus-hangul.
+        let mut chat = ChatInput::new();
+        chat.frame([preedit(""), preedit("ㅇ")]);
+        chat.frame([preedit("아")]);
+        chat.frame([
+            preedit("안"),
+            preedit(""),
+            preedit(""),
+            preedit(""),
+            commit("안"),
+            preedit(""),
+            preedit("ㄴ"),
+        ]);
+        chat.frame([
+            preedit("녀"),
+            preedit("녕"),
+            preedit(""),
+            preedit(""),
+            preedit(""),
+            commit("녕"),
+            preedit(""),
+            preedit("ㅎ"),
+        ]);
+        chat.frame([
+            preedit("하"),
+            preedit("핫"),
+            preedit(""),
+            preedit(""),
+            preedit(""),
+            commit("하"),
+            preedit(""),
+            preedit("세"),
+        ]);
+        chat.frame([preedit(""), commit("세")]);
+        chat.frame([
+            preedit(""),
+            preedit(""),
+            preedit("요"),
+            preedit(""),
+            preedit(""),
+            preedit(""),
+            commit("요"),
+        ]);
+        chat.frame(enter());
+        chat.settle();
+        assert_eq!(chat.sent, ["안녕하세요"]);
+        assert_eq!(chat.input, "");
+    }
+
+    #[test]
     fn an_enter_the_ime_committed_as_text_sends_the_line() {
         let mut chat = ChatInput::new();
         let mut events = sagwa();
