@@ -256,6 +256,7 @@ fn apply_local_input(
                     paint.write(PaintCanvas::Repaint);
                 }
             }
+            DrawInput::Clear if state.drawing.strokes().is_empty() => {}
             DrawInput::Clear => {
                 flush_pending(state, &mut out);
                 state.drawing.clear();

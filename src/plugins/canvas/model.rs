@@ -118,6 +118,10 @@ pub enum CanvasError {
     NoStroke,
     #[error("during a game only the player whose turn it is draws")]
     NotYourTurn,
+    #[error("nothing of yours to undo")]
+    NothingToUndo,
+    #[error("the board is already clear")]
+    AlreadyClear,
 }
 
 /// One stroke: a brush and the points it passes through.
@@ -355,8 +359,8 @@ impl Pen {
         held
     }
 
-    /// Checks that `who` may draw now, and counts it as activity.
-    pub fn use_pen(&mut self, who: ClientId, now: Duration) -> Result<(), CanvasError> {
+    /// Checks that `who` may draw now.
+    pub fn may_draw(&self, who: ClientId) -> Result<(), CanvasError> {
         if self.holder != Some(who) {
             return Err(if self.locked {
                 CanvasError::NotYourTurn
@@ -364,8 +368,13 @@ impl Pen {
                 CanvasError::NotYourPen
             });
         }
-        self.last_active = now;
         Ok(())
+    }
+
+    /// The holder's ink was accepted at `now`: only that keeps the pen from an idle takeover
+    /// (an undo with nothing to undo, say, does not).
+    pub fn inked(&mut self, now: Duration) {
+        self.last_active = now;
     }
 }
 
@@ -554,8 +563,9 @@ mod tests {
         let mut pen = Pen::default();
         assert_eq!(pen.take(A, s(0)), Ok(()));
         assert_eq!(pen.take(B, s(5)), Err(CanvasError::PenBusy), "A is still active");
-        assert_eq!(pen.use_pen(B, s(5)), Err(CanvasError::NotYourPen));
-        pen.use_pen(A, s(8)).unwrap();
+        assert_eq!(pen.may_draw(B), Err(CanvasError::NotYourPen));
+        pen.may_draw(A).unwrap();
+        pen.inked(s(8));
         assert_eq!(pen.take(B, s(17)), Err(CanvasError::PenBusy), "A drew 9 s ago");
         assert_eq!(pen.take(B, s(18)), Ok(()), "A idle for 10 s");
         assert_eq!(pen.holder(), Some(B));

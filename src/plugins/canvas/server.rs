@@ -91,8 +91,9 @@ impl RoomCanvas {
     }
 }
 
-/// The shortest time between two full-picture resends to one player.
-pub const RESYNC_INTERVAL: Duration = Duration::from_secs(1);
+/// The shortest time between two full-picture resends to one player after refused strokes
+/// (a picture can be 600 KB: refusals must not become a way to pull it again and again).
+pub const RESYNC_INTERVAL: Duration = Duration::from_secs(10);
 
 fn prepare_joiners(
     mut joined: MessageReader<PlayerJoined>,
@@ -182,16 +183,20 @@ fn apply_requests(
                 }
             }
             Err(why) => {
-                // The sender drew locally already: tell it why and send the true picture.
                 let to = Recipients::One(*client);
                 out.write(ToClients {
                     to: to.clone(),
                     msg: CanvasToClient::Refused(why),
                 });
-                let recent = canvas
-                    .resynced
-                    .get(client)
-                    .is_some_and(|&t| now.saturating_sub(t) < RESYNC_INTERVAL);
+                // A refused stroke was drawn locally already: the sender needs the true
+                // picture. Nothing else can leave it out of step (its client undoes and clears
+                // only what it holds), so nothing else brings the picture back.
+                let drew_locally = matches!(msg, CanvasToServer::Start { .. } | CanvasToServer::Points(_));
+                let recent = !drew_locally
+                    || canvas
+                        .resynced
+                        .get(client)
+                        .is_some_and(|&t| now.saturating_sub(t) < RESYNC_INTERVAL);
                 if recent {
                     continue;
                 }
@@ -243,14 +248,15 @@ pub fn apply_request(
         }
         CanvasToServer::ReleasePen => {
             if !pen.release(who)? {
-                return Ok(Relay::None);
+                return Err(CanvasError::NotYourPen);
             }
             drawing.finish(who);
             Ok(Relay::ToEveryone(CanvasToClient::Pen(None)))
         }
         CanvasToServer::Start { brush, at } => {
-            pen.use_pen(who, now)?;
+            pen.may_draw(who)?;
             drawing.start(who, *brush, *at)?;
+            pen.inked(now);
             Ok(Relay::ToOthers(vec![CanvasToClient::Start {
                 author: who,
                 brush: brush.clamped(),
@@ -258,13 +264,14 @@ pub fn apply_request(
             }]))
         }
         CanvasToServer::Points(deltas) => {
-            pen.use_pen(who, now)?;
+            pen.may_draw(who)?;
             let tail = drawing.open_tail(who).ok_or(CanvasError::NoStroke)?;
             if deltas.len() > model::MAX_BATCH_POINTS {
                 return Err(CanvasError::BatchTooLarge);
             }
             let points = decode_deltas(tail, deltas)?;
             drawing.extend(who, &points)?;
+            pen.inked(now);
             Ok(Relay::ToOthers(vec![CanvasToClient::Points {
                 author: who,
                 deltas: deltas.clone(),
@@ -276,15 +283,19 @@ pub fn apply_request(
             }
             Ok(Relay::ToOthers(vec![CanvasToClient::End { author: who }]))
         }
+        // Neither counts as activity, and one that changes nothing is refused, not relayed.
         CanvasToServer::Undo => {
-            pen.use_pen(who, now)?;
+            pen.may_draw(who)?;
             if !drawing.undo(who) {
-                return Ok(Relay::None);
+                return Err(CanvasError::NothingToUndo);
             }
             Ok(Relay::ToOthers(vec![CanvasToClient::Undo { author: who }]))
         }
         CanvasToServer::Clear => {
-            pen.use_pen(who, now)?;
+            pen.may_draw(who)?;
+            if drawing.strokes().is_empty() {
+                return Err(CanvasError::AlreadyClear);
+            }
             drawing.clear();
             Ok(Relay::ToOthers(vec![CanvasToClient::Clear]))
         }
@@ -525,7 +536,47 @@ mod tests {
             server.sent::<CanvasToClient>();
             server.send(b, sneaky);
             server.update();
-            assert_eq!(sent(&mut server).len(), 3, "the picture again after a second");
+            assert_eq!(sent(&mut server).len(), 3, "the picture again after the interval");
+        }
+
+        #[test]
+        fn no_op_and_pen_requests_are_refused_alone_and_do_not_keep_the_pen() {
+            let (mut server, a, b) = server();
+            server.send(a, CanvasToServer::TakePen);
+            server.update();
+            server.sent::<CanvasToClient>();
+            // The holder's requests that change nothing: refused, nothing relayed.
+            for (request, why) in [
+                (CanvasToServer::Undo, CanvasError::NothingToUndo),
+                (CanvasToServer::Clear, CanvasError::AlreadyClear),
+            ] {
+                server.send(a, request);
+                server.update();
+                assert_eq!(sent(&mut server), [(vec![a], CanvasToClient::Refused(why))]);
+            }
+            // Another's Undo, Clear, Release: refused, and never the picture.
+            for request in [
+                CanvasToServer::Undo,
+                CanvasToServer::Clear,
+                CanvasToServer::ReleasePen,
+            ] {
+                server.send(b, request);
+                server.update();
+                assert_eq!(
+                    sent(&mut server),
+                    [(vec![b], CanvasToClient::Refused(CanvasError::NotYourPen))]
+                );
+            }
+            // Undoing nothing every few seconds does not keep the pen from an idle takeover.
+            for _ in 0..4 {
+                server.run_for(Duration::from_secs(3));
+                server.send(a, CanvasToServer::Undo);
+                server.update();
+            }
+            server.sent::<CanvasToClient>();
+            server.send(b, CanvasToServer::TakePen);
+            server.update();
+            assert_eq!(sent(&mut server), [(vec![a, b], CanvasToClient::Pen(Some(b)))]);
         }
 
         #[test]
@@ -559,15 +610,10 @@ mod tests {
             );
             server.send(a, CanvasToServer::TakePen);
             server.update();
-            let refused = sent(&mut server);
             assert_eq!(
-                refused[0],
-                (vec![a], CanvasToClient::Refused(CanvasError::NotYourTurn))
-            );
-            assert_eq!(
-                refused[2],
-                (vec![a], CanvasToClient::Pen(Some(b))),
-                "with the true pen"
+                sent(&mut server),
+                [(vec![a], CanvasToClient::Refused(CanvasError::NotYourTurn))],
+                "a refused request to take the pen changed nothing on the client: no picture"
             );
             server.write(LockPen {
                 room,

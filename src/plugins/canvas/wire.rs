@@ -69,7 +69,8 @@ impl WireMessage for CanvasToServer {
 
 impl WireMessage for CanvasToClient {
     const NAME: &'static str = "canvas.to_client";
-    const VERSION: u16 = 1;
+    /// 2: refusals for no-op requests (`NothingToUndo`, `AlreadyClear`).
+    const VERSION: u16 = 2;
 }
 
 /// Splits a drawing into log messages that each encode under [`LOG_CHUNK_BYTES`].

@@ -1,0 +1,105 @@
+//! Requests that cost the server more than they cost the sender, over loopback TCP: each is
+//! bounded (bytes back to the requester at most 16x its bytes in, no picture for a request
+//! that could not have put the requester out of step).
+
+mod common;
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use catchmind::app::ServerOptions;
+use catchmind::plugins::canvas::model::MAX_BATCH_POINTS;
+use catchmind::plugins::canvas::{BoardPoint, CanvasToClient, CanvasToServer, Delta};
+use catchmind::plugins::net::ToServer;
+use common::{Client, ClientMsg, RawPeer, ServerMsg, start_server, step_for, step_until};
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+/// The painter takes the pen and draws `strokes` strokes of `batches` full batches each.
+fn draw_a_big_picture(painter: &mut Client, strokes: i16, batches: usize) {
+    let send = |painter: &mut Client, msg| {
+        painter.app.world_mut().write_message(ToServer(msg));
+        painter.step();
+    };
+    send(painter, CanvasToServer::TakePen);
+    step_until(&mut [&mut *painter], LIMIT, "the pen", |cs| {
+        cs[0].canvas().pen.is_some()
+    });
+    for s in 0..strokes {
+        let brush = painter.canvas().current_brush();
+        let at = BoardPoint::new(20 + s * 40, 20);
+        send(painter, CanvasToServer::Start { brush, at });
+        for b in 0..batches {
+            let sign = if b % 2 == 0 { 1 } else { -1 };
+            let deltas = (0..MAX_BATCH_POINTS)
+                .map(|i| -> Delta { [i as i16 % 2, sign * (1 - i as i16 % 2)] })
+                .collect();
+            send(painter, CanvasToServer::Points(deltas));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        send(painter, CanvasToServer::End);
+    }
+    step_for(&mut [&mut *painter], Duration::from_millis(300));
+}
+
+/// Every byte the server sends until it has been quiet for `quiet`.
+fn drain(peer: &mut RawPeer, quiet: Duration) -> usize {
+    peer.stream.set_read_timeout(Some(quiet)).unwrap();
+    let mut total = 0;
+    let mut buf = [0u8; 64 * 1024];
+    while let Ok(n) = peer.stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    total
+}
+
+#[test]
+fn refused_undo_and_clear_from_a_non_holder_do_not_bring_the_picture_back() {
+    let server = start_server(ServerOptions::default());
+    let mut painter = Client::connect(server.addr, "Painter", None);
+    let mut viewer = Client::connect(server.addr, "Viewer", None);
+    common::join_all(&mut [&mut painter, &mut viewer]);
+    draw_a_big_picture(&mut painter, 10, 4);
+    step_until(&mut [&mut painter, &mut viewer], LIMIT, "the picture", |cs| {
+        cs[1].canvas().drawing.point_count() == 10 * (1 + 4 * MAX_BATCH_POINTS)
+    });
+
+    let mut attacker = RawPeer::connect(server.addr);
+    attacker.hello("Mallory");
+    // The join brings the picture once (joins are bounded elsewhere); wait for the log.
+    let deadline = Instant::now() + LIMIT;
+    let mut logged = 0;
+    while logged < 10 {
+        assert!(Instant::now() < deadline, "no picture at join");
+        if let Some(ServerMsg::Canvas(CanvasToClient::Log { strokes, .. })) = attacker.recv() {
+            logged += strokes.len();
+        }
+    }
+    let at_join = drain(&mut attacker, Duration::from_millis(300));
+    assert!(at_join < 1024, "the rest of the join is small: {at_join} bytes");
+
+    let mut sent = 0;
+    let mut received = 0;
+    for i in 0..30 {
+        let request = if i % 2 == 0 {
+            CanvasToServer::Undo
+        } else {
+            CanvasToServer::Clear
+        };
+        let frame = ClientMsg::Canvas(request).encode();
+        sent += frame.len() + 4;
+        attacker.send_frame(&frame);
+        received += drain(&mut attacker, Duration::from_millis(70));
+    }
+    received += drain(&mut attacker, Duration::from_millis(300));
+    eprintln!("refused Undo/Clear: {sent} bytes in, {received} bytes back");
+    assert!(
+        received <= 16 * sent,
+        "{sent} bytes of refused requests brought {received} bytes back"
+    );
+    step_for(&mut [&mut painter, &mut viewer], Duration::from_millis(100));
+    assert_eq!(viewer.canvas().drawing.strokes().len(), 10, "the picture stands");
+}
