@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use catchmind::app::ServerOptions;
 use catchmind::plugins::canvas::model::MAX_BATCH_POINTS;
 use catchmind::plugins::canvas::{BoardPoint, CanvasToClient, CanvasToServer, Delta};
-use catchmind::plugins::net::ToServer;
+use catchmind::plugins::chat::ChatConfig;
+use catchmind::plugins::net::{NetConfig, ToServer};
 use common::{Client, ClientMsg, RawPeer, ServerMsg, start_server, step_for, step_until};
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -102,4 +103,72 @@ fn refused_undo_and_clear_from_a_non_holder_do_not_bring_the_picture_back() {
     );
     step_for(&mut [&mut painter, &mut viewer], Duration::from_millis(100));
     assert_eq!(viewer.canvas().drawing.strokes().len(), 10, "the picture stands");
+}
+
+#[test]
+fn a_slow_reader_is_dropped_once_its_queue_passes_its_byte_budget() {
+    // A budget small enough to see, with the room producing far more than the peer reads.
+    let net = NetConfig {
+        outbound_bytes: 32 * 1024,
+        socket_send_buffer: Some(8 * 1024),
+        frames_per_second: 100_000.0,
+        frame_burst: 100_000.0,
+        ..NetConfig::default()
+    };
+    let chat = ChatConfig {
+        burst: 10_000,
+        window: Duration::from_secs(1),
+    };
+    let server = start_server(ServerOptions {
+        net,
+        chat,
+        ..ServerOptions::default()
+    });
+    let mut a = Client::connect(server.addr, "Alice", None);
+    let mut b = Client::connect(server.addr, "Bob", None);
+    common::join_all(&mut [&mut a, &mut b]);
+    let mut slow = RawPeer::connect_small_buffer(server.addr);
+    slow.hello("Slow");
+    step_until(&mut [&mut a, &mut b], LIMIT, "slow joined", |cs| {
+        cs.iter().all(|c| c.roster().players.len() == 3)
+    });
+    // The slow peer reads 2 KB every 50 ms (40 KB/s: never a stall) on its own thread.
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        slow.stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        while let Ok(n) = slow.stream.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    // About 250 lines of 900 bytes a second: ~220 KB/s for the slow peer.
+    let filler = "가".repeat(290);
+    let started = Instant::now();
+    let mut sent = 0;
+    let dropped = |c: &Client| {
+        c.notices()
+            .iter()
+            .any(|n| n.starts_with("Slow was disconnected: not reading fast enough"))
+    };
+    while !dropped(&b) && started.elapsed() < Duration::from_secs(20) {
+        for _ in 0..4 {
+            a.say(&format!("{sent:05} {filler}"));
+            sent += 1;
+        }
+        step_for(&mut [&mut a, &mut b], Duration::from_millis(16));
+    }
+    let elapsed = started.elapsed();
+    eprintln!("slow reader dropped after {elapsed:?} ({sent} lines sent)");
+    assert!(dropped(&b), "the slow reader was never dropped");
+    // Past 32 KiB of queue it goes at once (a fraction of a second here); before the byte
+    // budget it went only when 1,024 frames had queued (about 900 KB, 4 s at this rate).
+    assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
+    step_until(&mut [&mut a, &mut b], LIMIT, "every line", |cs| {
+        cs.iter().all(|c| c.lines().len() >= sent)
+    });
+    reader.join().unwrap();
 }

@@ -8,10 +8,9 @@ use std::time::Duration;
 use bevy::prelude::*;
 use crossbeam_channel::Receiver;
 use tokio::runtime::Runtime;
-use tokio::sync::mpsc::error::TrySendError;
 
 use super::connector::{self, ClientEvent, ConnectionError};
-use super::frames::{self, NetConfig, Outbox};
+use super::frames::{self, NetConfig, NotQueued, Outbox};
 use super::wire::{
     AnyMessage, ClientControl, Decoder, FIRST_TAG, WireMessage, encode_control, encode_tagged,
 };
@@ -129,7 +128,7 @@ impl NetClient {
             fingerprint: registry.fingerprint(),
         };
         // The handshake is the first frame the writer sends.
-        let _ = outbox.frames.try_send(encode_control(&hello));
+        let _ = outbox.queue(encode_control(&hello));
         let decoders: Arc<[Decoder]> = registry.to_client.iter().map(|r| r.decode).collect();
         runtime.spawn(connector::run_client(
             addr.clone(),
@@ -264,7 +263,7 @@ fn flush_to_server<T: WireMessage>(world: &mut World, client: &mut NetClient, ta
         };
         sent.0 += 1;
         sent.1 += bytes.len() as u64 + 4;
-        if let Err(TrySendError::Full(_)) = client.outbox.frames.try_send(bytes) {
+        if let Err(NotQueued::Full) = client.outbox.queue(bytes) {
             room = false;
             break;
         }

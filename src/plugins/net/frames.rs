@@ -4,6 +4,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -24,6 +26,11 @@ use crate::codec::MAX_FRAME_LEN;
 pub struct NetConfig {
     /// Frames waiting to be written to one peer; a peer whose queue fills is disconnected.
     pub outbound_queue: usize,
+    /// Bytes waiting to be written to one peer (the server's per-connection memory bound): a
+    /// peer whose queue would pass it, or stays over half of it for `slow_reader_grace`, is
+    /// disconnected as not reading fast enough.
+    pub outbound_bytes: usize,
+    pub slow_reader_grace: Duration,
     /// Sustained frames per second a peer may send, and the burst above that.
     pub frames_per_second: f64,
     pub frame_burst: f64,
@@ -45,6 +52,8 @@ impl Default for NetConfig {
     fn default() -> Self {
         Self {
             outbound_queue: 1024,
+            outbound_bytes: 1024 * 1024,
+            slow_reader_grace: Duration::from_secs(5),
             frames_per_second: 120.0,
             frame_burst: 240.0,
             heartbeat_interval: Duration::from_secs(5),
@@ -186,7 +195,9 @@ pub(crate) enum WriteEnd {
 /// The channels through which the ECS side (or the reader) drives a connection's writer.
 #[derive(Clone)]
 pub(crate) struct Outbox {
-    pub(crate) frames: mpsc::Sender<Bytes>,
+    frames: mpsc::Sender<Bytes>,
+    /// Bytes queued in `frames` and not yet taken by the writer.
+    queued: Arc<AtomicUsize>,
     /// One last frame (empty for none), written after the queued ones before the socket
     /// closes; the first wins.
     pub(crate) close: mpsc::Sender<Bytes>,
@@ -195,26 +206,67 @@ pub(crate) struct Outbox {
 
 pub(crate) struct OutboxReceivers {
     frames: mpsc::Receiver<Bytes>,
+    queued: Arc<AtomicUsize>,
     close: mpsc::Receiver<Bytes>,
+}
+
+impl OutboxReceivers {
+    /// A frame the writer took: no longer queued.
+    fn took(&self, frame: Bytes) -> Bytes {
+        self.queued.fetch_sub(frame.len(), Ordering::Relaxed);
+        frame
+    }
 }
 
 pub(crate) fn outbox(capacity: usize) -> (Outbox, OutboxReceivers) {
     let (frames_tx, frames_rx) = mpsc::channel(capacity);
     let (close_tx, close_rx) = mpsc::channel(1);
+    let queued = Arc::new(AtomicUsize::new(0));
     (
         Outbox {
             frames: frames_tx,
+            queued: queued.clone(),
             close: close_tx,
             cancel: CancellationToken::new(),
         },
         OutboxReceivers {
             frames: frames_rx,
+            queued,
             close: close_rx,
         },
     )
 }
 
+/// The frame was not queued: the queue is full (in frames), or the connection is closing.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum NotQueued {
+    Full,
+    Closed,
+}
+
 impl Outbox {
+    /// Queues a frame for the writer; returns the bytes queued with it.
+    pub(crate) fn queue(&self, frame: Bytes) -> Result<usize, NotQueued> {
+        let len = frame.len();
+        // Counted before the writer can take it, so the count never goes below zero.
+        let queued = self.queued.fetch_add(len, Ordering::Relaxed) + len;
+        match self.frames.try_send(frame) {
+            Ok(()) => Ok(queued),
+            Err(e) => {
+                self.queued.fetch_sub(len, Ordering::Relaxed);
+                Err(match e {
+                    mpsc::error::TrySendError::Full(_) => NotQueued::Full,
+                    mpsc::error::TrySendError::Closed(_) => NotQueued::Closed,
+                })
+            }
+        }
+    }
+
+    /// Bytes queued and not yet taken by the writer.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
     /// Asks the writer to send `last` (if any) and close; later requests are ignored.
     pub(crate) fn close_with(&self, last: Option<Bytes>) {
         let _ = self.close.try_send(last.unwrap_or_default());
@@ -245,7 +297,7 @@ pub(crate) async fn write_loop(
                 // within the same second the goodbye has.
                 let goodbye = async {
                     while let Ok(frame) = rx.frames.try_recv() {
-                        sink.feed(frame).await?;
+                        sink.feed(rx.took(frame)).await?;
                     }
                     match last.filter(|b| !b.is_empty()) {
                         Some(last) => sink.send(last).await,
@@ -256,7 +308,7 @@ pub(crate) async fn write_loop(
                 break WriteEnd::Closed;
             }
             frame = rx.frames.recv() => match frame {
-                Some(frame) => frame,
+                Some(frame) => rx.took(frame),
                 None => break WriteEnd::Closed,
             },
             _ = idle.as_mut() => {
@@ -272,7 +324,7 @@ pub(crate) async fn write_loop(
             sink.feed(first).await?;
             for _ in 0..64 {
                 match rx.frames.try_recv() {
-                    Ok(frame) => sink.feed(frame).await?,
+                    Ok(frame) => sink.feed(rx.took(frame)).await?,
                     Err(_) => break,
                 }
             }

@@ -206,7 +206,7 @@ async fn read_client(
         }
     }
     // The first frame the writer sends: nothing else was queued before the handshake.
-    let _ = outbox.frames.try_send(encode_control(&ServerControl::Ready));
+    let _ = outbox.queue(encode_control(&ServerControl::Ready));
     if !shared.report(ServerEvent::Ready { client }) {
         return ReadEnd::Cancelled;
     }

@@ -12,11 +12,10 @@ use bevy::prelude::*;
 use bytes::Bytes;
 use crossbeam_channel::Receiver;
 use tokio::runtime::Runtime;
-use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::frames::{NetConfig, Outbox};
+use super::frames::{NetConfig, NotQueued, Outbox};
 use super::listener::{self, Protocol, ServerEvent, ServerShared};
 use super::wire::{AnyMessage, CloseReason, FIRST_TAG, LeaveReason, WireMessage, encode_tagged};
 use super::{ClientConnected, ClientDisconnected, DisconnectClient, NetSystems, Recipients, ToClients};
@@ -79,6 +78,8 @@ pub struct NetServer {
 struct Conn {
     addr: SocketAddr,
     outbox: Outbox,
+    /// Since when its queue has held over half of the byte budget.
+    over_half_since: Option<Instant>,
     /// Set when we closed it, so the leave notice gives our reason.
     closing: Option<LeaveReason>,
 }
@@ -221,15 +222,25 @@ impl NetServer {
     }
 
     fn send_bytes(&mut self, client: ClientId, bytes: &Bytes) {
-        let Some(conn) = self.conns.get(&client) else {
+        let budget = self.shared.config.outbound_bytes;
+        let grace = self.shared.config.slow_reader_grace;
+        let Some(conn) = self.conns.get_mut(&client) else {
             return;
         };
         if conn.closing.is_some() {
             return;
         }
-        match conn.outbox.frames.try_send(bytes.clone()) {
-            Ok(()) | Err(TrySendError::Closed(_)) => {}
-            Err(TrySendError::Full(_)) => self.close(client, CloseReason::TooSlow),
+        let too_slow = if conn.outbox.queued_bytes() + bytes.len() > budget {
+            true
+        } else {
+            match conn.outbox.queue(bytes.clone()) {
+                Ok(queued) => slow_reader(&mut conn.over_half_since, queued, budget, grace),
+                Err(NotQueued::Full) => true,
+                Err(NotQueued::Closed) => false,
+            }
+        };
+        if too_slow {
+            self.close(client, CloseReason::TooSlow);
         }
     }
 
@@ -303,6 +314,18 @@ pub fn server_runner(mut app: App) -> AppExit {
     }
 }
 
+/// Whether a peer with `queued` bytes waiting counts as not reading fast enough: over half of
+/// its `budget` for `grace` (it does not drain what its room produces). Reads the clock only
+/// while over half.
+fn slow_reader(over_half_since: &mut Option<Instant>, queued: usize, budget: usize, grace: Duration) -> bool {
+    if queued <= budget / 2 {
+        *over_half_since = None;
+        return false;
+    }
+    let now = Instant::now();
+    now.duration_since(*over_half_since.get_or_insert(now)) >= grace
+}
+
 /// Turns the connections' events into messages: connections, each registered type's
 /// `FromClient<T>` (through its hook), disconnections.
 fn receive_from_clients(world: &mut World) {
@@ -314,6 +337,7 @@ fn receive_from_clients(world: &mut World) {
                     let conn = Conn {
                         addr,
                         outbox,
+                        over_half_since: None,
                         closing: None,
                     };
                     server.conns.insert(client, conn);
@@ -410,4 +434,36 @@ pub fn reachable_addresses(bound: SocketAddr) -> Vec<SocketAddr> {
         addrs.push(SocketAddr::from(([127, 0, 0, 1], bound.port())));
     }
     addrs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reader_over_half_its_budget_for_the_grace_is_too_slow() {
+        let grace = Duration::from_millis(50);
+        let mut since = None;
+        assert!(!slow_reader(&mut since, 400, 1000, grace));
+        assert!(since.is_none());
+        assert!(
+            !slow_reader(&mut since, 600, 1000, grace),
+            "over half: the clock starts"
+        );
+        let started = since.expect("started");
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(!slow_reader(&mut since, 700, 1000, grace));
+        assert_eq!(since, Some(started), "still the same stretch");
+        assert!(
+            !slow_reader(&mut since, 500, 1000, grace),
+            "drained to half: forgiven"
+        );
+        assert!(since.is_none());
+        assert!(!slow_reader(&mut since, 900, 1000, grace));
+        std::thread::sleep(grace);
+        assert!(
+            slow_reader(&mut since, 900, 1000, grace),
+            "over half for the whole grace"
+        );
+    }
 }
