@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use catchmind::app::ServerOptions;
 use catchmind::plugins::canvas::model::MAX_BATCH_POINTS;
 use catchmind::plugins::canvas::{BoardPoint, CanvasToClient, CanvasToServer, Delta};
-use catchmind::plugins::chat::ChatConfig;
 use catchmind::plugins::net::{NetConfig, ToServer};
-use common::{Client, ClientMsg, RawPeer, ServerMsg, start_server, step_for, step_until};
+use common::{
+    Client, ClientMsg, RawPeer, ServerMsg, start_lenient_server, start_server, step_for, step_until,
+};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
@@ -108,21 +109,10 @@ fn refused_undo_and_clear_from_a_non_holder_do_not_bring_the_picture_back() {
 #[test]
 fn a_slow_reader_is_dropped_once_its_queue_passes_its_byte_budget() {
     // A budget small enough to see, with the room producing far more than the peer reads.
-    let net = NetConfig {
+    let server = start_lenient_server(NetConfig {
         outbound_bytes: 32 * 1024,
         socket_send_buffer: Some(8 * 1024),
-        frames_per_second: 100_000.0,
-        frame_burst: 100_000.0,
         ..NetConfig::default()
-    };
-    let chat = ChatConfig {
-        burst: 10_000,
-        window: Duration::from_secs(1),
-    };
-    let server = start_server(ServerOptions {
-        net,
-        chat,
-        ..ServerOptions::default()
     });
     let mut a = Client::connect(server.addr, "Alice", None);
     let mut b = Client::connect(server.addr, "Bob", None);

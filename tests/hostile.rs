@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use catchmind::app::ServerOptions;
 use catchmind::codec::MAX_FRAME_LEN;
 use catchmind::plugins::chat::ChatToClient;
-use catchmind::plugins::chat::{ChatConfig, ChatToServer};
+use catchmind::plugins::chat::ChatToServer;
 use catchmind::plugins::net::wire::ClientControl;
 use catchmind::plugins::net::{ClientState, CloseReason, NetConfig, Violation};
 use common::{Client, ClientMsg, RawPeer, join_all, start_server, step_for, step_until, tag};
@@ -198,21 +198,10 @@ fn a_client_that_stops_reading_is_dropped_and_the_others_get_everything_in_order
     // Small socket buffers and a short write stall so the stuck peer is found quickly, and a
     // lenient chat limit. The queue stays at its default: the honest players share it, and a
     // tiny one would drop them too whenever the machine stalls for a moment.
-    let net = NetConfig {
+    let server = common::start_lenient_server(NetConfig {
         write_stall: Duration::from_secs(3),
         socket_send_buffer: Some(8 * 1024),
-        frames_per_second: 100_000.0,
-        frame_burst: 100_000.0,
         ..NetConfig::default()
-    };
-    let chat = ChatConfig {
-        burst: 10_000,
-        window: Duration::from_secs(1),
-    };
-    let server = start_server(ServerOptions {
-        net,
-        chat,
-        ..ServerOptions::default()
     });
     let (mut a, mut b) = honest_pair(server.addr);
     let mut stuck = RawPeer::connect_small_buffer(server.addr);

@@ -29,6 +29,23 @@ pub fn start_server(options: ServerOptions) -> HostedServer {
     HostedServer::spawn(listener, options).expect("start server")
 }
 
+/// A server for tests that flood a peer: `net` with lenient frame rates and a lenient chat
+/// limit, so only the limit under test acts.
+pub fn start_lenient_server(net: catchmind::plugins::net::NetConfig) -> HostedServer {
+    start_server(ServerOptions {
+        net: catchmind::plugins::net::NetConfig {
+            frames_per_second: 100_000.0,
+            frame_burst: 100_000.0,
+            ..net
+        },
+        chat: catchmind::plugins::chat::ChatConfig {
+            burst: 10_000,
+            window: Duration::from_secs(1),
+        },
+        ..ServerOptions::default()
+    })
+}
+
 pub fn hello(name: &str, room: Option<&str>) -> JoinRequest {
     JoinRequest {
         name: name.into(),
