@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use catchmind::app::ServerOptions;
 use catchmind::plugins::canvas::model::MAX_BATCH_POINTS;
 use catchmind::plugins::canvas::{BoardPoint, CanvasToClient, CanvasToServer, Delta};
-use catchmind::plugins::net::{NetConfig, ToServer};
+use catchmind::plugins::net::{CloseReason, NetConfig, Refusal, ToServer};
+use catchmind::plugins::rooms::RoomConfig;
 use common::{
     Client, ClientMsg, RawPeer, ServerMsg, start_lenient_server, start_server, step_for, step_until,
 };
@@ -161,4 +162,69 @@ fn a_slow_reader_is_dropped_once_its_queue_passes_its_byte_budget() {
         cs.iter().all(|c| c.lines().len() >= sent)
     });
     reader.join().unwrap();
+}
+
+#[test]
+fn one_address_cannot_take_every_seat_and_the_lobby_is_always_there() {
+    let server = start_server(ServerOptions {
+        rooms: RoomConfig {
+            room_size: 64,
+            max_rooms: 2,
+            ..RoomConfig::default()
+        },
+        ..ServerOptions::default()
+    });
+    // Rooms made before anyone entered the lobby fill the room cap, not the lobby's place.
+    let mut makers: Vec<RawPeer> = ["first", "second"]
+        .iter()
+        .map(|room| {
+            let mut peer = RawPeer::connect_from(server.addr, [127, 0, 0, 3]);
+            peer.join(&format!("maker {room}"), Some(room)).expect("a room");
+            peer
+        })
+        .collect();
+    let mut third = RawPeer::connect_from(server.addr, [127, 0, 0, 3]);
+    let refused = third.join("maker third", Some("third")).unwrap_err();
+    assert!(refused.contains("no room for a new room"), "{refused}");
+
+    // One address holds at most 16 connections, in the lobby or anywhere.
+    let mut house: Vec<RawPeer> = (0..16)
+        .map(|i| {
+            let mut peer = RawPeer::connect(server.addr);
+            peer.join(&format!("p{i}"), None).expect("a seat in the lobby");
+            peer
+        })
+        .collect();
+    let mut one_more = RawPeer::connect(server.addr);
+    assert_eq!(
+        one_more.closing_reason(),
+        Some(CloseReason::Refused(Refusal::TooManyFromAddress)),
+        "the 17th connection from one address is told why"
+    );
+    // Another address still gets in, and a freed slot is usable again.
+    let mut neighbour = RawPeer::connect_from(server.addr, [127, 0, 0, 2]);
+    neighbour
+        .join("neighbour", None)
+        .expect("another address gets in");
+    house.pop();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut back = RawPeer::connect(server.addr);
+    back.join("back", None).expect("a freed slot");
+    makers.clear();
+}
+
+#[test]
+fn connections_that_never_finish_the_handshake_are_capped_per_address() {
+    let server = start_server(ServerOptions::default());
+    let _half_open: Vec<RawPeer> = (0..8).map(|_| RawPeer::connect(server.addr)).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut ninth = RawPeer::connect(server.addr);
+    assert_eq!(
+        ninth.closing_reason(),
+        Some(CloseReason::Refused(Refusal::TooManyFromAddress))
+    );
+    let mut neighbour = RawPeer::connect_from(server.addr, [127, 0, 0, 2]);
+    neighbour
+        .join("neighbour", None)
+        .expect("another address gets in");
 }

@@ -12,6 +12,7 @@ mod client;
 mod connector;
 mod frames;
 mod listener;
+mod per_address;
 mod server;
 pub mod wire;
 
@@ -22,6 +23,7 @@ use bevy::prelude::*;
 pub use client::{ClientNetConfig, NetClient, NetStats, NetWaker, with_default_port};
 pub use connector::ConnectionError;
 pub use frames::{NetConfig, frame_codec};
+pub use per_address::AddressLimits;
 pub use server::{
     IDLE_WAKE, MIN_UPDATE_GAP, NetServer, ServerError, ServerWake, ShutdownSignal, reachable_addresses,
     server_runner,

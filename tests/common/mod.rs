@@ -343,6 +343,34 @@ impl RawPeer {
         Self { stream }
     }
 
+    /// Connects from another loopback address (127.0.0.x), as a different machine would.
+    pub fn connect_from(addr: SocketAddr, source: [u8; 4]) -> Self {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket
+            .bind(&SocketAddr::from((source, 0)).into())
+            .expect("bind a loopback source address");
+        socket.connect(&addr.into()).unwrap();
+        let stream: TcpStream = socket.into();
+        stream.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        stream.set_nodelay(true).unwrap();
+        Self { stream }
+    }
+
+    /// The handshake and a join to `room`; returns the welcome, or the rejection or close.
+    pub fn join(&mut self, name: &str, room: Option<&str>) -> Result<Welcome, String> {
+        self.send(&ClientMsg::hello());
+        self.send(&ClientMsg::Join(hello(name, room)));
+        while let Some(msg) = self.recv() {
+            match msg {
+                ServerMsg::Welcome(welcome) => return Ok(welcome),
+                ServerMsg::Rejected(why) => return Err(why.to_string()),
+                ServerMsg::Control(ServerControl::Closing(why)) => return Err(why.to_string()),
+                _ => {}
+            }
+        }
+        Err("closed without a word".into())
+    }
+
     /// Connects with a tiny receive buffer, for a peer that will stop reading.
     pub fn connect_small_buffer(addr: SocketAddr) -> Self {
         let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();

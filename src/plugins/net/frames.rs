@@ -18,6 +18,7 @@ use tokio::time::{Instant, Sleep, sleep_until, timeout};
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
+use super::per_address::AddressLimits;
 use super::wire::{CloseReason, Violation};
 use crate::codec::MAX_FRAME_LEN;
 
@@ -46,6 +47,8 @@ pub struct NetConfig {
     pub max_connections: usize,
     /// Kernel send buffer per accepted socket, so a stalled reader is noticed early.
     pub socket_send_buffer: Option<u32>,
+    /// Connections, handshakes in progress and arrivals per minute from one address.
+    pub per_address: AddressLimits,
 }
 
 impl Default for NetConfig {
@@ -62,6 +65,7 @@ impl Default for NetConfig {
             write_stall: Duration::from_secs(10),
             max_connections: 4096,
             socket_send_buffer: Some(64 * 1024),
+            per_address: AddressLimits::default(),
         }
     }
 }
@@ -145,7 +149,7 @@ impl FrameReader {
             Some(Ok(frame)) => frame,
         };
         if let Some(rate) = &mut self.rate
-            && !rate.take(self.last_frame)
+            && !rate.take_at(self.last_frame.into_std())
         {
             return Err(ReadEnd::Violation(CloseReason::Flooding));
         }
@@ -153,25 +157,33 @@ impl FrameReader {
     }
 }
 
-/// Allows `per_second` events on average with bursts up to `burst`.
+/// Allows `per_second` events on average with bursts up to `burst` (on the std clock, so
+/// plain-Rust rules can use it with a manual clock).
+#[derive(Debug)]
 pub(crate) struct TokenBucket {
     per_second: f64,
     burst: f64,
     tokens: f64,
-    last: Instant,
+    last: std::time::Instant,
 }
 
 impl TokenBucket {
     pub(crate) fn new(per_second: f64, burst: f64) -> Self {
+        Self::starting_at(per_second, burst, std::time::Instant::now())
+    }
+
+    /// A full bucket at `now`.
+    pub(crate) fn starting_at(per_second: f64, burst: f64, now: std::time::Instant) -> Self {
         Self {
             per_second,
             burst,
             tokens: burst,
-            last: Instant::now(),
+            last: now,
         }
     }
 
-    fn take(&mut self, now: Instant) -> bool {
+    /// Takes a token at `now` if one is left.
+    pub(crate) fn take_at(&mut self, now: std::time::Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
         self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
@@ -360,20 +372,15 @@ mod tests {
 
     #[test]
     fn token_bucket_allows_bursts_then_the_sustained_rate() {
-        let start = Instant::now();
-        let mut bucket = TokenBucket {
-            per_second: 10.0,
-            burst: 5.0,
-            tokens: 5.0,
-            last: start,
-        };
-        assert!((0..5).all(|_| bucket.take(start)));
-        assert!(!bucket.take(start));
-        assert!(bucket.take(start + Duration::from_millis(100)));
-        assert!(!bucket.take(start + Duration::from_millis(100)));
+        let start = std::time::Instant::now();
+        let mut bucket = TokenBucket::starting_at(10.0, 5.0, start);
+        assert!((0..5).all(|_| bucket.take_at(start)));
+        assert!(!bucket.take_at(start));
+        assert!(bucket.take_at(start + Duration::from_millis(100)));
+        assert!(!bucket.take_at(start + Duration::from_millis(100)));
         // Long idleness refills to the burst, not beyond.
         let later = start + Duration::from_secs(60);
-        assert!((0..5).all(|_| bucket.take(later)));
-        assert!(!bucket.take(later));
+        assert!((0..5).all(|_| bucket.take_at(later)));
+        assert!(!bucket.take_at(later));
     }
 }

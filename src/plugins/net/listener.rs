@@ -2,9 +2,9 @@
 //! reader and writer. Nothing here knows Bevy or any game type: frames are decoded with the
 //! registered decoders and handed to the ECS side (`server`) through a crossbeam channel.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,6 +17,7 @@ use tokio_util::task::TaskTracker;
 
 use super::frames::{FrameReader, NetConfig, Outbox, OutboxReceivers, ReadEnd, TokenBucket, WriteEnd};
 use super::frames::{frame_codec, outbox, write_loop};
+use super::per_address::AddressBook;
 use super::wire::{
     AnyMessage, ClientControl, CloseReason, Decoder, Frame, LeaveReason, PROTOCOL_VERSION, Refusal,
     ServerControl, Violation, decode_frame, encode_control,
@@ -62,6 +63,7 @@ pub(crate) struct ServerShared {
     pub(crate) wake: crossbeam_channel::Sender<()>,
     pub(crate) tracker: TaskTracker,
     pub(crate) live: AtomicUsize,
+    pub(crate) addresses: Mutex<AddressBook>,
 }
 
 impl ServerShared {
@@ -100,6 +102,15 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>
                 .spawn(refuse(stream, CloseReason::Refused(Refusal::ServerFull)));
             continue;
         }
+        let admitted = shared
+            .addresses
+            .lock()
+            .expect("never poisoned")
+            .arrive(addr.ip(), std::time::Instant::now());
+        if let Err(why) = admitted {
+            shared.tracker.spawn(refuse(stream, CloseReason::Refused(why)));
+            continue;
+        }
         if let Some(size) = shared.config.socket_send_buffer {
             let _ = socket2::SockRef::from(&stream).set_send_buffer_size(size as usize);
         }
@@ -117,7 +128,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>
         }
         shared.tracker.spawn(serve_connection(
             stream,
-            client,
+            (client, addr),
             outbox,
             receivers,
             shared.clone(),
@@ -132,7 +143,7 @@ async fn refuse(stream: TcpStream, reason: CloseReason) {
 
 async fn serve_connection(
     stream: TcpStream,
-    client: ClientId,
+    (client, addr): (ClientId, SocketAddr),
     outbox: Outbox,
     receivers: OutboxReceivers,
     shared: Arc<ServerShared>,
@@ -149,7 +160,15 @@ async fn serve_connection(
     ));
     let rate = TokenBucket::new(config.frames_per_second, config.frame_burst);
     let mut reader = FrameReader::new(read, outbox.cancel.clone(), Some(rate));
-    let end = read_client(&mut reader, client, &outbox, &shared).await;
+    let mut handshaken = false;
+    let end = read_client(
+        &mut reader,
+        client,
+        &outbox,
+        &shared,
+        (addr.ip(), &mut handshaken),
+    )
+    .await;
     let cancelled = matches!(end, ReadEnd::Cancelled);
     let reason = match end {
         ReadEnd::Eof => LeaveReason::Left,
@@ -175,6 +194,11 @@ async fn serve_connection(
         _ => reason,
     };
     shared.live.fetch_sub(1, Ordering::Relaxed);
+    shared.addresses.lock().expect("never poisoned").closed(
+        addr.ip(),
+        !handshaken,
+        std::time::Instant::now(),
+    );
     shared.report(ServerEvent::Closed { client, reason });
 }
 
@@ -184,6 +208,7 @@ async fn read_client(
     client: ClientId,
     outbox: &Outbox,
     shared: &ServerShared,
+    (ip, handshaken): (IpAddr, &mut bool),
 ) -> ReadEnd {
     let config = &shared.config;
     let protocol = &shared.protocol;
@@ -205,6 +230,12 @@ async fn read_client(
             };
         }
     }
+    *handshaken = true;
+    shared
+        .addresses
+        .lock()
+        .expect("never poisoned")
+        .handshake_done(ip);
     // The first frame the writer sends: nothing else was queued before the handshake.
     let _ = outbox.queue(encode_control(&ServerControl::Ready));
     if !shared.report(ServerEvent::Ready { client }) {

@@ -17,6 +17,7 @@ use tokio_util::task::TaskTracker;
 
 use super::frames::{NetConfig, NotQueued, Outbox};
 use super::listener::{self, Protocol, ServerEvent, ServerShared};
+use super::per_address::AddressBook;
 use super::wire::{AnyMessage, CloseReason, FIRST_TAG, LeaveReason, WireMessage, encode_tagged};
 use super::{ClientConnected, ClientDisconnected, DisconnectClient, NetSystems, Recipients, ToClients};
 use super::{WireRegistry, client};
@@ -164,6 +165,7 @@ impl NetServer {
         };
         let (events_tx, events) = crossbeam_channel::unbounded();
         let (wake_tx, wake) = crossbeam_channel::bounded(1);
+        let addresses = AddressBook::new(config.per_address.clone());
         let shared = Arc::new(ServerShared {
             config,
             protocol: Protocol {
@@ -174,6 +176,7 @@ impl NetServer {
             wake: wake_tx.clone(),
             tracker: TaskTracker::new(),
             live: AtomicUsize::new(0),
+            addresses: std::sync::Mutex::new(addresses),
         });
         let stop_accepting = CancellationToken::new();
         runtime.spawn(listener::accept_loop(

@@ -17,7 +17,7 @@ use thiserror::Error;
 use crate::codec::{self, CodecError, MAX_FRAME_LEN};
 
 /// Bumped when the layer's own framing or control frames change.
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// The first tag a registered message type gets; the ones below are control frames.
 pub const FIRST_TAG: u32 = 8;
@@ -81,6 +81,8 @@ pub enum Refusal {
     /// The game refused the player; its own message with the reason came just before.
     #[error("refused by the game")]
     ByTheGame,
+    #[error("too many connections from your address; try again in a minute")]
+    TooManyFromAddress,
 }
 
 impl CloseReason {

@@ -162,7 +162,8 @@ pub struct JoinPlan {
     pub create: bool,
 }
 
-/// Decides a handshake: the name and room rules, capacity and the room limit.
+/// Decides a handshake: the name and room rules, capacity and the room limit (`room_count`:
+/// the rooms other than the default one).
 pub fn plan_join<'a>(
     config: &RoomConfig,
     raw_name: &str,
@@ -182,7 +183,10 @@ pub fn plan_join<'a>(
             room.admission(&name, &name_key)?;
             false
         }
-        None if room_count >= config.max_rooms as usize => {
+        // The default room never counts against the cap and can always be made.
+        None if room_key != crate::names::name_key(&config.default_room)
+            && room_count >= config.max_rooms as usize =>
+        {
             return Err(Rejection::TooManyRooms {
                 max: config.max_rooms,
             });
@@ -274,6 +278,14 @@ mod tests {
         assert_eq!(
             plan_join(&cfg, "Bob", Some("third"), find, 2),
             Err(Rejection::TooManyRooms { max: 2 })
+        );
+        // With the cap reached by other rooms, the lobby can still be made.
+        let nothing = |_: &str| None;
+        assert!(plan_join(&cfg, "Bob", None, nothing, 2).unwrap().create);
+        assert!(
+            plan_join(&cfg, "Bob", Some("ＬＯＢＢＹ"), nothing, 2)
+                .unwrap()
+                .create
         );
 
         lobby.add(ClientId(2), "Bob", addr(), false);

@@ -59,6 +59,12 @@ impl RoomIndex {
     pub fn player(&self, id: ClientId) -> Option<Entity> {
         self.players.get(&id).copied()
     }
+
+    /// Rooms counted against the room cap: all but the default room, which always exists.
+    fn counted_rooms(&self, config: &RoomConfig) -> usize {
+        let lobby = self.rooms.contains_key(&name_key(&config.default_room));
+        self.rooms.len() - usize::from(lobby)
+    }
 }
 
 /// The hosting window's secret: its join request carrying it makes that player the operator.
@@ -119,10 +125,12 @@ fn create_rooms(
             None => config.default_room.clone(),
         };
         let key = name_key(&room_name);
-        if index.rooms.contains_key(&key) || index.rooms.len() >= config.max_rooms as usize {
+        let is_default = key == name_key(&config.default_room);
+        if index.rooms.contains_key(&key)
+            || (!is_default && index.counted_rooms(&config) >= config.max_rooms as usize)
+        {
             continue;
         }
-        let is_default = key == name_key(&config.default_room);
         let room = Room::new(&room_name, config.room_size, is_default);
         let entity = commands
             .spawn((Name::new(format!("room {room_name}")), room))
@@ -152,7 +160,7 @@ fn admit_joiners(
             &msg.name,
             msg.room.as_deref(),
             |key| rooms.get(*index.rooms.get(key)?).ok(),
-            index.rooms.len(),
+            index.counted_rooms(&config),
         );
         let plan = match plan {
             Ok(plan) => plan,
