@@ -31,7 +31,10 @@ fn main() -> ExitCode {
             ..RoomConfig::default()
         },
         chat: ChatConfig::default(),
-        net: NetConfig::default(),
+        net: NetConfig {
+            max_connections: cli.max_connections as usize,
+            ..NetConfig::default()
+        },
         quiz,
     };
     if cli.server && cli.headless {

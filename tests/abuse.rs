@@ -228,3 +228,56 @@ fn connections_that_never_finish_the_handshake_are_capped_per_address() {
         .join("neighbour", None)
         .expect("another address gets in");
 }
+
+/// A server process of its own, killed when dropped.
+struct ChildServer(std::process::Child);
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_server_under_a_low_open_file_limit_raises_it_and_says_full_past_its_cap() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // The common soft limit of 1,024 is too much for a quick test: 64 shows the same.
+    let child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -Sn 64 && exec \"$0\" --server --headless --bind 127.0.0.1:{port} --max-connections 100"
+        ))
+        .arg(env!("CARGO_BIN_EXE_game"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the server");
+    let _child = ChildServer(child);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + LIMIT;
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    // 100 players from 10 addresses, in 10 rooms: each is answered.
+    let players: Vec<RawPeer> = (0..100u8)
+        .map(|i| {
+            let mut peer = RawPeer::connect_from(addr, [127, 0, 0, 2 + i / 10]);
+            peer.join(&format!("p{i}"), Some(&format!("room{}", i / 10)))
+                .unwrap_or_else(|e| panic!("player {i}: {e}"));
+            peer
+        })
+        .collect();
+    let mut one_more = RawPeer::connect_from(addr, [127, 0, 0, 20]);
+    assert_eq!(
+        one_more.closing_reason(),
+        Some(CloseReason::Refused(Refusal::ServerFull))
+    );
+    drop(players);
+}

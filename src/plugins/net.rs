@@ -12,6 +12,7 @@ mod client;
 mod connector;
 mod frames;
 mod listener;
+mod open_files;
 mod per_address;
 mod server;
 pub mod wire;

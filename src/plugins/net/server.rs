@@ -147,10 +147,23 @@ impl NetServer {
     /// Starts serving on `listener` the types in `registry` (complete: every plugin added).
     pub fn start(
         listener: std::net::TcpListener,
-        config: NetConfig,
+        mut config: NetConfig,
         registry: &WireRegistry,
         shutdown: Option<ShutdownSignal>,
     ) -> Result<Self, ServerError> {
+        if let Some(allowed) = super::open_files::fit_connections(config.max_connections)
+            && allowed < config.max_connections
+        {
+            warn!(
+                "the open-file limit allows {allowed} connections, not {}: at most {allowed} players (raise it with `ulimit -Hn`)",
+                config.max_connections
+            );
+            eprintln!(
+                "game: the open-file limit allows at most {allowed} connections (asked for {}); raise it with `ulimit -Hn`",
+                config.max_connections
+            );
+            config.max_connections = allowed;
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("net-server")
