@@ -8,6 +8,8 @@ pub const RESERVED_FILES: u64 = 64;
 
 /// The connection cap that the open-file limit allows, after raising the soft limit as far as
 /// needed and allowed; `None` where there is no such limit to manage.
+// `rlim_t` is u64 on Linux and macOS but signed on some BSDs: the casts are for those.
+#[allow(clippy::unnecessary_cast)]
 pub fn fit_connections(wanted: usize) -> Option<usize> {
     #[cfg(unix)]
     {
