@@ -9,6 +9,7 @@ pub mod codec;
 pub mod id;
 pub mod names;
 pub mod plugins;
+pub mod rate;
 pub mod safe_text;
 pub mod startup;
 pub mod theme;

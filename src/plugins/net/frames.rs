@@ -21,6 +21,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use super::per_address::AddressLimits;
 use super::wire::{CloseReason, Violation};
 use crate::codec::MAX_FRAME_LEN;
+pub(crate) use crate::rate::TokenBucket;
 
 /// Limits and timings of one side's connections.
 #[derive(Clone, Debug)]
@@ -154,45 +155,6 @@ impl FrameReader {
             return Err(ReadEnd::Violation(CloseReason::Flooding));
         }
         Ok(frame)
-    }
-}
-
-/// Allows `per_second` events on average with bursts up to `burst` (on the std clock, so
-/// plain-Rust rules can use it with a manual clock).
-#[derive(Debug)]
-pub(crate) struct TokenBucket {
-    per_second: f64,
-    burst: f64,
-    tokens: f64,
-    last: std::time::Instant,
-}
-
-impl TokenBucket {
-    pub(crate) fn new(per_second: f64, burst: f64) -> Self {
-        Self::starting_at(per_second, burst, std::time::Instant::now())
-    }
-
-    /// A full bucket at `now`.
-    pub(crate) fn starting_at(per_second: f64, burst: f64, now: std::time::Instant) -> Self {
-        Self {
-            per_second,
-            burst,
-            tokens: burst,
-            last: now,
-        }
-    }
-
-    /// Takes a token at `now` if one is left.
-    pub(crate) fn take_at(&mut self, now: std::time::Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
     }
 }
 
@@ -364,23 +326,4 @@ pub(crate) async fn write_loop(
     let _ = timeout(Duration::from_millis(500), sink.get_mut().shutdown()).await;
     cancel.cancel();
     end
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn token_bucket_allows_bursts_then_the_sustained_rate() {
-        let start = std::time::Instant::now();
-        let mut bucket = TokenBucket::starting_at(10.0, 5.0, start);
-        assert!((0..5).all(|_| bucket.take_at(start)));
-        assert!(!bucket.take_at(start));
-        assert!(bucket.take_at(start + Duration::from_millis(100)));
-        assert!(!bucket.take_at(start + Duration::from_millis(100)));
-        // Long idleness refills to the burst, not beyond.
-        let later = start + Duration::from_secs(60);
-        assert!((0..5).all(|_| bucket.take_at(later)));
-        assert!(!bucket.take_at(later));
-    }
 }
