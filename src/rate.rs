@@ -27,6 +27,12 @@ impl TokenBucket {
         }
     }
 
+    /// Whether the bucket has refilled to its burst by `now` (nothing to remember).
+    pub fn full_at(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens + elapsed * self.per_second >= self.burst
+    }
+
     /// Takes a token at `now` if one is left.
     pub fn take_at(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();

@@ -45,6 +45,20 @@ fn draw_a_big_picture(painter: &mut Client, strokes: i16, batches: usize) {
     step_for(&mut [&mut *painter], Duration::from_millis(300));
 }
 
+/// A server whose lobby holds a painter, a viewer and a picture of 10 strokes (about 100 KB
+/// as a log); returns once the viewer shows it all.
+fn a_room_with_a_big_picture() -> (catchmind::app::HostedServer, Client, Client) {
+    let server = start_server(ServerOptions::default());
+    let mut painter = Client::connect(server.addr, "Painter", None);
+    let mut viewer = Client::connect(server.addr, "Viewer", None);
+    common::join_all(&mut [&mut painter, &mut viewer]);
+    draw_a_big_picture(&mut painter, 10, 4);
+    step_until(&mut [&mut painter, &mut viewer], LIMIT, "the picture", |cs| {
+        cs[1].canvas().drawing.point_count() == 10 * (1 + 4 * MAX_BATCH_POINTS)
+    });
+    (server, painter, viewer)
+}
+
 /// Every byte the server sends until it has been quiet for `quiet`.
 fn drain(peer: &mut RawPeer, quiet: Duration) -> usize {
     peer.stream.set_read_timeout(Some(quiet)).unwrap();
@@ -61,14 +75,7 @@ fn drain(peer: &mut RawPeer, quiet: Duration) -> usize {
 
 #[test]
 fn refused_undo_and_clear_from_a_non_holder_do_not_bring_the_picture_back() {
-    let server = start_server(ServerOptions::default());
-    let mut painter = Client::connect(server.addr, "Painter", None);
-    let mut viewer = Client::connect(server.addr, "Viewer", None);
-    common::join_all(&mut [&mut painter, &mut viewer]);
-    draw_a_big_picture(&mut painter, 10, 4);
-    step_until(&mut [&mut painter, &mut viewer], LIMIT, "the picture", |cs| {
-        cs[1].canvas().drawing.point_count() == 10 * (1 + 4 * MAX_BATCH_POINTS)
-    });
+    let (server, mut painter, mut viewer) = a_room_with_a_big_picture();
 
     let mut attacker = RawPeer::connect(server.addr);
     attacker.hello("Mallory");
@@ -280,4 +287,34 @@ fn a_server_under_a_low_open_file_limit_raises_it_and_says_full_past_its_cap() {
         Some(CloseReason::Refused(Refusal::ServerFull))
     );
     drop(players);
+}
+
+#[test]
+fn joining_and_leaving_in_a_loop_pulls_at_most_six_pictures_a_minute() {
+    let (server, mut painter, mut viewer) = a_room_with_a_big_picture();
+    let (mut sent, mut pictures) = (0, 0);
+    for i in 0..12 {
+        let mut peer = RawPeer::connect_from(server.addr, [127, 0, 0, 5]);
+        for msg in [
+            ClientMsg::hello(),
+            ClientMsg::Join(common::hello(&format!("j{i}"), None)),
+        ] {
+            let frame = msg.encode();
+            sent += frame.len() + 4;
+            peer.send_frame(&frame);
+        }
+        // Read what the join brings for a moment, counting the pictures, then leave.
+        peer.stream
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        while let Some(msg) = peer.recv() {
+            if let ServerMsg::Canvas(CanvasToClient::Log { replace: true, .. }) = msg {
+                pictures += 1;
+            }
+        }
+        drop(peer);
+    }
+    eprintln!("12 joins from one address: {pictures} pictures ({sent} bytes sent)");
+    assert_eq!(pictures, 6, "six pictures a minute per address, the rest owed");
+    step_for(&mut [&mut painter, &mut viewer], Duration::from_millis(100));
 }

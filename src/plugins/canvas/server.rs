@@ -2,7 +2,8 @@
 //! the log for joiners, and the pen locks other plugins ask for.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 
@@ -10,15 +11,22 @@ use super::model::{self, CanvasError, Drawing, Pen, decode_deltas};
 use super::wire::{CanvasToClient, CanvasToServer, log_chunks};
 use crate::id::ClientId;
 use crate::plugins::LogicSystems;
-use crate::plugins::net::{FromClient, Recipients, ToClients};
+use crate::plugins::net::{FromClient, Recipients, ServerWake, ToClients};
 use crate::plugins::rooms::{Player, PlayerJoined, PlayerLeft, Room, RoomIndex};
+use crate::rate::TokenBucket;
 
 pub(super) fn plugin(app: &mut App) {
     app.add_message::<LockPen>()
         .add_observer(give_rooms_a_canvas)
+        .init_resource::<PictureBudget>()
         .add_systems(
             Update,
-            (prepare_joiners, release_leavers, apply_requests)
+            (
+                prepare_joiners,
+                send_owed_pictures,
+                release_leavers,
+                apply_requests,
+            )
                 .chain()
                 .in_set(LogicSystems::Canvas),
         )
@@ -95,30 +103,128 @@ impl RoomCanvas {
 /// (a picture can be 600 KB: refusals must not become a way to pull it again and again).
 pub const RESYNC_INTERVAL: Duration = Duration::from_secs(10);
 
+/// Full pictures (the whole stroke log, up to 600 KB) sent to one address a minute, sustained
+/// and in a burst: the costly answer to a join or a refused stroke must not become a way to pull
+/// the picture again and again. A joiner past it gets the picture once its address has a token
+/// again (new strokes reach it meanwhile, and the picture replaces its board when it comes).
+pub const PICTURES_PER_MINUTE: f64 = 6.0;
+
+/// Addresses are forgotten once their budget is whole again, when the table grows past this.
+const PICTURE_SWEEP_AT: usize = 4096;
+
+#[derive(Resource, Default)]
+pub struct PictureBudget {
+    by_address: HashMap<IpAddr, TokenBucket>,
+    /// Joiners still owed the picture, oldest first.
+    owed: Vec<(ClientId, IpAddr)>,
+}
+
+impl PictureBudget {
+    /// Takes one picture from `ip`'s budget at `now`, if it has one.
+    pub fn take(&mut self, ip: IpAddr, now: Instant) -> bool {
+        if self.by_address.len() >= PICTURE_SWEEP_AT {
+            self.by_address.retain(|_, bucket| !bucket.full_at(now));
+        }
+        self.by_address
+            .entry(ip.to_canonical())
+            .or_insert_with(|| TokenBucket::starting_at(PICTURES_PER_MINUTE / 60.0, PICTURES_PER_MINUTE, now))
+            .take_at(now)
+    }
+}
+
+/// The clock pictures are budgeted on (manual in tests).
+fn instant(time: &Time<Real>) -> Instant {
+    time.startup() + time.elapsed()
+}
+
+/// Sends the room's picture and pen to a player.
+fn send_picture(canvas: &RoomCanvas, client: ClientId, out: &mut MessageWriter<ToClients<CanvasToClient>>) {
+    let to = Recipients::One(client);
+    for chunk in log_chunks(&canvas.drawing) {
+        out.write(ToClients {
+            to: to.clone(),
+            msg: chunk,
+        });
+    }
+    out.write(ToClients {
+        to,
+        msg: CanvasToClient::Pen(canvas.pen.holder()),
+    });
+}
+
 fn prepare_joiners(
+    time: Res<Time<Real>>,
+    mut budget: ResMut<PictureBudget>,
     mut joined: MessageReader<PlayerJoined>,
+    index: Res<RoomIndex>,
+    players: Query<&Player>,
     rooms: Query<&RoomCanvas>,
     mut out: MessageWriter<ToClients<CanvasToClient>>,
 ) {
+    let now = instant(&time);
     for PlayerJoined { client, room, .. } in joined.read() {
         let Ok(canvas) = rooms.get(*room) else {
             continue;
         };
-        let to = Recipients::One(*client);
-        if !canvas.drawing.strokes().is_empty() {
-            for chunk in log_chunks(&canvas.drawing) {
+        if canvas.drawing.strokes().is_empty() {
+            if let Some(holder) = canvas.pen.holder() {
                 out.write(ToClients {
-                    to: to.clone(),
-                    msg: chunk,
+                    to: Recipients::One(*client),
+                    msg: CanvasToClient::Pen(Some(holder)),
                 });
             }
+            continue;
         }
-        if let Some(holder) = canvas.pen.holder() {
-            out.write(ToClients {
-                to,
-                msg: CanvasToClient::Pen(Some(holder)),
-            });
+        let Some(ip) = index
+            .player(*client)
+            .and_then(|e| players.get(e).ok())
+            .map(|p| p.addr.ip())
+        else {
+            continue;
+        };
+        if budget.take(ip, now) {
+            send_picture(canvas, *client, &mut out);
+        } else {
+            budget.owed.push((*client, ip));
         }
+    }
+}
+
+/// Sends the pictures owed to joiners whose address has a token again; asks the loop to wake
+/// for the next while any is owed.
+fn send_owed_pictures(
+    time: Res<Time<Real>>,
+    mut budget: ResMut<PictureBudget>,
+    mut wake: ResMut<ServerWake>,
+    index: Res<RoomIndex>,
+    players: Query<&Player>,
+    rooms: Query<&RoomCanvas>,
+    mut out: MessageWriter<ToClients<CanvasToClient>>,
+) {
+    if budget.owed.is_empty() {
+        return;
+    }
+    let now = instant(&time);
+    let owed = std::mem::take(&mut budget.owed);
+    for (client, ip) in owed {
+        let Some(canvas) = index
+            .player(client)
+            .and_then(|e| players.get(e).ok())
+            .and_then(|p| rooms.get(p.room).ok())
+        else {
+            continue; // Gone.
+        };
+        if canvas.drawing.strokes().is_empty() {
+            continue; // Cleared since: the clear reached it.
+        }
+        if budget.take(ip, now) {
+            send_picture(canvas, client, &mut out);
+        } else {
+            budget.owed.push((client, ip));
+        }
+    }
+    if !budget.owed.is_empty() {
+        wake.at(time.elapsed() + Duration::from_secs_f64(60.0 / PICTURES_PER_MINUTE));
     }
 }
 
@@ -156,6 +262,7 @@ fn release_leavers(
 
 fn apply_requests(
     time: Res<Time<Real>>,
+    mut budget: ResMut<PictureBudget>,
     index: Res<RoomIndex>,
     players: Query<&Player>,
     mut rooms: Query<(&Room, &mut RoomCanvas)>,
@@ -201,16 +308,9 @@ fn apply_requests(
                     continue;
                 }
                 canvas.resynced.insert(*client, now);
-                for chunk in log_chunks(&canvas.drawing) {
-                    out.write(ToClients {
-                        to: to.clone(),
-                        msg: chunk,
-                    });
+                if budget.take(player.addr.ip(), instant(&time)) {
+                    send_picture(&canvas, *client, &mut out);
                 }
-                out.write(ToClients {
-                    to,
-                    msg: CanvasToClient::Pen(canvas.pen.holder()),
-                });
             }
         }
     }
@@ -471,7 +571,7 @@ mod tests {
     /// The canvas plugin in an app, with messages written in and read out (no sockets).
     mod in_an_app {
         use super::*;
-        use crate::plugins::test_app::TestServer;
+        use crate::plugins::test_app::{STEP, TestServer};
 
         fn server() -> (TestServer, ClientId, ClientId) {
             let mut server = TestServer::with(crate::plugins::canvas::plugin);
@@ -489,9 +589,7 @@ mod tests {
                 .collect()
         }
 
-        #[test]
-        fn strokes_go_to_the_others_and_a_refusal_brings_the_picture_at_most_once_a_second() {
-            let (mut server, a, b) = server();
+        fn a_holds_the_pen_and_starts_a_stroke(server: &mut TestServer, a: ClientId) {
             server.send(a, CanvasToServer::TakePen);
             server.send(
                 a,
@@ -501,6 +599,12 @@ mod tests {
                 },
             );
             server.update();
+        }
+
+        #[test]
+        fn strokes_go_to_the_others_and_a_refusal_brings_the_picture_at_most_once_per_interval() {
+            let (mut server, a, b) = server();
+            a_holds_the_pen_and_starts_a_stroke(&mut server, a);
             let start = CanvasToClient::Start {
                 author: a,
                 brush: INK,
@@ -537,6 +641,46 @@ mod tests {
             server.send(b, sneaky);
             server.update();
             assert_eq!(sent(&mut server).len(), 3, "the picture again after the interval");
+        }
+
+        #[test]
+        fn an_address_gets_six_pictures_a_minute_and_later_joiners_theirs_when_due() {
+            let (mut server, a, _) = server();
+            a_holds_the_pen_and_starts_a_stroke(&mut server, a);
+            server.sent::<CanvasToClient>();
+            let pictures = |server: &mut TestServer| {
+                server
+                    .sent::<CanvasToClient>()
+                    .into_iter()
+                    .filter(|m| matches!(m.msg, CanvasToClient::Log { replace: true, .. }))
+                    .map(|m| m.recipients())
+                    .collect::<Vec<_>>()
+            };
+            // The test harness gives every player an address on 127.0.0.1.
+            let mut joiners = Vec::new();
+            let mut first = Vec::new();
+            for id in 10..18 {
+                joiners.push(server.join(id, &format!("j{id}"), None));
+                first.extend(pictures(&mut server));
+            }
+            assert_eq!(first.len(), 6, "six pictures at once");
+            // Time passes an update at a time, each update's messages read as they come.
+            let run = |server: &mut TestServer, time: Duration| {
+                let mut got = Vec::new();
+                for _ in 0..time.div_duration_f64(STEP).ceil() as u32 {
+                    server.update();
+                    got.extend(pictures(server));
+                }
+                got
+            };
+            assert_eq!(
+                run(&mut server, Duration::from_secs(9)).len(),
+                0,
+                "none before ten seconds"
+            );
+            let next = run(&mut server, Duration::from_secs(2));
+            assert_eq!(next, [vec![joiners[6]]], "the oldest owed first");
+            assert_eq!(run(&mut server, Duration::from_secs(10)), [vec![joiners[7]]]);
         }
 
         #[test]
@@ -583,15 +727,7 @@ mod tests {
         fn a_pen_lock_applies_in_the_frame_it_is_asked_for() {
             let (mut server, a, b) = server();
             let room = server.find::<Room>();
-            server.send(a, CanvasToServer::TakePen);
-            server.send(
-                a,
-                CanvasToServer::Start {
-                    brush: INK,
-                    at: p(5, 5),
-                },
-            );
-            server.update();
+            a_holds_the_pen_and_starts_a_stroke(&mut server, a);
             server.sent::<CanvasToClient>();
             let lock = PenLock::To {
                 drawer: Some(b),
