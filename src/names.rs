@@ -3,7 +3,9 @@
 use thiserror::Error;
 use unicode_normalization::UnicodeNormalization;
 
-use crate::safe_text::{is_bidi_control, is_zero_width};
+use unicode_normalization::char::is_combining_mark;
+
+use crate::safe_text::{is_bidi_control, is_blank_filler, is_emoji, is_zero_width};
 
 /// Longest name, in characters (Unicode scalar values) after NFKC.
 pub const MAX_NAME_CHARS: usize = 24;
@@ -22,6 +24,8 @@ pub enum NameError {
     ZeroWidth,
     #[error("the name contains a path separator (/ or \\)")]
     PathSeparator,
+    #[error("the name shows nothing but marks")]
+    NothingVisible,
 }
 
 /// Checks a name and returns it in the form the server stores and shows: NFKC, with
@@ -32,12 +36,22 @@ pub fn normalize_name(raw: &str) -> Result<String, NameError> {
     if name.is_empty() {
         return Err(NameError::Empty);
     }
-    for c in name.chars() {
+    let chars: Vec<char> = name.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
         if is_bidi_control(c) {
             return Err(NameError::BidiOverride);
         }
-        // Joiners too (chat keeps them): in a name they only help make look-alikes.
-        if is_zero_width(c) {
+        let after_emoji = i > 0 && (is_emoji(chars[i - 1]) || chars[i - 1] == '\u{FE0F}');
+        let before_emoji = chars.get(i + 1).is_some_and(|&next| is_emoji(next));
+        let in_emoji = match c {
+            // A zero-width joiner between two emoji (a family, say) or U+FE0F after one.
+            '\u{200D}' => after_emoji && before_emoji,
+            '\u{FE0F}' => i > 0 && is_emoji(chars[i - 1]),
+            _ => false,
+        };
+        // Other joiners and fillers (chat keeps some): in a name they only make look-alikes
+        // and blank names.
+        if (is_zero_width(c) || is_blank_filler(c)) && !in_emoji {
             return Err(NameError::ZeroWidth);
         }
         if c.is_control() {
@@ -50,13 +64,27 @@ pub fn normalize_name(raw: &str) -> Result<String, NameError> {
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(NameError::TooLong);
     }
+    if name.chars().all(|c| is_combining_mark(c) || c.is_whitespace()) {
+        return Err(NameError::NothingVisible);
+    }
     Ok(name.to_owned())
 }
 
-/// The key two names are compared by: NFKC, case-folded, NFKC again.
+/// The key two names are compared by, so that names that look alike are one name: NFKC, upper
+/// case, the UTS #39 confusable skeleton (Cyrillic "А" and Greek "Α" read as Latin "A"; "I",
+/// "1" and "l" alike), lower case, and the skeleton again.
 pub fn name_key(name: &str) -> String {
-    let folded: String = name.nfkc().collect::<String>().to_lowercase();
-    folded.nfkc().collect()
+    // Upper case first: prototypes are mostly capitals (Cherokee "Ꭺ" is "A", but its small
+    // form's is not "a"), and "I" and "l" then meet as "l".
+    let upper = name.nfkc().collect::<String>().to_uppercase();
+    let skeleton = unicode_security::skeleton(&upper)
+        .collect::<String>()
+        .to_lowercase();
+    unicode_security::skeleton(&skeleton)
+        .collect::<String>()
+        .to_lowercase()
+        .nfkc()
+        .collect()
 }
 
 /// Cuts text to at most `max` characters (never inside a character); for input fields.
@@ -110,6 +138,60 @@ mod tests {
         assert!(normalize_name(&"Ａ".repeat(24)).is_ok());
         // U+FDFA expands to 18 characters under NFKC: two of them exceed the limit.
         assert_eq!(normalize_name("\u{FDFA}\u{FDFA}"), Err(NameError::TooLong));
+    }
+
+    #[test]
+    fn look_alikes_share_a_key() {
+        let alice = name_key("Alice");
+        // Cyrillic А and а, Greek Α, Cherokee Ꭺ; digit one for l.
+        for look_alike in [
+            "\u{0410}lice",
+            "Al\u{0456}ce",
+            "\u{0391}lice",
+            "\u{13AA}lice",
+            "A1ice",
+        ] {
+            assert_eq!(name_key(look_alike), alice, "{look_alike}");
+        }
+        assert_eq!(
+            name_key("l\u{043E}bby"),
+            name_key("lobby"),
+            "a room that reads lobby is the lobby"
+        );
+        assert_ne!(name_key("철수"), name_key("영희"));
+        assert_ne!(name_key("사과"), name_key("사고"));
+    }
+
+    #[test]
+    fn blank_and_filler_names_are_refused_but_emoji_sequences_are_names() {
+        for blank in [
+            "\u{3164}",
+            "\u{FFA0}\u{FFA0}",
+            "\u{115F}\u{1160}",
+            "\u{2800}",
+            "a\u{FE00}",
+            "a\u{E0041}",
+            "a\u{034F}b",
+            "a\u{180B}",
+            "\u{17B4}",
+            "\u{2062}",
+        ] {
+            assert_eq!(normalize_name(blank), Err(NameError::ZeroWidth), "{blank:?}");
+        }
+        assert_eq!(normalize_name("\u{0301}\u{0308}"), Err(NameError::NothingVisible));
+        // A family (man, woman, girl joined by ZWJ) and a red heart with its emoji selector.
+        assert!(normalize_name("\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}").is_ok());
+        assert!(normalize_name("I \u{2764}\u{FE0F} you").is_ok());
+        assert_eq!(
+            normalize_name("a\u{200D}b"),
+            Err(NameError::ZeroWidth),
+            "ZWJ outside emoji"
+        );
+        assert_eq!(
+            normalize_name("\u{1F468}\u{200D}"),
+            Err(NameError::ZeroWidth),
+            "ZWJ at the end"
+        );
     }
 
     #[test]

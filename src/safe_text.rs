@@ -27,19 +27,72 @@ pub fn is_joiner(c: char) -> bool {
     matches!(c, '\u{200C}' | '\u{200D}')
 }
 
-/// Whether a character is a bidi control or zero-width (joiners included).
+/// Characters that show nothing and are not spaces, a classic way to make a blank name or one
+/// that reads like another: the Hangul fillers (U+115F, U+1160, U+3164, U+FFA0), the braille
+/// blank U+2800, the combining grapheme joiner U+034F, the Mongolian free variation selectors
+/// U+180B..=U+180F, the Khmer inherent vowels U+17B4 and U+17B5, the tag characters
+/// U+E0000..=U+E007F and the variation selectors U+FE00..=U+FE0F and U+E0100..=U+E01EF (an
+/// emoji's presentation selector U+FE0F is allowed right after an emoji, see [`is_emoji`]).
+pub fn is_blank_filler(c: char) -> bool {
+    matches!(
+        c,
+        '\u{115F}'
+            | '\u{1160}'
+            | '\u{3164}'
+            | '\u{FFA0}'
+            | '\u{2800}'
+            | '\u{034F}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{E0000}'..='\u{E007F}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{E0100}'..='\u{E01EF}'
+    )
+}
+
+/// Pictographs that join into emoji sequences (an approximation of Unicode's
+/// Extended_Pictographic by its blocks, skin-tone modifiers included), so a zero-width joiner
+/// or U+FE0F between or after them is part of one emoji, not a hiding place.
+pub fn is_emoji(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00A9}'
+            | '\u{00AE}'
+            | '\u{203C}'
+            | '\u{2049}'
+            | '\u{2122}'
+            | '\u{2139}'
+            | '\u{2194}'..='\u{21AA}'
+            | '\u{231A}'..='\u{23FF}'
+            | '\u{24C2}'
+            | '\u{25AA}'..='\u{27BF}'
+            | '\u{2934}'
+            | '\u{2935}'
+            | '\u{2B05}'..='\u{2B55}'
+            | '\u{3030}'
+            | '\u{303D}'
+            | '\u{3297}'
+            | '\u{3299}'
+            | '\u{1F000}'..='\u{1FAFF}'
+    )
+}
+
+/// Whether a character is a bidi control, zero-width (joiners included) or a blank filler.
 pub fn is_invisible(c: char) -> bool {
-    is_bidi_control(c) || is_zero_width(c)
+    is_bidi_control(c) || is_zero_width(c) || is_blank_filler(c)
 }
 
 /// What chat keeps of one character: line breaks and tabs become a space (a message is one
-/// line), bidi controls, other control characters and zero-width characters other than the
-/// joiners are dropped, and everything else is kept.
+/// line), bidi controls, other control characters, zero-width characters other than the
+/// joiners and blank fillers are dropped, and everything else is kept.
 pub fn clean_chat_char(c: char) -> Option<char> {
     match c {
         '\n' | '\r' | '\t' => Some(' '),
         c if is_bidi_control(c) || c.is_control() => None,
         c if is_zero_width(c) && !is_joiner(c) => None,
+        // Fillers go; U+FE0F stays (emoji need it, and alone it shows nothing).
+        c if is_blank_filler(c) && c != '\u{FE0F}' => None,
         c => Some(c),
     }
 }
@@ -74,6 +127,25 @@ mod tests {
         }
         assert!(is_joiner('\u{200C}') && is_joiner('\u{200D}'));
         assert!(!is_joiner('\u{200B}') && !is_joiner('\u{2060}'));
+    }
+
+    #[test]
+    fn blank_fillers_are_invisible_and_chat_drops_them_but_keeps_emoji_selectors() {
+        for c in [
+            '\u{3164}',
+            '\u{FFA0}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{2800}',
+            '\u{034F}',
+            '\u{E0041}',
+            '\u{FE00}',
+        ] {
+            assert!(is_blank_filler(c) && is_invisible(c), "U+{:04X}", c as u32);
+            assert_eq!(clean_chat_char(c), None, "U+{:04X}", c as u32);
+        }
+        assert_eq!(clean_chat_char('\u{FE0F}'), Some('\u{FE0F}'));
+        assert!(is_emoji('\u{1F468}') && is_emoji('\u{2764}') && !is_emoji('가') && !is_emoji('a'));
     }
 
     #[test]

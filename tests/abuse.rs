@@ -318,3 +318,31 @@ fn joining_and_leaving_in_a_loop_pulls_at_most_six_pictures_a_minute() {
     assert_eq!(pictures, 6, "six pictures a minute per address, the rest owed");
     step_for(&mut [&mut painter, &mut viewer], Duration::from_millis(100));
 }
+
+#[test]
+fn look_alike_and_blank_names_are_refused_and_a_look_alike_lobby_is_the_lobby() {
+    let server = start_server(ServerOptions::default());
+    let mut alice = RawPeer::connect(server.addr);
+    let welcome = alice.join("Alice", None).expect("Alice joins");
+    assert_eq!(welcome.room, "lobby");
+    for (i, look_alike) in ["\u{0410}lice", "\u{13AA}lice", "AL\u{0399}CE"]
+        .iter()
+        .enumerate()
+    {
+        let mut peer = RawPeer::connect(server.addr);
+        let refused = peer.join(look_alike, None).unwrap_err();
+        assert!(refused.contains("taken"), "{i}: {refused}");
+    }
+    let mut blank = RawPeer::connect(server.addr);
+    let refused = blank.join("\u{3164}\u{3164}", None).unwrap_err();
+    assert!(refused.contains("invisible"), "{refused}");
+    let mut family = RawPeer::connect(server.addr);
+    family
+        .join("\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}", None)
+        .expect("an emoji family is a name");
+    let mut cyrillic_lobby = RawPeer::connect(server.addr);
+    let welcome = cyrillic_lobby
+        .join("Bob", Some("l\u{043E}bby"))
+        .expect("Bob joins");
+    assert_eq!(welcome.room, "lobby", "the room that reads lobby is the lobby");
+}

@@ -77,7 +77,8 @@ impl WireMessage for Welcome {
 
 impl WireMessage for Rejection {
     const NAME: &'static str = "rooms.rejection";
-    const VERSION: u16 = 1;
+    /// 2: names that show nothing but marks (`NameError::NothingVisible`).
+    const VERSION: u16 = 2;
 }
 
 impl WireMessage for RoomUpdate {
