@@ -568,6 +568,60 @@ mod tests {
         );
     }
 
+    mod any_requests {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::plugins::canvas::model::{BOARD_HEIGHT, BOARD_WIDTH, Brush, MAX_DRAWING_POINTS};
+
+        fn request() -> impl Strategy<Value = CanvasToServer> {
+            let point = (any::<i16>(), any::<i16>()).prop_map(|(x, y)| model::BoardPoint::new(x, y));
+            let near =
+                (0i16..BOARD_WIDTH, 0i16..BOARD_HEIGHT).prop_map(|(x, y)| model::BoardPoint::new(x, y));
+            let brush = (any::<[u8; 3]>(), any::<u8>(), any::<bool>())
+                .prop_map(|(colour, size, eraser)| Brush { colour, size, eraser });
+            prop_oneof![
+                Just(CanvasToServer::TakePen),
+                Just(CanvasToServer::ReleasePen),
+                (brush.clone(), prop_oneof![point, near])
+                    .prop_map(|(brush, at)| CanvasToServer::Start { brush, at }),
+                prop::collection::vec((-40i16..40, -40i16..40).prop_map(|(x, y)| [x, y]), 0..700)
+                    .prop_map(CanvasToServer::Points),
+                prop::collection::vec(any::<[i16; 2]>(), 0..20).prop_map(CanvasToServer::Points),
+                Just(CanvasToServer::End),
+                Just(CanvasToServer::Undo),
+                Just(CanvasToServer::Clear),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(300))]
+
+            /// Three members sending anything in any order: no panic, the drawing stays within
+            /// its caps and on the board, the pen is a member's or nobody's, and only the
+            /// holder's requests are relayed.
+            #[test]
+            fn a_room_applies_any_requests_within_its_rules(
+                requests in prop::collection::vec((1u32..=3, request(), 0u64..15_000), 0..120)
+            ) {
+                let mut canvas = RoomCanvas::default();
+                let mut now = Duration::ZERO;
+                for (who, request, wait) in requests {
+                    now += Duration::from_millis(wait);
+                    let who = ClientId(who);
+                    let holder = canvas.pen.holder();
+                    let relay = apply_request(&mut canvas, who, &request, now);
+                    if let Ok(Relay::ToOthers(_)) = relay {
+                        prop_assert!(holder == Some(who) || canvas.pen.holder() == Some(who));
+                    }
+                    prop_assert!(canvas.drawing.point_count() <= MAX_DRAWING_POINTS);
+                    prop_assert!(canvas.drawing.strokes().iter().all(|s| s.points.iter().all(|p| p.on_board())));
+                    prop_assert!(matches!(canvas.pen.holder(), None | Some(ClientId(1..=3))));
+                }
+            }
+        }
+    }
+
     /// The canvas plugin in an app, with messages written in and read out (no sockets).
     mod in_an_app {
         use super::*;

@@ -260,6 +260,64 @@ pub(crate) fn fingerprint<'a>(types: impl Iterator<Item = (char, &'a str, u16)>)
 mod tests {
     use super::*;
 
+    mod receive_path {
+        use std::sync::OnceLock;
+
+        use bytes::BytesMut;
+        use proptest::prelude::*;
+        use tokio_util::codec::Decoder as _;
+
+        use super::*;
+
+        /// The decoders of every type clients send, as the game registers them.
+        fn decoders() -> &'static [Decoder] {
+            static DECODERS: OnceLock<Vec<Decoder>> = OnceLock::new();
+            DECODERS.get_or_init(|| {
+                let app = crate::app::headless_client_app();
+                let registry = app.world().resource::<crate::plugins::net::WireRegistry>();
+                registry.to_server.iter().map(|r| r.decode).collect()
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// Any bytes: a frame of some kind or a violation, never a panic.
+            #[test]
+            fn any_payload_decodes_or_is_a_violation(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+                let _ = decode_frame::<ClientControl>(&bytes, decoders());
+            }
+
+            /// A valid tag with any body reaches each registered decoder.
+            #[test]
+            fn any_body_under_a_registered_tag_decodes_or_is_a_violation(
+                offset in 0u32..12,
+                body in prop::collection::vec(any::<u8>(), 0..600),
+            ) {
+                let mut bytes = codec::encode(&(FIRST_TAG + offset)).unwrap();
+                bytes.extend_from_slice(&body);
+                match decode_frame::<ClientControl>(&bytes, decoders()) {
+                    Ok(Frame::Message { tag, .. }) => prop_assert_eq!(tag, FIRST_TAG + offset),
+                    Ok(Frame::Control(_)) => prop_assert!(false, "a tag past the controls"),
+                    Err(_) => {}
+                }
+            }
+
+            /// Any byte stream through the frame codec: frames within the cap, or an error.
+            #[test]
+            fn any_stream_frames_within_the_cap(chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 0..8)) {
+                let mut codec = crate::plugins::net::frame_codec();
+                let mut buffer = BytesMut::new();
+                for chunk in chunks {
+                    buffer.extend_from_slice(&chunk);
+                    while let Ok(Some(frame)) = codec.decode(&mut buffer) {
+                        prop_assert!(frame.len() <= crate::codec::MAX_FRAME_LEN);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn hello_version_is_readable_as_a_prefix() {
         let hello = ClientControl::Hello {
