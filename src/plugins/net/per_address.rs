@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use super::frames::TokenBucket;
 use super::wire::Refusal;
+use crate::rate::TokenBucket;
 
 /// The limits, with defaults that suit a house of players behind one NAT.
 #[derive(Clone, Debug, PartialEq)]

@@ -154,10 +154,6 @@ impl NetServer {
         if let Some(allowed) = super::open_files::fit_connections(config.max_connections)
             && allowed < config.max_connections
         {
-            warn!(
-                "the open-file limit allows {allowed} connections, not {}: at most {allowed} players (raise it with `ulimit -Hn`)",
-                config.max_connections
-            );
             eprintln!(
                 "game: the open-file limit allows at most {allowed} connections (asked for {}); raise it with `ulimit -Hn`",
                 config.max_connections
