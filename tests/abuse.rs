@@ -346,3 +346,36 @@ fn look_alike_and_blank_names_are_refused_and_a_look_alike_lobby_is_the_lobby() 
         .expect("Bob joins");
     assert_eq!(welcome.room, "lobby", "the room that reads lobby is the lobby");
 }
+
+#[test]
+fn one_address_makes_at_most_four_rooms_and_the_lobby_and_others_stay_open() {
+    let server = start_server(ServerOptions::default());
+    let mut makers: Vec<RawPeer> = (0..4)
+        .map(|i| {
+            let mut peer = RawPeer::connect_from(server.addr, [127, 0, 0, 7]);
+            peer.join(&format!("maker{i}"), Some(&format!("room{i}")))
+                .expect("a room of its own");
+            peer
+        })
+        .collect();
+    let mut fifth = RawPeer::connect_from(server.addr, [127, 0, 0, 7]);
+    let refused = fifth.join("maker4", Some("room4")).unwrap_err();
+    assert!(refused.contains("made 4 rooms"), "{refused}");
+    // The same address may still join rooms that exist, and the lobby.
+    RawPeer::connect_from(server.addr, [127, 0, 0, 7])
+        .join("visitor", Some("room0"))
+        .expect("joins an existing room");
+    RawPeer::connect_from(server.addr, [127, 0, 0, 7])
+        .join("lobbyist", None)
+        .expect("the lobby");
+    // Another address makes its own.
+    RawPeer::connect_from(server.addr, [127, 0, 0, 8])
+        .join("neighbour", Some("room4"))
+        .expect("another address makes a room");
+    // A room of its own that closes frees a place.
+    makers.pop();
+    std::thread::sleep(Duration::from_millis(300));
+    RawPeer::connect_from(server.addr, [127, 0, 0, 7])
+        .join("maker5", Some("room5"))
+        .expect("a place freed");
+}

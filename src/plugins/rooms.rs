@@ -10,7 +10,7 @@ pub mod wire;
 use bevy::prelude::*;
 
 pub use client::{JoinServer, Roster, SessionEnded};
-pub use rules::{JoinPlan, Room, RoomConfig, plan_join};
+pub use rules::{JoinPlan, Room, RoomConfig, may_make_a_room, plan_join};
 pub use server::{OperatorToken, Player, PlayerJoined, PlayerLeft, RoomIndex};
 pub use wire::{JoinRequest, PlayerInfo, Rejection, RoomUpdate, Welcome};
 

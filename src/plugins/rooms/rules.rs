@@ -16,6 +16,8 @@ pub struct RoomConfig {
     pub max_rooms: u16,
     /// How long a connection has, after the network handshake, to ask to join a room.
     pub join_timeout: std::time::Duration,
+    /// Rooms that players from one address may have made and that still exist.
+    pub rooms_per_address: u16,
 }
 
 impl Default for RoomConfig {
@@ -25,8 +27,19 @@ impl Default for RoomConfig {
             room_size: 12,
             max_rooms: 256,
             join_timeout: std::time::Duration::from_secs(10),
+            rooms_per_address: 4,
         }
     }
+}
+
+/// Whether a player whose address made `made` of the rooms that exist may make another.
+pub fn may_make_a_room(config: &RoomConfig, made: usize) -> Result<(), Rejection> {
+    if made >= config.rooms_per_address as usize {
+        return Err(Rejection::TooManyRoomsFromAddress {
+            max: config.rooms_per_address,
+        });
+    }
+    Ok(())
 }
 
 /// A room: its members in the order they joined, and its host.
@@ -218,6 +231,16 @@ mod tests {
             max_rooms: 2,
             ..RoomConfig::default()
         }
+    }
+
+    #[test]
+    fn an_address_makes_at_most_its_share_of_rooms() {
+        let cfg = RoomConfig::default();
+        assert!((0..4).all(|made| may_make_a_room(&cfg, made).is_ok()));
+        assert_eq!(
+            may_make_a_room(&cfg, 4),
+            Err(Rejection::TooManyRoomsFromAddress { max: 4 })
+        );
     }
 
     #[test]

@@ -2,12 +2,12 @@
 //! entities with a [`Room`], joined players as entities with a [`Player`], hosts and leavers.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use bevy::prelude::*;
 
-use super::rules::{Room, RoomConfig, plan_join};
+use super::rules::{Room, RoomConfig, may_make_a_room, plan_join};
 use super::wire::{JoinRequest, PlayerInfo, Rejection, RoomUpdate, Welcome};
 use crate::id::ClientId;
 use crate::names::{self, name_key};
@@ -53,11 +53,19 @@ pub struct Player {
 pub struct RoomIndex {
     rooms: HashMap<String, Entity>,
     players: HashMap<ClientId, Entity>,
+    /// Who made each room other than the default one (by room key).
+    makers: HashMap<String, IpAddr>,
 }
 
 impl RoomIndex {
     pub fn player(&self, id: ClientId) -> Option<Entity> {
         self.players.get(&id).copied()
+    }
+
+    /// Rooms that exist and were made from `ip`.
+    fn made_by(&self, ip: IpAddr) -> usize {
+        let ip = ip.to_canonical();
+        self.makers.values().filter(|&&maker| maker == ip).count()
     }
 
     /// Rooms counted against the room cap: all but the default room, which always exists.
@@ -126,10 +134,18 @@ fn create_rooms(
         };
         let key = name_key(&room_name);
         let is_default = key == name_key(&config.default_room);
+        let Some(&(addr, _)) = arrivals.0.get(client) else {
+            continue;
+        };
         if index.rooms.contains_key(&key)
-            || (!is_default && index.counted_rooms(&config) >= config.max_rooms as usize)
+            || (!is_default
+                && (index.counted_rooms(&config) >= config.max_rooms as usize
+                    || may_make_a_room(&config, index.made_by(addr.ip())).is_err()))
         {
             continue;
+        }
+        if !is_default {
+            index.makers.insert(key.clone(), addr.ip().to_canonical());
         }
         let room = Room::new(&room_name, config.room_size, is_default);
         let entity = commands
@@ -162,6 +178,13 @@ fn admit_joiners(
             |key| rooms.get(*index.rooms.get(key)?).ok(),
             index.counted_rooms(&config),
         );
+        // The room does not exist: it was not made for this request (see create_rooms).
+        let plan = plan.and_then(|plan| match index.rooms.contains_key(&plan.room_key) {
+            true => Ok(plan),
+            false => may_make_a_room(&config, index.made_by(addr.ip())).and(Err(Rejection::TooManyRooms {
+                max: config.max_rooms,
+            })),
+        });
         let plan = match plan {
             Ok(plan) => plan,
             Err(rejection) => {
@@ -283,7 +306,9 @@ fn remove_leavers(
                 updates.write(ToClients::many(remaining.clone(), RoomUpdate::HostChanged(host)));
             }
         } else if !room.is_default {
-            index.rooms.remove(&name_key(&room.name));
+            let key = name_key(&room.name);
+            index.rooms.remove(&key);
+            index.makers.remove(&key);
             commands.entity(player.room).despawn();
         }
         left.write(PlayerLeft {

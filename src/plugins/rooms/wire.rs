@@ -63,6 +63,8 @@ pub enum Rejection {
     RoomFull { room: String, capacity: u16 },
     #[error("the server has no room for a new room (at most {max} rooms)")]
     TooManyRooms { max: u16 },
+    #[error("your address has made {max} rooms already; join one of them or wait until one closes")]
+    TooManyRoomsFromAddress { max: u16 },
 }
 
 impl WireMessage for JoinRequest {
@@ -77,8 +79,8 @@ impl WireMessage for Welcome {
 
 impl WireMessage for Rejection {
     const NAME: &'static str = "rooms.rejection";
-    /// 2: names that show nothing but marks (`NameError::NothingVisible`).
-    const VERSION: u16 = 2;
+    /// 2: names that show nothing but marks (`NameError::NothingVisible`); 3: rooms per address.
+    const VERSION: u16 = 3;
 }
 
 impl WireMessage for RoomUpdate {
