@@ -22,7 +22,7 @@ use bevy::input::ButtonState;
 use bevy::input::keyboard::{Key, KeyCode, KeyboardInput};
 use bevy::prelude::*;
 use bevy::window::{Ime, PrimaryWindow, RawHandleWrapper, RequestRedraw, WindowEvent};
-use bevy_egui::input::{EguiInputEvent, ModifierKeysState};
+use bevy_egui::input::EguiInputEvent;
 use bevy_egui::{
     EguiClipboard, EguiContextSettings, EguiInputSet, EguiOutput, EguiPostUpdateSet, PrimaryEguiContext,
     egui, helpers,
@@ -31,6 +31,7 @@ use raw_window_handle::RawWindowHandle;
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<TextQueue>()
+        .init_resource::<HeldModifiers>()
         .add_systems(
             PreUpdate,
             feed_egui_in_order.in_set(EguiInputSet::ReadBevyMessages),
@@ -167,6 +168,50 @@ pub struct Modifiers {
     pub text_allowed: bool,
 }
 
+/// The modifier keys held, followed event by event in the window's order: Ctrl+A typed within
+/// one frame (press Ctrl, A, release both) is Ctrl+A, where a state read once a frame would
+/// already see Ctrl released and type an "a".
+#[derive(Resource, Debug, Default, Clone, Copy)]
+pub struct HeldModifiers {
+    shift: bool,
+    ctrl: bool,
+    alt: bool,
+    logo: bool,
+}
+
+impl HeldModifiers {
+    /// Follows a modifier key's press or release.
+    pub fn follow(&mut self, event: &TextEvent) {
+        let TextEvent::Key(key) = event else {
+            return;
+        };
+        let down = key.state == ButtonState::Pressed;
+        match key.key_code {
+            KeyCode::ShiftLeft | KeyCode::ShiftRight => self.shift = down,
+            KeyCode::ControlLeft | KeyCode::ControlRight => self.ctrl = down,
+            KeyCode::AltLeft | KeyCode::AltRight => self.alt = down,
+            KeyCode::SuperLeft | KeyCode::SuperRight => self.logo = down,
+            _ => {}
+        }
+    }
+
+    /// As egui sees them (Command is the logo key on macOS, Ctrl elsewhere), and whether they
+    /// allow typing text (Ctrl+Alt is AltGr outside macOS).
+    pub fn current(&self) -> Modifiers {
+        let mac = cfg!(target_os = "macos");
+        Modifiers {
+            egui: egui::Modifiers {
+                alt: self.alt,
+                ctrl: self.ctrl,
+                shift: self.shift,
+                mac_cmd: mac && self.logo,
+                command: if mac { self.logo } else { self.ctrl },
+            },
+            text_allowed: !self.logo && !self.ctrl || !mac && self.ctrl && self.alt,
+        }
+    }
+}
+
 /// egui's events for one window event, as bevy_egui makes them (text, key, clipboard), with
 /// `paste` giving the clipboard's text.
 pub fn to_egui(
@@ -228,7 +273,7 @@ fn feed_egui_in_order(
     mut window_events: MessageReader<WindowEvent>,
     mut queue: ResMut<TextQueue>,
     time: Res<Time<Real>>,
-    modifier_keys: Res<ModifierKeysState>,
+    mut held: ResMut<HeldModifiers>,
     mut clipboard: Option<ResMut<EguiClipboard>>,
     context: Query<Entity, With<PrimaryEguiContext>>,
     mut egui_events: MessageWriter<EguiInputEvent>,
@@ -239,6 +284,11 @@ fn feed_egui_in_order(
         let event = match event {
             WindowEvent::KeyboardInput(key) => TextEvent::Key(key.clone()),
             WindowEvent::Ime(ime) => TextEvent::Ime(ime.clone()),
+            // Keys released while the window was away are never seen.
+            WindowEvent::WindowFocused(focus) if !focus.focused => {
+                *held = HeldModifiers::default();
+                continue;
+            }
             _ => continue,
         };
         // `RUST_LOG=catchmind::ui::text_input=trace` shows what the window system sent.
@@ -249,14 +299,11 @@ fn feed_egui_in_order(
         *queue = TextQueue::default();
         return;
     };
-    let modifiers = Modifiers {
-        egui: modifier_keys.to_egui_modifiers(),
-        text_allowed: modifier_keys.text_input_is_allowed(),
-    };
     let mut paste = || clipboard.as_mut().and_then(|c| c.get_text());
     let mut out = Vec::new();
     for event in queue.take_frame(now) {
-        to_egui(&event, modifiers, &mut paste, &mut out);
+        held.follow(&event);
+        to_egui(&event, held.current(), &mut paste, &mut out);
     }
     egui_events.write_batch(out.into_iter().map(|event| EguiInputEvent { context, event }));
     if queue.waiting() {
@@ -602,6 +649,28 @@ mod tests {
         assert!(queue.waiting(), "the release and the next commit wait");
         assert_eq!(queue.take_frame(Duration::ZERO).len(), 2);
         assert!(!queue.waiting());
+    }
+
+    #[test]
+    fn a_shortcut_typed_within_one_frame_is_a_shortcut_not_text() {
+        let ctrl = |state| key(KeyCode::ControlLeft, Key::Control, state);
+        let a = |state| key(KeyCode::KeyA, Key::Character("a".into()), state);
+        let mut held = HeldModifiers::default();
+        let mut out = Vec::new();
+        for event in [
+            ctrl(ButtonState::Pressed),
+            a(ButtonState::Pressed),
+            a(ButtonState::Released),
+            ctrl(ButtonState::Released),
+            a(ButtonState::Pressed),
+        ] {
+            held.follow(&event);
+            to_egui(&event, held.current(), &mut || None, &mut out);
+        }
+        let texts: Vec<&egui::Event> = out.iter().filter(|e| matches!(e, egui::Event::Text(_))).collect();
+        assert_eq!(texts, [&egui::Event::Text("a".into())], "only the second A types");
+        assert!(out.iter().any(|e| matches!(e,
+            egui::Event::Key { key: egui::Key::A, pressed: true, modifiers, .. } if modifiers.command)));
     }
 
     #[test]
