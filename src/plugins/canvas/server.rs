@@ -11,7 +11,7 @@ use super::model::{self, CanvasError, Drawing, Pen, decode_deltas};
 use super::wire::{CanvasToClient, CanvasToServer, log_chunks};
 use crate::id::ClientId;
 use crate::plugins::LogicSystems;
-use crate::plugins::net::{FromClient, Recipients, ServerWake, ToClients};
+use crate::plugins::net::{FromClient, Recipients, ServerWake, ToClients, address_key};
 use crate::plugins::rooms::{Player, PlayerJoined, PlayerLeft, Room, RoomIndex};
 use crate::rate::TokenBucket;
 
@@ -115,6 +115,8 @@ const PICTURE_SWEEP_AT: usize = 4096;
 #[derive(Resource, Default)]
 pub struct PictureBudget {
     by_address: HashMap<IpAddr, TokenBucket>,
+    /// The table's size that brings the next sweep (after it doubles, so sweeps stay cheap).
+    sweep_at: usize,
     /// Joiners still owed the picture, oldest first.
     owed: Vec<(ClientId, IpAddr)>,
 }
@@ -122,11 +124,12 @@ pub struct PictureBudget {
 impl PictureBudget {
     /// Takes one picture from `ip`'s budget at `now`, if it has one.
     pub fn take(&mut self, ip: IpAddr, now: Instant) -> bool {
-        if self.by_address.len() >= PICTURE_SWEEP_AT {
+        if self.by_address.len() >= self.sweep_at.max(PICTURE_SWEEP_AT) {
             self.by_address.retain(|_, bucket| !bucket.full_at(now));
+            self.sweep_at = self.by_address.len() * 2;
         }
         self.by_address
-            .entry(ip.to_canonical())
+            .entry(address_key(ip))
             .or_insert_with(|| TokenBucket::starting_at(PICTURES_PER_MINUTE / 60.0, PICTURES_PER_MINUTE, now))
             .take_at(now)
     }
@@ -166,26 +169,26 @@ fn prepare_joiners(
         let Ok(canvas) = rooms.get(*room) else {
             continue;
         };
-        if canvas.drawing.strokes().is_empty() {
-            if let Some(holder) = canvas.pen.holder() {
-                out.write(ToClients {
-                    to: Recipients::One(*client),
-                    msg: CanvasToClient::Pen(Some(holder)),
-                });
-            }
-            continue;
-        }
-        let Some(ip) = index
+        let ip = index
             .player(*client)
             .and_then(|e| players.get(e).ok())
-            .map(|p| p.addr.ip())
-        else {
-            continue;
-        };
-        if budget.take(ip, now) {
-            send_picture(canvas, *client, &mut out);
-        } else {
-            budget.owed.push((*client, ip));
+            .map(|p| p.addr.ip());
+        match ip {
+            Some(ip) if !canvas.drawing.strokes().is_empty() => {
+                if budget.take(ip, now) {
+                    send_picture(canvas, *client, &mut out);
+                    continue;
+                }
+                budget.owed.push((*client, ip));
+            }
+            _ => {}
+        }
+        // Who holds the pen, at once, picture or not.
+        if let Some(holder) = canvas.pen.holder() {
+            out.write(ToClients {
+                to: Recipients::One(*client),
+                msg: CanvasToClient::Pen(Some(holder)),
+            });
         }
     }
 }
@@ -718,6 +721,15 @@ mod tests {
                 first.extend(pictures(&mut server));
             }
             assert_eq!(first.len(), 6, "six pictures at once");
+            server.join(99, "late", None);
+            let pen_to_owed = server
+                .sent::<CanvasToClient>()
+                .into_iter()
+                .any(|m| m.recipients() == [ClientId(99)] && m.msg == CanvasToClient::Pen(Some(a)));
+            assert!(
+                pen_to_owed,
+                "an owed joiner still learns who holds the pen at once"
+            );
             // Time passes an update at a time, each update's messages read as they come.
             let run = |server: &mut TestServer, time: Duration| {
                 let mut got = Vec::new();
