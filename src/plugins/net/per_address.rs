@@ -46,11 +46,17 @@ struct Seen {
 const FORGET_AFTER: Duration = Duration::from_secs(60);
 /// The table is swept of forgotten addresses when it grows past this.
 const SWEEP_AT: usize = 4096;
+/// The most addresses remembered at once (about 100 bytes each).
+const MAX_REMEMBERED: usize = 65_536;
 
 #[derive(Debug, Default)]
 pub struct AddressBook {
     limits: AddressLimits,
     seen: HashMap<IpAddr, Seen>,
+    /// The table's size that brings the next sweep, and the earliest time for it: a sweep
+    /// reads the whole table, so it comes after the table doubles, at most once a second.
+    sweep_at: usize,
+    next_sweep: Option<Instant>,
 }
 
 impl AddressBook {
@@ -58,18 +64,26 @@ impl AddressBook {
         Self {
             limits,
             seen: HashMap::new(),
+            sweep_at: SWEEP_AT,
+            next_sweep: None,
         }
     }
 
     /// A connection arrived from `ip`: admitted (counted open and half-open until
     /// [`AddressBook::handshake_done`] and [`AddressBook::closed`]) or refused.
     pub fn arrive(&mut self, ip: IpAddr, now: Instant) -> Result<(), Refusal> {
-        if self.seen.len() >= SWEEP_AT {
+        if self.seen.len() >= self.sweep_at.max(SWEEP_AT) && self.next_sweep.is_none_or(|t| now >= t) {
             self.seen
                 .retain(|_, s| s.open > 0 || now.saturating_duration_since(s.last) < FORGET_AFTER);
+            self.sweep_at = (self.seen.len() * 2).clamp(SWEEP_AT, MAX_REMEMBERED);
+            self.next_sweep = Some(now + Duration::from_secs(1));
+        }
+        // Still full of recent addresses: a newcomer is refused rather than remembered.
+        if self.seen.len() >= MAX_REMEMBERED && !self.seen.contains_key(&address_key(ip)) {
+            return Err(Refusal::ServerFull);
         }
         let limits = &self.limits;
-        let seen = self.seen.entry(canonical(ip)).or_insert_with(|| Seen {
+        let seen = self.seen.entry(address_key(ip)).or_insert_with(|| Seen {
             open: 0,
             half_open: 0,
             arrivals: TokenBucket::starting_at(limits.per_minute / 60.0, limits.burst, now),
@@ -89,14 +103,14 @@ impl AddressBook {
 
     /// The connection from `ip` finished its handshake.
     pub fn handshake_done(&mut self, ip: IpAddr) {
-        if let Some(seen) = self.seen.get_mut(&canonical(ip)) {
+        if let Some(seen) = self.seen.get_mut(&address_key(ip)) {
             seen.half_open = seen.half_open.saturating_sub(1);
         }
     }
 
     /// An admitted connection from `ip` closed (`half_open`: before its handshake was done).
     pub fn closed(&mut self, ip: IpAddr, half_open: bool, now: Instant) {
-        if let Some(seen) = self.seen.get_mut(&canonical(ip)) {
+        if let Some(seen) = self.seen.get_mut(&address_key(ip)) {
             seen.open = seen.open.saturating_sub(1);
             if half_open {
                 seen.half_open = seen.half_open.saturating_sub(1);
@@ -106,8 +120,17 @@ impl AddressBook {
     }
 }
 
-fn canonical(ip: IpAddr) -> IpAddr {
-    ip.to_canonical()
+/// The key an address is limited by: IPv4 as is (IPv4-mapped IPv6 counted as IPv4), IPv6 by
+/// its /64 network, which one host or household usually holds whole (counting each of its
+/// 2^64 addresses apart would make every limit, and the tables behind them, meaningless).
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let network = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(network.into())
+        }
+        v4 => v4,
+    }
 }
 
 #[cfg(test)]
@@ -171,6 +194,32 @@ mod tests {
         assert_eq!(
             book.arrive(mapped, start + Duration::from_secs(1)),
             Err(Refusal::TooManyFromAddress)
+        );
+    }
+
+    #[test]
+    fn ipv6_is_limited_by_its_64_network_and_the_table_stays_bounded() {
+        let now = Instant::now();
+        let mut book = AddressBook::new(AddressLimits {
+            half_open: 100,
+            ..AddressLimits::default()
+        });
+        // Sixteen connections from one /64, each from an address of its own.
+        for host in 0..16u128 {
+            let ip = IpAddr::V6((0x2001_0db8_0000_0001_u128 << 64 | host).into());
+            book.arrive(ip, now).unwrap();
+        }
+        let another_host = IpAddr::V6((0x2001_0db8_0000_0001_u128 << 64 | 999).into());
+        assert_eq!(book.arrive(another_host, now), Err(Refusal::TooManyFromAddress));
+        // Addresses sprayed faster than they are forgotten: remembered up to the cap, then
+        // newcomers are refused as if full.
+        for i in 0..MAX_REMEMBERED as u32 {
+            let _ = book.arrive(IpAddr::from((0x0b00_0000 + i).to_be_bytes()), now);
+        }
+        assert!(book.seen.len() <= MAX_REMEMBERED);
+        assert_eq!(
+            book.arrive(IpAddr::from([12, 0, 0, 1]), now),
+            Err(Refusal::ServerFull)
         );
     }
 

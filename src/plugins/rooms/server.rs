@@ -14,7 +14,7 @@ use crate::names::{self, name_key};
 use crate::plugins::LogicSystems;
 use crate::plugins::net::{
     ClientConnected, ClientDisconnected, CloseReason, DisconnectClient, FromClient, LeaveReason, Refusal,
-    ServerWake, ToClients, Violation,
+    ServerWake, ToClients, Violation, address_key,
 };
 
 pub(super) fn plugin(app: &mut App) {
@@ -64,7 +64,7 @@ impl RoomIndex {
 
     /// Rooms that exist and were made from `ip`.
     fn made_by(&self, ip: IpAddr) -> usize {
-        let ip = ip.to_canonical();
+        let ip = address_key(ip);
         self.makers.values().filter(|&&maker| maker == ip).count()
     }
 
@@ -145,7 +145,7 @@ fn create_rooms(
             continue;
         }
         if !is_default {
-            index.makers.insert(key.clone(), addr.ip().to_canonical());
+            index.makers.insert(key.clone(), address_key(addr.ip()));
         }
         let room = Room::new(&room_name, config.room_size, is_default);
         let entity = commands
