@@ -100,10 +100,10 @@ impl RoomCanvas {
 }
 
 /// The shortest time between two full-picture resends to one player after refused strokes
-/// (a picture can be 600 KB: refusals must not become a way to pull it again and again).
+/// (a picture grows with the drawing: refusals must not become a way to pull it again and again).
 pub const RESYNC_INTERVAL: Duration = Duration::from_secs(10);
 
-/// Full pictures (the whole stroke log, up to 600 KB) sent to one address a minute, sustained
+/// Full pictures (the whole stroke log, up to 100,000 points) sent to one address a minute, sustained
 /// and in a burst: the costly answer to a join or a refused stroke must not become a way to pull
 /// the picture again and again. A joiner past it gets the picture once its address has a token
 /// again (new strokes reach it meanwhile, and the picture replaces its board when it comes).
