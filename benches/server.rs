@@ -186,6 +186,7 @@ fn late_join(full: bool) {
                 name: name.into(),
                 room: None,
                 host_token: None,
+                resume: None,
             },
         });
         app

@@ -29,6 +29,7 @@ fn client(addr: std::net::SocketAddr, name: &str) -> bevy::app::App {
         name: name.into(),
         room: None,
         host_token: None,
+        resume: None,
     };
     app.world_mut().write_message(JoinServer {
         addr: addr.to_string(),

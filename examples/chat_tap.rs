@@ -23,6 +23,7 @@ fn main() {
             name: "tap".into(),
             room,
             host_token: None,
+            resume: None,
         },
     });
     loop {

@@ -21,6 +21,7 @@ fn main() {
                     name: format!("idle{i}"),
                     room: None,
                     host_token: None,
+                    resume: None,
                 },
             });
             app

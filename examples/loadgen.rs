@@ -182,6 +182,7 @@ async fn join(index: usize, room: usize, target: SocketAddr, proto: Proto) -> Op
         name: format!("bot{index}"),
         room: Some(format!("load{room}")),
         host_token: None,
+        resume: None,
     };
     let _ = tx.send(tagged(proto.join, &join));
     // Until the welcome, a refusal or the end.
@@ -556,6 +557,9 @@ async fn serve_relay(addr: SocketAddr, proto: Proto) {
                         capacity: 12,
                         players: Vec::new(),
                         host: None,
+                        session: [0; 16],
+                        resumed: false,
+                        seat_hold_secs: 0,
                     };
                     let _ = tx.send(tagged(proto.welcome, &welcome));
                     room = Some(name);

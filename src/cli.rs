@@ -54,6 +54,11 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..=4096), requires = "server")]
     pub max_rooms: u16,
 
+    /// Seconds a player's seat (name, score, turn) is kept after their connection drops, for
+    /// them to reconnect to; 0 keeps none.
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u16).range(0..=3600), requires = "server")]
+    pub seat_hold: u16,
+
     /// Most connections the server holds at once; its open-file limit is raised to fit (or, if
     /// the hard limit is lower, the cap is lowered and it says so).
     #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=65536), requires = "server")]

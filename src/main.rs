@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         rooms: RoomConfig {
             room_size: cli.room_size,
             max_rooms: cli.max_rooms,
+            seat_hold: std::time::Duration::from_secs(cli.seat_hold.into()),
             ..RoomConfig::default()
         },
         chat: ChatConfig::default(),

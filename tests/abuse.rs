@@ -373,7 +373,7 @@ fn one_address_makes_at_most_four_rooms_and_the_lobby_and_others_stay_open() {
         .join("neighbour", Some("room4"))
         .expect("another address makes a room");
     // A room of its own that closes frees a place.
-    makers.pop();
+    makers.pop().unwrap().leave();
     std::thread::sleep(Duration::from_millis(300));
     RawPeer::connect_from(server.addr, [127, 0, 0, 7])
         .join("maker5", Some("room5"))

@@ -294,6 +294,7 @@ fn the_hosting_operator_sees_addresses_and_hosts_the_default_room() {
         server.addr,
         JoinRequest {
             host_token: Some(server.token),
+            resume: None,
             ..common::hello("Host", None)
         },
     );

@@ -11,6 +11,7 @@ use catchmind::plugins::chat::ChatToClient;
 use catchmind::plugins::chat::ChatToServer;
 use catchmind::plugins::net::wire::ClientControl;
 use catchmind::plugins::net::{ClientState, CloseReason, NetConfig, Violation};
+use catchmind::plugins::rooms::RoomConfig;
 use common::{Client, ClientMsg, RawPeer, join_all, start_server, step_for, step_until, tag};
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -157,6 +158,11 @@ fn silent_peers_are_dropped_by_the_heartbeat() {
     };
     let server = start_server(ServerOptions {
         net: net.clone(),
+        // The timeout is announced at once, not after a held seat's minute.
+        rooms: RoomConfig {
+            seat_hold: Duration::ZERO,
+            ..RoomConfig::default()
+        },
         ..ServerOptions::default()
     });
     let (mut a, mut b) = honest_pair_with(server.addr, net);

@@ -40,6 +40,7 @@ pub fn plugin(app: &mut App) {
         .add_message::<ClientConnected>()
         .add_message::<ClientDisconnected>()
         .add_message::<DisconnectClient>()
+        .add_message::<RebindClient>()
         .add_message::<ConnectRequested>()
         .add_message::<ConnectionReady>()
         .add_message::<LeaveRequested>()
@@ -188,6 +189,16 @@ pub struct ClientDisconnected {
 pub struct DisconnectClient {
     pub client: ClientId,
     pub reason: CloseReason,
+}
+
+/// Asks the network plugin to let the connection `connection` speak as `as_client` from now on
+/// (a session resumed on a new connection): its messages arrive from `as_client`, messages for
+/// `as_client` go to it, and its end is reported as `as_client`'s. Ignored while `as_client`
+/// still has a connection of its own. Applied before this update's messages are sent.
+#[derive(Message, Debug, Clone)]
+pub struct RebindClient {
+    pub connection: ClientId,
+    pub as_client: ClientId,
 }
 
 /// Asks the network plugin to connect to a server.

@@ -9,10 +9,10 @@ pub mod wire;
 
 use bevy::prelude::*;
 
-pub use client::{JoinServer, Roster, SessionEnded};
+pub use client::{CancelReconnect, JoinServer, Reconnecting, Roster, SessionEnded};
 pub use rules::{JoinPlan, Room, RoomConfig, may_make_a_room, plan_join};
-pub use server::{OperatorToken, Player, PlayerJoined, PlayerLeft, RoomIndex};
-pub use wire::{JoinRequest, PlayerInfo, Rejection, RoomUpdate, Welcome};
+pub use server::{OperatorToken, Player, PlayerAway, PlayerJoined, PlayerLeft, RoomIndex, keeps_seat};
+pub use wire::{JoinRequest, PlayerInfo, Rejection, RoomUpdate, SessionToken, Welcome};
 
 pub fn plugin(app: &mut App) {
     app.init_resource::<RoomConfig>()

@@ -58,6 +58,7 @@ impl TestServer {
             name: name.into(),
             room: room.map(Into::into),
             host_token: None,
+            resume: None,
         };
         self.send(client, join);
         self.update();

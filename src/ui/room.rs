@@ -18,7 +18,7 @@ use crate::plugins::chat::{ChatLog, ChatToServer, ui::chat_panel};
 use crate::plugins::net::{ClientState, LeaveRequested, ToServer};
 use crate::plugins::quiz::ui as quiz_ui;
 use crate::plugins::quiz::{QuizToServer, QuizView};
-use crate::plugins::rooms::{PlayerInfo, Roster};
+use crate::plugins::rooms::{CancelReconnect, PlayerInfo, Reconnecting, Roster};
 use crate::theme;
 
 #[derive(bevy::ecs::system::SystemParam)]
@@ -31,6 +31,7 @@ pub(super) struct RoomView<'w> {
     last_save: Res<'w, LastSave>,
     quiz: Res<'w, QuizView>,
     time: Res<'w, Time<Real>>,
+    reconnecting: Res<'w, Reconnecting>,
 }
 
 /// What the room screen asks of the game.
@@ -41,6 +42,7 @@ pub(super) struct RoomActions<'w> {
     leave: MessageWriter<'w, LeaveRequested>,
     save: MessageWriter<'w, SaveCanvas>,
     quiz: MessageWriter<'w, ToServer<QuizToServer>>,
+    cancel_reconnect: MessageWriter<'w, CancelReconnect>,
 }
 
 /// This frame's facts, shared by the screen's pieces.
@@ -95,7 +97,11 @@ pub(super) fn show(
         act.draw.write_batch(input);
     }
 
-    back_to_launcher |= connection_dialogs(ctx, &state, view.client.get());
+    if reconnect_dialog(ctx, &view.reconnecting) {
+        act.cancel_reconnect.write(CancelReconnect);
+        back_to_launcher = true;
+    }
+    back_to_launcher |= view.reconnecting.0.is_none() && connection_dialogs(ctx, &state, view.client.get());
     if back_to_launcher {
         leave_room(&mut commands, &mut state, &mut act, &mut next);
     }
@@ -228,6 +234,33 @@ fn save_picture(view: &RoomView, act: &mut RoomActions) {
     });
 }
 
+/// That the connection dropped and the seat is being asked back. Returns whether the player
+/// gave up.
+fn reconnect_dialog(ctx: &egui::Context, reconnecting: &Reconnecting) -> bool {
+    let Some(attempts) = &reconnecting.0 else {
+        return false;
+    };
+    let mut cancel = false;
+    egui::Window::new("Reconnecting")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+        .default_width(420.0)
+        .show(ctx, |ui| {
+            ui.label(RichText::new(format!("Reconnecting… ({})", attempts.attempt.max(1))).size(16.0));
+            ui.label(format!(
+                "{}. Your seat, score and turn are kept for {} s.",
+                capitalise(&attempts.why.to_string()).trim_end_matches('.'),
+                attempts.hold.as_secs()
+            ));
+            ui.add_space(8.0);
+            if ui.button("Cancel").clicked() {
+                cancel = true;
+            }
+        });
+    cancel
+}
+
 /// Why the connection ended, or that it is still being made. Returns whether the player
 /// asked to go back to the launcher.
 fn connection_dialogs(ctx: &egui::Context, state: &UiState, client: &ClientState) -> bool {
@@ -337,11 +370,16 @@ fn player_row(
     if Some(player.id) == roster.me {
         text.push_str(" (you)");
     }
+    if player.away {
+        text.push_str(" (reconnecting…)");
+    }
     if !mark.is_empty() {
         text.push(' ');
         text.push_str(mark);
     }
-    let label = if mark == "✔" {
+    let label = if player.away {
+        RichText::new(text).weak()
+    } else if mark == "✔" {
         RichText::new(text).color(theme::SUCCESS)
     } else {
         RichText::new(text)

@@ -44,6 +44,7 @@ pub(crate) fn join_request(name: String, room: Option<String>, host_token: Optio
         name,
         room,
         host_token,
+        resume: None,
     }
 }
 

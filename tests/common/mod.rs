@@ -30,7 +30,8 @@ pub fn start_server(options: ServerOptions) -> HostedServer {
 }
 
 /// A server for tests that flood a peer: `net` with lenient frame rates and a lenient chat
-/// limit, so only the limit under test acts.
+/// limit, so only the limit under test acts; a dropped peer's seat is not held, so its drop is
+/// announced at once.
 pub fn start_lenient_server(net: catchmind::plugins::net::NetConfig) -> HostedServer {
     start_server(ServerOptions {
         net: catchmind::plugins::net::NetConfig {
@@ -42,6 +43,10 @@ pub fn start_lenient_server(net: catchmind::plugins::net::NetConfig) -> HostedSe
             burst: 10_000,
             window: Duration::from_secs(1),
         },
+        rooms: catchmind::plugins::rooms::RoomConfig {
+            seat_hold: Duration::ZERO,
+            ..Default::default()
+        },
         ..ServerOptions::default()
     })
 }
@@ -51,6 +56,7 @@ pub fn hello(name: &str, room: Option<&str>) -> JoinRequest {
         name: name.into(),
         room: room.map(Into::into),
         host_token: None,
+        resume: None,
     }
 }
 
@@ -395,6 +401,11 @@ impl RawPeer {
         self.send_frame(&msg.encode());
     }
 
+    /// Says goodbye (as the game's client does when it leaves or its window closes).
+    pub fn leave(mut self) {
+        self.send(&ClientMsg::Control(ClientControl::Leave));
+    }
+
     /// The network handshake, then a join.
     pub fn hello(&mut self, name: &str) {
         self.send(&ClientMsg::hello());
@@ -426,5 +437,45 @@ impl RawPeer {
             }
         }
         reason
+    }
+}
+
+/// A loopback TCP relay in front of a server whose connections the test can cut, as a Wi-Fi
+/// blink or a NAT's reset would: both ends see the socket close without a goodbye.
+pub struct CuttableLink {
+    pub addr: SocketAddr,
+    live: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
+}
+
+impl CuttableLink {
+    pub fn to(server: SocketAddr) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the relay");
+        let addr = listener.local_addr().unwrap();
+        let live = std::sync::Arc::new(std::sync::Mutex::new(Vec::<TcpStream>::new()));
+        let streams = live.clone();
+        std::thread::spawn(move || {
+            for downstream in listener.incoming().flatten() {
+                let Ok(upstream) = TcpStream::connect(server) else {
+                    continue;
+                };
+                let _ = (downstream.set_nodelay(true), upstream.set_nodelay(true));
+                for (from, to) in [(&downstream, &upstream), (&upstream, &downstream)] {
+                    let (mut from, mut to) = (from.try_clone().unwrap(), to.try_clone().unwrap());
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+                streams.lock().unwrap().extend([downstream, upstream]);
+            }
+        });
+        Self { addr, live }
+    }
+
+    /// Cuts every connection through the relay (new ones still go through).
+    pub fn cut(&self) {
+        for stream in self.live.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
     }
 }

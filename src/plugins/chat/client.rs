@@ -8,7 +8,7 @@ use super::wire::{ChatLine, ChatToClient};
 use crate::id::ClientId;
 use crate::plugins::LogicSystems;
 use crate::plugins::net::FromServer;
-use crate::plugins::rooms::{SessionEnded, Welcome};
+use crate::plugins::rooms::{RoomUpdate, Roster, SessionEnded, Welcome};
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<ChatLog>()
@@ -75,9 +75,18 @@ fn collect_chat(
     mut welcomes: MessageReader<FromServer<Welcome>>,
     mut incoming: MessageReader<FromServer<ChatToClient>>,
     mut ended: MessageReader<SessionEnded>,
+    mut updates: MessageReader<FromServer<RoomUpdate>>,
+    roster: Res<Roster>,
 ) {
     for FromServer(welcome) in welcomes.read() {
         log.entries.clear();
+        if welcome.resumed {
+            log.notice(format!(
+                "Reconnected: you are back in your seat in room \"{}\".",
+                welcome.room
+            ));
+            continue;
+        }
         let others = welcome.players.len().saturating_sub(1);
         log.notice(format!(
             "You joined room \"{}\" ({} other player{} here).",
@@ -105,6 +114,16 @@ fn collect_chat(
             ChatToClient::Joined { name } => log.notice(format!("{name} joined.")),
             ChatToClient::Left { name, reason } => log.notice(format!("{name} {reason}.")),
             ChatToClient::Refused(why) => log.push(ChatEntry::Refused(why.to_string())),
+        }
+    }
+    for FromServer(update) in updates.read() {
+        match update {
+            RoomUpdate::Away(id) => log.notice(format!(
+                "{} lost their connection; their seat is kept for them.",
+                roster.display_name(*id)
+            )),
+            RoomUpdate::Back(id) => log.notice(format!("{} is back.", roster.display_name(*id))),
+            _ => {}
         }
     }
     for ended in ended.read() {

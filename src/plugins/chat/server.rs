@@ -66,7 +66,13 @@ fn greet_joiners(
     rooms: Query<(&Room, &ChatHistory)>,
     mut out: MessageWriter<ToClients<ChatToClient>>,
 ) {
-    for PlayerJoined { client, name, room } in joined.read() {
+    for PlayerJoined {
+        client,
+        name,
+        room,
+        resumed,
+    } in joined.read()
+    {
         let Ok((room, history)) = rooms.get(*room) else {
             continue;
         };
@@ -74,8 +80,9 @@ fn greet_joiners(
             let lines = history.0.iter().cloned().collect();
             out.write(ToClients::one(*client, ChatToClient::History(lines)));
         }
-        let others: Vec<ClientId> = room.members().filter(|id| id != client).collect();
-        if !others.is_empty() {
+        // Whoever comes back to a held seat is announced by the room's own update.
+        let others: Vec<ClientId> = room.present().filter(|id| id != client).collect();
+        if !others.is_empty() && !resumed {
             out.write(ToClients::many(
                 others,
                 ChatToClient::Joined { name: name.clone() },

@@ -111,7 +111,7 @@ pub(crate) async fn run_client(
     let error = loop {
         let frame = match reader.next(config.peer_timeout).await {
             Ok(frame) => frame,
-            Err(ReadEnd::Eof) => break ConnectionError::ServerGone,
+            Err(ReadEnd::Eof | ReadEnd::Left) => break ConnectionError::ServerGone,
             Err(ReadEnd::Lost) => break ConnectionError::Lost,
             Err(ReadEnd::Silent) => break ConnectionError::ServerSilent,
             Err(ReadEnd::Violation(CloseReason::Flooding)) => {

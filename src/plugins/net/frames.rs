@@ -82,8 +82,10 @@ pub fn frame_codec() -> LengthDelimitedCodec {
 /// How a connection's reading side ended.
 #[derive(Debug)]
 pub(crate) enum ReadEnd {
-    /// The peer closed the connection.
+    /// The peer closed the connection without a goodbye.
     Eof,
+    /// The peer said goodbye (a client's `Leave`).
+    Left,
     /// The socket failed (reset, broken pipe).
     Lost,
     /// Nothing arrived within the timeout.

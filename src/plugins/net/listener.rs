@@ -171,7 +171,10 @@ async fn serve_connection(
     .await;
     let cancelled = matches!(end, ReadEnd::Cancelled);
     let reason = match end {
-        ReadEnd::Eof => LeaveReason::Left,
+        ReadEnd::Left => LeaveReason::Left,
+        // Closed without the goodbye every client sends (even when its window closes): the
+        // process died or something between us cut it, so the seat is kept (see rooms).
+        ReadEnd::Eof => LeaveReason::ConnectionLost,
         ReadEnd::Lost => LeaveReason::ConnectionLost,
         ReadEnd::Silent => {
             outbox.close_with(Some(closing(CloseReason::TimedOut)));
@@ -248,7 +251,7 @@ async fn read_client(
         };
         match decode_frame::<ClientControl>(&frame, &protocol.decoders) {
             Ok(Frame::Control(ClientControl::Ping)) => {}
-            Ok(Frame::Control(ClientControl::Leave)) => return ReadEnd::Eof,
+            Ok(Frame::Control(ClientControl::Leave)) => return ReadEnd::Left,
             Ok(Frame::Control(ClientControl::Hello { .. })) => return violation(Violation::HandshakeTwice),
             Ok(Frame::Message { tag, msg }) => {
                 if !shared.report(ServerEvent::Message { client, tag, msg }) {

@@ -19,7 +19,9 @@ use super::frames::{NetConfig, NotQueued, Outbox};
 use super::listener::{self, Protocol, ServerEvent, ServerShared};
 use super::per_address::AddressBook;
 use super::wire::{AnyMessage, CloseReason, FIRST_TAG, LeaveReason, WireMessage, encode_tagged};
-use super::{ClientConnected, ClientDisconnected, DisconnectClient, NetSystems, Recipients, ToClients};
+use super::{
+    ClientConnected, ClientDisconnected, DisconnectClient, NetSystems, RebindClient, Recipients, ToClients,
+};
 use super::{WireRegistry, client};
 use crate::id::ClientId;
 
@@ -67,6 +69,8 @@ pub struct NetServer {
     shared: Arc<ServerShared>,
     events: Receiver<ServerEvent>,
     conns: HashMap<ClientId, Conn>,
+    /// Connections that speak as another client (a resumed session): connection -> client.
+    aliases: HashMap<ClientId, ClientId>,
     local_addr: SocketAddr,
     stop_accepting: CancellationToken,
     wake: Receiver<()>,
@@ -206,6 +210,7 @@ impl NetServer {
             shared,
             events,
             conns: HashMap::new(),
+            aliases: HashMap::new(),
             local_addr,
             stop_accepting,
             wake,
@@ -231,6 +236,23 @@ impl NetServer {
             conn.closing = Some(LeaveReason::from(&reason));
             conn.outbox.close_with(Some(listener::closing(reason)));
         }
+    }
+
+    /// Lets `connection` speak as `as_client` (see [`RebindClient`]).
+    fn rebind(&mut self, connection: ClientId, as_client: ClientId) {
+        if self.conns.contains_key(&as_client) {
+            warn!("not rebinding {connection} as {as_client}: that client is still connected");
+            return;
+        }
+        if let Some(conn) = self.conns.remove(&connection) {
+            self.conns.insert(as_client, conn);
+            self.aliases.insert(connection, as_client);
+        }
+    }
+
+    /// The client a connection speaks as.
+    fn client_of(&self, connection: ClientId) -> ClientId {
+        self.aliases.get(&connection).copied().unwrap_or(connection)
     }
 
     fn send_bytes(&mut self, client: ClientId, bytes: &Bytes) {
@@ -363,12 +385,17 @@ fn receive_from_clients(world: &mut World) {
                     }
                 }
                 ServerEvent::Message { client, tag, msg } => {
+                    let client = server.client_of(client);
                     let deliver = server.deliver.get((tag - FIRST_TAG) as usize);
                     if let Some(deliver) = deliver {
                         deliver(world, client, msg);
                     }
                 }
                 ServerEvent::Closed { client, reason } => {
+                    let client = match server.aliases.remove(&client) {
+                        Some(as_client) => as_client,
+                        None => client,
+                    };
                     let reason = match server.conns.remove(&client) {
                         Some(Conn {
                             closing: Some(ours), ..
@@ -392,6 +419,14 @@ pub(super) fn deliver_from_client<T: WireMessage>(world: &mut World, client: Cli
 /// connections asked for (after what was queued for them).
 fn send_to_clients(world: &mut World) {
     world.resource_scope(|world, mut server: Mut<NetServer>| {
+        let rebinds: Vec<RebindClient> = world.resource_mut::<Messages<RebindClient>>().drain().collect();
+        for RebindClient {
+            connection,
+            as_client,
+        } in rebinds
+        {
+            server.rebind(connection, as_client);
+        }
         let flush = server.flush.clone();
         for (i, flush) in flush.iter().enumerate() {
             flush(world, &mut server, FIRST_TAG + i as u32);

@@ -23,6 +23,8 @@ pub const REVEAL_TIME: Duration = Duration::from_secs(5);
 pub const MAX_WITHHELD: u8 = 3;
 /// Players who left keep their score on the board, up to this many (the best).
 pub const MAX_DEPARTED: usize = 64;
+/// How long a turn waits for a drawer whose connection dropped before it moves on.
+pub const DRAWER_GRACE: Duration = Duration::from_secs(20);
 
 /// The fixed phase lengths (the drawing time is the host's setting). Tests shorten them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +169,10 @@ pub struct Game {
     pub scores: BTreeMap<ClientId, u32>,
     pub phase: Phase,
     bag: WordBag,
+    /// Players whose connection dropped (seat held): skipped as drawers, not waited for.
+    away: Vec<ClientId>,
+    /// The drawer dropped: the turn moves on at this time unless they come back.
+    drawer_grace: Option<Duration>,
 }
 
 impl Game {
@@ -197,6 +203,8 @@ impl Game {
             scores,
             phase: Phase::Over,
             bag,
+            away: Vec::new(),
+            drawer_grace: None,
         };
         let events = game.begin_choosing(rng, now);
         Ok((game, events))
@@ -226,6 +234,14 @@ impl Game {
     /// When the game next needs the clock, if nothing else happens: the end of the phase, or
     /// the next hint (on the clock `now` is given in).
     pub fn next_deadline(&self) -> Option<Duration> {
+        let phase = self.phase_deadline();
+        match self.drawer_grace {
+            Some(grace) => Some(phase.map_or(grace, |at| at.min(grace))),
+            None => phase,
+        }
+    }
+
+    fn phase_deadline(&self) -> Option<Duration> {
         match &self.phase {
             Phase::Choosing { until, .. } | Phase::Reveal { until, .. } => Some(*until),
             Phase::Drawing(turn) => {
@@ -253,7 +269,9 @@ impl Game {
 
     /// The next player who has not drawn this round chooses; after the last round, the end.
     fn begin_choosing(&mut self, rng: &mut impl Rng, now: Duration) -> Vec<Event> {
-        let drawer = match self.order.iter().find(|id| !self.drawn.contains(id)) {
+        self.drawer_grace = None;
+        let here = |id: &&ClientId| !self.away.contains(id);
+        let drawer = match self.order.iter().filter(here).find(|id| !self.drawn.contains(id)) {
             Some(&drawer) => drawer,
             None => {
                 self.round += 1;
@@ -262,7 +280,8 @@ impl Game {
                     self.phase = Phase::Over;
                     return vec![Event::GameOver { early: false }];
                 }
-                self.order[0]
+                // Everyone away: the first in the order chooses (a word is picked if they stay away).
+                *self.order.iter().find(here).unwrap_or(&self.order[0])
             }
         };
         self.drawn.push(drawer);
@@ -374,15 +393,19 @@ impl Game {
         let Phase::Drawing(turn) = &self.phase else {
             return false;
         };
-        self.order
-            .iter()
-            .all(|&id| id == turn.drawer || turn.has_guessed(id))
+        // Those whose connection dropped are not waited for, but a turn nobody found goes on.
+        !turn.guessed.is_empty()
+            && self
+                .order
+                .iter()
+                .all(|&id| id == turn.drawer || turn.has_guessed(id) || self.away.contains(&id))
     }
 
     fn end_turn(&mut self, now: Duration) -> Vec<Event> {
         let Phase::Drawing(turn) = &self.phase else {
             return Vec::new();
         };
+        self.drawer_grace = None;
         let from_eligible: Vec<u32> = turn
             .guessed
             .iter()
@@ -408,6 +431,14 @@ impl Game {
 
     /// Advances the clock: auto-picks, hints, time-outs, the next turn, the end.
     pub fn tick(&mut self, now: Duration, rng: &mut impl Rng) -> Vec<Event> {
+        if self.drawer_grace.is_some_and(|grace| now >= grace) {
+            self.drawer_grace = None;
+            match &self.phase {
+                Phase::Drawing(_) => return self.end_turn(now),
+                Phase::Choosing { .. } => return self.begin_choosing(rng, now),
+                _ => {}
+            }
+        }
         match &mut self.phase {
             Phase::Choosing {
                 drawer,
@@ -450,10 +481,43 @@ impl Game {
         }
     }
 
+    /// A player's connection dropped and their seat is held: they are not waited for, and a
+    /// drawer's turn moves on after [`DRAWER_GRACE`] unless they come back.
+    pub fn away(&mut self, who: ClientId, now: Duration) -> Vec<Event> {
+        if !self.order.contains(&who) || self.away.contains(&who) {
+            return Vec::new();
+        }
+        self.away.push(who);
+        if self.drawer() == Some(who) && !matches!(self.phase, Phase::Reveal { .. }) {
+            self.drawer_grace = Some(now + DRAWER_GRACE);
+        }
+        match &self.phase {
+            Phase::Drawing(_) if self.everyone_guessed() => self.end_turn(now),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A player came back to their held seat: everything the game kept for them stands.
+    pub fn back(&mut self, who: ClientId) {
+        self.away.retain(|&id| id != who);
+        if self.drawer() == Some(who) {
+            self.drawer_grace = None;
+        }
+    }
+
+    /// Whether `who`'s connection is down (seat held).
+    pub fn is_away(&self, who: ClientId) -> bool {
+        self.away.contains(&who)
+    }
+
     /// A player leaves: a drawer's turn ends; under two players the game ends early.
     pub fn leave(&mut self, who: ClientId, now: Duration, rng: &mut impl Rng) -> Vec<Event> {
         if !self.order.contains(&who) || self.phase == Phase::Over {
             return Vec::new();
+        }
+        self.away.retain(|&id| id != who);
+        if self.drawer() == Some(who) {
+            self.drawer_grace = None;
         }
         self.order.retain(|&id| id != who);
         if self.order.len() < 2 {
@@ -811,6 +875,64 @@ mod tests {
             [Event::GameOver { early: true }]
         );
         assert_eq!(game.phase, Phase::Over);
+    }
+
+    #[test]
+    fn a_dropped_drawer_gets_a_grace_and_a_dropped_guesser_is_not_waited_for() {
+        let (mut game, mut rng) = new_game(&["사과", "바나나", "포도"], &[A, B, C], 1);
+        let drawer = game.drawer().unwrap();
+        game.choose(drawer, 0, s(0)).unwrap();
+        // The drawer drops and comes back within the grace: the turn goes on.
+        assert!(game.away(drawer, s(1)).is_empty());
+        assert_eq!(game.next_deadline(), Some(s(1) + DRAWER_GRACE));
+        assert!(game.tick(s(10), &mut rng).is_empty());
+        game.back(drawer);
+        assert!(
+            game.tick(s(1) + DRAWER_GRACE, &mut rng).is_empty(),
+            "back in time"
+        );
+        // Dropped again and gone past the grace: the turn ends (the seat is still held).
+        game.away(drawer, s(30));
+        let events = game.tick(s(30) + DRAWER_GRACE, &mut rng);
+        assert!(
+            matches!(events.as_slice(), [Event::TurnOver { .. }]),
+            "{events:?}"
+        );
+        assert!(game.order.contains(&drawer), "still in the game");
+        // The next chooser is never one whose connection is down.
+        let mut events = game.tick(s(60), &mut rng);
+        let Some(Event::Choosing { drawer: next, .. }) = events.pop() else {
+            panic!("{events:?}")
+        };
+        assert_ne!(next, drawer);
+        // A guesser who drops is not waited for once the other has found it...
+        game.choose(next, 0, s(60)).unwrap();
+        let word2 = drawing(&game).word.clone();
+        let other = [A, B, C].into_iter().find(|&p| p != drawer && p != next).unwrap();
+        game.back(drawer);
+        game.away(other, s(61));
+        let (verdict, events) = game.guess(drawer, &word2, s(62));
+        assert!(matches!(verdict, Guess::Correct { .. }), "{verdict:?}");
+        assert!(
+            matches!(events.last(), Some(Event::TurnOver { .. })),
+            "{events:?}"
+        );
+    }
+
+    #[test]
+    fn a_turn_nobody_found_goes_on_while_its_guessers_are_away() {
+        let (mut game, mut rng) = new_game(&["사과", "바나나", "포도"], &[A, B], 1);
+        let drawer = game.drawer().unwrap();
+        let guesser = if drawer == A { B } else { A };
+        game.choose(drawer, 0, s(0)).unwrap();
+        assert!(game.away(guesser, s(1)).is_empty(), "not ended for a blink");
+        assert!(game.tick(s(10), &mut rng).is_empty());
+        game.back(guesser);
+        let word = drawing(&game).word.clone();
+        assert!(matches!(
+            game.guess(guesser, &word, s(12)).0,
+            Guess::Correct { .. }
+        ));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::plugins::LogicSystems;
 use crate::plugins::canvas::{LockPen, PenLock};
 use crate::plugins::chat::{Audience, ChatLine, HandOverLines, LineSaid, PublishLine};
 use crate::plugins::net::{FromClient, ServerWake, ToClients};
-use crate::plugins::rooms::{Player, PlayerJoined, PlayerLeft, Room, RoomIndex};
+use crate::plugins::rooms::{Player, PlayerAway, PlayerJoined, PlayerLeft, Room, RoomIndex};
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<QuizConfig>()
@@ -32,6 +32,7 @@ pub(super) fn plugin(app: &mut App) {
             (
                 offer_joiners,
                 leave_games,
+                hold_for_the_away,
                 handle_requests,
                 route_guesses,
                 tick_games,
@@ -225,7 +226,13 @@ fn offer_joiners(
     mut out: MessageWriter<ToClients<QuizToClient>>,
 ) {
     let custom_words = config.custom_words.as_ref().map_or(0, |w| w.len() as u32);
-    for PlayerJoined { client, name, room } in joined.read() {
+    for PlayerJoined {
+        client,
+        name,
+        room,
+        resumed,
+    } in joined.read()
+    {
         out.write(ToClients::one(*client, QuizToClient::Offer { custom_words }));
         let Ok(mut slot) = rooms.get_mut(*room) else {
             continue;
@@ -233,6 +240,9 @@ fn offer_joiners(
         let Some(session) = slot.0.as_mut() else {
             continue;
         };
+        if *resumed {
+            session.game.back(*client);
+        }
         session.game.join(*client);
         session.names.insert(*client, name.clone());
         if let Some(view) = view_for(&session.game, *client, time.elapsed()) {
@@ -259,6 +269,31 @@ fn leave_games(
         if !session.game.scores.contains_key(client) {
             session.names.remove(client);
         }
+        let at = At {
+            entity: *room,
+            room: room_data,
+            now,
+        };
+        dispatch(events, &at, &mut slot, &mut out);
+    }
+}
+
+/// A player whose connection dropped keeps their place; the game stops waiting for them.
+fn hold_for_the_away(
+    time: Res<Time<Real>>,
+    mut away: MessageReader<PlayerAway>,
+    mut rooms: Query<(&Room, &mut RoomGame)>,
+    mut out: QuizOut,
+) {
+    let now = time.elapsed();
+    for PlayerAway { client, room } in away.read() {
+        let Ok((room_data, mut slot)) = rooms.get_mut(*room) else {
+            continue;
+        };
+        let Some(session) = slot.0.as_mut() else {
+            continue;
+        };
+        let events = session.game.away(*client, now);
         let at = At {
             entity: *room,
             room: room_data,

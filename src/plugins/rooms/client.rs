@@ -3,25 +3,31 @@
 
 use bevy::prelude::*;
 
-use super::wire::{JoinRequest, PlayerInfo, Rejection, RoomUpdate, Welcome};
+use std::time::Duration;
+
+use super::wire::{JoinRequest, PlayerInfo, Rejection, RoomUpdate, SessionToken, Welcome};
 use crate::id::ClientId;
 use crate::plugins::LogicSystems;
 use crate::plugins::net::{
-    ConnectRequested, ConnectionEnded, ConnectionError, ConnectionReady, FromServer, ToServer,
+    ClientState, CloseReason, ConnectRequested, ConnectionEnded, ConnectionError, ConnectionReady,
+    FromServer, LeaveRequested, ToServer,
 };
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<Roster>()
         .init_resource::<PendingJoin>()
+        .init_resource::<Seat>()
+        .init_resource::<Reconnecting>()
         .add_message::<JoinServer>()
         .add_message::<SessionEnded>()
+        .add_message::<CancelReconnect>()
         .add_systems(
             PreUpdate,
             connect_to_join.before(crate::plugins::net::NetSystems::Receive),
         )
         .add_systems(
             Update,
-            (send_join, track_roster, end_session)
+            (send_join, track_roster, end_session, retry_join, cancel_reconnect)
                 .chain()
                 .in_set(LogicSystems::Rooms),
         );
@@ -37,6 +43,54 @@ pub struct JoinServer {
 /// The join this client sends once the server accepts the connection.
 #[derive(Resource, Default)]
 struct PendingJoin(Option<JoinRequest>);
+
+/// Where this client joined and the token that gives its seat back after a drop.
+#[derive(Resource, Default)]
+struct Seat {
+    addr: String,
+    join: Option<JoinRequest>,
+    token: Option<SessionToken>,
+    hold: Duration,
+}
+
+/// While set, the connection dropped and this client is trying to get its seat back: the
+/// room stays on screen, and the attempts stop when the seat's hold runs out.
+#[derive(Resource, Default, Debug)]
+pub struct Reconnecting(pub Option<Attempts>);
+
+#[derive(Debug, Clone)]
+pub struct Attempts {
+    /// The attempt under way or next (1-based).
+    pub attempt: u32,
+    /// Why the connection dropped (what the player is told if the seat cannot be had back).
+    pub why: ConnectionError,
+    /// How long the server holds the seat.
+    pub hold: Duration,
+    started: Duration,
+    /// When to try next; `None` while an attempt is under way.
+    next_at: Option<Duration>,
+}
+
+/// The player gave up reconnecting.
+#[derive(Message, Debug, Clone, Default)]
+pub struct CancelReconnect;
+
+/// The wait before attempt `n` (1-based): 0.5 s, doubling, at most 8 s.
+pub fn backoff(n: u32) -> Duration {
+    Duration::from_millis(500u64.saturating_mul(1 << n.saturating_sub(1).min(4)))
+}
+
+/// Whether a connection that ended this way may get its seat back (the server holds seats of
+/// connections that dropped, not of players it closed for cause or that left).
+pub fn may_resume(error: &ConnectionError) -> bool {
+    matches!(
+        error,
+        ConnectionError::Lost
+            | ConnectionError::ServerSilent
+            | ConnectionError::ServerGone
+            | ConnectionError::ClosedByServer(CloseReason::TimedOut | CloseReason::TooSlow)
+    )
+}
 
 /// This client's time on the server ended (or never began), in words for the player.
 #[derive(Message, Debug, Clone, PartialEq, Eq)]
@@ -88,10 +142,18 @@ impl Roster {
 fn connect_to_join(
     mut requests: MessageReader<JoinServer>,
     mut pending: ResMut<PendingJoin>,
+    mut seat: ResMut<Seat>,
+    mut reconnecting: ResMut<Reconnecting>,
     mut connect: MessageWriter<ConnectRequested>,
 ) {
     if let Some(JoinServer { addr, join }) = requests.read().last() {
         pending.0 = Some(join.clone());
+        *seat = Seat {
+            addr: addr.clone(),
+            join: Some(join.clone()),
+            ..Seat::default()
+        };
+        reconnecting.0 = None;
         connect.write(ConnectRequested { addr: addr.clone() });
     }
 }
@@ -110,11 +172,16 @@ fn send_join(
 
 fn track_roster(
     mut roster: ResMut<Roster>,
+    mut seat: ResMut<Seat>,
+    mut reconnecting: ResMut<Reconnecting>,
     mut welcomes: MessageReader<FromServer<Welcome>>,
     mut rejections: MessageReader<FromServer<Rejection>>,
     mut updates: MessageReader<FromServer<RoomUpdate>>,
 ) {
     for FromServer(welcome) in welcomes.read() {
+        seat.token = Some(welcome.session);
+        seat.hold = Duration::from_secs(welcome.seat_hold_secs.into());
+        reconnecting.0 = None;
         *roster = Roster {
             me: Some(welcome.you),
             room: welcome.room.clone(),
@@ -138,20 +205,109 @@ fn track_roster(
             }
             RoomUpdate::Left { id, .. } => roster.players.retain(|p| p.id != *id),
             RoomUpdate::HostChanged(id) => roster.host = Some(*id),
+            RoomUpdate::Away(id) | RoomUpdate::Back(id) => {
+                let away = matches!(update, RoomUpdate::Away(_));
+                if let Some(player) = roster.players.iter_mut().find(|p| p.id == *id) {
+                    player.away = away;
+                }
+            }
         }
     }
 }
 
+/// A connection that ended: a dropped one starts the attempts to get the seat back (while the
+/// server holds it); anything else, or a refused attempt, ends the session.
 fn end_session(
+    time: Res<Time<Real>>,
     mut roster: ResMut<Roster>,
+    seat: Res<Seat>,
+    mut reconnecting: ResMut<Reconnecting>,
     mut ended: MessageReader<ConnectionEnded>,
     mut out: MessageWriter<SessionEnded>,
 ) {
+    let now = time.elapsed();
     for ConnectionEnded(error) in ended.read() {
+        let rejection = roster.rejection.take();
+        let retry = match (&mut reconnecting.0, &rejection) {
+            (Some(attempts), None) => Some(attempts),
+            (Some(attempts), Some(why)) if why.is_transient() => Some(attempts),
+            (Some(_), Some(_)) => None,
+            (None, _) if roster.me.is_some() && seat.token.is_some() && may_resume(error) => {
+                info!("connection dropped ({error}); trying to get the seat back");
+                Some(reconnecting.0.insert(Attempts {
+                    attempt: 0,
+                    why: error.clone(),
+                    hold: seat.hold,
+                    started: now,
+                    next_at: None,
+                }))
+            }
+            (None, _) => None,
+        };
+        if let Some(attempts) = retry {
+            attempts.attempt += 1;
+            attempts.next_at = Some(now + backoff(attempts.attempt));
+            continue;
+        }
+        let error = reconnecting.0.take().map_or(error.clone(), |a| a.why);
+        roster.me = None;
+        out.write(SessionEnded { error, rejection });
+    }
+}
+
+/// Tries again when the back-off is over, presenting the seat's token; gives up when the
+/// server would no longer hold the seat.
+fn retry_join(
+    time: Res<Time<Real>>,
+    state: Res<State<ClientState>>,
+    seat: Res<Seat>,
+    mut roster: ResMut<Roster>,
+    mut reconnecting: ResMut<Reconnecting>,
+    mut pending: ResMut<PendingJoin>,
+    mut connect: MessageWriter<ConnectRequested>,
+    mut out: MessageWriter<SessionEnded>,
+) {
+    let now = time.elapsed();
+    let Some(attempts) = &mut reconnecting.0 else {
+        return;
+    };
+    let Some(next_at) = attempts.next_at else {
+        return;
+    };
+    if now.saturating_sub(attempts.started) > seat.hold {
+        let error = attempts.why.clone();
+        reconnecting.0 = None;
         roster.me = None;
         out.write(SessionEnded {
-            error: error.clone(),
-            rejection: roster.rejection.take(),
+            error,
+            rejection: None,
         });
+        return;
+    }
+    if now < next_at || *state.get() != ClientState::Disconnected {
+        return;
+    }
+    let Some(join) = &seat.join else { return };
+    attempts.next_at = None;
+    pending.0 = Some(JoinRequest {
+        resume: seat.token,
+        ..join.clone()
+    });
+    connect.write(ConnectRequested {
+        addr: seat.addr.clone(),
+    });
+}
+
+/// The player gave up getting the seat back (the screen goes back to the launcher): an attempt
+/// under way is dropped.
+fn cancel_reconnect(
+    mut cancel: MessageReader<CancelReconnect>,
+    mut reconnecting: ResMut<Reconnecting>,
+    mut pending: ResMut<PendingJoin>,
+    mut leave: MessageWriter<LeaveRequested>,
+) {
+    if cancel.read().last().is_some() && reconnecting.0.take().is_some() {
+        pending.0 = None;
+        leave.write(LeaveRequested);
     }
 }

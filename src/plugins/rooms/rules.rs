@@ -18,6 +18,9 @@ pub struct RoomConfig {
     pub join_timeout: std::time::Duration,
     /// Rooms that players from one address may have made and that still exist.
     pub rooms_per_address: u16,
+    /// How long a player's seat (name, score, turn) is kept after their connection drops;
+    /// zero keeps none.
+    pub seat_hold: std::time::Duration,
 }
 
 impl Default for RoomConfig {
@@ -28,6 +31,7 @@ impl Default for RoomConfig {
             max_rooms: 256,
             join_timeout: std::time::Duration::from_secs(10),
             rooms_per_address: 4,
+            seat_hold: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -59,6 +63,8 @@ struct Member {
     key: String,
     addr: SocketAddr,
     operator: bool,
+    /// The connection dropped; the seat is held.
+    away: bool,
 }
 
 impl Member {
@@ -67,6 +73,7 @@ impl Member {
             id: self.id,
             name: self.name.clone(),
             addr: with_addr.then(|| self.addr.to_string()),
+            away: self.away,
         }
     }
 }
@@ -127,12 +134,44 @@ impl Room {
             key,
             addr,
             operator,
+            away: false,
         });
         let take_over = self.host.is_none() || (operator && self.is_default);
         if take_over {
             self.host = Some(id);
         }
         take_over
+    }
+
+    /// Whether `id`'s seat is held for them while their connection is down.
+    pub fn is_away(&self, id: ClientId) -> bool {
+        self.members.iter().any(|m| m.id == id && m.away)
+    }
+
+    /// Members whose connection is up.
+    pub fn present(&self) -> impl Iterator<Item = ClientId> + '_ {
+        self.members.iter().filter(|m| !m.away).map(|m| m.id)
+    }
+
+    /// Holds `id`'s seat while their connection is down; returns whether they were here.
+    pub fn hold_seat(&mut self, id: ClientId) -> bool {
+        self.members
+            .iter_mut()
+            .find(|m| m.id == id)
+            .map(|m| m.away = true)
+            .is_some()
+    }
+
+    /// Gives `id` their held seat back, now reached at `addr`; returns whether it was held.
+    pub fn give_seat_back(&mut self, id: ClientId, addr: SocketAddr) -> bool {
+        match self.members.iter_mut().find(|m| m.id == id && m.away) {
+            Some(member) => {
+                member.away = false;
+                member.addr = addr;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Removes a member; returns the new host if the host left and someone remains.
@@ -155,7 +194,7 @@ impl Room {
         let (ops, rest): (Vec<&Member>, Vec<&Member>) = self
             .members
             .iter()
-            .filter(|m| Some(m.id) != except)
+            .filter(|m| Some(m.id) != except && !m.away)
             .partition(|m| m.operator);
         (
             ops.iter().map(|m| m.id).collect(),
@@ -255,6 +294,33 @@ mod tests {
         assert_eq!(room.remove(ClientId(3)), None, "a guest leaving changes no host");
         assert_eq!(room.remove(ClientId(2)), None);
         assert!(room.is_empty());
+    }
+
+    #[test]
+    fn a_held_seat_keeps_the_name_and_the_place() {
+        let mut room = Room::new("r", 2, false);
+        room.add(ClientId(1), "Alice", addr(), false);
+        room.add(ClientId(2), "Bob", addr(), false);
+        assert!(room.hold_seat(ClientId(1)));
+        assert!(room.is_away(ClientId(1)));
+        assert_eq!(room.present().collect::<Vec<_>>(), vec![ClientId(2)]);
+        assert_eq!(
+            room.admission("alice", &name_key("alice")),
+            Err(Rejection::NameTaken("alice".into())),
+            "the held name is taken"
+        );
+        assert!(matches!(
+            room.admission("Carol", &name_key("Carol")),
+            Err(Rejection::RoomFull { .. })
+        ));
+        let moved: SocketAddr = "127.0.0.9:6000".parse().unwrap();
+        assert!(room.give_seat_back(ClientId(1), moved));
+        assert!(
+            !room.give_seat_back(ClientId(1), moved),
+            "only a held seat comes back"
+        );
+        assert_eq!(room.roster_for(true)[0].addr.as_deref(), Some("127.0.0.9:6000"));
+        assert!(!room.hold_seat(ClientId(7)));
     }
 
     #[test]

@@ -8,13 +8,13 @@ use std::time::Duration;
 use bevy::prelude::*;
 
 use super::rules::{Room, RoomConfig, may_make_a_room, plan_join};
-use super::wire::{JoinRequest, PlayerInfo, Rejection, RoomUpdate, Welcome};
+use super::wire::{JoinRequest, PlayerInfo, Rejection, RoomUpdate, SessionToken, Welcome};
 use crate::id::ClientId;
 use crate::names::{self, name_key};
 use crate::plugins::LogicSystems;
 use crate::plugins::net::{
-    ClientConnected, ClientDisconnected, CloseReason, DisconnectClient, FromClient, LeaveReason, Refusal,
-    ServerWake, ToClients, Violation, address_key,
+    ClientConnected, ClientDisconnected, CloseReason, DisconnectClient, FromClient, LeaveReason,
+    RebindClient, Refusal, ServerWake, ToClients, Violation, address_key,
 };
 
 pub(super) fn plugin(app: &mut App) {
@@ -22,6 +22,7 @@ pub(super) fn plugin(app: &mut App) {
         .init_resource::<Arrivals>()
         .add_message::<PlayerJoined>()
         .add_message::<PlayerLeft>()
+        .add_message::<PlayerAway>()
         .add_systems(
             Update,
             // Rooms first (the chain's sync point makes them visible), then admit: a client
@@ -31,6 +32,7 @@ pub(super) fn plugin(app: &mut App) {
                 create_rooms,
                 admit_joiners,
                 remove_leavers,
+                release_seats,
                 drop_silent_arrivals,
             )
                 .chain()
@@ -46,6 +48,8 @@ pub struct Player {
     pub addr: SocketAddr,
     pub room: Entity,
     pub operator: bool,
+    /// Gives the seat back after a dropped connection; a new one with every welcome.
+    session: SessionToken,
 }
 
 /// Finds rooms by name key and players by connection.
@@ -55,7 +59,23 @@ pub struct RoomIndex {
     players: HashMap<ClientId, Entity>,
     /// Who made each room other than the default one (by room key).
     makers: HashMap<String, IpAddr>,
+    /// Every player's current session token.
+    sessions: HashMap<SessionToken, ClientId>,
+    /// Seats held for players whose connection dropped: until when, and why it dropped.
+    held: HashMap<ClientId, (Duration, LeaveReason)>,
+    /// Tokens no longer valid, and why, so a refusal can say; the oldest go past [`MAX_SPENT`].
+    spent: HashMap<SessionToken, (Spent, Duration)>,
 }
+
+/// Why a session token no longer gives a seat back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Spent {
+    Expired,
+    Used,
+}
+
+/// Tokens remembered as spent (for the refusal's wording only; older ones read "unknown").
+const MAX_SPENT: usize = 4096;
 
 impl RoomIndex {
     pub fn player(&self, id: ClientId) -> Option<Entity> {
@@ -66,6 +86,42 @@ impl RoomIndex {
     fn made_by(&self, ip: IpAddr) -> usize {
         let ip = address_key(ip);
         self.makers.values().filter(|&&maker| maker == ip).count()
+    }
+
+    fn spend(&mut self, token: SessionToken, why: Spent, now: Duration) {
+        self.sessions.remove(&token);
+        if self.spent.len() >= MAX_SPENT {
+            // Forget the older half at once, so the sweep is rare.
+            let mut times: Vec<Duration> = self.spent.values().map(|&(_, at)| at).collect();
+            times.sort_unstable();
+            let cut = times[times.len() / 2];
+            self.spent.retain(|_, &mut (_, at)| at > cut);
+        }
+        self.spent.insert(token, (why, now));
+    }
+
+    /// Whose seat `token` gives back, or why it gives none.
+    fn seat_for(&self, token: &SessionToken, config: &RoomConfig) -> Result<ClientId, Rejection> {
+        if let Some(&id) = self.sessions.get(token) {
+            return match self.held.contains_key(&id) {
+                true => Ok(id),
+                false => Err(Rejection::SeatInUse),
+            };
+        }
+        Err(match self.spent.get(token) {
+            Some((Spent::Used, _)) => Rejection::SessionUsed,
+            Some((Spent::Expired, _)) => Rejection::SeatExpired {
+                secs: hold_secs(config),
+            },
+            None => Rejection::UnknownSession,
+        })
+    }
+
+    /// A fresh session token for `id` (128 random bits from the thread's CSPRNG).
+    fn new_session(&mut self, id: ClientId) -> SessionToken {
+        let token: SessionToken = rand::random();
+        self.sessions.insert(token, id);
+        token
     }
 
     /// Rooms counted against the room cap: all but the default room, which always exists.
@@ -83,12 +139,36 @@ pub struct OperatorToken(pub [u8; 16]);
 #[derive(Resource, Default)]
 struct Arrivals(HashMap<ClientId, (SocketAddr, Duration)>);
 
-/// A player joined a room (server side, after the welcome was sent).
+/// A player joined a room (server side, after the welcome was sent), or came back to their
+/// held seat (`resumed`: they keep whatever the room kept for them; send them the room's state).
 #[derive(Message, Debug, Clone)]
 pub struct PlayerJoined {
     pub client: ClientId,
     pub name: String,
     pub room: Entity,
+    pub resumed: bool,
+}
+
+/// A player's connection dropped and their seat is held (for [`RoomConfig::seat_hold`]): they
+/// stay a member, but nothing reaches them until they come back ([`PlayerJoined`] with
+/// `resumed`) or leave ([`PlayerLeft`] when the hold runs out).
+#[derive(Message, Debug, Clone)]
+pub struct PlayerAway {
+    pub client: ClientId,
+    pub room: Entity,
+}
+
+/// Whether a connection that ended for `reason` keeps its seat for a while: it dropped, rather
+/// than the player leaving or the server closing it for cause.
+pub fn keeps_seat(reason: &LeaveReason) -> bool {
+    matches!(
+        reason,
+        LeaveReason::ConnectionLost | LeaveReason::TimedOut | LeaveReason::Closed(CloseReason::TooSlow)
+    )
+}
+
+fn hold_secs(config: &RoomConfig) -> u16 {
+    config.seat_hold.as_secs().min(u16::MAX as u64) as u16
 }
 
 /// A player left a room (server side); the room entity may be gone if it emptied.
@@ -122,7 +202,9 @@ fn create_rooms(
     mut requests: MessageReader<FromClient<JoinRequest>>,
 ) {
     for FromClient { client, msg } in requests.read() {
-        if !arrivals.0.contains_key(client) || names::normalize_name(&msg.name).is_err() {
+        // A resumed seat is in a room that exists (or in none).
+        let resume = msg.resume.is_some();
+        if resume || !arrivals.0.contains_key(client) || names::normalize_name(&msg.name).is_err() {
             continue;
         }
         let room_name = match &msg.room {
@@ -157,12 +239,12 @@ fn create_rooms(
 
 fn admit_joiners(
     mut commands: Commands,
+    time: Res<Time<Real>>,
     config: Res<RoomConfig>,
     operator: Option<Res<OperatorToken>>,
-    mut index: ResMut<RoomIndex>,
     mut arrivals: ResMut<Arrivals>,
     mut requests: MessageReader<FromClient<JoinRequest>>,
-    mut rooms: Query<&mut Room>,
+    mut seats: Seats,
     mut out: AdmissionOutput,
 ) {
     for FromClient { client, msg } in requests.read() {
@@ -171,6 +253,17 @@ fn admit_joiners(
             out.disconnect(*client, CloseReason::ProtocolViolation(Violation::Unexpected));
             continue;
         };
+        if let Some(token) = msg.resume {
+            let room = msg.room.as_deref().unwrap_or(&config.default_room);
+            if let Err(rejection) =
+                seats.resume(&config, time.elapsed(), (*client, addr), token, room, &mut out)
+            {
+                info!("refused {client} from {addr}: {rejection}");
+                out.refuse(*client, rejection);
+            }
+            continue;
+        }
+        let (index, rooms) = (&mut seats.index, &mut seats.rooms);
         let plan = plan_join(
             &config,
             &msg.name,
@@ -198,7 +291,9 @@ fn admit_joiners(
             continue;
         };
         let operator = operator.as_ref().is_some_and(|t| msg.host_token == Some(t.0));
-        out.welcome(&mut room, *client, &plan.name, addr, operator);
+        let session = index.new_session(*client);
+        out.admit(&mut room, *client, &plan.name, addr, operator);
+        out.welcome(&room, *client, operator, session, false, &config);
         info!("{} ({addr}) joined room {}", plan.name, plan.room_name);
         let player = Player {
             id: *client,
@@ -206,6 +301,7 @@ fn admit_joiners(
             addr,
             room: room_entity,
             operator,
+            session,
         };
         let entity = commands
             .spawn((Name::new(format!("player {}", plan.name)), player))
@@ -215,7 +311,65 @@ fn admit_joiners(
             client: *client,
             name: plan.name,
             room: room_entity,
+            resumed: false,
         });
+    }
+}
+
+/// Rooms and players, for admitting players and giving seats back.
+#[derive(bevy::ecs::system::SystemParam)]
+struct Seats<'w, 's> {
+    index: ResMut<'w, RoomIndex>,
+    rooms: Query<'w, 's, &'static mut Room>,
+    players: Query<'w, 's, &'static mut Player>,
+}
+
+impl Seats<'_, '_> {
+    /// Gives the seat `token` holds in `room` back to the connection `client` (at `addr`).
+    fn resume(
+        &mut self,
+        config: &RoomConfig,
+        now: Duration,
+        (client, addr): (ClientId, SocketAddr),
+        token: SessionToken,
+        room: &str,
+        out: &mut AdmissionOutput,
+    ) -> Result<(), Rejection> {
+        let id = self.index.seat_for(&token, config)?;
+        let entity = *self.index.players.get(&id).ok_or(Rejection::UnknownSession)?;
+        let mut player = self
+            .players
+            .get_mut(entity)
+            .map_err(|_| Rejection::UnknownSession)?;
+        let mut seat_room = self
+            .rooms
+            .get_mut(player.room)
+            .map_err(|_| Rejection::UnknownSession)?;
+        if name_key(room) != name_key(&seat_room.name) {
+            return Err(Rejection::SeatElsewhere {
+                room: seat_room.name.clone(),
+            });
+        }
+        self.index.held.remove(&id);
+        self.index.spend(player.session, Spent::Used, now);
+        player.session = self.index.new_session(id);
+        player.addr = addr;
+        seat_room.give_seat_back(id, addr);
+        out.rebind.write(RebindClient {
+            connection: client,
+            as_client: id,
+        });
+        out.welcome(&seat_room, id, player.operator, player.session, true, config);
+        let others: Vec<ClientId> = seat_room.present().filter(|&other| other != id).collect();
+        out.updates.write(ToClients::many(others, RoomUpdate::Back(id)));
+        info!("{} ({addr}) came back to room {}", player.name, seat_room.name);
+        out.joined.write(PlayerJoined {
+            client: id,
+            name: player.name.clone(),
+            room: player.room,
+            resumed: true,
+        });
+        Ok(())
     }
 }
 
@@ -226,6 +380,7 @@ struct AdmissionOutput<'w> {
     rejections: MessageWriter<'w, ToClients<Rejection>>,
     updates: MessageWriter<'w, ToClients<RoomUpdate>>,
     disconnects: MessageWriter<'w, DisconnectClient>,
+    rebind: MessageWriter<'w, RebindClient>,
     joined: MessageWriter<'w, PlayerJoined>,
 }
 
@@ -239,18 +394,32 @@ impl AdmissionOutput<'_> {
         self.disconnect(client, CloseReason::Refused(Refusal::ByTheGame));
     }
 
-    /// Adds the player to the room, welcomes them and tells the others.
-    fn welcome(&mut self, room: &mut Room, client: ClientId, name: &str, addr: SocketAddr, operator: bool) {
-        let previous_host = room.host();
-        room.add(client, name, addr, operator);
+    fn welcome(
+        &mut self,
+        room: &Room,
+        client: ClientId,
+        operator: bool,
+        session: SessionToken,
+        resumed: bool,
+        config: &RoomConfig,
+    ) {
         let welcome = Welcome {
             you: client,
             room: room.name.clone(),
             capacity: room.capacity,
             players: room.roster_for(operator),
             host: room.host(),
+            session,
+            resumed,
+            seat_hold_secs: hold_secs(config),
         };
         self.welcomes.write(ToClients::one(client, welcome));
+    }
+
+    /// Adds the player to the room and tells the others.
+    fn admit(&mut self, room: &mut Room, client: ClientId, name: &str, addr: SocketAddr, operator: bool) {
+        let previous_host = room.host();
+        room.add(client, name, addr, operator);
         let newcomer = room.roster_for(true).pop().expect("just added");
         let (ops, rest) = room.audiences(Some(client));
         if !ops.is_empty() {
@@ -273,51 +442,134 @@ impl AdmissionOutput<'_> {
     }
 }
 
-fn remove_leavers(
-    mut commands: Commands,
-    mut index: ResMut<RoomIndex>,
-    mut arrivals: ResMut<Arrivals>,
-    mut disconnected: MessageReader<ClientDisconnected>,
-    mut rooms: Query<&mut Room>,
-    players: Query<&Player>,
-    mut updates: MessageWriter<ToClients<RoomUpdate>>,
-    mut left: MessageWriter<PlayerLeft>,
-) {
-    for ClientDisconnected { client, reason } in disconnected.read() {
-        arrivals.0.remove(client);
-        let Some(entity) = index.players.remove(client) else {
-            continue;
+/// Removing players from their rooms (and rooms that empty), and telling the others.
+#[derive(bevy::ecs::system::SystemParam)]
+struct Departures<'w, 's> {
+    commands: Commands<'w, 's>,
+    index: ResMut<'w, RoomIndex>,
+    rooms: Query<'w, 's, &'static mut Room>,
+    players: Query<'w, 's, &'static Player>,
+    updates: MessageWriter<'w, ToClients<RoomUpdate>>,
+    left: MessageWriter<'w, PlayerLeft>,
+}
+
+impl Departures<'_, '_> {
+    fn remove(&mut self, client: ClientId, reason: &LeaveReason) {
+        let Some(entity) = self.index.players.remove(&client) else {
+            return;
         };
-        let Ok(player) = players.get(entity) else { continue };
-        commands.entity(entity).despawn();
-        let Ok(mut room) = rooms.get_mut(player.room) else {
-            continue;
+        let Ok(player) = self.players.get(entity) else {
+            return;
         };
-        let new_host = room.remove(*client);
+        self.index.held.remove(&client);
+        self.index.sessions.remove(&player.session);
+        self.commands.entity(entity).despawn();
+        let Ok(mut room) = self.rooms.get_mut(player.room) else {
+            return;
+        };
+        let new_host = room.remove(client);
         let remaining: Vec<ClientId> = room.members().collect();
         info!("{} left room {}: {reason}", player.name, room.name);
         if !remaining.is_empty() {
             let update = RoomUpdate::Left {
-                id: *client,
+                id: client,
                 reason: reason.clone(),
             };
-            updates.write(ToClients::many(remaining.clone(), update));
+            self.updates.write(ToClients::many(remaining.clone(), update));
             if let Some(host) = new_host {
-                updates.write(ToClients::many(remaining.clone(), RoomUpdate::HostChanged(host)));
+                self.updates
+                    .write(ToClients::many(remaining.clone(), RoomUpdate::HostChanged(host)));
             }
         } else if !room.is_default {
             let key = name_key(&room.name);
-            index.rooms.remove(&key);
-            index.makers.remove(&key);
-            commands.entity(player.room).despawn();
+            self.index.rooms.remove(&key);
+            self.index.makers.remove(&key);
+            self.commands.entity(player.room).despawn();
         }
-        left.write(PlayerLeft {
-            client: *client,
+        self.left.write(PlayerLeft {
+            client,
             name: player.name.clone(),
             room: player.room,
             reason: reason.clone(),
             remaining,
         });
+    }
+
+    /// Holds a dropped player's seat until `until`; returns whether they had one.
+    fn hold(&mut self, client: ClientId, reason: &LeaveReason, until: Duration) -> Option<Entity> {
+        let player = self.players.get(*self.index.players.get(&client)?).ok()?;
+        let mut room = self.rooms.get_mut(player.room).ok()?;
+        room.hold_seat(client);
+        self.index.held.insert(client, (until, reason.clone()));
+        info!(
+            "{} dropped from room {} ({reason}); seat held",
+            player.name, room.name
+        );
+        let others: Vec<ClientId> = room.present().collect();
+        if !others.is_empty() {
+            self.updates
+                .write(ToClients::many(others, RoomUpdate::Away(client)));
+        }
+        Some(player.room)
+    }
+}
+
+fn remove_leavers(
+    time: Res<Time<Real>>,
+    config: Res<RoomConfig>,
+    mut arrivals: ResMut<Arrivals>,
+    mut disconnected: MessageReader<ClientDisconnected>,
+    mut departures: Departures,
+    mut away: MessageWriter<PlayerAway>,
+) {
+    for ClientDisconnected { client, reason } in disconnected.read() {
+        arrivals.0.remove(client);
+        if keeps_seat(reason) && !config.seat_hold.is_zero() {
+            let until = time.elapsed() + config.seat_hold;
+            if let Some(room) = departures.hold(*client, reason, until) {
+                away.write(PlayerAway {
+                    client: *client,
+                    room,
+                });
+                continue;
+            }
+        }
+        departures.remove(*client, reason);
+    }
+}
+
+/// Seats held past [`RoomConfig::seat_hold`] are given up: the player leaves, for the reason
+/// their connection dropped.
+fn release_seats(time: Res<Time<Real>>, mut wake: ResMut<ServerWake>, mut departures: Departures) {
+    let now = time.elapsed();
+    let due: Vec<(ClientId, LeaveReason)> = departures
+        .index
+        .held
+        .iter()
+        .filter(|(_, (until, _))| *until <= now)
+        .map(|(&id, (_, reason))| (id, reason.clone()))
+        .collect();
+    if let Some(next) = departures
+        .index
+        .held
+        .values()
+        .map(|(until, _)| *until)
+        .filter(|&u| u > now)
+        .min()
+    {
+        wake.at(next);
+    }
+    for (client, reason) in due {
+        if let Some(player) = departures
+            .index
+            .players
+            .get(&client)
+            .and_then(|&e| departures.players.get(e).ok())
+        {
+            let session = player.session;
+            departures.index.spend(session, Spent::Expired, now);
+        }
+        departures.remove(client, &reason);
     }
 }
 

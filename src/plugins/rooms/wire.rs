@@ -23,7 +23,14 @@ pub struct JoinRequest {
     pub room: Option<String>,
     /// Proves that this client is the window of the process hosting the server.
     pub host_token: Option<[u8; 16]>,
+    /// The session token of a seat this client held and lost with its connection: asks for the
+    /// seat back (the name is then the seat's).
+    pub resume: Option<SessionToken>,
 }
+
+/// A secret the welcome hands each player: presented after a dropped connection, it gives the
+/// seat back. A new one comes with every welcome.
+pub type SessionToken = [u8; 16];
 
 /// One participant as shown to others; `addr` only reaches the hosting operator.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -31,6 +38,8 @@ pub struct PlayerInfo {
     pub id: ClientId,
     pub name: String,
     pub addr: Option<String>,
+    /// Their connection dropped and their seat is held for them.
+    pub away: bool,
 }
 
 /// The server's answer to an accepted join.
@@ -41,13 +50,26 @@ pub struct Welcome {
     pub capacity: u16,
     pub players: Vec<PlayerInfo>,
     pub host: Option<ClientId>,
+    /// Presented after a dropped connection to get this seat back (see [`JoinRequest::resume`]).
+    pub session: SessionToken,
+    /// This welcome gave back a held seat: the player keeps their score and turn.
+    pub resumed: bool,
+    /// How long a seat is held after a connection drops.
+    pub seat_hold_secs: u16,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum RoomUpdate {
     Joined(PlayerInfo),
-    Left { id: ClientId, reason: LeaveReason },
+    Left {
+        id: ClientId,
+        reason: LeaveReason,
+    },
     HostChanged(ClientId),
+    /// Their connection dropped; their seat is held for them.
+    Away(ClientId),
+    /// They came back to their held seat.
+    Back(ClientId),
 }
 
 /// Why the server refused a join; sent just before it closes the connection.
@@ -65,25 +87,46 @@ pub enum Rejection {
     TooManyRooms { max: u16 },
     #[error("your address has made {max} rooms already; join one of them or wait until one closes")]
     TooManyRoomsFromAddress { max: u16 },
+    #[error("this server holds no seat for you (it never gave out that session)")]
+    UnknownSession,
+    #[error("your seat was given up: seats are held {secs} s after a connection drops")]
+    SeatExpired { secs: u16 },
+    #[error("that session was already resumed on another connection")]
+    SessionUsed,
+    #[error("your seat is still in use: the server has not yet seen your old connection drop")]
+    SeatInUse,
+    #[error("your seat is in the room \"{room}\", not this one")]
+    SeatElsewhere { room: String },
+}
+
+impl Rejection {
+    /// Worth asking again soon (a resume racing the server's view of the old connection).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Rejection::SeatInUse)
+    }
 }
 
 impl WireMessage for JoinRequest {
     const NAME: &'static str = "rooms.join";
-    const VERSION: u16 = 1;
+    /// 2: `resume`.
+    const VERSION: u16 = 2;
 }
 
 impl WireMessage for Welcome {
     const NAME: &'static str = "rooms.welcome";
-    const VERSION: u16 = 1;
+    /// 2: the session token, `resumed`, the seat hold, players' `away`.
+    const VERSION: u16 = 2;
 }
 
 impl WireMessage for Rejection {
     const NAME: &'static str = "rooms.rejection";
-    /// 2: names that show nothing but marks (`NameError::NothingVisible`); 3: rooms per address.
-    const VERSION: u16 = 3;
+    /// 2: names that show nothing but marks (`NameError::NothingVisible`); 3: rooms per address;
+    /// 4: resuming a seat.
+    const VERSION: u16 = 4;
 }
 
 impl WireMessage for RoomUpdate {
     const NAME: &'static str = "rooms.update";
-    const VERSION: u16 = 1;
+    /// 2: `Away`, `Back`, players' `away`.
+    const VERSION: u16 = 2;
 }
