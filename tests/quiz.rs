@@ -327,11 +327,7 @@ fn the_word_never_reaches_a_guesser_before_their_guess_or_the_reveal() {
                 *m == ServerMsg::Quiz(QuizToClient::Told(Tell::Close))
             });
         }
-        peers[g1].say(&format!("is it {word}?"));
-        peers[g1].wait("withheld", |m| {
-            *m == ServerMsg::Quiz(QuizToClient::Told(Tell::ContainsWord))
-        });
-        peers[g1].say(&format!(" {} ", word.to_uppercase()));
+        peers[g1].say(&format!(" {}! ", word.to_uppercase()));
         peers[g1].wait(
             "own correct guess",
             |m| matches!(m, ServerMsg::Quiz(QuizToClient::Guessed { who, .. }) if *who == ids[g1]),
@@ -343,7 +339,19 @@ fn the_word_never_reaches_a_guesser_before_their_guess_or_the_reveal() {
             |m| matches!(m, ServerMsg::Chat(ChatToClient::Private(l)) if l.text.contains(word.as_str())),
         );
         let timed_out = turn % 2 == 1;
-        if !timed_out {
+        let withheld = format!("is it {word}?");
+        if timed_out {
+            // A message giving the word away is withheld, and its sender (with everyone at its
+            // address, all of these peers) cannot score in this turn.
+            peers[g2].say(&withheld);
+            peers[g2].wait("withheld", |m| {
+                *m == ServerMsg::Quiz(QuizToClient::Told(Tell::ContainsWord))
+            });
+            peers[g2].say(&word);
+            peers[g2].wait("barred", |m| {
+                *m == ServerMsg::Quiz(QuizToClient::Told(Tell::Barred))
+            });
+        } else {
             peers[g2].say(&word);
         }
         for peer in peers.iter_mut() {
@@ -386,10 +394,7 @@ fn the_word_never_reaches_a_guesser_before_their_guess_or_the_reveal() {
             let raw = peer.raw();
             // The control: an ordinary line said before them reached every peer's bytes.
             assert!(contains(&raw, &ordinary), "the ordinary line was relayed");
-            assert!(
-                !contains(&raw, &format!("is it {word}?")),
-                "withheld line relayed"
-            );
+            assert!(!contains(&raw, &withheld), "withheld line relayed");
             assert!(
                 !contains(&raw, &format!("it is {word}!")),
                 "drawer's leak relayed"

@@ -21,7 +21,7 @@ use crate::id::ClientId;
 use crate::plugins::LogicSystems;
 use crate::plugins::canvas::{LockPen, PenLock};
 use crate::plugins::chat::{Audience, ChatLine, HandOverLines, LineSaid, PublishLine};
-use crate::plugins::net::{FromClient, ServerWake, ToClients};
+use crate::plugins::net::{FromClient, ServerWake, ToClients, address_key};
 use crate::plugins::rooms::{Player, PlayerAway, PlayerJoined, PlayerLeft, Room, RoomIndex};
 
 pub(super) fn plugin(app: &mut App) {
@@ -394,6 +394,8 @@ fn start(
 /// the finders' lines stay among them.
 fn route_guesses(
     time: Res<Time<Real>>,
+    index: Res<RoomIndex>,
+    players: Query<&Player>,
     mut said: MessageReader<LineSaid>,
     mut rooms: Query<(&Room, &mut RoomGame)>,
     mut out: QuizOut,
@@ -409,7 +411,11 @@ fn route_guesses(
             continue;
         };
         let insiders = session.game.insiders();
-        let (verdict, events) = session.game.guess(line.from, &line.text, now);
+        let Some(player) = index.player(line.from).and_then(|e| players.get(e).ok()) else {
+            continue;
+        };
+        let from = address_key(player.addr.ip());
+        let (verdict, events) = session.game.guess(line.from, from, &line.text, now);
         let tell = |out: &mut QuizOut, tell: Tell| out.one(line.from, QuizToClient::Told(tell));
         match verdict {
             Guess::Chat => out.publish(*entity, line, Audience::Room),
@@ -419,9 +425,11 @@ fn route_guesses(
             }
             Guess::PrivateChat => out.publish(*entity, line, Audience::Only(insiders)),
             Guess::Correct { .. } => {}
-            Guess::ContainsWord { barred: false } => tell(&mut out, Tell::ContainsWord),
-            Guess::ContainsWord { barred: true } | Guess::Barred => tell(&mut out, Tell::Barred),
+            Guess::ContainsWord => tell(&mut out, Tell::ContainsWord),
+            Guess::Barred => tell(&mut out, Tell::Barred),
             Guess::DrawerLeak => tell(&mut out, Tell::DrawerLeak),
+            Guess::NextTurn => tell(&mut out, Tell::NextTurn),
+            Guess::OneAtATime => tell(&mut out, Tell::OneAtATime),
         }
         let at = At {
             entity: *entity,

@@ -18,6 +18,21 @@ pub fn normalize(text: &str) -> String {
         .collect()
 }
 
+/// What a guess is compared as: [`normalize`]d, letters and digits only (so 사과? and 사과!
+/// guess 사과).
+pub fn guess_key(text: &str) -> String {
+    normalize(text).chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+/// Whether `message` is a guess of `word` (see [`guess_key`]).
+pub fn is_guess_of(message: &str, word: &str) -> bool {
+    let key = guess_key(word);
+    match key.is_empty() {
+        true => normalize(message) == normalize(word),
+        false => guess_key(message) == key,
+    }
+}
+
 /// Hangul syllables split into their jamo (NFD), so 사과 and 사가 differ by one letter.
 fn letters(normalized: &str) -> String {
     normalized.nfd().collect()
@@ -61,6 +76,64 @@ pub fn contains_word(message: &str, word: &str) -> bool {
     message
         .split(|c: char| !c.is_alphanumeric())
         .any(|token| normalize(token).starts_with(&word))
+}
+
+/// A pack's words, normalised once, to tell how many of them a message names.
+#[derive(Debug, Clone, Default)]
+pub struct PackWords {
+    /// Normalised, sorted.
+    words: Vec<String>,
+    /// Their guess keys, sorted.
+    keys: Vec<String>,
+}
+
+impl PackWords {
+    pub fn new(words: &[String]) -> Self {
+        let sorted = |mut list: Vec<String>| {
+            list.retain(|w| !w.is_empty());
+            list.sort();
+            list.dedup();
+            list
+        };
+        Self {
+            words: sorted(words.iter().map(|w| normalize(w)).collect()),
+            keys: sorted(words.iter().map(|w| guess_key(w)).collect()),
+        }
+    }
+
+    /// Whether `message` is a guess of one of the pack's words.
+    pub fn is_a_guess(&self, message: &str) -> bool {
+        self.keys.binary_search(&guess_key(message)).is_ok()
+    }
+
+    /// How many of the pack's words `message` names, by [`contains_word`]'s rule (and as a
+    /// whole), not counting a word found only inside a longer one found (사과 names 사과, not
+    /// also 사).
+    pub fn named_in(&self, message: &str) -> usize {
+        let normalized = normalize(message);
+        let tokens: Vec<String> = message
+            .split(|c: char| !c.is_alphanumeric())
+            .map(normalize)
+            .filter(|t| !t.is_empty())
+            .collect();
+        let found: Vec<&str> = self
+            .words
+            .iter()
+            .filter(|w| match w.chars().count() {
+                1 => tokens.iter().any(|t| t.starts_with(w.as_str())),
+                _ => normalized.contains(w.as_str()),
+            })
+            .map(String::as_str)
+            .collect();
+        found
+            .iter()
+            .filter(|w| {
+                !found
+                    .iter()
+                    .any(|other| other.len() > w.len() && other.contains(*w))
+            })
+            .count()
+    }
 }
 
 /// Hangul compatibility jamo for the 19 initial consonants, in syllable order.
@@ -146,6 +219,18 @@ mod tests {
         assert!(contains_word("게야?", "게"));
         assert!(contains_word("음 게 맞지", "게"));
         assert!(!contains_word("어떻게?", "게"), "ordinary chat is not withheld");
+        let pack = PackWords::new(&["사과".into(), "사".into(), "바나나".into(), "게".into()]);
+        assert_eq!(pack.named_in("사과"), 1, "a word, not also the word inside it");
+        assert_eq!(pack.named_in("사과 맞지?"), 1);
+        assert_eq!(pack.named_in("사과 바나나"), 2);
+        assert_eq!(
+            pack.named_in("바 나 나, 게야?"),
+            2,
+            "spaced out and one syllable at a word's start"
+        );
+        assert_eq!(pack.named_in("어떻게 그려?"), 0);
+        assert!(pack.is_a_guess("바나나?") && pack.is_a_guess(" 사 과! ") && !pack.is_a_guess("사과 맞지"));
+        assert!(is_guess_of("Apple!", "apple") && !is_guess_of("apples", "apple"));
         assert!(!contains_word("hi there", "e"));
         assert!(contains_word("is it a cat?", "cat"));
     }

@@ -92,6 +92,11 @@ pub(super) fn views(game: &Game, members: &[ClientId], now: Duration) -> Vec<(Ga
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each test player at an address of their own.
+    fn addr(who: ClientId) -> std::net::IpAddr {
+        std::net::IpAddr::from([10, 0, 0, who.0 as u8])
+    }
     use crate::codec;
     use crate::plugins::quiz::wire::{QuizToClient, Standing};
     use crate::plugins::quiz::{Settings, Timing, words};
@@ -143,7 +148,7 @@ mod tests {
             }
         }
         assert!(contains(&bytes(&view_for(&game, drawer, s(3)).unwrap()), &word));
-        game.guess(guessers[0], &word, s(70));
+        game.guess(guessers[0], addr(guessers[0]), &word, s(70));
         assert!(contains(
             &bytes(&view_for(&game, guessers[0], s(70)).unwrap()),
             &word
@@ -208,13 +213,17 @@ mod tests {
         )
         .unwrap();
         let drawer = game.drawer().unwrap();
-        game.choose(drawer, 0, s(0)).unwrap();
-        // Players come, find the word and go, far more of them than a room holds.
-        let comers = MAX_VIEW_FINDERS as u32 + 20;
-        for i in 0..comers {
-            let who = ClientId(100 + i);
+        // Far more players than a room holds are in the turn (the game's rules know no room
+        // size), find the word and go.
+        let comers: Vec<ClientId> = (0..MAX_VIEW_FINDERS as u32 + 20)
+            .map(|i| ClientId(100 + i))
+            .collect();
+        for &who in &comers {
             game.join(who);
-            game.guess(who, "apple", s(1));
+        }
+        game.choose(drawer, 0, s(0)).unwrap();
+        for &who in &comers {
+            game.guess(who, addr(who), "apple", s(1));
             game.leave(who, s(1), &mut rng);
         }
         let Some(GameView {

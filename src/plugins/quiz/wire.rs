@@ -103,24 +103,32 @@ impl PhaseView {
 pub enum Tell {
     /// One letter (or jamo) away from the word.
     Close,
-    /// Withheld: it contains the word without being it.
+    /// Withheld: it contains the word without being it; its sender, and their address, cannot
+    /// score in this turn any more.
     ContainsWord,
-    /// Withheld, and the sender cannot score in this turn any more: too many messages
-    /// containing the word.
+    /// Withheld: the sender, or someone at their address, gave the word away in this turn.
     Barred,
     /// Withheld: the drawer may not give the word away.
     DrawerLeak,
+    /// Withheld: the sender joined during this turn and scores from the next.
+    NextTurn,
+    /// Withheld: it names more than one of the pack's words.
+    OneAtATime,
 }
 
 impl Tell {
     pub fn text(self) -> &'static str {
         match self {
             Tell::Close => "So close! One letter off.",
-            Tell::ContainsWord => "Not sent: your message contains the word. Type the word alone to guess.",
+            Tell::ContainsWord => {
+                "Not sent: your message gave the word away, so you (and anyone at your address) cannot score in this turn. Type a guess alone."
+            }
             Tell::Barred => {
-                "Not sent: after three messages containing the word, you cannot score in this turn."
+                "Not sent: you, or someone at your address, gave the word away in this turn; you can score again in the next."
             }
             Tell::DrawerLeak => "Not sent: you are drawing, so you cannot give the word away in chat.",
+            Tell::NextTurn => "Not sent: you joined during this turn, so you can score from the next one.",
+            Tell::OneAtATime => "Not sent: one guess per message (it names more than one word of the pack).",
         }
     }
 }
@@ -160,5 +168,6 @@ impl WireMessage for QuizToServer {
 
 impl WireMessage for QuizToClient {
     const NAME: &'static str = "quiz.to_client";
-    const VERSION: u16 = 1;
+    /// 2: `Tell::NextTurn`, `Tell::OneAtATime`.
+    const VERSION: u16 = 2;
 }

@@ -108,6 +108,11 @@ impl WordBag {
         }
     }
 
+    /// Every word the bag deals from.
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+
     pub fn is_empty(&self) -> bool {
         self.words.is_empty()
     }
