@@ -3,6 +3,7 @@
 //! client the [`Roster`] mirrors the room it is in. The rules are plain Rust in `rooms/rules.rs`.
 
 mod client;
+pub mod moderation;
 pub mod rules;
 mod server;
 pub mod wire;
@@ -12,7 +13,10 @@ use bevy::prelude::*;
 pub use client::{CancelReconnect, JoinServer, Reconnecting, Roster, SessionEnded};
 pub use rules::{JoinPlan, Room, RoomConfig, may_make_a_room, plan_join};
 pub use server::{OperatorToken, Player, PlayerAway, PlayerJoined, PlayerLeft, RoomIndex, keeps_seat};
-pub use wire::{JoinRequest, PlayerInfo, Rejection, RoomUpdate, SessionToken, Welcome};
+pub use wire::{
+    JoinRequest, KickReason, KickedBy, ModerationRefusal, ModerationRequest, PlayerInfo, Rejection,
+    RoomUpdate, SessionToken, Welcome,
+};
 
 pub fn plugin(app: &mut App) {
     app.init_resource::<RoomConfig>()

@@ -18,7 +18,9 @@ use crate::plugins::chat::{ChatLog, ChatToServer, ui::chat_panel};
 use crate::plugins::net::{ClientState, LeaveRequested, ToServer};
 use crate::plugins::quiz::ui as quiz_ui;
 use crate::plugins::quiz::{QuizToServer, QuizView};
-use crate::plugins::rooms::{CancelReconnect, PlayerInfo, Reconnecting, Roster};
+use crate::plugins::rooms::{
+    CancelReconnect, KickReason, ModerationRequest, PlayerInfo, Reconnecting, Roster,
+};
 use crate::theme;
 
 #[derive(bevy::ecs::system::SystemParam)]
@@ -43,6 +45,7 @@ pub(super) struct RoomActions<'w> {
     save: MessageWriter<'w, SaveCanvas>,
     quiz: MessageWriter<'w, ToServer<QuizToServer>>,
     cancel_reconnect: MessageWriter<'w, CancelReconnect>,
+    moderate: MessageWriter<'w, ToServer<ModerationRequest>>,
 }
 
 /// This frame's facts, shared by the screen's pieces.
@@ -175,7 +178,11 @@ fn side_panel(
             if !facts.in_game {
                 ui.separator();
             }
-            players(ui, &view.roster, &view.quiz, facts.hosting, &state.reachable);
+            if let Some(request) = players(ui, &view.roster, &view.quiz, facts.hosting, &state.reachable)
+                && facts.connected
+            {
+                act.moderate.write(ToServer(request));
+            }
             ui.separator();
             ui.label(RichText::new("Chat").strong());
             let me = view.roster.me;
@@ -308,7 +315,15 @@ fn leave_room(
     next.set(AppMode::Menu);
 }
 
-fn players(ui: &mut egui::Ui, roster: &Roster, quiz: &QuizView, hosting: bool, reachable: &[String]) {
+/// The players grid; returns a kick or a vote asked for from a name's menu (right-click).
+fn players(
+    ui: &mut egui::Ui,
+    roster: &Roster,
+    quiz: &QuizView,
+    hosting: bool,
+    reachable: &[String],
+) -> Option<ModerationRequest> {
+    let mut asked = None;
     let heading = match roster.capacity {
         0 => "Players".to_owned(),
         capacity => format!("Players ({}/{capacity})", roster.players.len()),
@@ -339,7 +354,9 @@ fn players(ui: &mut egui::Ui, roster: &Roster, quiz: &QuizView, hosting: bool, r
                         ui.end_row();
                     }
                     for player in order {
-                        player_row(ui, roster, quiz, player, scored, show_addresses);
+                        if let Some(request) = player_row(ui, roster, quiz, player, scored, show_addresses) {
+                            asked = Some(request);
+                        }
                     }
                 });
         });
@@ -349,6 +366,31 @@ fn players(ui: &mut egui::Ui, roster: &Roster, quiz: &QuizView, hosting: bool, r
         for addr in reachable {
             ui.label(RichText::new(format!("game --client {addr}")).monospace());
         }
+    }
+    asked
+}
+
+/// A player's menu: the host kicks (with a reason), the others vote to kick.
+fn moderation_menu(ui: &mut egui::Ui, roster: &Roster, player: &PlayerInfo) -> Option<ModerationRequest> {
+    let target = player.id;
+    if roster.me.is_some() && roster.host == roster.me {
+        ui.label(RichText::new(format!("Kick {}", player.name)).strong());
+        for reason in KickReason::ALL {
+            let label = match reason {
+                KickReason::Unspecified => "Kick (no reason)".to_owned(),
+                other => format!("Kick for {other}"),
+            };
+            if ui.button(label).clicked() {
+                ui.close();
+                return Some(ModerationRequest::Kick { target, reason });
+            }
+        }
+        None
+    } else if ui.button(format!("Vote to kick {}", player.name)).clicked() {
+        ui.close();
+        Some(ModerationRequest::VoteKick { target })
+    } else {
+        None
     }
 }
 
@@ -360,7 +402,7 @@ fn player_row(
     player: &PlayerInfo,
     scored: bool,
     show_addresses: bool,
-) {
+) -> Option<ModerationRequest> {
     let (score, mark) = quiz_ui::player_marks(quiz, player.id);
     let mut text = String::new();
     if Some(player.id) == roster.host {
@@ -384,7 +426,11 @@ fn player_row(
     } else {
         RichText::new(text)
     };
-    ui.label(label);
+    let name = ui.add(egui::Label::new(label).sense(egui::Sense::click()));
+    let mut asked = None;
+    if Some(player.id) != roster.me {
+        name.context_menu(|ui| asked = moderation_menu(ui, roster, player));
+    }
     if scored {
         ui.label(RichText::new(score.unwrap_or(0).to_string()).strong());
     }
@@ -397,6 +443,7 @@ fn player_row(
         ui.label(port);
     }
     ui.end_row();
+    asked
 }
 
 fn capitalise(text: &str) -> String {

@@ -98,7 +98,9 @@ pub(super) fn start_joining(
 pub(super) fn note_connection_end(mut ended: MessageReader<SessionEnded>, mut state: ResMut<UiState>) {
     if let Some(error) = ended.read().last() {
         eprintln!("game: {error}");
-        let title = if error.is_join_failure() {
+        let title = if error.was_kicked() {
+            "Removed from the room"
+        } else if error.is_join_failure() {
             "Could not join"
         } else {
             "Disconnected"

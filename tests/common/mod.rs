@@ -21,7 +21,8 @@ use catchmind::plugins::net::{
 };
 use catchmind::plugins::quiz::{QuizToClient, QuizToServer};
 use catchmind::plugins::rooms::{
-    JoinRequest, JoinServer, Rejection, RoomUpdate, Roster, SessionEnded, Welcome,
+    JoinRequest, JoinServer, ModerationRefusal, ModerationRequest, Rejection, RoomUpdate, Roster,
+    SessionEnded, Welcome,
 };
 
 pub fn start_server(options: ServerOptions) -> HostedServer {
@@ -109,6 +110,7 @@ pub enum ClientMsg {
     Chat(ChatToServer),
     Canvas(CanvasToServer),
     Quiz(QuizToServer),
+    Moderation(ModerationRequest),
 }
 
 impl ClientMsg {
@@ -130,6 +132,7 @@ impl ClientMsg {
             ClientMsg::Chat(msg) => tagged(msg),
             ClientMsg::Canvas(msg) => tagged(msg),
             ClientMsg::Quiz(msg) => tagged(msg),
+            ClientMsg::Moderation(msg) => tagged(msg),
         }
     }
 }
@@ -144,6 +147,7 @@ pub enum ServerMsg {
     Chat(ChatToClient),
     Canvas(CanvasToClient),
     Quiz(QuizToClient),
+    Moderation(ModerationRefusal),
 }
 
 impl ServerMsg {
@@ -166,6 +170,7 @@ impl ServerMsg {
             t if t == tag::<ChatToClient>() => ServerMsg::Chat(de(body)),
             t if t == tag::<CanvasToClient>() => ServerMsg::Canvas(de(body)),
             t if t == tag::<QuizToClient>() => ServerMsg::Quiz(de(body)),
+            t if t == tag::<ModerationRefusal>() => ServerMsg::Moderation(de(body)),
             other => panic!("unknown tag {other}"),
         }
     }

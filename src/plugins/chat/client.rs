@@ -123,11 +123,26 @@ fn collect_chat(
                 roster.display_name(*id)
             )),
             RoomUpdate::Back(id) => log.notice(format!("{} is back.", roster.display_name(*id))),
+            RoomUpdate::Kicked { id, name, by } if Some(*id) != roster.me => {
+                log.notice(format!("{name} was kicked {by}."))
+            }
+            RoomUpdate::KickVote {
+                target,
+                voter,
+                votes,
+                needed,
+            } => log.notice(format!(
+                "{} voted to kick {} ({votes} of {needed} votes needed; right-click a name to vote).",
+                roster.display_name(*voter),
+                roster.display_name(*target)
+            )),
             _ => {}
         }
     }
     for ended in ended.read() {
-        let what = if ended.is_join_failure() {
+        let what = if ended.was_kicked() {
+            "Removed"
+        } else if ended.is_join_failure() {
             "Could not join"
         } else {
             "Disconnected"

@@ -96,10 +96,11 @@ fn announce_leavers(mut left: MessageReader<PlayerLeft>, mut out: MessageWriter<
         name,
         reason,
         remaining,
+        announced,
         ..
     } in left.read()
     {
-        if !remaining.is_empty() {
+        if !remaining.is_empty() && !announced {
             let notice = ChatToClient::Left {
                 name: name.clone(),
                 reason: reason.clone(),

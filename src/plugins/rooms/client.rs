@@ -103,13 +103,19 @@ pub struct SessionEnded {
 impl SessionEnded {
     /// It ended before the player got into a room.
     pub fn is_join_failure(&self) -> bool {
-        self.rejection.is_some() || self.error.is_connect_failure()
+        !self.was_kicked() && (self.rejection.is_some() || self.error.is_connect_failure())
+    }
+
+    /// The room removed this player.
+    pub fn was_kicked(&self) -> bool {
+        matches!(self.rejection, Some(Rejection::Kicked(_)))
     }
 }
 
 impl std::fmt::Display for SessionEnded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.rejection {
+            Some(why @ Rejection::Kicked(_)) => why.fmt(f),
             Some(why) => write!(f, "the server refused to let you in: {why}"),
             None => self.error.fmt(f),
         }
@@ -205,6 +211,13 @@ fn track_roster(
             }
             RoomUpdate::Left { id, .. } => roster.players.retain(|p| p.id != *id),
             RoomUpdate::HostChanged(id) => roster.host = Some(*id),
+            RoomUpdate::Kicked { id, by, .. } => {
+                roster.players.retain(|p| p.id != *id);
+                if roster.me == Some(*id) {
+                    roster.rejection = Some(Rejection::Kicked(by.clone()));
+                }
+            }
+            RoomUpdate::KickVote { .. } => {}
             RoomUpdate::Away(id) | RoomUpdate::Back(id) => {
                 let away = matches!(update, RoomUpdate::Away(_));
                 if let Some(player) = roster.players.iter_mut().find(|p| p.id == *id) {

@@ -7,8 +7,12 @@ use std::time::Duration;
 
 use bevy::prelude::*;
 
+use super::moderation::{Moderation, kicked_by_vote, may_kick};
 use super::rules::{Room, RoomConfig, may_make_a_room, plan_join};
-use super::wire::{JoinRequest, PlayerInfo, Rejection, RoomUpdate, SessionToken, Welcome};
+use super::wire::{
+    JoinRequest, KickedBy, ModerationRefusal, ModerationRequest, PlayerInfo, Rejection, RoomUpdate,
+    SessionToken, Welcome,
+};
 use crate::id::ClientId;
 use crate::names::{self, name_key};
 use crate::plugins::LogicSystems;
@@ -23,6 +27,7 @@ pub(super) fn plugin(app: &mut App) {
         .add_message::<PlayerJoined>()
         .add_message::<PlayerLeft>()
         .add_message::<PlayerAway>()
+        .add_message::<KickPlayer>()
         .add_systems(
             Update,
             // Rooms first (the chain's sync point makes them visible), then admit: a client
@@ -31,6 +36,8 @@ pub(super) fn plugin(app: &mut App) {
                 note_arrivals,
                 create_rooms,
                 admit_joiners,
+                moderate,
+                carry_out_kicks,
                 remove_leavers,
                 release_seats,
                 drop_silent_arrivals,
@@ -158,6 +165,13 @@ pub struct PlayerAway {
     pub room: Entity,
 }
 
+/// A player is to be removed from their room (the host's kick, or a vote that passed).
+#[derive(Message, Debug, Clone)]
+struct KickPlayer {
+    client: ClientId,
+    by: KickedBy,
+}
+
 /// Whether a connection that ended for `reason` keeps its seat for a while: it dropped, rather
 /// than the player leaving or the server closing it for cause.
 pub fn keeps_seat(reason: &LeaveReason) -> bool {
@@ -180,6 +194,8 @@ pub struct PlayerLeft {
     pub reason: LeaveReason,
     /// Who is still in the room.
     pub remaining: Vec<ClientId>,
+    /// The room already told the others why (a kick): no other notice is needed.
+    pub announced: bool,
 }
 
 fn note_arrivals(
@@ -231,7 +247,11 @@ fn create_rooms(
         }
         let room = Room::new(&room_name, config.room_size, is_default);
         let entity = commands
-            .spawn((Name::new(format!("room {room_name}")), room))
+            .spawn((
+                Name::new(format!("room {room_name}")),
+                room,
+                Moderation::default(),
+            ))
             .id();
         index.rooms.insert(key, entity);
     }
@@ -278,6 +298,17 @@ fn admit_joiners(
                 max: config.max_rooms,
             })),
         });
+        // A kicked name, or new names from its address, wait (see moderation.rs).
+        let plan = plan.and_then(|plan| {
+            let room = index.rooms.get(&plan.room_key);
+            let kicks = room.and_then(|&room| seats.moderation.get(room).ok());
+            match kicks {
+                Some(kicks) => kicks
+                    .admission(&plan.name_key, address_key(addr.ip()), time.elapsed())
+                    .map(|()| plan),
+                None => Ok(plan),
+            }
+        });
         let plan = match plan {
             Ok(plan) => plan,
             Err(rejection) => {
@@ -322,6 +353,7 @@ struct Seats<'w, 's> {
     index: ResMut<'w, RoomIndex>,
     rooms: Query<'w, 's, &'static mut Room>,
     players: Query<'w, 's, &'static mut Player>,
+    moderation: Query<'w, 's, &'static mut Moderation>,
 }
 
 impl Seats<'_, '_> {
@@ -451,10 +483,12 @@ struct Departures<'w, 's> {
     players: Query<'w, 's, &'static Player>,
     updates: MessageWriter<'w, ToClients<RoomUpdate>>,
     left: MessageWriter<'w, PlayerLeft>,
+    moderation: Query<'w, 's, &'static mut Moderation>,
 }
 
 impl Departures<'_, '_> {
-    fn remove(&mut self, client: ClientId, reason: &LeaveReason) {
+    /// Removes a player from their room; `announced`: the others were told why already.
+    fn remove(&mut self, client: ClientId, reason: &LeaveReason, announced: bool) {
         let Some(entity) = self.index.players.remove(&client) else {
             return;
         };
@@ -468,19 +502,23 @@ impl Departures<'_, '_> {
             return;
         };
         let new_host = room.remove(client);
+        if let Ok(mut kicks) = self.moderation.get_mut(player.room) {
+            kicks.forget(client);
+        }
         let remaining: Vec<ClientId> = room.members().collect();
         info!("{} left room {}: {reason}", player.name, room.name);
-        if !remaining.is_empty() {
+        if !remaining.is_empty() && !announced {
             let update = RoomUpdate::Left {
                 id: client,
                 reason: reason.clone(),
             };
             self.updates.write(ToClients::many(remaining.clone(), update));
-            if let Some(host) = new_host {
-                self.updates
-                    .write(ToClients::many(remaining.clone(), RoomUpdate::HostChanged(host)));
-            }
-        } else if !room.is_default {
+        }
+        if let (Some(host), false) = (new_host, remaining.is_empty()) {
+            self.updates
+                .write(ToClients::many(remaining.clone(), RoomUpdate::HostChanged(host)));
+        }
+        if remaining.is_empty() && !room.is_default {
             let key = name_key(&room.name);
             self.index.rooms.remove(&key);
             self.index.makers.remove(&key);
@@ -492,6 +530,7 @@ impl Departures<'_, '_> {
             room: player.room,
             reason: reason.clone(),
             remaining,
+            announced,
         });
     }
 
@@ -534,7 +573,7 @@ fn remove_leavers(
                 continue;
             }
         }
-        departures.remove(*client, reason);
+        departures.remove(*client, reason, false);
     }
 }
 
@@ -569,7 +608,113 @@ fn release_seats(time: Res<Time<Real>>, mut wake: ResMut<ServerWake>, mut depart
             let session = player.session;
             departures.index.spend(session, Spent::Expired, now);
         }
-        departures.remove(client, &reason);
+        departures.remove(client, &reason, false);
+    }
+}
+
+/// The host's kicks and the members' votes: checked, tallied and told; a kick that stands is
+/// carried out by [`carry_out_kicks`].
+fn moderate(
+    time: Res<Time<Real>>,
+    index: Res<RoomIndex>,
+    players: Query<&Player>,
+    mut rooms: Query<(&Room, &mut Moderation)>,
+    mut requests: MessageReader<FromClient<ModerationRequest>>,
+    mut refusals: MessageWriter<ToClients<ModerationRefusal>>,
+    mut updates: MessageWriter<ToClients<RoomUpdate>>,
+    mut kicks: MessageWriter<KickPlayer>,
+) {
+    for FromClient { client, msg } in requests.read() {
+        let Some(asker) = index.player(*client).and_then(|e| players.get(e).ok()) else {
+            continue;
+        };
+        let Ok((room, mut moderation)) = rooms.get_mut(asker.room) else {
+            continue;
+        };
+        let target = match msg {
+            ModerationRequest::Kick { target, .. } | ModerationRequest::VoteKick { target } => *target,
+        };
+        let target_player = index.player(target).and_then(|e| players.get(e).ok());
+        let outcome = match (msg, target_player) {
+            (_, None) => Err(ModerationRefusal::NoSuchPlayer),
+            (_, Some(t)) if t.room != asker.room => Err(ModerationRefusal::NoSuchPlayer),
+            (ModerationRequest::Kick { reason, .. }, Some(t)) => {
+                may_kick(room.host(), *client, target, t.operator).map(|()| {
+                    Some(KickedBy::Host {
+                        name: asker.name.clone(),
+                        reason: *reason,
+                    })
+                })
+            }
+            (ModerationRequest::VoteKick { .. }, Some(t)) if t.operator => Err(ModerationRefusal::Operator),
+            (ModerationRequest::VoteKick { .. }, Some(_)) => {
+                let others = room.members().filter(|&id| id != target).count();
+                moderation
+                    .vote(*client, target, others, time.elapsed())
+                    .map(|tally| {
+                        let present: Vec<ClientId> = room.present().collect();
+                        let vote = RoomUpdate::KickVote {
+                            target,
+                            voter: *client,
+                            votes: tally.votes,
+                            needed: tally.needed,
+                        };
+                        updates.write(ToClients::many(present, vote));
+                        tally.passed().then(|| kicked_by_vote(tally))
+                    })
+            }
+        };
+        match outcome {
+            Ok(Some(by)) => {
+                kicks.write(KickPlayer { client: target, by });
+            }
+            Ok(None) => {}
+            Err(why) => {
+                refusals.write(ToClients::one(*client, why));
+            }
+        }
+    }
+}
+
+/// Removes kicked players: told why, closed, announced to the room, their name and address
+/// kept out for a while.
+fn carry_out_kicks(
+    time: Res<Time<Real>>,
+    mut kicks: MessageReader<KickPlayer>,
+    mut departures: Departures,
+    mut rejections: MessageWriter<ToClients<Rejection>>,
+    mut disconnects: MessageWriter<DisconnectClient>,
+) {
+    for KickPlayer { client, by } in kicks.read() {
+        let Some(player) = departures
+            .index
+            .player(*client)
+            .and_then(|e| departures.players.get(e).ok())
+        else {
+            continue;
+        };
+        let (room_entity, key, addr) = (player.room, name_key(&player.name), address_key(player.addr.ip()));
+        let name = player.name.clone();
+        info!("{name} kicked {by}");
+        if let Ok(mut moderation) = departures.moderation.get_mut(room_entity) {
+            moderation.ban(&key, addr, time.elapsed());
+        }
+        if let Ok(room) = departures.rooms.get(room_entity) {
+            let everyone: Vec<ClientId> = room.present().collect();
+            let update = RoomUpdate::Kicked {
+                id: *client,
+                name,
+                by: by.clone(),
+            };
+            departures.updates.write(ToClients::many(everyone, update));
+        }
+        rejections.write(ToClients::one(*client, Rejection::Kicked(by.clone())));
+        let reason = CloseReason::Refused(Refusal::ByTheGame);
+        disconnects.write(DisconnectClient {
+            client: *client,
+            reason: reason.clone(),
+        });
+        departures.remove(*client, &LeaveReason::from(&reason), true);
     }
 }
 

@@ -10,9 +10,11 @@ use crate::plugins::net::{LeaveReason, NetApp, WireMessage};
 
 pub(super) fn plugin(app: &mut bevy::prelude::App) {
     app.add_client_message::<JoinRequest>()
+        .add_client_message::<ModerationRequest>()
         .add_server_message::<Welcome>()
         .add_server_message::<Rejection>()
-        .add_server_message::<RoomUpdate>();
+        .add_server_message::<RoomUpdate>()
+        .add_server_message::<ModerationRefusal>();
 }
 
 /// The first message a client sends once the network handshake is through.
@@ -70,6 +72,90 @@ pub enum RoomUpdate {
     Away(ClientId),
     /// They came back to their held seat.
     Back(ClientId),
+    /// They were removed from the room (and are gone from it).
+    Kicked {
+        id: ClientId,
+        name: String,
+        by: KickedBy,
+    },
+    /// A member voted to kick another.
+    KickVote {
+        target: ClientId,
+        voter: ClientId,
+        votes: u16,
+        needed: u16,
+    },
+}
+
+/// Who removed a player.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum KickedBy {
+    /// The room's host, with the reason they gave.
+    Host { name: String, reason: KickReason },
+    /// The others, by a majority vote.
+    Vote { votes: u16, of: u16 },
+}
+
+impl std::fmt::Display for KickedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KickedBy::Host {
+                name,
+                reason: KickReason::Unspecified,
+            } => write!(f, "by the host, {name}"),
+            KickedBy::Host { name, reason } => write!(f, "by the host, {name}, for {reason}"),
+            KickedBy::Vote { votes, of } => write!(f, "by a vote of the room ({votes} of {of} needed)"),
+        }
+    }
+}
+
+/// The reasons a host picks from (a closed list: nothing for a troll host to write in).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Error)]
+pub enum KickReason {
+    #[error("no reason given")]
+    Unspecified,
+    #[error("spamming")]
+    Spamming,
+    #[error("being offensive")]
+    Offensive,
+    #[error("cheating")]
+    Cheating,
+    #[error("being away")]
+    Away,
+}
+
+impl KickReason {
+    pub const ALL: [KickReason; 5] = [
+        KickReason::Unspecified,
+        KickReason::Spamming,
+        KickReason::Offensive,
+        KickReason::Cheating,
+        KickReason::Away,
+    ];
+}
+
+/// Asking to remove a player from the room.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum ModerationRequest {
+    /// The host removes a player.
+    Kick { target: ClientId, reason: KickReason },
+    /// A member votes to remove a player.
+    VoteKick { target: ClientId },
+}
+
+/// Why a moderation request was refused (told only to its sender).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Error)]
+pub enum ModerationRefusal {
+    #[error("only the room's host can kick; the others can vote to kick")]
+    NotHost,
+    #[error("you cannot kick yourself (leave instead)")]
+    NotYourself,
+    #[error("the server's own host cannot be kicked from a room")]
+    Operator,
+    #[error("that player is not in this room")]
+    NoSuchPlayer,
+    #[error("you already voted to kick that player")]
+    AlreadyVoted,
 }
 
 /// Why the server refused a join; sent just before it closes the connection.
@@ -97,6 +183,13 @@ pub enum Rejection {
     SeatInUse,
     #[error("your seat is in the room \"{room}\", not this one")]
     SeatElsewhere { room: String },
+    /// Sent to a kicked player just before their connection closes.
+    #[error("you were kicked from the room {0}")]
+    Kicked(KickedBy),
+    #[error("that name was kicked from this room; it may come back in {minutes} min")]
+    Banned { minutes: u16 },
+    #[error("a player from your address was just kicked from this room; new names may join in {secs} s")]
+    AddressWaiting { secs: u16 },
 }
 
 impl Rejection {
@@ -121,12 +214,22 @@ impl WireMessage for Welcome {
 impl WireMessage for Rejection {
     const NAME: &'static str = "rooms.rejection";
     /// 2: names that show nothing but marks (`NameError::NothingVisible`); 3: rooms per address;
-    /// 4: resuming a seat.
-    const VERSION: u16 = 4;
+    /// 4: resuming a seat; 5: kicks and bans.
+    const VERSION: u16 = 5;
 }
 
 impl WireMessage for RoomUpdate {
     const NAME: &'static str = "rooms.update";
-    /// 2: `Away`, `Back`, players' `away`.
-    const VERSION: u16 = 2;
+    /// 2: `Away`, `Back`, players' `away`; 3: `Kicked`, `KickVote`.
+    const VERSION: u16 = 3;
+}
+
+impl WireMessage for ModerationRequest {
+    const NAME: &'static str = "rooms.moderation";
+    const VERSION: u16 = 1;
+}
+
+impl WireMessage for ModerationRefusal {
+    const NAME: &'static str = "rooms.moderation_refusal";
+    const VERSION: u16 = 1;
 }
