@@ -57,6 +57,35 @@ impl ChatLog {
         self.entries.push_back(entry);
     }
 
+    /// The room's recent `history` after coming back to a held seat: only the lines this log
+    /// does not end with already (those said while the connection was down).
+    pub fn catch_up(&mut self, history: &[ChatLine]) {
+        let have: Vec<&ChatEntry> = self
+            .entries
+            .iter()
+            .filter(|e| matches!(e, ChatEntry::Line { .. }))
+            .collect();
+        // The longest start of the history that ends this log's lines.
+        let seen = (0..=history.len())
+            .rev()
+            .find(|&d| {
+                let m = d.min(have.len());
+                (d == 0 || m > 0)
+                    && history[d - m..d]
+                        .iter()
+                        .zip(&have[have.len() - m..])
+                        .all(|(line, entry)| line_entry(line) == **entry)
+            })
+            .unwrap_or(0);
+        let missed = &history[seen..];
+        if !missed.is_empty() {
+            self.notice("While you were away:");
+            for line in missed {
+                self.push(line_entry(line));
+            }
+        }
+    }
+
     pub fn notice(&mut self, text: impl Into<String>) {
         self.push(ChatEntry::Notice(text.into()));
     }
@@ -71,6 +100,7 @@ fn line_entry(line: &ChatLine) -> ChatEntry {
 }
 
 fn collect_chat(
+    mut resumed: Local<bool>,
     mut log: ResMut<ChatLog>,
     mut welcomes: MessageReader<FromServer<Welcome>>,
     mut incoming: MessageReader<FromServer<ChatToClient>>,
@@ -79,7 +109,8 @@ fn collect_chat(
     roster: Res<Roster>,
 ) {
     for FromServer(welcome) in welcomes.read() {
-        log.entries.clear();
+        // The history that follows a resumed welcome is merged, not shown again.
+        *resumed = welcome.resumed;
         if welcome.resumed {
             log.notice(format!(
                 "Reconnected: you are back in your seat in room \"{}\".",
@@ -87,6 +118,7 @@ fn collect_chat(
             ));
             continue;
         }
+        log.entries.clear();
         let others = welcome.players.len().saturating_sub(1);
         log.notice(format!(
             "You joined room \"{}\" ({} other player{} here).",
@@ -98,6 +130,10 @@ fn collect_chat(
     for FromServer(msg) in incoming.read() {
         match msg {
             ChatToClient::Line(line) => log.push(line_entry(line)),
+            ChatToClient::History(lines) if *resumed => {
+                *resumed = false;
+                log.catch_up(lines);
+            }
             ChatToClient::History(lines) => {
                 for line in lines {
                     log.push(line_entry(line));
@@ -123,7 +159,8 @@ fn collect_chat(
                 roster.display_name(*id)
             )),
             RoomUpdate::Back(id) => log.notice(format!("{} is back.", roster.display_name(*id))),
-            RoomUpdate::Kicked { id, name, by } if Some(*id) != roster.me => {
+            // This client's own kick is told when its session ends (its roster may be gone).
+            RoomUpdate::Kicked { id, name, by } if roster.me.is_some_and(|me| me != *id) => {
                 log.notice(format!("{name} was kicked {by}."))
             }
             RoomUpdate::KickVote {
@@ -154,5 +191,56 @@ fn collect_chat(
 fn add_entries(mut log: ResMut<ChatLog>, mut entries: MessageReader<AddToChatLog>) {
     for AddToChatLog(entry) in entries.read() {
         log.push(entry.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(n: u32) -> ChatLine {
+        ChatLine {
+            from: ClientId(n % 2),
+            name: format!("p{}", n % 2),
+            text: format!("line {n}"),
+        }
+    }
+
+    #[test]
+    fn coming_back_adds_only_the_lines_said_while_away() {
+        let mut log = ChatLog::default();
+        for n in 0..5 {
+            log.push(line_entry(&line(n)));
+        }
+        log.notice("someone lost their connection");
+        // The room's history: lines 2..8 (5, 6 and 7 said while this client was away).
+        let history: Vec<ChatLine> = (2..8).map(line).collect();
+        log.catch_up(&history);
+        let texts: Vec<String> = log
+            .entries
+            .iter()
+            .map(|e| match e {
+                ChatEntry::Line { text, .. } | ChatEntry::Notice(text) => text.clone(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            texts[5..],
+            [
+                "someone lost their connection",
+                "While you were away:",
+                "line 5",
+                "line 6",
+                "line 7"
+            ]
+        );
+        // Nothing missed: nothing added.
+        let before = log.entries.len();
+        log.catch_up(&history);
+        assert_eq!(log.entries.len(), before);
+        // A history from before anything this log has: all of it is new.
+        let mut fresh = ChatLog::default();
+        fresh.catch_up(&history[..2]);
+        assert_eq!(fresh.entries.len(), 3);
     }
 }
