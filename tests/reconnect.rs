@@ -262,3 +262,63 @@ fn the_games_client_gets_its_seat_score_and_turn_back_by_itself() {
             .all(|c| quiz(c).game.is_none() && quiz(c).last_game.is_some())
     });
 }
+
+#[test]
+fn a_goodbye_then_a_reset_while_messages_arrive_is_a_leave_not_a_drop() {
+    // The room talks the whole time, so the server is writing to each leaver when it resets.
+    let server = start_server(ServerOptions {
+        chat: catchmind::plugins::chat::ChatConfig {
+            burst: 10_000,
+            window: Duration::from_secs(1),
+        },
+        net: catchmind::plugins::net::NetConfig {
+            frames_per_second: 100_000.0,
+            frame_burst: 100_000.0,
+            ..Default::default()
+        },
+        ..ServerOptions::default()
+    });
+    let mut alice = Client::connect(server.addr, "Alice", None);
+    join_all(&mut [&mut alice]);
+    const LEAVERS: usize = 120;
+    // The log keeps the last 500 entries: notices are collected as they come.
+    let mut notices = std::collections::BTreeSet::new();
+    let mut collect =
+        |alice: &Client| notices.extend(alice.notices().into_iter().filter(|n| !n.starts_with("talk")));
+    for i in 0..LEAVERS {
+        let mut peer = RawPeer::connect_from(server.addr, [127, 0, 0, 2 + (i / 8) as u8]);
+        peer.join(&format!("Leaver{i}"), None).expect("joins");
+        for k in 0..4 {
+            alice.say(&format!("talk {i}.{k} {}", "가".repeat(280)));
+        }
+        alice.step();
+        collect(&alice);
+        std::thread::sleep(Duration::from_millis(2));
+        // Goodbye, then a close with unread data: the kernel answers with a reset.
+        peer.send(&ClientMsg::Control(
+            catchmind::plugins::net::wire::ClientControl::Leave,
+        ));
+        let socket = socket2::SockRef::from(&peer.stream);
+        socket.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(peer);
+    }
+    step_until(&mut [&mut alice], LIMIT, "every leaver gone", |cs| {
+        collect(cs[0]);
+        cs[0].roster().players.len() == 1
+    });
+    let dropped: Vec<&String> = notices
+        .iter()
+        .filter(|n| n.contains("lost their connection"))
+        .collect();
+    assert!(
+        dropped.is_empty(),
+        "{} of {LEAVERS} announced as drops (seat held): {dropped:?}",
+        dropped.len()
+    );
+    let left = notices.iter().filter(|n| n.ends_with(" left.")).count();
+    let other: Vec<&String> = notices
+        .iter()
+        .filter(|n| !n.ends_with(" left.") && !n.ends_with(" joined."))
+        .collect();
+    assert_eq!(left, LEAVERS, "{other:?}");
+}

@@ -160,6 +160,17 @@ impl FrameReader {
     }
 }
 
+impl FrameReader {
+    /// After our side gave up on the connection (its writer failed, say): a frame the peer had
+    /// already sent, if one comes within `within` (the kernel keeps what arrived before a reset).
+    pub(crate) async fn already_sent(&mut self, within: Duration) -> Option<bytes::BytesMut> {
+        match tokio::time::timeout(within, self.frames.next()).await {
+            Ok(Some(Ok(frame))) => Some(frame),
+            _ => None,
+        }
+    }
+}
+
 /// How a connection's writing side ended.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum WriteEnd {

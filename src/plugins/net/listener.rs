@@ -169,6 +169,10 @@ async fn serve_connection(
         (addr.ip(), &mut handshaken),
     )
     .await;
+    let end = match end {
+        ReadEnd::Cancelled if handshaken => goodbye_already_sent(&mut reader, client, &shared).await,
+        other => other,
+    };
     let cancelled = matches!(end, ReadEnd::Cancelled);
     let reason = match end {
         ReadEnd::Left => LeaveReason::Left,
@@ -261,6 +265,31 @@ async fn read_client(
             Err(why) => return violation(why),
         }
     }
+}
+
+/// Reading stopped because the writer did (a peer that reset the connection after its goodbye
+/// fails our writes): what the peer had sent already still counts, so a player who said Leave
+/// and closed while messages were arriving left rather than dropped. Bounded: at most 64
+/// frames, 200 ms.
+async fn goodbye_already_sent(reader: &mut FrameReader, client: ClientId, shared: &ServerShared) -> ReadEnd {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(200);
+    for _ in 0..64 {
+        let within = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let Some(frame) = reader.already_sent(within).await else {
+            break;
+        };
+        match decode_frame::<ClientControl>(&frame, &shared.protocol.decoders) {
+            Ok(Frame::Control(ClientControl::Leave)) => return ReadEnd::Left,
+            Ok(Frame::Message { tag, msg }) => {
+                if !shared.report(ServerEvent::Message { client, tag, msg }) {
+                    break;
+                }
+            }
+            Ok(Frame::Control(_)) => {}
+            Err(_) => break,
+        }
+    }
+    ReadEnd::Cancelled
 }
 
 fn violation(why: Violation) -> ReadEnd {
