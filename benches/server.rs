@@ -114,6 +114,25 @@ fn codec_cases(full: bool) {
             }
         },
     );
+    // What the server now does for each joiner while the drawing has not changed: the chunks
+    // and their bytes were made once, and a joiner gets shared copies.
+    let made: Vec<(CanvasToClient, Vec<u8>)> = log_chunks(&drawing)
+        .into_iter()
+        .map(|chunk| {
+            let bytes = codec::encode(&(11u32, &chunk)).unwrap();
+            (chunk, bytes)
+        })
+        .collect();
+    let shared: Vec<(CanvasToClient, bytes::Bytes)> = made.into_iter().map(|(c, b)| (c, b.into())).collect();
+    bench(
+        "codec: the same 100,000-point log for one more joiner (shared)",
+        full,
+        || {
+            for (chunk, bytes) in black_box(&shared) {
+                black_box((chunk.clone(), bytes.clone()));
+            }
+        },
+    );
 }
 
 fn text_cases(full: bool) {

@@ -135,6 +135,9 @@ fn a_seat_is_given_up_when_its_hold_runs_out() {
     join_all(&mut [&mut alice]);
     let (bob, welcome) = try_join(server.addr, hello("Bob", None));
     let welcome = welcome.unwrap();
+    step_until(&mut [&mut alice], LIMIT, "Bob in", |cs| {
+        cs[0].roster().players.len() == 2
+    });
     drop(bob);
     step_until(&mut [&mut alice], LIMIT, "Bob gone", |cs| {
         cs[0].roster().players.len() == 1
@@ -283,8 +286,9 @@ fn a_goodbye_then_a_reset_while_messages_arrive_is_a_leave_not_a_drop() {
     const LEAVERS: usize = 120;
     // The log keeps the last 500 entries: notices are collected as they come.
     let mut notices = std::collections::BTreeSet::new();
-    let mut collect =
-        |alice: &Client| notices.extend(alice.notices().into_iter().filter(|n| !n.starts_with("talk")));
+    fn collect(notices: &mut std::collections::BTreeSet<String>, alice: &Client) {
+        notices.extend(alice.notices().into_iter().filter(|n| !n.starts_with("talk")));
+    }
     for i in 0..LEAVERS {
         let mut peer = RawPeer::connect_from(server.addr, [127, 0, 0, 2 + (i / 8) as u8]);
         peer.join(&format!("Leaver{i}"), None).expect("joins");
@@ -292,7 +296,7 @@ fn a_goodbye_then_a_reset_while_messages_arrive_is_a_leave_not_a_drop() {
             alice.say(&format!("talk {i}.{k} {}", "가".repeat(280)));
         }
         alice.step();
-        collect(&alice);
+        collect(&mut notices, &alice);
         std::thread::sleep(Duration::from_millis(2));
         // Goodbye, then a close with unread data: the kernel answers with a reset.
         peer.send(&ClientMsg::Control(
@@ -302,9 +306,11 @@ fn a_goodbye_then_a_reset_while_messages_arrive_is_a_leave_not_a_drop() {
         socket.set_linger(Some(Duration::ZERO)).unwrap();
         drop(peer);
     }
-    step_until(&mut [&mut alice], LIMIT, "every leaver gone", |cs| {
-        collect(cs[0]);
-        cs[0].roster().players.len() == 1
+    // Until each leaver is announced, one way or the other.
+    step_until(&mut [&mut alice], LIMIT, "every leaver announced", |cs| {
+        collect(&mut notices, cs[0]);
+        let announced = |n: &&String| n.ends_with(" left.") || n.contains("lost their connection");
+        cs[0].roster().players.len() == 1 && notices.iter().filter(announced).count() == LEAVERS
     });
     let dropped: Vec<&String> = notices
         .iter()

@@ -19,6 +19,8 @@ pub mod wire;
 
 use std::net::SocketAddr;
 
+use bytes::Bytes;
+
 use bevy::prelude::*;
 
 pub use client::{ClientNetConfig, NetClient, NetStats, NetWaker, with_default_port};
@@ -100,11 +102,41 @@ impl WireRegistry {
         Some(wire::FIRST_TAG + index as u32)
     }
 
+    /// Encodes `msg` as it travels (its tag included), for [`ToClients::encoded`]; `None` for a
+    /// type not registered here or a message over the frame cap.
+    pub fn encode<T: WireMessage>(&self, msg: &T) -> Option<Encoded<T>> {
+        let tag = self.tag_of::<T>()?;
+        wire::encode_tagged(tag, msg).ok().map(|bytes| Encoded {
+            bytes,
+            _type: std::marker::PhantomData,
+        })
+    }
+
+    /// Decodes frames as the server reads what clients send (for tools and the fuzzer, which
+    /// run the receive path without an app).
+    pub fn client_frames(&self) -> ClientFrames {
+        ClientFrames(self.to_server.iter().map(|r| r.decode).collect())
+    }
+
     /// Each registered type as (direction, name, version): 'c' sent by clients, 's' by the server.
     pub fn types(&self) -> Vec<(char, &'static str, u16)> {
         let to_server = self.to_server.iter().map(|r| ('c', r.name, r.version));
         let to_client = self.to_client.iter().map(|r| ('s', r.name, r.version));
         to_server.chain(to_client).collect()
+    }
+}
+
+/// The server's decoder of client frames, apart from any app (see [`WireRegistry::client_frames`]).
+pub struct ClientFrames(Vec<wire::Decoder>);
+
+impl ClientFrames {
+    /// One frame's payload as the server decodes it: a control frame (`Ok(None)`), a message of
+    /// a registered type (`Ok(Some(tag))`), or the violation it is closed for.
+    pub fn decode(&self, frame: &[u8]) -> Result<Option<u32>, Violation> {
+        match wire::decode_frame::<wire::ClientControl>(frame, &self.0)? {
+            wire::Frame::Control(_) => Ok(None),
+            wire::Frame::Message { tag, .. } => Ok(Some(tag)),
+        }
     }
 }
 
@@ -143,21 +175,76 @@ pub struct FromClient<T: Send + Sync + 'static> {
 pub struct ToClients<T: Send + Sync + 'static> {
     pub to: Recipients,
     pub msg: T,
+    /// `msg` encoded already (see [`ToClients::encoded`]).
+    encoded: Option<Encoded<T>>,
 }
 
 impl<T: Send + Sync + 'static> ToClients<T> {
-    pub fn one(client: ClientId, msg: T) -> Self {
+    pub fn new(to: Recipients, msg: T) -> Self {
         Self {
-            to: Recipients::One(client),
+            to,
             msg,
+            encoded: None,
         }
     }
 
+    pub fn one(client: ClientId, msg: T) -> Self {
+        Self::new(Recipients::One(client), msg)
+    }
+
     pub fn many(clients: Vec<ClientId>, msg: T) -> Self {
+        Self::new(Recipients::Many(clients), msg)
+    }
+
+    /// `msg` with its encoding made earlier ([`WireRegistry::encode`]): the bytes are sent as
+    /// they are, so a message sent often (a picture for each joiner) is encoded once.
+    pub fn encoded(to: Recipients, msg: T, encoded: Encoded<T>) -> Self {
         Self {
-            to: Recipients::Many(clients),
+            to,
             msg,
+            encoded: Some(encoded),
         }
+    }
+
+    /// The encoding made earlier, if the message carries one.
+    pub fn encoding(&self) -> Option<&Encoded<T>> {
+        self.encoded.as_ref()
+    }
+
+    pub(crate) fn into_parts(self) -> (Recipients, T, Option<Bytes>) {
+        (self.to, self.msg, self.encoded.map(|e| e.bytes))
+    }
+}
+
+/// A message encoded for the wire (its tag included), to send again without encoding it again.
+#[derive(Debug)]
+pub struct Encoded<T> {
+    bytes: Bytes,
+    _type: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Encoded<T> {
+    fn clone(&self) -> Self {
+        Self {
+            bytes: self.bytes.clone(),
+            _type: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T> Encoded<T> {
+    /// The payload as it travels (tag and message; the frame header is added when sent).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Its size on the wire, header excluded.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
     }
 }
 

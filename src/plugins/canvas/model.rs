@@ -133,15 +133,32 @@ pub struct Stroke {
 }
 
 /// A room's drawing: the log of strokes, oldest first.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone)]
 pub struct Drawing {
     strokes: Vec<Stroke>,
     /// The stroke each author is drawing now, by index into `strokes`.
     open: Option<(ClientId, usize)>,
     points: usize,
+    /// Counts changes, so what is made from the drawing (its log, encoded) can be kept until
+    /// the next one.
+    revision: u64,
 }
 
+/// Two drawings are equal when they hold the same strokes, however they came to.
+impl PartialEq for Drawing {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.strokes, self.open, self.points) == (&other.strokes, other.open, other.points)
+    }
+}
+
+impl Eq for Drawing {}
+
 impl Drawing {
+    /// Changes with every change of the drawing.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
     pub fn strokes(&self) -> &[Stroke] {
         &self.strokes
     }
@@ -165,6 +182,7 @@ impl Drawing {
         });
         self.open = Some((author, self.strokes.len() - 1));
         self.points += 1;
+        self.revision += 1;
         Ok(())
     }
 
@@ -189,6 +207,7 @@ impl Drawing {
         }
         stroke.points.extend_from_slice(points);
         self.points += points.len();
+        self.revision += 1;
         Ok(())
     }
 
@@ -205,6 +224,7 @@ impl Drawing {
         let open = matches!(self.open, Some((who, _)) if who == author);
         if open {
             self.open = None;
+            self.revision += 1;
         }
         open
     }
@@ -223,6 +243,7 @@ impl Drawing {
         }
         let stroke = self.strokes.remove(index);
         self.points -= stroke.points.len();
+        self.revision += 1;
         true
     }
 
@@ -231,6 +252,7 @@ impl Drawing {
         self.strokes.clear();
         self.open = None;
         self.points = 0;
+        self.revision += 1;
     }
 
     /// Who is drawing the open stroke (always the last one), if any.
@@ -242,6 +264,7 @@ impl Drawing {
     pub fn reopen_last(&mut self) {
         if let Some(last) = self.strokes.last() {
             self.open = Some((last.author, self.strokes.len() - 1));
+            self.revision += 1;
         }
     }
 
@@ -279,6 +302,7 @@ impl Drawing {
             brush: stroke.brush.clamped(),
             ..stroke
         });
+        self.revision += 1;
         Ok(())
     }
 }

@@ -11,7 +11,9 @@ use super::model::{self, CanvasError, Drawing, Pen, decode_deltas};
 use super::wire::{CanvasToClient, CanvasToServer, log_chunks};
 use crate::id::ClientId;
 use crate::plugins::LogicSystems;
-use crate::plugins::net::{FromClient, Recipients, ServerWake, ToClients, address_key};
+use crate::plugins::net::{
+    Encoded, FromClient, Recipients, ServerWake, ToClients, WireRegistry, address_key,
+};
 use crate::plugins::rooms::{Player, PlayerJoined, PlayerLeft, Room, RoomIndex};
 use crate::rate::TokenBucket;
 
@@ -60,7 +62,13 @@ pub struct RoomCanvas {
     /// When each player was last resent the picture after a refusal: at most once per
     /// [`RESYNC_INTERVAL`], so refused requests cannot make the server re-send the log in a loop.
     resynced: HashMap<ClientId, Duration>,
+    /// The picture's log chunks, encoded, and the drawing's revision they were made at: shared
+    /// by every joiner until the drawing changes.
+    picture: Option<(u64, Vec<PictureChunk>)>,
 }
+
+/// One chunk of a picture's log and its encoding.
+type PictureChunk = (CanvasToClient, Encoded<CanvasToClient>);
 
 impl RoomCanvas {
     /// A game hands the pen to `drawer` (or to nobody between turns) and locks it; `clear`
@@ -140,19 +148,28 @@ fn instant(time: &Time<Real>) -> Instant {
     time.startup() + time.elapsed()
 }
 
-/// Sends the room's picture and pen to a player.
-fn send_picture(canvas: &RoomCanvas, client: ClientId, out: &mut MessageWriter<ToClients<CanvasToClient>>) {
-    let to = Recipients::One(client);
-    for chunk in log_chunks(&canvas.drawing) {
-        out.write(ToClients {
-            to: to.clone(),
-            msg: chunk,
-        });
+/// Sends the room's picture and pen to a player; the picture's chunks are encoded once per
+/// change of the drawing and the bytes shared by everyone it goes to.
+fn send_picture(
+    canvas: &mut RoomCanvas,
+    registry: &WireRegistry,
+    client: ClientId,
+    out: &mut MessageWriter<ToClients<CanvasToClient>>,
+) {
+    let revision = canvas.drawing.revision();
+    if canvas.picture.as_ref().is_none_or(|(made, _)| *made != revision) {
+        let chunks = log_chunks(&canvas.drawing)
+            .into_iter()
+            .filter_map(|chunk| Some((registry.encode(&chunk)?, chunk)))
+            .map(|(encoded, chunk)| (chunk, encoded))
+            .collect();
+        canvas.picture = Some((revision, chunks));
     }
-    out.write(ToClients {
-        to,
-        msg: CanvasToClient::Pen(canvas.pen.holder()),
-    });
+    let to = Recipients::One(client);
+    for (chunk, encoded) in canvas.picture.iter().flat_map(|(_, chunks)| chunks) {
+        out.write(ToClients::encoded(to.clone(), chunk.clone(), encoded.clone()));
+    }
+    out.write(ToClients::new(to, CanvasToClient::Pen(canvas.pen.holder())));
 }
 
 fn prepare_joiners(
@@ -161,12 +178,13 @@ fn prepare_joiners(
     mut joined: MessageReader<PlayerJoined>,
     index: Res<RoomIndex>,
     players: Query<&Player>,
-    rooms: Query<&RoomCanvas>,
+    registry: Res<WireRegistry>,
+    mut rooms: Query<&mut RoomCanvas>,
     mut out: MessageWriter<ToClients<CanvasToClient>>,
 ) {
     let now = instant(&time);
     for PlayerJoined { client, room, .. } in joined.read() {
-        let Ok(canvas) = rooms.get(*room) else {
+        let Ok(mut canvas) = rooms.get_mut(*room) else {
             continue;
         };
         let ip = index
@@ -176,7 +194,7 @@ fn prepare_joiners(
         match ip {
             Some(ip) if !canvas.drawing.strokes().is_empty() => {
                 if budget.take(ip, now) {
-                    send_picture(canvas, *client, &mut out);
+                    send_picture(&mut canvas, &registry, *client, &mut out);
                     continue;
                 }
                 budget.owed.push((*client, ip));
@@ -185,10 +203,10 @@ fn prepare_joiners(
         }
         // Who holds the pen, at once, picture or not.
         if let Some(holder) = canvas.pen.holder() {
-            out.write(ToClients {
-                to: Recipients::One(*client),
-                msg: CanvasToClient::Pen(Some(holder)),
-            });
+            out.write(ToClients::new(
+                Recipients::One(*client),
+                CanvasToClient::Pen(Some(holder)),
+            ));
         }
     }
 }
@@ -201,7 +219,8 @@ fn send_owed_pictures(
     mut wake: ResMut<ServerWake>,
     index: Res<RoomIndex>,
     players: Query<&Player>,
-    rooms: Query<&RoomCanvas>,
+    registry: Res<WireRegistry>,
+    mut rooms: Query<&mut RoomCanvas>,
     mut out: MessageWriter<ToClients<CanvasToClient>>,
 ) {
     if budget.owed.is_empty() {
@@ -210,10 +229,10 @@ fn send_owed_pictures(
     let now = instant(&time);
     let owed = std::mem::take(&mut budget.owed);
     for (client, ip) in owed {
-        let Some(canvas) = index
+        let Some(mut canvas) = index
             .player(client)
             .and_then(|e| players.get(e).ok())
-            .and_then(|p| rooms.get(p.room).ok())
+            .and_then(|p| rooms.get_mut(p.room).ok())
         else {
             continue; // Gone.
         };
@@ -221,7 +240,7 @@ fn send_owed_pictures(
             continue; // Cleared since: the clear reached it.
         }
         if budget.take(ip, now) {
-            send_picture(canvas, client, &mut out);
+            send_picture(&mut canvas, &registry, client, &mut out);
         } else {
             budget.owed.push((client, ip));
         }
@@ -249,16 +268,13 @@ fn release_leavers(
         canvas.resynced.remove(client);
         let to = Recipients::Many(remaining.clone());
         if canvas.drawing.finish(*client) {
-            out.write(ToClients {
-                to: to.clone(),
-                msg: CanvasToClient::End { author: *client },
-            });
+            out.write(ToClients::new(
+                to.clone(),
+                CanvasToClient::End { author: *client },
+            ));
         }
         if canvas.pen.holder_left(*client) {
-            out.write(ToClients {
-                to,
-                msg: CanvasToClient::Pen(None),
-            });
+            out.write(ToClients::new(to, CanvasToClient::Pen(None)));
         }
     }
 }
@@ -268,6 +284,7 @@ fn apply_requests(
     mut budget: ResMut<PictureBudget>,
     index: Res<RoomIndex>,
     players: Query<&Player>,
+    registry: Res<WireRegistry>,
     mut rooms: Query<(&Room, &mut RoomCanvas)>,
     mut requests: MessageReader<FromClient<CanvasToServer>>,
     mut out: MessageWriter<ToClients<CanvasToClient>>,
@@ -285,19 +302,16 @@ fn apply_requests(
         match apply_request(&mut canvas, *client, msg, now) {
             Ok(Relay::None) => {}
             Ok(Relay::ToEveryone(msg)) => {
-                out.write(ToClients { to: everyone(), msg });
+                out.write(ToClients::new(everyone(), msg));
             }
             Ok(Relay::ToOthers(msgs)) => {
                 for msg in msgs {
-                    out.write(ToClients { to: others(), msg });
+                    out.write(ToClients::new(others(), msg));
                 }
             }
             Err(why) => {
                 let to = Recipients::One(*client);
-                out.write(ToClients {
-                    to: to.clone(),
-                    msg: CanvasToClient::Refused(why),
-                });
+                out.write(ToClients::new(to.clone(), CanvasToClient::Refused(why)));
                 // A refused stroke was drawn locally already: the sender needs the true
                 // picture. Nothing else can leave it out of step (its client undoes and clears
                 // only what it holds), so nothing else brings the picture back.
@@ -312,7 +326,7 @@ fn apply_requests(
                 }
                 canvas.resynced.insert(*client, now);
                 if budget.take(player.addr.ip(), instant(&time)) {
-                    send_picture(&canvas, *client, &mut out);
+                    send_picture(&mut canvas, &registry, *client, &mut out);
                 }
             }
         }
@@ -656,6 +670,41 @@ mod tests {
                 },
             );
             server.update();
+        }
+
+        #[test]
+        fn a_picture_is_encoded_once_per_change_and_its_bytes_shared_by_its_joiners() {
+            let (mut server, a, _) = server();
+            a_holds_the_pen_and_starts_a_stroke(&mut server, a);
+            server.sent::<CanvasToClient>();
+            // The payload of each joiner's picture chunk, where its bytes live.
+            let picture_for = |server: &mut TestServer, id: u32| -> Vec<(usize, usize)> {
+                server.join(id, &format!("j{id}"), None);
+                server.update();
+                let sent = server.sent::<CanvasToClient>();
+                let logs: Vec<_> = sent
+                    .iter()
+                    .filter(|m| matches!(m.msg, CanvasToClient::Log { .. }))
+                    .map(|m| {
+                        m.encoding()
+                            .map(|e| (e.as_bytes().as_ptr() as usize, e.len()))
+                            .expect("pre-encoded")
+                    })
+                    .collect();
+                assert!(!logs.is_empty());
+                logs
+            };
+            let first = picture_for(&mut server, 10);
+            assert_eq!(
+                picture_for(&mut server, 11),
+                first,
+                "the same bytes, not encoded again"
+            );
+            server.send(a, CanvasToServer::Points(vec![[1, 1]]));
+            server.update();
+            let changed = picture_for(&mut server, 12);
+            assert_ne!(changed, first, "a change of the drawing makes it anew");
+            assert!(changed[0].1 > first[0].1);
         }
 
         #[test]

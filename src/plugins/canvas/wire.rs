@@ -54,7 +54,8 @@ pub enum CanvasToClient {
     /// The drawing so far, in chunks under the frame cap; `replace` on the first chunk, and
     /// `open` on the last when its last stroke is still being drawn.
     Log {
-        strokes: Vec<Stroke>,
+        /// Shared: a picture's chunks are made once per change of the drawing.
+        strokes: std::sync::Arc<[Stroke]>,
         replace: bool,
         open: bool,
     },
@@ -93,7 +94,7 @@ pub fn log_chunks(drawing: &Drawing) -> Vec<CanvasToClient> {
         .into_iter()
         .enumerate()
         .map(|(i, strokes)| CanvasToClient::Log {
-            strokes,
+            strokes: strokes.into(),
             replace: i == 0,
             open: open && i == last,
         })
@@ -142,7 +143,7 @@ mod tests {
         assert_eq!(
             log_chunks(&Drawing::default()),
             vec![CanvasToClient::Log {
-                strokes: vec![],
+                strokes: Vec::new().into(),
                 replace: true,
                 open: false
             }]

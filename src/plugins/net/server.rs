@@ -443,8 +443,9 @@ fn send_to_clients(world: &mut World) {
 
 fn flush_to_clients<T: WireMessage>(world: &mut World, server: &mut NetServer, tag: u32) {
     let mut outgoing = world.resource_mut::<Messages<ToClients<T>>>();
-    for ToClients { to, msg } in outgoing.drain() {
-        match encode_tagged(tag, &msg) {
+    for out in outgoing.drain() {
+        let (to, msg, encoded) = out.into_parts();
+        match encoded.map_or_else(|| encode_tagged(tag, &msg), Ok) {
             Ok(bytes) => server.send_to(to, &bytes),
             Err(e) => error!("dropping an unsendable {}: {e}", T::NAME),
         }
