@@ -379,3 +379,26 @@ fn one_address_makes_at_most_four_rooms_and_the_lobby_and_others_stay_open() {
         .join("maker5", Some("room5"))
         .expect("a place freed");
 }
+
+#[test]
+fn one_name_joining_and_leaving_a_room_in_a_loop_waits() {
+    let server = start_server(ServerOptions::default());
+    // Six joins of one name at once are fine (a player whose game crashed comes back)...
+    for _ in 0..6 {
+        let mut peer = RawPeer::connect(server.addr);
+        peer.join("Looper", Some("loop")).expect("joins");
+        peer.leave();
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    // ...the seventh within the minute waits; other names and rooms do not.
+    let refused = RawPeer::connect(server.addr)
+        .join("looper", Some("loop"))
+        .unwrap_err();
+    assert!(refused.contains("joined this room too often"), "{refused}");
+    RawPeer::connect(server.addr)
+        .join("Looper", Some("elsewhere"))
+        .expect("another room");
+    RawPeer::connect(server.addr)
+        .join("Other", Some("loop"))
+        .expect("another name");
+}

@@ -20,6 +20,7 @@ use crate::plugins::net::{
     ClientConnected, ClientDisconnected, CloseReason, DisconnectClient, FromClient, LeaveReason,
     RebindClient, Refusal, ServerWake, ToClients, Violation, address_key,
 };
+use crate::rate::TokenBucket;
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<RoomIndex>()
@@ -72,6 +73,27 @@ pub struct RoomIndex {
     held: HashMap<ClientId, (Duration, LeaveReason)>,
     /// Tokens no longer valid, and why, so a refusal can say; the oldest go past [`MAX_SPENT`].
     spent: HashMap<SessionToken, (Spent, Duration)>,
+    /// Joins of each name to each room (room key, name key), so one identity cannot join and
+    /// leave in a loop; swept of entries back to full once the table doubles.
+    joins: HashMap<(String, String), TokenBucket>,
+    joins_swept_at: usize,
+}
+
+/// Joins of one name to one room: this many at once, then one every 10 s.
+pub const JOINS_PER_NAME: f64 = 6.0;
+
+impl RoomIndex {
+    /// Whether the name `name_key` may join the room `room_key` now (see [`JOINS_PER_NAME`]).
+    fn may_join_again(&mut self, room_key: &str, name_key: &str, now: std::time::Instant) -> bool {
+        if self.joins.len() >= 2 * self.joins_swept_at.max(2048) {
+            self.joins.retain(|_, bucket| !bucket.full_at(now));
+            self.joins_swept_at = self.joins.len();
+        }
+        self.joins
+            .entry((room_key.to_owned(), name_key.to_owned()))
+            .or_insert_with(|| TokenBucket::starting_at(JOINS_PER_NAME / 60.0, JOINS_PER_NAME, now))
+            .take_at(now)
+    }
 }
 
 /// Why a session token no longer gives a seat back.
@@ -297,6 +319,14 @@ fn admit_joiners(
             false => may_make_a_room(&config, index.made_by(addr.ip())).and(Err(Rejection::TooManyRooms {
                 max: config.max_rooms,
             })),
+        });
+        // One name joining the same room over and over (join, leave, join) waits.
+        let plan = plan.and_then(|plan| {
+            let now = time.startup() + time.elapsed();
+            match index.may_join_again(&plan.room_key, &plan.name_key, now) {
+                true => Ok(plan),
+                false => Err(Rejection::TooManyJoins),
+            }
         });
         // A kicked name, or new names from its address, wait (see moderation.rs).
         let plan = plan.and_then(|plan| {

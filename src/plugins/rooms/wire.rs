@@ -190,6 +190,8 @@ pub enum Rejection {
     Banned { minutes: u16 },
     #[error("a player from your address was just kicked from this room; new names may join in {secs} s")]
     AddressWaiting { secs: u16 },
+    #[error("that name has joined this room too often in the last minute; try again in a few seconds")]
+    TooManyJoins,
 }
 
 impl Rejection {
@@ -214,8 +216,8 @@ impl WireMessage for Welcome {
 impl WireMessage for Rejection {
     const NAME: &'static str = "rooms.rejection";
     /// 2: names that show nothing but marks (`NameError::NothingVisible`); 3: rooms per address;
-    /// 4: resuming a seat; 5: kicks and bans.
-    const VERSION: u16 = 5;
+    /// 4: resuming a seat; 5: kicks and bans; 6: joins per name.
+    const VERSION: u16 = 6;
 }
 
 impl WireMessage for RoomUpdate {
