@@ -23,9 +23,21 @@ fuzz_target!(|data: &[u8]| {
     let mut canvas = RoomCanvas::default();
     let mut rng = StdRng::seed_from_u64(data.len() as u64);
     let players: Vec<ClientId> = (1..=MEMBERS).map(ClientId).collect();
-    let bag = WordBag::new(["사과", "바나나", "게", "apple", "a b"].iter().map(|w| w.to_string()).collect());
-    let (mut game, _) = Game::start(Settings::default(), Timing::default(), &players, bag, &mut rng, Duration::ZERO)
-        .expect("a game of three");
+    let bag = WordBag::new(
+        ["사과", "바나나", "게", "apple", "a b"]
+            .iter()
+            .map(|w| w.to_string())
+            .collect(),
+    );
+    let (mut game, _) = Game::start(
+        Settings::default(),
+        Timing::default(),
+        &players,
+        bag,
+        &mut rng,
+        Duration::ZERO,
+    )
+    .expect("a game of three");
     let mut now = Duration::ZERO;
     let mut rest = data;
     while rest.len() >= 3 {
@@ -66,10 +78,19 @@ fuzz_target!(|data: &[u8]| {
             },
         }
         assert!(canvas.drawing.point_count() <= MAX_DRAWING_POINTS);
-        assert!(canvas.drawing.strokes().iter().all(|s| s.points.iter().all(|p| p.on_board())));
+        assert!(
+            canvas
+                .drawing
+                .strokes()
+                .iter()
+                .all(|s| s.points.iter().all(|p| p.on_board()))
+        );
         assert!(canvas.pen.holder().is_none_or(|h| h.0 >= 1 && h.0 <= MEMBERS + 1));
         if let Phase::Drawing(turn) = &game.phase {
-            assert!(turn.guessed.len() <= turn.eligible.len(), "finders are players present at the start");
+            assert!(
+                turn.guessed.len() <= turn.eligible.len(),
+                "finders are players present at the start"
+            );
             assert!(turn.guessed.iter().all(|(id, _)| turn.eligible.contains(id)));
         }
     }
