@@ -249,29 +249,8 @@ impl Drop for ChildServer {
 #[cfg(unix)]
 #[test]
 fn a_server_under_a_low_open_file_limit_raises_it_and_says_full_past_its_cap() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     // The common soft limit of 1,024 is too much for a quick test: 64 shows the same.
-    let child = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "ulimit -Sn 64 && exec \"$0\" --server --headless --bind 127.0.0.1:{port} --max-connections 100"
-        ))
-        .arg(env!("CARGO_BIN_EXE_game"))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start the server");
-    let _child = ChildServer(child);
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let deadline = Instant::now() + LIMIT;
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(200));
+    let (_child, addr) = child_server("ulimit -Sn 64", &[], "--max-connections 100");
     // 100 players from 10 addresses, in 10 rooms: each is answered.
     let players: Vec<RawPeer> = (0..100u8)
         .map(|i| {
@@ -287,6 +266,62 @@ fn a_server_under_a_low_open_file_limit_raises_it_and_says_full_past_its_cap() {
         Some(CloseReason::Refused(Refusal::ServerFull))
     );
     drop(players);
+}
+
+/// Starts the game's server as a child under `limits` (a shell `ulimit` line) with `env`.
+fn child_server(limits: &str, env: &[(&str, &str)], args: &str) -> (ChildServer, std::net::SocketAddr) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{limits} && exec \"$0\" --server --headless --bind 127.0.0.1:{port} {args}"
+        ))
+        .arg(env!("CARGO_BIN_EXE_game"))
+        .envs(env.iter().copied())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the server");
+    let child = ChildServer(child);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + LIMIT;
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    (child, addr)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_server_out_of_descriptors_still_says_full() {
+    // No spare descriptors and a cap the limit cannot hold: accept itself fails part way.
+    let (_child, addr) = child_server(
+        "ulimit -n 48",
+        &[("CATCHMIND_SPARE_FILES", "0")],
+        "--max-connections 48",
+    );
+    let mut players = Vec::new();
+    let mut full = 0;
+    for i in 0..48u8 {
+        let mut peer = RawPeer::connect_from(addr, [127, 0, 0, 2 + i / 8]);
+        peer.stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        match peer.join(&format!("p{i}"), Some(&format!("room{}", i / 12))) {
+            Ok(_) => players.push(peer),
+            Err(why) if why.contains("full") => full += 1,
+            // Before: a newcomer past the descriptors waited unanswered (then timed out).
+            Err(why) => panic!("player {i}: {why}"),
+        }
+    }
+    eprintln!("{} joined, {full} told the server is full", players.len());
+    assert!(full > 0, "the limit was never reached");
+    assert!(players.len() >= 20, "{} joined", players.len());
 }
 
 #[test]

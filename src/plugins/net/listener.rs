@@ -17,6 +17,7 @@ use tokio_util::task::TaskTracker;
 
 use super::frames::{FrameReader, NetConfig, Outbox, OutboxReceivers, ReadEnd, TokenBucket, WriteEnd};
 use super::frames::{frame_codec, outbox, write_loop};
+use super::open_files::SpareFile;
 use super::per_address::AddressBook;
 use super::wire::{
     AnyMessage, ClientControl, CloseReason, Decoder, Frame, LeaveReason, PROTOCOL_VERSION, Refusal,
@@ -81,13 +82,24 @@ pub(crate) fn closing(reason: CloseReason) -> Bytes {
 
 pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>, stop: CancellationToken) {
     let mut next_id: u32 = 1;
+    let mut spare = SpareFile::new();
     loop {
+        spare.restore();
         let accepted = tokio::select! {
             _ = stop.cancelled() => break,
             accepted = listener.accept() => accepted,
         };
         let (stream, addr) = match accepted {
             Ok(pair) => pair,
+            Err(e) if SpareFile::out_of_files(&e) && spare.release() => {
+                // Out of descriptors: the spare one lets the newcomer in just long enough to
+                // hear that the server is full (its goodbye fits the socket's buffer at once).
+                if let Ok((stream, _)) = listener.accept().await {
+                    let goodbye = refuse(stream, CloseReason::Refused(Refusal::ServerFull));
+                    let _ = timeout(Duration::from_millis(200), goodbye).await;
+                }
+                continue;
+            }
             Err(e) => {
                 // Usually out of file descriptors: back off instead of spinning.
                 bevy::log::warn!("accept failed: {e}");
