@@ -24,7 +24,7 @@ pub struct ServerOptions {
 }
 
 /// A server app serving on `listener`. `operator` is the hosting window's token; without one
-/// this is a dedicated server, which Ctrl+C stops. `log` installs the stderr logger (only one
+/// this is a dedicated server, which Ctrl+C or SIGTERM stops. `log` installs the stderr logger (only one
 /// app per process may).
 pub fn server_app(
     listener: std::net::TcpListener,

@@ -34,7 +34,7 @@ pub struct Cli {
     )]
     pub bind: String,
 
-    /// Run the server without a window, logging to stderr (stop with Ctrl+C).
+    /// Run the server without a window, logging to stderr (stop with Ctrl+C or SIGTERM).
     #[arg(long, requires = "server")]
     pub headless: bool,
 

@@ -110,7 +110,7 @@ fn run_headless(cli: &Cli, options: ServerOptions) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    eprintln!("Catch Mind server listening on {addr} (Ctrl+C stops it). Players join with:");
+    eprintln!("Catch Mind server listening on {addr} (Ctrl+C or SIGTERM stops it). Players join with:");
     for reachable in reachable_addresses(addr) {
         if reachable.port() == DEFAULT_PORT {
             eprintln!("  game --client {}", reachable.ip());

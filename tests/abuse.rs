@@ -13,7 +13,8 @@ use catchmind::plugins::canvas::{BoardPoint, CanvasToClient, CanvasToServer, Del
 use catchmind::plugins::net::{CloseReason, NetConfig, Refusal, ToServer};
 use catchmind::plugins::rooms::RoomConfig;
 use common::{
-    Client, ClientMsg, RawPeer, ServerMsg, start_lenient_server, start_server, step_for, step_until,
+    Client, ClientMsg, RawPeer, ServerMsg, child_server, start_lenient_server, start_server, step_for,
+    step_until,
 };
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -237,15 +238,6 @@ fn connections_that_never_finish_the_handshake_are_capped_per_address() {
 }
 
 /// A server process of its own, killed when dropped.
-struct ChildServer(std::process::Child);
-
-impl Drop for ChildServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[cfg(unix)]
 #[test]
 fn a_server_under_a_low_open_file_limit_raises_it_and_says_full_past_its_cap() {
@@ -266,34 +258,6 @@ fn a_server_under_a_low_open_file_limit_raises_it_and_says_full_past_its_cap() {
         Some(CloseReason::Refused(Refusal::ServerFull))
     );
     drop(players);
-}
-
-/// Starts the game's server as a child under `limits` (a shell `ulimit` line) with `env`.
-fn child_server(limits: &str, env: &[(&str, &str)], args: &str) -> (ChildServer, std::net::SocketAddr) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "{limits} && exec \"$0\" --server --headless --bind 127.0.0.1:{port} {args}"
-        ))
-        .arg(env!("CARGO_BIN_EXE_game"))
-        .envs(env.iter().copied())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start the server");
-    let child = ChildServer(child);
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let deadline = Instant::now() + LIMIT;
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(200));
-    (child, addr)
 }
 
 #[cfg(unix)]

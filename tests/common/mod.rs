@@ -484,3 +484,41 @@ impl CuttableLink {
         }
     }
 }
+
+/// The game's server as a child process, killed when dropped.
+pub struct ChildServer(pub std::process::Child);
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the game's server as a child under `limits` (a shell `ulimit` line) with `env`.
+pub fn child_server(limits: &str, env: &[(&str, &str)], args: &str) -> (ChildServer, std::net::SocketAddr) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{limits} && exec \"$0\" --server --headless --bind 127.0.0.1:{port} {args}"
+        ))
+        .arg(env!("CARGO_BIN_EXE_game"))
+        .envs(env.iter().copied())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the server");
+    let child = ChildServer(child);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    (child, addr)
+}

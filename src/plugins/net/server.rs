@@ -89,7 +89,7 @@ struct Conn {
     closing: Option<LeaveReason>,
 }
 
-/// Set to stop the server cleanly (Ctrl+C, or the hosting window closing); it wakes the
+/// Set to stop the server cleanly (Ctrl+C or SIGTERM, or the hosting window closing); it wakes the
 /// server's loop, which may be waiting for input.
 #[derive(Resource, Clone, Default)]
 pub struct ShutdownSignal {
@@ -199,10 +199,9 @@ impl NetServer {
         ));
         if let Some(signal) = shutdown {
             runtime.spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    signal.request();
-                    let _ = wake_tx.try_send(());
-                }
+                stop_signal().await;
+                signal.request();
+                let _ = wake_tx.try_send(());
             });
         }
         Ok(Self {
@@ -313,6 +312,29 @@ impl Drop for NetServer {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
+    }
+}
+
+/// Waits for Ctrl+C or, on Unix, SIGTERM (how systemd, Docker and Kubernetes stop a process).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
