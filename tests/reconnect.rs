@@ -324,3 +324,38 @@ fn a_goodbye_then_a_reset_while_messages_arrive_is_a_leave_not_a_drop() {
         .collect();
     assert_eq!(left, LEAVERS, "{other:?}");
 }
+
+#[test]
+fn after_a_seat_is_lost_the_player_joins_again_by_hand() {
+    // No seat kept: the drop ends the session; Reconnect joins the same room afresh.
+    let server = start_server(ServerOptions {
+        rooms: RoomConfig {
+            seat_hold: Duration::ZERO,
+            ..RoomConfig::default()
+        },
+        ..ServerOptions::default()
+    });
+    let link = CuttableLink::to(server.addr);
+    let mut ann = Client::connect(server.addr, "Ann", Some("den"));
+    join_all(&mut [&mut ann]);
+    let mut ben = Client::connect(link.addr, "Ben", Some("den"));
+    let mut both = [&mut ann, &mut ben];
+    join_all(&mut both);
+    let first = both[1].roster().me;
+    link.cut();
+    step_until(&mut both, LIMIT, "Ben's session over", |cs| {
+        !cs[1].ended().is_empty()
+    });
+    assert!(!both[1].joined());
+    both[1]
+        .app
+        .world_mut()
+        .write_message(catchmind::plugins::rooms::Rejoin);
+    step_until(&mut both, LIMIT, "Ben back as a newcomer", |cs| {
+        cs[1].joined() && cs[1].roster().room == "den" && cs[0].roster().players.len() == 2
+    });
+    assert_ne!(both[1].roster().me, first, "a new seat");
+    step_until(&mut both, LIMIT, "Ann told twice", |cs| {
+        cs[0].notices().iter().filter(|n| *n == "Ben joined.").count() == 2
+    });
+}

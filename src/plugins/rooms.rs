@@ -10,7 +10,7 @@ pub mod wire;
 
 use bevy::prelude::*;
 
-pub use client::{CancelReconnect, JoinServer, Reconnecting, Roster, SessionEnded};
+pub use client::{CancelReconnect, JoinServer, Reconnecting, Rejoin, Roster, SessionEnded};
 pub use rules::{JoinPlan, Room, RoomConfig, may_make_a_room, plan_join};
 pub use server::{OperatorToken, Player, PlayerAway, PlayerJoined, PlayerLeft, RoomIndex, keeps_seat};
 pub use wire::{

@@ -19,7 +19,7 @@ use crate::plugins::net::{ClientState, LeaveRequested, ToServer};
 use crate::plugins::quiz::ui as quiz_ui;
 use crate::plugins::quiz::{QuizToServer, QuizView};
 use crate::plugins::rooms::{
-    CancelReconnect, KickReason, ModerationRequest, PlayerInfo, Reconnecting, Roster,
+    CancelReconnect, KickReason, ModerationRequest, PlayerInfo, Reconnecting, Rejoin, Roster,
 };
 use crate::theme;
 
@@ -46,6 +46,7 @@ pub(super) struct RoomActions<'w> {
     quiz: MessageWriter<'w, ToServer<QuizToServer>>,
     cancel_reconnect: MessageWriter<'w, CancelReconnect>,
     moderate: MessageWriter<'w, ToServer<ModerationRequest>>,
+    rejoin: MessageWriter<'w, Rejoin>,
 }
 
 /// This frame's facts, shared by the screen's pieces.
@@ -104,7 +105,14 @@ pub(super) fn show(
         act.cancel_reconnect.write(CancelReconnect);
         back_to_launcher = true;
     }
-    back_to_launcher |= view.reconnecting.0.is_none() && connection_dialogs(ctx, &state, view.client.get());
+    if view.reconnecting.0.is_none() {
+        let (back, rejoin) = connection_dialogs(ctx, &state, view.client.get(), facts.hosting);
+        back_to_launcher |= back;
+        if rejoin {
+            state.ended = None;
+            act.rejoin.write(Rejoin);
+        }
+    }
     if back_to_launcher {
         leave_room(&mut commands, &mut state, &mut act, &mut next);
     }
@@ -269,10 +277,23 @@ fn reconnect_dialog(ctx: &egui::Context, reconnecting: &Reconnecting) -> bool {
 }
 
 /// Why the connection ended, or that it is still being made. Returns whether the player
-/// asked to go back to the launcher.
-fn connection_dialogs(ctx: &egui::Context, state: &UiState, client: &ClientState) -> bool {
-    let mut back = false;
+/// asked to go back to the launcher, and whether to join the same server and room again (a
+/// player's window, not one that was removed from the room, and not the host's, whose server
+/// is gone).
+fn connection_dialogs(
+    ctx: &egui::Context,
+    state: &UiState,
+    client: &ClientState,
+    hosting: bool,
+) -> (bool, bool) {
+    let (mut back, mut rejoin) = (false, false);
     if let Some((title, reason)) = state.ended.clone() {
+        let again = match title {
+            _ if hosting => None,
+            super::session::REMOVED => None,
+            super::session::NOT_JOINED => Some("Try again"),
+            _ => Some("Reconnect"),
+        };
         egui::Window::new(title)
             .collapsible(false)
             .resizable(false)
@@ -281,9 +302,16 @@ fn connection_dialogs(ctx: &egui::Context, state: &UiState, client: &ClientState
             .show(ctx, |ui| {
                 ui.label(RichText::new(capitalise(&reason)).size(16.0));
                 ui.add_space(8.0);
-                if ui.button("Back to launcher").clicked() {
-                    back = true;
-                }
+                ui.horizontal(|ui| {
+                    if let Some(label) = again
+                        && ui.button(label).clicked()
+                    {
+                        rejoin = true;
+                    }
+                    if ui.button("Back to launcher").clicked() {
+                        back = true;
+                    }
+                });
             });
     } else if *client == ClientState::Connecting {
         egui::Window::new("Connecting")
@@ -297,7 +325,7 @@ fn connection_dialogs(ctx: &egui::Context, state: &UiState, client: &ClientState
                 }
             });
     }
-    back
+    (back, rejoin)
 }
 
 fn leave_room(

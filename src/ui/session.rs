@@ -95,15 +95,20 @@ pub(super) fn start_joining(
     next.set(AppMode::Client);
 }
 
+/// The titles of the dialog a session's end shows.
+pub(super) const REMOVED: &str = "Removed from the room";
+pub(super) const NOT_JOINED: &str = "Could not join";
+pub(super) const DISCONNECTED: &str = "Disconnected";
+
 pub(super) fn note_connection_end(mut ended: MessageReader<SessionEnded>, mut state: ResMut<UiState>) {
     if let Some(error) = ended.read().last() {
         eprintln!("game: {error}");
         let title = if error.was_kicked() {
-            "Removed from the room"
+            REMOVED
         } else if error.is_join_failure() {
-            "Could not join"
+            NOT_JOINED
         } else {
-            "Disconnected"
+            DISCONNECTED
         };
         state.ended = Some((title, error.to_string()));
     }

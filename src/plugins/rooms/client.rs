@@ -21,13 +21,21 @@ pub(super) fn plugin(app: &mut App) {
         .add_message::<JoinServer>()
         .add_message::<SessionEnded>()
         .add_message::<CancelReconnect>()
+        .add_message::<Rejoin>()
         .add_systems(
             PreUpdate,
             connect_to_join.before(crate::plugins::net::NetSystems::Receive),
         )
         .add_systems(
             Update,
-            (send_join, track_roster, end_session, retry_join, cancel_reconnect)
+            (
+                send_join,
+                track_roster,
+                end_session,
+                retry_join,
+                cancel_reconnect,
+                rejoin,
+            )
                 .chain()
                 .in_set(LogicSystems::Rooms),
         );
@@ -70,6 +78,11 @@ pub struct Attempts {
     /// When to try next; `None` while an attempt is under way.
     next_at: Option<Duration>,
 }
+
+/// Join the last server and room again, by hand, as a newcomer (after the session ended: the
+/// seat was not kept, or the server restarted).
+#[derive(Message, Debug, Clone, Default)]
+pub struct Rejoin;
 
 /// The player gave up reconnecting.
 #[derive(Message, Debug, Clone, Default)]
@@ -322,5 +335,26 @@ fn cancel_reconnect(
     if cancel.read().last().is_some() && reconnecting.0.take().is_some() {
         pending.0 = None;
         leave.write(LeaveRequested);
+    }
+}
+
+fn rejoin(
+    mut asked: MessageReader<Rejoin>,
+    seat: Res<Seat>,
+    state: Res<State<ClientState>>,
+    mut pending: ResMut<PendingJoin>,
+    mut connect: MessageWriter<ConnectRequested>,
+) {
+    if asked.read().last().is_none() || *state.get() != ClientState::Disconnected {
+        return;
+    }
+    if let Some(join) = &seat.join {
+        pending.0 = Some(JoinRequest {
+            resume: None,
+            ..join.clone()
+        });
+        connect.write(ConnectRequested {
+            addr: seat.addr.clone(),
+        });
     }
 }
