@@ -542,11 +542,6 @@ impl Game {
         }
     }
 
-    /// Whether `who`'s connection is down (seat held).
-    pub fn is_away(&self, who: ClientId) -> bool {
-        self.away.contains(&who)
-    }
-
     /// A player leaves: a drawer's turn ends; under two players the game ends early.
     pub fn leave(&mut self, who: ClientId, now: Duration, rng: &mut impl Rng) -> Vec<Event> {
         if !self.order.contains(&who) || self.phase == Phase::Over {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bevy::prelude::Component;
 
-use super::wire::{KickedBy, ModerationRefusal, Rejection};
+use super::wire::{ModerationRefusal, Rejection};
 use crate::id::ClientId;
 
 /// How long votes to kick one player add up.
@@ -157,14 +157,6 @@ pub fn may_kick(
         return Err(ModerationRefusal::Operator);
     }
     Ok(())
-}
-
-/// How a kick is told: by whom and with what reason.
-pub fn kicked_by_vote(tally: Tally) -> KickedBy {
-    KickedBy::Vote {
-        votes: tally.votes,
-        of: tally.needed,
-    }
 }
 
 #[cfg(test)]

@@ -143,11 +143,6 @@ impl Room {
         take_over
     }
 
-    /// Whether `id`'s seat is held for them while their connection is down.
-    pub fn is_away(&self, id: ClientId) -> bool {
-        self.members.iter().any(|m| m.id == id && m.away)
-    }
-
     /// Members whose connection is up.
     pub fn present(&self) -> impl Iterator<Item = ClientId> + '_ {
         self.members.iter().filter(|m| !m.away).map(|m| m.id)
@@ -302,7 +297,7 @@ mod tests {
         room.add(ClientId(1), "Alice", addr(), false);
         room.add(ClientId(2), "Bob", addr(), false);
         assert!(room.hold_seat(ClientId(1)));
-        assert!(room.is_away(ClientId(1)));
+        assert!(room.roster_for(false)[0].away);
         assert_eq!(room.present().collect::<Vec<_>>(), vec![ClientId(2)]);
         assert_eq!(
             room.admission("alice", &name_key("alice")),

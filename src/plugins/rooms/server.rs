@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bevy::prelude::*;
 
-use super::moderation::{Moderation, kicked_by_vote, may_kick};
+use super::moderation::{Moderation, may_kick};
 use super::rules::{Room, RoomConfig, may_make_a_room, plan_join};
 use super::wire::{
     JoinRequest, KickedBy, ModerationRefusal, ModerationRequest, PlayerInfo, Rejection, RoomUpdate,
@@ -196,7 +196,7 @@ struct KickPlayer {
 
 /// Whether a connection that ended for `reason` keeps its seat for a while: it dropped, rather
 /// than the player leaving or the server closing it for cause.
-pub fn keeps_seat(reason: &LeaveReason) -> bool {
+fn keeps_seat(reason: &LeaveReason) -> bool {
     matches!(
         reason,
         LeaveReason::ConnectionLost | LeaveReason::TimedOut | LeaveReason::Closed(CloseReason::TooSlow)
@@ -690,7 +690,10 @@ fn moderate(
                             needed: tally.needed,
                         };
                         updates.write(ToClients::many(present, vote));
-                        tally.passed().then(|| kicked_by_vote(tally))
+                        tally.passed().then_some(KickedBy::Vote {
+                            votes: tally.votes,
+                            of: tally.needed,
+                        })
                     })
             }
         };
