@@ -85,7 +85,8 @@ pub fn headless_client_app() -> App {
 }
 
 /// A server running on its own thread for the hosting window, which joins it over loopback
-/// like any other client. Dropping it stops the server and tells every client why.
+/// like any other client. Dropping it stops the server (which drains on its thread and tells
+/// every client why); [`HostedServer::stop`] also waits for it.
 #[derive(Resource)]
 pub struct HostedServer {
     pub addr: SocketAddr,
@@ -95,8 +96,12 @@ pub struct HostedServer {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// A hosting window that closes waits at most this long for the turns in progress to end.
+pub const HOSTED_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl HostedServer {
-    pub fn spawn(listener: std::net::TcpListener, options: ServerOptions) -> Result<Self, ServerError> {
+    pub fn spawn(listener: std::net::TcpListener, mut options: ServerOptions) -> Result<Self, ServerError> {
+        options.net.drain_timeout = options.net.drain_timeout.min(HOSTED_DRAIN_TIMEOUT);
         let addr = listener.local_addr().map_err(ServerError::Runtime)?;
         let token: [u8; 16] = rand::random();
         let shutdown = ShutdownSignal::default();
@@ -134,7 +139,8 @@ impl HostedServer {
         })
     }
 
-    /// Stops the server (telling clients) and waits for its thread.
+    /// Stops the server (telling clients; the turns in progress end first, within
+    /// [`HOSTED_DRAIN_TIMEOUT`]) and waits for its thread.
     pub fn stop(&mut self) {
         self.shutdown.request();
         if let Some(thread) = self.thread.take() {
@@ -144,7 +150,9 @@ impl HostedServer {
 }
 
 impl Drop for HostedServer {
+    /// Asks the server to stop without waiting for it (the hosting window goes back to its
+    /// launcher at once; the server drains on its own thread).
     fn drop(&mut self) {
-        self.stop();
+        self.shutdown.request();
     }
 }

@@ -64,6 +64,11 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=65536), requires = "server")]
     pub max_connections: u32,
 
+    /// Seconds a stop (SIGTERM, Ctrl+C) waits for the games' turns in progress to end before
+    /// it closes every connection; a second signal stops at once; 0 stops at once.
+    #[arg(long, value_name = "SECS", default_value_t = 90, value_parser = clap::value_parser!(u16).range(0..=3600), requires = "server")]
+    pub drain_timeout: u16,
+
     /// A custom word list for games (one word per line; blank lines and # comments ignored),
     /// offered to hosts as the "custom" pack.
     #[arg(long, value_name = "FILE", requires = "server")]

@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         chat: ChatConfig::default(),
         net: NetConfig {
             max_connections: cli.max_connections as usize,
+            drain_timeout: std::time::Duration::from_secs(cli.drain_timeout.into()),
             ..NetConfig::default()
         },
         quiz,
@@ -110,7 +111,9 @@ fn run_headless(cli: &Cli, options: ServerOptions) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    eprintln!("Catch Mind server listening on {addr} (Ctrl+C or SIGTERM stops it). Players join with:");
+    eprintln!(
+        "Catch Mind server listening on {addr} (Ctrl+C or SIGTERM: finish the turns in progress and stop; twice: stop now). Players join with:"
+    );
     for reachable in reachable_addresses(addr) {
         if reachable.port() == DEFAULT_PORT {
             eprintln!("  game --client {}", reachable.ip());

@@ -1,16 +1,97 @@
 //! Running the server as a service does: stopped the way systemd, Docker and Kubernetes stop
-//! a process (SIGTERM), it tells every player why and exits cleanly.
+//! a process (SIGTERM), it drains (a game's turn in progress ends first), tells every player
+//! why and exits cleanly; a second signal stops it at once.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use catchmind::plugins::net::CloseReason;
-use common::{RawPeer, child_server};
+use catchmind::plugins::net::{CloseReason, NetConfig, Refusal, ToServer};
+use catchmind::plugins::quiz::{PhaseView, QuizToServer, QuizView, Settings};
+use catchmind::plugins::rooms::Reconnecting;
+use common::{Client, RawPeer, child_server, step_until};
+
+const RESTARTING: &str = "the server is restarting; join again in a minute";
+
+fn view(client: &Client) -> &QuizView {
+    client.app.world().resource::<QuizView>()
+}
+
+fn drawing(client: &Client) -> bool {
+    matches!(
+        view(client).game.as_ref().map(|g| &g.phase),
+        Some(PhaseView::Drawing { .. })
+    )
+}
+
+/// Three of the game's own clients in a game at `addr`, the drawer drawing; returns them, the
+/// drawer's index and the word.
+fn three_in_a_drawing_turn(addr: std::net::SocketAddr) -> (Vec<Client>, usize, String) {
+    let mut clients: Vec<Client> = Vec::new();
+    for name in ["Ann", "Bob", "Cat"] {
+        clients.push(Client::connect(addr, name, None));
+        let n = clients.len();
+        let mut refs: Vec<&mut Client> = clients.iter_mut().collect();
+        step_until(&mut refs, Duration::from_secs(10), "joins", |cs| {
+            cs.iter().all(|c| c.joined() && c.roster().players.len() == n)
+        });
+    }
+    let settings = Settings {
+        rounds: 1,
+        ..Settings::default()
+    };
+    clients[0]
+        .app
+        .world_mut()
+        .write_message(ToServer(QuizToServer::Start(settings)));
+    let mut refs: Vec<&mut Client> = clients.iter_mut().collect();
+    step_until(&mut refs, Duration::from_secs(10), "choosing", |cs| {
+        cs.iter().all(|c| view(c).game.is_some())
+    });
+    let drawer = view(&clients[0]).drawer().unwrap();
+    let d = clients
+        .iter()
+        .position(|c| c.roster().me == Some(drawer))
+        .unwrap();
+    clients[d]
+        .app
+        .world_mut()
+        .write_message(ToServer(QuizToServer::Choose(0)));
+    let mut refs: Vec<&mut Client> = clients.iter_mut().collect();
+    step_until(&mut refs, Duration::from_secs(10), "drawing", |cs| {
+        cs.iter().all(|c| drawing(c))
+    });
+    let word = match &view(&clients[d]).game.as_ref().unwrap().phase {
+        PhaseView::Drawing { word: Some(word), .. } => word.clone(),
+        other => panic!("{other:?}"),
+    };
+    (clients, d, word)
+}
+
+#[cfg(unix)]
+fn signal(child: &common::ChildServer, sig: libc::c_int) {
+    // SAFETY: a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(child.0.id() as libc::pid_t, sig) }, 0);
+}
+
+#[cfg(unix)]
+fn exit_within(child: &mut common::ChildServer, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running {limit:?} after the stop"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
 
 #[cfg(unix)]
 #[test]
-fn sigterm_tells_every_player_the_server_stopped_and_exits_0() {
+fn sigterm_closes_rooms_without_a_game_at_once_and_exits_0() {
     let (mut child, addr) = child_server("true", &[], "");
     let mut players: Vec<RawPeer> = (0..3)
         .map(|i| {
@@ -19,20 +100,129 @@ fn sigterm_tells_every_player_the_server_stopped_and_exits_0() {
             peer
         })
         .collect();
-    let pid = child.0.id() as libc::pid_t;
-    // SAFETY: a signal to our own child process.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    signal(&child, libc::SIGTERM);
     for player in &mut players {
         // Before: the process ended without a word (the default action of SIGTERM).
-        assert_eq!(player.closing_reason(), Some(CloseReason::ServerShutdown));
+        assert_eq!(player.closing_reason(), Some(CloseReason::ServerRestarting));
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "still running after SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = exit_within(&mut child, Duration::from_secs(10));
     assert!(status.success(), "{status:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_lets_the_turn_in_progress_end_then_closes_every_player_and_exits_0() {
+    let (mut child, addr) = child_server("true", &[], "--drain-timeout 60");
+    let (mut clients, d, word) = three_in_a_drawing_turn(addr);
+    signal(&child, libc::SIGTERM);
+    let mut refs: Vec<&mut Client> = clients.iter_mut().collect();
+    step_until(&mut refs, Duration::from_secs(10), "the restart notice", |cs| {
+        cs.iter().all(|c| {
+            c.notices()
+                .iter()
+                .any(|n| n.starts_with("The server is restarting: this turn is the last one"))
+        })
+    });
+    // Still playing, and newcomers are turned away with the reason.
+    assert!(clients.iter().all(|c| drawing(c) && c.ended().is_empty()));
+    let mut newcomer = RawPeer::connect(addr);
+    assert_eq!(
+        newcomer.closing_reason(),
+        Some(CloseReason::Refused(Refusal::Draining))
+    );
+
+    // The guessers find the word: the turn ends, its reveal, the leaderboard, then the close.
+    let started = Instant::now();
+    for (i, client) in clients.iter_mut().enumerate() {
+        if i != d {
+            client.say(&word);
+        }
+    }
+    let mut refs: Vec<&mut Client> = clients.iter_mut().collect();
+    step_until(&mut refs, Duration::from_secs(20), "every player closed", |cs| {
+        cs.iter().all(|c| !c.ended().is_empty())
+    });
+    for client in &clients {
+        assert_eq!(client.ended(), [RESTARTING], "{}", client.name);
+        let (early, standings) = view(client).last_game.clone().expect("the game ended first");
+        assert!(!early && standings.len() == 3, "{standings:?}");
+        assert!(
+            client.app.world().resource::<Reconnecting>().0.is_none(),
+            "no attempt with a token that died with the server"
+        );
+    }
+    let status = exit_within(&mut child, Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+    // The reveal is 5 s: the drain took that, not the drain timeout.
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_second_signal_stops_at_once_still_telling_every_player() {
+    let (mut child, addr) = child_server("true", &[], "--drain-timeout 60");
+    let (mut clients, _, _) = three_in_a_drawing_turn(addr);
+    signal(&child, libc::SIGTERM);
+    let mut refs: Vec<&mut Client> = clients.iter_mut().collect();
+    step_until(&mut refs, Duration::from_secs(10), "the restart notice", |cs| {
+        cs.iter().all(|c| {
+            c.notices()
+                .iter()
+                .any(|n| n.starts_with("The server is restarting"))
+        })
+    });
+    let stopped = Instant::now();
+    signal(&child, libc::SIGINT);
+    let mut refs: Vec<&mut Client> = clients.iter_mut().collect();
+    step_until(&mut refs, Duration::from_secs(5), "every player closed", |cs| {
+        cs.iter().all(|c| !c.ended().is_empty())
+    });
+    assert!(clients.iter().all(|c| c.ended() == [RESTARTING]));
+    let status = exit_within(&mut child, Duration::from_secs(5));
+    assert!(status.success(), "{status:?}");
+    assert!(
+        stopped.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        stopped.elapsed()
+    );
+}
+
+#[test]
+fn a_closing_hosting_window_waits_for_the_turn_at_most_its_drain_time() {
+    let options = catchmind::app::ServerOptions {
+        net: NetConfig {
+            drain_timeout: Duration::from_secs(1),
+            ..NetConfig::default()
+        },
+        ..Default::default()
+    };
+    let server = common::start_server(options);
+    let (mut clients, _, _) = three_in_a_drawing_turn(server.addr);
+    let closing = Instant::now();
+    drop(server);
+    let mut refs: Vec<&mut Client> = clients.iter_mut().collect();
+    step_until(&mut refs, Duration::from_secs(10), "every player closed", |cs| {
+        cs.iter().all(|c| !c.ended().is_empty())
+    });
+    let waited = closing.elapsed();
+    for client in &clients {
+        assert!(
+            client
+                .notices()
+                .iter()
+                .any(|n| n.starts_with("The host is closing the game: this turn is the last one")),
+            "{:?}",
+            client.notices()
+        );
+        assert_eq!(client.ended(), ["the server was stopped"]);
+    }
+    // The 80 s turn was cut at the drain time, not waited for.
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
 }

@@ -25,11 +25,11 @@ use bevy::prelude::*;
 
 pub use client::{ClientNetConfig, NetClient, NetStats, NetWaker, with_default_port};
 pub use connector::ConnectionError;
-pub use frames::{NetConfig, frame_codec};
+pub use frames::{DRAIN_TIMEOUT, NetConfig, frame_codec};
 pub use per_address::{AddressLimits, address_key};
 pub use server::{
-    IDLE_WAKE, MIN_UPDATE_GAP, NetServer, ServerError, ServerWake, ShutdownSignal, reachable_addresses,
-    server_runner,
+    Draining, IDLE_WAKE, MIN_UPDATE_GAP, NetServer, ServerError, ServerWake, ShutdownSignal,
+    reachable_addresses, server_runner,
 };
 pub use wire::{CloseReason, LeaveReason, PROTOCOL_VERSION, Refusal, Violation, WireMessage};
 

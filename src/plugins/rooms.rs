@@ -10,9 +10,9 @@ pub mod wire;
 
 use bevy::prelude::*;
 
-pub use client::{CancelReconnect, JoinServer, Reconnecting, Rejoin, Roster, SessionEnded};
+pub use client::{CancelReconnect, JoinServer, Reconnecting, Rejoin, Roster, ServerClosing, SessionEnded};
 pub use rules::{JoinPlan, Room, RoomConfig, may_make_a_room, plan_join};
-pub use server::{OperatorToken, Player, PlayerAway, PlayerJoined, PlayerLeft, RoomIndex};
+pub use server::{DrainHold, OperatorToken, Player, PlayerAway, PlayerJoined, PlayerLeft, RoomIndex};
 pub use wire::{
     JoinRequest, KickReason, KickedBy, ModerationRefusal, ModerationRequest, PlayerInfo, Rejection,
     RoomUpdate, SessionToken, Welcome,

@@ -19,7 +19,7 @@ use crate::plugins::net::{ClientState, LeaveRequested, ToServer};
 use crate::plugins::quiz::ui as quiz_ui;
 use crate::plugins::quiz::{QuizToServer, QuizView};
 use crate::plugins::rooms::{
-    CancelReconnect, KickReason, ModerationRequest, PlayerInfo, Reconnecting, Rejoin, Roster,
+    CancelReconnect, KickReason, ModerationRequest, PlayerInfo, Reconnecting, Rejoin, Roster, ServerClosing,
 };
 use crate::theme;
 
@@ -137,6 +137,11 @@ fn top_bar(root: &mut egui::Ui, state: &UiState, view: &RoomView, facts: Facts) 
                 ClientState::Disconnected => ("● disconnected", theme::ERROR),
             };
             ui.label(RichText::new(status).color(colour));
+            if let Some(closing) = &view.roster.closing
+                && facts.connected
+            {
+                ui.label(RichText::new(closing_label(closing, facts.now)).color(theme::ERROR));
+            }
             ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
                 ui.shrink_clip_rect(ui.max_rect());
                 top_bar_left(ui, state, view, facts);
@@ -144,6 +149,22 @@ fn top_bar(root: &mut egui::Ui, state: &UiState, view: &RoomView, facts: Facts) 
         });
     });
     leave
+}
+
+/// The server is stopping: what it is doing and, when a turn ends first, the time left.
+fn closing_label(closing: &ServerClosing, now: Duration) -> String {
+    let what = if closing.restart {
+        "⚠ Server restarting"
+    } else {
+        "⚠ Host closing the game"
+    };
+    match closing.by {
+        Some(by) => {
+            let secs = by.saturating_sub(now).as_secs_f32().ceil() as u64;
+            format!("{what}: last turn, at most {}:{:02}", secs / 60, secs % 60)
+        }
+        None => what.to_string(),
+    }
 }
 
 fn top_bar_left(ui: &mut egui::Ui, state: &UiState, view: &RoomView, facts: Facts) {

@@ -173,6 +173,10 @@ fn collect_chat(
                 roster.display_name(*voter),
                 roster.display_name(*target)
             )),
+            RoomUpdate::ServerClosing {
+                restart,
+                last_turn_secs,
+            } => log.notice(closing_notice(*restart, *last_turn_secs)),
             _ => {}
         }
     }
@@ -191,6 +195,23 @@ fn collect_chat(
 fn add_entries(mut log: ResMut<ChatLog>, mut entries: MessageReader<AddToChatLog>) {
     for AddToChatLog(entry) in entries.read() {
         log.push(entry.clone());
+    }
+}
+
+/// What a player reads when the server starts to stop.
+fn closing_notice(restart: bool, last_turn_secs: Option<u16>) -> String {
+    let what = if restart {
+        "The server is restarting"
+    } else {
+        "The host is closing the game"
+    };
+    match last_turn_secs {
+        Some(secs) => format!(
+            "{what}: this turn is the last one; the room closes when it ends (at most {}:{:02} from now).",
+            secs / 60,
+            secs % 60
+        ),
+        None => format!("{what}; the room closes now."),
     }
 }
 

@@ -70,6 +70,7 @@ impl ConnectionError {
 fn closed_by_server(reason: &CloseReason) -> String {
     match reason {
         CloseReason::ServerShutdown => "the server was stopped".into(),
+        CloseReason::ServerRestarting => "the server is restarting; join again in a minute".into(),
         CloseReason::Refused(Refusal::ByTheGame) => "the server refused to let you in".into(),
         CloseReason::Refused(why) => format!("the server refused to let you in: {why}"),
         other => format!("the server disconnected you: {other}"),

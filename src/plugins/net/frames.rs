@@ -23,6 +23,10 @@ use super::wire::{CloseReason, Violation};
 use crate::codec::MAX_FRAME_LEN;
 pub(crate) use crate::rate::TokenBucket;
 
+/// How long a stop waits at most for the turns in progress to end (a drawing turn is at most
+/// 240 s, the default 80 s).
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(90);
+
 /// Limits and timings of one side's connections.
 #[derive(Clone, Debug)]
 pub struct NetConfig {
@@ -50,6 +54,9 @@ pub struct NetConfig {
     pub socket_send_buffer: Option<u32>,
     /// Connections, handshakes in progress and arrivals per minute from one address.
     pub per_address: AddressLimits,
+    /// How long a stop (SIGTERM, Ctrl+C, the hosting window closing) waits for the games'
+    /// turns in progress to end; zero stops at once.
+    pub drain_timeout: Duration,
 }
 
 impl Default for NetConfig {
@@ -65,6 +72,7 @@ impl Default for NetConfig {
             handshake_timeout: Duration::from_secs(10),
             write_stall: Duration::from_secs(10),
             max_connections: 4096,
+            drain_timeout: DRAIN_TIMEOUT,
             socket_send_buffer: Some(64 * 1024),
             per_address: AddressLimits::default(),
         }

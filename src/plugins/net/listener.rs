@@ -65,6 +65,8 @@ pub(crate) struct ServerShared {
     pub(crate) tracker: TaskTracker,
     pub(crate) live: AtomicUsize,
     pub(crate) addresses: Mutex<AddressBook>,
+    /// Set when the server starts draining: newcomers are told to come back later.
+    pub(crate) draining: std::sync::atomic::AtomicBool,
 }
 
 impl ServerShared {
@@ -108,6 +110,12 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>
             }
         };
         let _ = stream.set_nodelay(true);
+        if shared.draining.load(Ordering::Relaxed) {
+            shared
+                .tracker
+                .spawn(refuse(stream, CloseReason::Refused(Refusal::Draining)));
+            continue;
+        }
         if shared.live.load(Ordering::Relaxed) >= shared.config.max_connections {
             shared
                 .tracker

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
@@ -78,6 +78,8 @@ pub struct NetServer {
     /// update borrows them without copying).
     deliver: Arc<[DeliverFromClient]>,
     flush: Arc<[FlushToClients]>,
+    /// What a stop closes the connections with (a dedicated server restarts).
+    stop_reason: CloseReason,
 }
 
 struct Conn {
@@ -89,24 +91,49 @@ struct Conn {
     closing: Option<LeaveReason>,
 }
 
-/// Set to stop the server cleanly (Ctrl+C or SIGTERM, or the hosting window closing); it wakes the
-/// server's loop, which may be waiting for input.
+/// Asks the server to stop (Ctrl+C or SIGTERM, or the hosting window closing); it wakes the
+/// server's loop, which may be waiting for input. The first request drains (the games' turns in
+/// progress end first, at most [`NetConfig::drain_timeout`]); a second one stops at once.
 #[derive(Resource, Clone, Default)]
 pub struct ShutdownSignal {
-    requested: Arc<AtomicBool>,
+    requests: Arc<AtomicU32>,
     wake: Arc<std::sync::OnceLock<crossbeam_channel::Sender<()>>>,
 }
 
 impl ShutdownSignal {
     pub fn request(&self) {
-        self.requested.store(true, Ordering::SeqCst);
+        self.requests.fetch_add(1, Ordering::SeqCst);
         if let Some(wake) = self.wake.get() {
             let _ = wake.try_send(());
         }
     }
 
     pub fn requested(&self) -> bool {
-        self.requested.load(Ordering::SeqCst)
+        self.requests() > 0
+    }
+
+    /// How many times a stop was asked for.
+    pub fn requests(&self) -> u32 {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+/// Present while the server drains before it stops: it accepts nobody new, and each plugin
+/// winds down what it runs (a game ends after its turn in progress); the connections still
+/// open when the time is up, or once a second stop is asked for, are closed with `reason`.
+/// A connection closed for the drain should be closed with `reason` too.
+#[derive(Resource, Debug, Clone)]
+pub struct Draining {
+    /// When the time is up, on the `Time<Real>` clock.
+    pub until: Duration,
+    /// Why the connections are closed: a dedicated server restarts (its service manager starts
+    /// it again), a hosted one stops.
+    pub reason: CloseReason,
+}
+
+impl Draining {
+    pub fn time_left(&self, now: Duration) -> Duration {
+        self.until.saturating_sub(now)
     }
 }
 
@@ -190,6 +217,7 @@ impl NetServer {
             tracker: TaskTracker::new(),
             live: AtomicUsize::new(0),
             addresses: std::sync::Mutex::new(addresses),
+            draining: AtomicBool::new(false),
         });
         let stop_accepting = CancellationToken::new();
         runtime.spawn(listener::accept_loop(
@@ -197,12 +225,14 @@ impl NetServer {
             shared.clone(),
             stop_accepting.clone(),
         ));
+        let stop_reason = if shutdown.is_some() {
+            CloseReason::ServerRestarting
+        } else {
+            CloseReason::ServerShutdown
+        };
         if let Some(signal) = shutdown {
-            runtime.spawn(async move {
-                stop_signal().await;
-                signal.request();
-                let _ = wake_tx.try_send(());
-            });
+            // Every signal counts: the first drains, the second stops at once.
+            runtime.spawn(forward_stop_signals(signal, wake_tx));
         }
         Ok(Self {
             runtime: Some(runtime),
@@ -215,6 +245,7 @@ impl NetServer {
             wake,
             deliver: registry.to_server.iter().map(|r| r.hook.deliver).collect(),
             flush: registry.to_client.iter().map(|r| r.hook.flush).collect(),
+            stop_reason,
         })
     }
 
@@ -288,13 +319,18 @@ impl NetServer {
         }
     }
 
+    /// Connections open now.
+    pub fn connections(&self) -> usize {
+        self.conns.len()
+    }
+
     /// Tells every client the server is stopping and waits (briefly) for the goodbyes to be
     /// written.
     pub fn shut_down(&mut self) {
         self.stop_accepting.cancel();
         let ids: Vec<ClientId> = self.conns.keys().copied().collect();
         for id in ids {
-            self.close(id, CloseReason::ServerShutdown);
+            self.close(id, self.stop_reason.clone());
         }
         self.shared.tracker.close();
         if let Some(runtime) = self.runtime.take() {
@@ -315,26 +351,40 @@ impl Drop for NetServer {
     }
 }
 
-/// Waits for Ctrl+C or, on Unix, SIGTERM (how systemd, Docker and Kubernetes stop a process).
-async fn stop_signal() {
+/// Turns every Ctrl+C and, on Unix, SIGTERM (how systemd, Docker and Kubernetes stop a
+/// process) into a stop request, for as long as the server runs.
+async fn forward_stop_signals(stop: ShutdownSignal, wake: crossbeam_channel::Sender<()>) {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        async fn next(stream: &mut Option<Signal>) {
+            let received = match stream {
+                Some(stream) => stream.recv().await.is_some(),
+                None => false,
+            };
+            if !received {
+                std::future::pending::<()>().await;
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+        }
+        // Registered once, so a signal between two stop requests is not missed.
+        let mut term = signal(SignalKind::terminate()).ok();
+        let mut interrupt = signal(SignalKind::interrupt()).ok();
+        loop {
+            tokio::select! {
+                _ = next(&mut term) => {}
+                _ = next(&mut interrupt) => {}
             }
+            stop.request();
+            let _ = wake.try_send(());
         }
     }
     #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+    loop {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        stop.request();
+        let _ = wake.try_send(());
     }
 }
 
@@ -474,16 +524,51 @@ fn flush_to_clients<T: WireMessage>(world: &mut World, server: &mut NetServer, t
     }
 }
 
+/// A first stop request starts the drain ([`Draining`]); the server stops once nobody is
+/// left, when the drain's time is up, or at a second request (or at once with no drain time).
 fn stop_server_when_asked(
+    mut commands: Commands,
     mut server: ResMut<NetServer>,
     signal: Option<Res<ShutdownSignal>>,
+    draining: Option<Res<Draining>>,
+    time: Res<Time<Real>>,
+    mut wake: ResMut<ServerWake>,
     mut exit: MessageWriter<AppExit>,
 ) {
-    if signal.is_some_and(|s| s.requested()) {
-        info!("stopping: telling {} connected clients", server.conns.len());
-        server.shut_down();
-        exit.write(AppExit::Success);
+    let requests = signal.map_or(0, |s| s.requests());
+    if requests == 0 {
+        return;
     }
+    let now = time.elapsed();
+    let drain_timeout = server.shared.config.drain_timeout;
+    match draining {
+        None if requests == 1 && !drain_timeout.is_zero() && !server.conns.is_empty() => {
+            info!(
+                "draining: {} connections, at most {} s; a second Ctrl+C or SIGTERM stops at once",
+                server.conns.len(),
+                drain_timeout.as_secs()
+            );
+            server.shared.draining.store(true, Ordering::SeqCst);
+            let until = now + drain_timeout;
+            // At once: the plugins wind down in the next update.
+            wake.at(now);
+            commands.insert_resource(Draining {
+                until,
+                reason: server.stop_reason.clone(),
+            });
+            return;
+        }
+        Some(drain) if requests == 1 && now < drain.until && !server.conns.is_empty() => {
+            wake.at(drain.until);
+            return;
+        }
+        Some(drain) if requests == 1 && now < drain.until => info!("drained: every player has left"),
+        Some(_) if requests == 1 => info!("the drain's time is up"),
+        _ => {}
+    }
+    info!("stopping: telling {} connected clients", server.conns.len());
+    server.shut_down();
+    exit.write(AppExit::Success);
 }
 
 /// Addresses other machines can reach a server bound to `bound` at: every interface's IPv4

@@ -17,7 +17,7 @@ use thiserror::Error;
 use crate::codec::{self, CodecError, MAX_FRAME_LEN};
 
 /// Bumped when the layer's own framing or control frames change.
-pub const PROTOCOL_VERSION: u16 = 4;
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// The first tag a registered message type gets; the ones below are control frames.
 pub const FIRST_TAG: u32 = 8;
@@ -68,6 +68,10 @@ pub enum CloseReason {
     Flooding,
     #[error("protocol violation: {0}")]
     ProtocolViolation(Violation),
+    /// A dedicated server is restarting (stopped by its service manager after a drain): the
+    /// seats died with the process, so a reconnect token is no use; join again by hand.
+    #[error("the server is restarting")]
+    ServerRestarting,
 }
 
 /// Why a connection was turned away at the door.
@@ -83,6 +87,9 @@ pub enum Refusal {
     ByTheGame,
     #[error("too many connections from your address; try again in a minute")]
     TooManyFromAddress,
+    /// The server is finishing its games before it stops or restarts.
+    #[error("the server is restarting; try again in a minute")]
+    Draining,
 }
 
 impl CloseReason {
@@ -151,7 +158,7 @@ impl fmt::Display for LeaveReason {
 impl From<&CloseReason> for LeaveReason {
     fn from(reason: &CloseReason) -> Self {
         match reason {
-            CloseReason::ServerShutdown => LeaveReason::ServerStopped,
+            CloseReason::ServerShutdown | CloseReason::ServerRestarting => LeaveReason::ServerStopped,
             CloseReason::TimedOut => LeaveReason::TimedOut,
             other => LeaveReason::Closed(other.clone()),
         }

@@ -181,6 +181,8 @@ pub struct Game {
     away: Vec<ClientId>,
     /// The drawer dropped: the turn moves on at this time unless they come back.
     drawer_grace: Option<Duration>,
+    /// The server is stopping: the game ends after the turn in progress.
+    last_turn: bool,
 }
 
 impl Game {
@@ -214,6 +216,7 @@ impl Game {
             bag,
             away: Vec::new(),
             drawer_grace: None,
+            last_turn: false,
         };
         let events = game.begin_choosing(rng, now);
         Ok((game, events))
@@ -276,8 +279,30 @@ impl Game {
         }
     }
 
+    /// The server is stopping: the turn being drawn (and its reveal) is the game's last, and a
+    /// turn whose word is still being chosen is not played. Returns the events of an end now.
+    pub fn finish_after_this_turn(&mut self) -> Vec<Event> {
+        if self.last_turn {
+            return Vec::new();
+        }
+        self.last_turn = true;
+        if matches!(self.phase, Phase::Choosing { .. }) {
+            return self.end_game();
+        }
+        Vec::new()
+    }
+
+    fn end_game(&mut self) -> Vec<Event> {
+        self.drawer_grace = None;
+        self.phase = Phase::Over;
+        vec![Event::GameOver { early: false }]
+    }
+
     /// The next player who has not drawn this round chooses; after the last round, the end.
     fn begin_choosing(&mut self, rng: &mut impl Rng, now: Duration) -> Vec<Event> {
+        if self.last_turn {
+            return self.end_game();
+        }
         self.drawer_grace = None;
         let here = |id: &&ClientId| !self.away.contains(id);
         let drawer = match self.order.iter().filter(here).find(|id| !self.drawn.contains(id)) {
@@ -701,6 +726,28 @@ mod tests {
         game.tick(s(85), &mut rng);
         assert!(matches!(game.phase, Phase::Choosing { .. }));
         assert!(!game.is_first_turn());
+    }
+
+    #[test]
+    fn a_stopping_server_ends_the_game_after_the_turn_in_progress() {
+        // Drawn: the turn and its reveal play out, then the game ends instead of a next turn.
+        let (mut game, mut rng) = new_game(&["사과", "바나나", "포도"], &[A, B, C], 3);
+        let drawer = game.drawer().unwrap();
+        game.choose(drawer, 0, s(0)).unwrap();
+        assert!(game.finish_after_this_turn().is_empty());
+        assert!(game.finish_after_this_turn().is_empty(), "asked twice, once");
+        assert!(matches!(game.phase, Phase::Drawing(_)));
+        assert!(matches!(
+            game.tick(s(80), &mut rng).as_slice(),
+            [Event::TurnOver { .. }]
+        ));
+        assert_eq!(game.tick(s(85), &mut rng), [Event::GameOver { early: false }]);
+        assert_eq!(game.phase, Phase::Over);
+
+        // Still choosing: no word was drawn, so nothing is waited for.
+        let (mut game, _) = new_game(&["사과", "바나나", "포도"], &[A, B, C], 3);
+        assert_eq!(game.finish_after_this_turn(), [Event::GameOver { early: false }]);
+        assert_eq!((game.phase.clone(), game.next_deadline()), (Phase::Over, None));
     }
 
     #[test]

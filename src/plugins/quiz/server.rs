@@ -21,8 +21,8 @@ use crate::id::ClientId;
 use crate::plugins::LogicSystems;
 use crate::plugins::canvas::{LockPen, PenLock};
 use crate::plugins::chat::{Audience, ChatLine, HandOverLines, LineSaid, PublishLine};
-use crate::plugins::net::{FromClient, ServerWake, ToClients, address_key};
-use crate::plugins::rooms::{Player, PlayerAway, PlayerJoined, PlayerLeft, Room, RoomIndex};
+use crate::plugins::net::{Draining, FromClient, ServerWake, ToClients, address_key};
+use crate::plugins::rooms::{DrainHold, Player, PlayerAway, PlayerJoined, PlayerLeft, Room, RoomIndex};
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<QuizConfig>()
@@ -36,6 +36,7 @@ pub(super) fn plugin(app: &mut App) {
                 handle_requests,
                 route_guesses,
                 tick_games,
+                finish_games_for_the_drain.run_if(resource_exists::<Draining>),
             )
                 .chain()
                 .in_set(LogicSystems::Quiz),
@@ -457,6 +458,28 @@ fn tick_games(
         dispatch(events, &at, &mut slot, &mut out);
         if let Some(next) = slot.0.as_ref().and_then(|s| s.game.next_deadline()) {
             wake.at(next);
+        }
+    }
+}
+
+/// While the server drains, each game ends after its turn in progress (the drawing and its
+/// reveal), and holds its room open until then.
+fn finish_games_for_the_drain(
+    time: Res<Time<Real>>,
+    mut rooms: Query<(Entity, &Room, &mut RoomGame, Has<DrainHold>)>,
+    mut out: QuizOut,
+) {
+    let now = time.elapsed();
+    for (entity, room, mut slot, held) in &mut rooms {
+        if let Some(session) = slot.0.as_mut() {
+            let events = session.game.finish_after_this_turn();
+            dispatch(events, &At { entity, room, now }, &mut slot, &mut out);
+        }
+        let playing = slot.0.is_some();
+        if playing && !held {
+            out.commands.entity(entity).insert(DrainHold);
+        } else if !playing && held {
+            out.commands.entity(entity).remove::<DrainHold>();
         }
     }
 }

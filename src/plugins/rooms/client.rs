@@ -10,7 +10,7 @@ use crate::id::ClientId;
 use crate::plugins::LogicSystems;
 use crate::plugins::net::{
     ClientState, CloseReason, ConnectRequested, ConnectionEnded, ConnectionError, ConnectionReady,
-    FromServer, LeaveRequested, ToServer,
+    FromServer, LeaveRequested, Refusal, ToServer,
 };
 
 pub(super) fn plugin(app: &mut App) {
@@ -105,6 +105,16 @@ pub fn may_resume(error: &ConnectionError) -> bool {
     )
 }
 
+/// The server is restarting (or draining to): seats do not survive it.
+fn is_restart(error: &ConnectionError) -> bool {
+    matches!(
+        error,
+        ConnectionError::ClosedByServer(
+            CloseReason::ServerRestarting | CloseReason::Refused(Refusal::Draining)
+        )
+    )
+}
+
 /// This client's time on the server ended (or never began), in words for the player.
 #[derive(Message, Debug, Clone, PartialEq, Eq)]
 pub struct SessionEnded {
@@ -143,8 +153,19 @@ pub struct Roster {
     pub capacity: u16,
     pub players: Vec<PlayerInfo>,
     pub host: Option<ClientId>,
+    /// The server said it is stopping.
+    pub closing: Option<ServerClosing>,
     /// Why the server turned this client away, until the connection ends.
     rejection: Option<Rejection>,
+}
+
+/// The server is stopping: the room closes now or when its last turn ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerClosing {
+    /// A dedicated server restarting (rather than a host closing the game).
+    pub restart: bool,
+    /// When the room closes at the latest (on the `Time<Real>` clock), if a turn ends first.
+    pub by: Option<Duration>,
 }
 
 impl Roster {
@@ -190,6 +211,7 @@ fn send_join(
 }
 
 fn track_roster(
+    time: Res<Time<Real>>,
     mut roster: ResMut<Roster>,
     mut seat: ResMut<Seat>,
     mut reconnecting: ResMut<Reconnecting>,
@@ -207,6 +229,7 @@ fn track_roster(
             capacity: welcome.capacity,
             players: welcome.players.clone(),
             host: welcome.host,
+            closing: None,
             rejection: None,
         };
     }
@@ -231,6 +254,15 @@ fn track_roster(
                 }
             }
             RoomUpdate::KickVote { .. } => {}
+            RoomUpdate::ServerClosing {
+                restart,
+                last_turn_secs,
+            } => {
+                roster.closing = Some(ServerClosing {
+                    restart: *restart,
+                    by: last_turn_secs.map(|secs| time.elapsed() + Duration::from_secs(secs.into())),
+                });
+            }
             RoomUpdate::Away(id) | RoomUpdate::Back(id) => {
                 let away = matches!(update, RoomUpdate::Away(_));
                 if let Some(player) = roster.players.iter_mut().find(|p| p.id == *id) {
@@ -255,6 +287,8 @@ fn end_session(
     for ConnectionEnded(error) in ended.read() {
         let rejection = roster.rejection.take();
         let retry = match (&mut reconnecting.0, &rejection) {
+            // The seat died with the server's process: the token is no use against it.
+            (Some(_), None) if is_restart(error) => None,
             (Some(attempts), None) => Some(attempts),
             (Some(attempts), Some(why)) if why.is_transient() => Some(attempts),
             (Some(_), Some(_)) => None,
@@ -275,7 +309,11 @@ fn end_session(
             attempts.next_at = Some(now + backoff(attempts.attempt));
             continue;
         }
-        let error = reconnecting.0.take().map_or(error.clone(), |a| a.why);
+        let error = match reconnecting.0.take() {
+            Some(_) if is_restart(error) => error.clone(),
+            Some(attempts) => attempts.why,
+            None => error.clone(),
+        };
         roster.me = None;
         out.write(SessionEnded { error, rejection });
     }

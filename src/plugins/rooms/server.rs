@@ -1,7 +1,7 @@
 //! The rooms plugin on the server: the handshake's answer (welcome or refusal), rooms as
 //! entities with a [`Room`], joined players as entities with a [`Player`], hosts and leavers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use crate::id::ClientId;
 use crate::names::{self, name_key};
 use crate::plugins::LogicSystems;
 use crate::plugins::net::{
-    ClientConnected, ClientDisconnected, CloseReason, DisconnectClient, FromClient, LeaveReason,
+    ClientConnected, ClientDisconnected, CloseReason, DisconnectClient, Draining, FromClient, LeaveReason,
     RebindClient, Refusal, ServerWake, ToClients, Violation, address_key,
 };
 use crate::rate::TokenBucket;
@@ -45,7 +45,58 @@ pub(super) fn plugin(app: &mut App) {
             )
                 .chain()
                 .in_set(LogicSystems::Rooms),
+        )
+        .add_systems(
+            Update,
+            close_for_the_drain
+                .run_if(resource_exists::<Draining>)
+                .in_set(LogicSystems::Effects),
         );
+}
+
+/// Another plugin's claim that a room has something to finish before a drain closes it (the
+/// quiz's turn in progress). While the server drains ([`Draining`]), each room is closed once
+/// nothing holds it; the network layer closes what is left when the drain's time is up.
+#[derive(Component, Debug, Default)]
+pub struct DrainHold;
+
+/// During a drain: tells each room once that the server is stopping (and whether a turn will
+/// end first), closes the rooms nothing holds open and the connections that joined no room.
+fn close_for_the_drain(
+    time: Res<Time<Real>>,
+    draining: Res<Draining>,
+    mut arrivals: ResMut<Arrivals>,
+    rooms: Query<(Entity, &Room, Has<DrainHold>)>,
+    mut told: Local<HashSet<Entity>>,
+    mut updates: MessageWriter<ToClients<RoomUpdate>>,
+    mut out: MessageWriter<DisconnectClient>,
+) {
+    let restart = draining.reason == CloseReason::ServerRestarting;
+    let secs_left = draining.time_left(time.elapsed()).as_secs_f32().ceil() as u16;
+    for (entity, room, held) in &rooms {
+        let members: Vec<ClientId> = room.members().collect();
+        if members.is_empty() {
+            continue;
+        }
+        if told.insert(entity) {
+            let notice = RoomUpdate::ServerClosing {
+                restart,
+                last_turn_secs: held.then_some(secs_left),
+            };
+            updates.write(ToClients::many(members.clone(), notice));
+        }
+        if !held {
+            // Idempotent: a connection already closing is not closed again.
+            out.write_batch(members.into_iter().map(|client| DisconnectClient {
+                client,
+                reason: draining.reason.clone(),
+            }));
+        }
+    }
+    out.write_batch(arrivals.0.drain().map(|(client, _)| DisconnectClient {
+        client,
+        reason: draining.reason.clone(),
+    }));
 }
 
 /// A joined player (server side).

@@ -85,6 +85,14 @@ pub enum RoomUpdate {
         votes: u16,
         needed: u16,
     },
+    /// The server is stopping (`restart`: a dedicated server its service manager starts again;
+    /// otherwise the host closed the game). With `last_turn_secs`, the turn in progress is the
+    /// room's last and the room closes when it ends, within that many seconds; without, the
+    /// room closes now.
+    ServerClosing {
+        restart: bool,
+        last_turn_secs: Option<u16>,
+    },
 }
 
 /// Who removed a player.
@@ -222,8 +230,8 @@ impl WireMessage for Rejection {
 
 impl WireMessage for RoomUpdate {
     const NAME: &'static str = "rooms.update";
-    /// 2: `Away`, `Back`, players' `away`; 3: `Kicked`, `KickVote`.
-    const VERSION: u16 = 3;
+    /// 2: `Away`, `Back`, players' `away`; 3: `Kicked`, `KickVote`; 4: `ServerClosing`.
+    const VERSION: u16 = 4;
 }
 
 impl WireMessage for ModerationRequest {
