@@ -68,6 +68,15 @@ fn three_in_a_drawing_turn(addr: std::net::SocketAddr) -> (Vec<Client>, usize, S
     (clients, d, word)
 }
 
+/// Steps the clients until each has a notice starting with `start`.
+fn wait_for_notice(clients: &mut [Client], start: &str) {
+    let mut refs: Vec<&mut Client> = clients.iter_mut().collect();
+    step_until(&mut refs, Duration::from_secs(10), start, |cs| {
+        cs.iter()
+            .all(|c| c.notices().iter().any(|n| n.starts_with(start)))
+    });
+}
+
 #[cfg(unix)]
 fn signal(child: &common::ChildServer, sig: libc::c_int) {
     // SAFETY: a signal to our own child process.
@@ -115,14 +124,10 @@ fn sigterm_lets_the_turn_in_progress_end_then_closes_every_player_and_exits_0() 
     let (mut child, addr) = child_server("true", &[], "--drain-timeout 60");
     let (mut clients, d, word) = three_in_a_drawing_turn(addr);
     signal(&child, libc::SIGTERM);
-    let mut refs: Vec<&mut Client> = clients.iter_mut().collect();
-    step_until(&mut refs, Duration::from_secs(10), "the restart notice", |cs| {
-        cs.iter().all(|c| {
-            c.notices()
-                .iter()
-                .any(|n| n.starts_with("The server is restarting: this turn is the last one"))
-        })
-    });
+    wait_for_notice(
+        &mut clients,
+        "The server is restarting: this turn is the last one",
+    );
     // Still playing, and newcomers are turned away with the reason.
     assert!(clients.iter().all(|c| drawing(c) && c.ended().is_empty()));
     let mut newcomer = RawPeer::connect(addr);
@@ -167,14 +172,10 @@ fn a_second_signal_stops_at_once_still_telling_every_player() {
     let (mut child, addr) = child_server("true", &[], "--drain-timeout 60");
     let (mut clients, _, _) = three_in_a_drawing_turn(addr);
     signal(&child, libc::SIGTERM);
-    let mut refs: Vec<&mut Client> = clients.iter_mut().collect();
-    step_until(&mut refs, Duration::from_secs(10), "the restart notice", |cs| {
-        cs.iter().all(|c| {
-            c.notices()
-                .iter()
-                .any(|n| n.starts_with("The server is restarting"))
-        })
-    });
+    wait_for_notice(
+        &mut clients,
+        "The server is restarting: this turn is the last one",
+    );
     let stopped = Instant::now();
     signal(&child, libc::SIGINT);
     let mut refs: Vec<&mut Client> = clients.iter_mut().collect();
