@@ -69,6 +69,16 @@ pub struct Cli {
     #[arg(long, value_name = "SECS", default_value_t = 90, value_parser = clap::value_parser!(u16).range(0..=3600), requires = "server")]
     pub drain_timeout: u16,
 
+    /// Serve the admin endpoint at ADDR (for example 127.0.0.1:9100): /metrics (Prometheus),
+    /// /healthz (the game loop ticks) and /readyz (takes players: not draining, not full).
+    #[arg(long, value_name = "ADDR", requires = "headless")]
+    pub admin: Option<String>,
+
+    /// Allow --admin on an address other machines can reach (its figures are counts only: no
+    /// names or addresses).
+    #[arg(long, requires = "admin")]
+    pub admin_public: bool,
+
     /// A custom word list for games (one word per line; blank lines and # comments ignored),
     /// offered to hosts as the "custom" pack.
     #[arg(long, value_name = "FILE", requires = "server")]

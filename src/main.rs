@@ -7,6 +7,7 @@ use catchmind::app::{self, HostedServer, ServerOptions};
 use catchmind::cli::{Cli, DEFAULT_PORT};
 use catchmind::plugins::canvas::render::GallerySettings;
 use catchmind::plugins::chat::ChatConfig;
+use catchmind::plugins::net::admin::AdminConfig;
 use catchmind::plugins::net::{NetConfig, NetServer, ShutdownSignal, reachable_addresses};
 use catchmind::plugins::quiz::{QuizConfig, words};
 use catchmind::plugins::rooms::RoomConfig;
@@ -35,6 +36,10 @@ fn main() -> ExitCode {
         net: NetConfig {
             max_connections: cli.max_connections as usize,
             drain_timeout: std::time::Duration::from_secs(cli.drain_timeout.into()),
+            admin: cli.admin.as_ref().map(|addr| AdminConfig {
+                addr: addr.clone(),
+                public: cli.admin_public,
+            }),
             ..NetConfig::default()
         },
         quiz,
@@ -111,6 +116,9 @@ fn run_headless(cli: &Cli, options: ServerOptions) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(admin) = app.world().resource::<NetServer>().admin_addr() {
+        eprintln!("admin endpoint: http://{admin}/metrics, /healthz, /readyz");
+    }
     eprintln!(
         "Catch Mind server listening on {addr} (Ctrl+C or SIGTERM: finish the turns in progress and stop; twice: stop now). Players join with:"
     );

@@ -8,6 +8,7 @@
 //! [`FromServer<T>`]) and typed messages become bytes in `PostUpdate` ([`ToClients<T>`],
 //! [`ToServer<T>`]), in registration order.
 
+pub mod admin;
 mod client;
 mod connector;
 mod frames;

@@ -310,6 +310,7 @@ fn apply_requests(
                 }
             }
             Err(why) => {
+                metrics::counter!("catchmind_requests_refused_total", "kind" => "canvas").increment(1);
                 let to = Recipients::One(*client);
                 out.write(ToClients::new(to.clone(), CanvasToClient::Refused(why)));
                 // A refused stroke was drawn locally already: the sender needs the true

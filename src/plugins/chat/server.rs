@@ -137,10 +137,12 @@ fn relay_chat(
         let text = match accepted {
             Ok(text) => text,
             Err(why) => {
+                metrics::counter!("catchmind_requests_refused_total", "kind" => "chat").increment(1);
                 out.write(ToClients::one(*client, ChatToClient::Refused(why)));
                 continue;
             }
         };
+        metrics::counter!("catchmind_chat_lines_total").increment(1);
         let Ok((room, mut history, handed_over)) = rooms.get_mut(player.room) else {
             continue;
         };

@@ -57,6 +57,8 @@ pub struct NetConfig {
     /// How long a stop (SIGTERM, Ctrl+C, the hosting window closing) waits for the games'
     /// turns in progress to end; zero stops at once.
     pub drain_timeout: Duration,
+    /// The server's admin endpoint (metrics, health, readiness), if any.
+    pub admin: Option<super::admin::AdminConfig>,
 }
 
 impl Default for NetConfig {
@@ -73,6 +75,7 @@ impl Default for NetConfig {
             write_stall: Duration::from_secs(10),
             max_connections: 4096,
             drain_timeout: DRAIN_TIMEOUT,
+            admin: None,
             socket_send_buffer: Some(64 * 1024),
             per_address: AddressLimits::default(),
         }

@@ -67,6 +67,45 @@ pub(crate) struct ServerShared {
     pub(crate) addresses: Mutex<AddressBook>,
     /// Set when the server starts draining: newcomers are told to come back later.
     pub(crate) draining: std::sync::atomic::AtomicBool,
+    /// When the game loop last ticked, in ms after `health.started`.
+    pub(crate) last_tick_ms: std::sync::atomic::AtomicU64,
+    pub(crate) health: super::admin::Health,
+    pub(crate) figures: Figures,
+}
+
+/// The network's own figures for `/metrics`, taken on the connections' tasks (handles to the
+/// recorder's counters: one atomic add each; no-ops without a recorder).
+pub(crate) struct Figures {
+    pub(crate) accepted: metrics::Counter,
+    pub(crate) frames_in: metrics::Counter,
+    pub(crate) bytes_in: metrics::Counter,
+}
+
+impl Figures {
+    pub(crate) fn new() -> Self {
+        Self {
+            accepted: metrics::counter!("catchmind_connections_accepted_total"),
+            frames_in: metrics::counter!("catchmind_frames_received_total"),
+            bytes_in: metrics::counter!("catchmind_bytes_received_total"),
+        }
+    }
+}
+
+fn count_frame(shared: &ServerShared, frame: &[u8]) {
+    shared.figures.frames_in.increment(1);
+    shared.figures.bytes_in.increment(frame.len() as u64 + 4);
+}
+
+/// Counts a connection turned away at the door.
+fn count_refusal(why: &CloseReason) {
+    let reason = match why {
+        CloseReason::Refused(Refusal::ServerFull) => "server_full",
+        CloseReason::Refused(Refusal::TooManyFromAddress) => "per_address",
+        CloseReason::Refused(Refusal::Draining) => "draining",
+        CloseReason::Refused(Refusal::VersionMismatch { .. }) => "version",
+        _ => "other",
+    };
+    metrics::counter!("catchmind_connections_refused_total", "reason" => reason).increment(1);
 }
 
 impl ServerShared {
@@ -138,6 +177,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>
         next_id = next_id.wrapping_add(1).max(1);
         let (outbox, receivers) = outbox(shared.config.outbound_queue);
         shared.live.fetch_add(1, Ordering::Relaxed);
+        shared.figures.accepted.increment(1);
         let accepted = ServerEvent::Accepted {
             client,
             addr,
@@ -157,6 +197,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>
 }
 
 async fn refuse(stream: TcpStream, reason: CloseReason) {
+    count_refusal(&reason);
     let mut sink = FramedWrite::new(stream, frame_codec());
     let _ = timeout(Duration::from_secs(1), sink.send(closing(reason))).await;
 }
@@ -243,6 +284,7 @@ async fn read_client(
         Ok(frame) => frame,
         Err(end) => return end,
     };
+    count_frame(shared, &frame);
     match codec::decode::<ClientControl>(&frame) {
         Ok(ClientControl::Hello { version, fingerprint })
             if version == PROTOCOL_VERSION && fingerprint == protocol.fingerprint => {}
@@ -273,6 +315,7 @@ async fn read_client(
             Ok(frame) => frame,
             Err(end) => return end,
         };
+        count_frame(shared, &frame);
         match decode_frame::<ClientControl>(&frame, &protocol.decoders) {
             Ok(Frame::Control(ClientControl::Ping)) => {}
             Ok(Frame::Control(ClientControl::Leave)) => return ReadEnd::Left,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
@@ -33,6 +33,7 @@ pub(super) fn plugin(app: &mut App) {
                 .run_if(resource_exists::<NetServer>)
                 .in_set(NetSystems::Receive),
         )
+        .add_systems(Last, note_tick.run_if(resource_exists::<NetServer>))
         .add_systems(
             PostUpdate,
             (send_to_clients, stop_server_when_asked)
@@ -80,6 +81,53 @@ pub struct NetServer {
     flush: Arc<[FlushToClients]>,
     /// What a stop closes the connections with (a dedicated server restarts).
     stop_reason: CloseReason,
+    admin_addr: Option<SocketAddr>,
+    figures: Figures,
+}
+
+/// The figures the ECS side of the network takes for `/metrics` (recorder handles; no-ops
+/// without a recorder).
+struct Figures {
+    connections: metrics::Gauge,
+    frames_out: metrics::Counter,
+    bytes_out: metrics::Counter,
+    /// The most bytes one connection had waiting, since the server started.
+    queue_high_water: metrics::Gauge,
+    queue_high_water_bytes: usize,
+    tick: metrics::Histogram,
+    draining: metrics::Gauge,
+}
+
+impl Figures {
+    fn new() -> Self {
+        Self {
+            connections: metrics::gauge!("catchmind_connections"),
+            frames_out: metrics::counter!("catchmind_frames_sent_total"),
+            bytes_out: metrics::counter!("catchmind_bytes_sent_total"),
+            queue_high_water: metrics::gauge!("catchmind_outbound_queue_high_water_bytes"),
+            queue_high_water_bytes: 0,
+            tick: metrics::histogram!("catchmind_tick_seconds"),
+            draining: metrics::gauge!("catchmind_draining"),
+        }
+    }
+}
+
+/// A short name for why a connection ended, for `/metrics`.
+fn disconnect_label(reason: &LeaveReason) -> &'static str {
+    match reason {
+        LeaveReason::Left => "left",
+        LeaveReason::ConnectionLost => "connection_lost",
+        LeaveReason::TimedOut => "timed_out",
+        LeaveReason::ServerStopped => "server_stopped",
+        LeaveReason::Closed(why) => match why {
+            CloseReason::Refused(_) => "refused",
+            CloseReason::TooSlow => "too_slow",
+            CloseReason::Flooding => "flooding",
+            CloseReason::ProtocolViolation(_) => "protocol_violation",
+            CloseReason::TimedOut => "timed_out",
+            CloseReason::ServerShutdown | CloseReason::ServerRestarting => "server_stopped",
+        },
+    }
 }
 
 struct Conn {
@@ -159,6 +207,8 @@ pub const IDLE_WAKE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
+    #[error("{0}")]
+    Admin(#[from] super::admin::AdminError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
     #[error("cannot start the network runtime: {0}")]
@@ -191,6 +241,11 @@ impl NetServer {
             );
             config.max_connections = allowed;
         }
+        // The recorder first: figures taken before it would go nowhere.
+        let admin = match &config.admin {
+            Some(admin) => Some((super::admin::install_recorder()?, super::admin::bind(admin)?)),
+            None => None,
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("net-server")
@@ -218,6 +273,9 @@ impl NetServer {
             live: AtomicUsize::new(0),
             addresses: std::sync::Mutex::new(addresses),
             draining: AtomicBool::new(false),
+            last_tick_ms: AtomicU64::new(0),
+            health: super::admin::Health::new(),
+            figures: listener::Figures::new(),
         });
         let stop_accepting = CancellationToken::new();
         runtime.spawn(listener::accept_loop(
@@ -225,6 +283,23 @@ impl NetServer {
             shared.clone(),
             stop_accepting.clone(),
         ));
+        let admin_addr = match admin {
+            Some((metrics, admin)) => {
+                let addr = admin.local_addr().map_err(ServerError::Runtime)?;
+                let admin = {
+                    let _guard = runtime.enter();
+                    tokio::net::TcpListener::from_std(admin).map_err(ServerError::Runtime)?
+                };
+                runtime.spawn(super::admin::serve(
+                    admin,
+                    shared.clone(),
+                    metrics,
+                    stop_accepting.clone(),
+                ));
+                Some(addr)
+            }
+            None => None,
+        };
         let stop_reason = if shutdown.is_some() {
             CloseReason::ServerRestarting
         } else {
@@ -246,7 +321,19 @@ impl NetServer {
             deliver: registry.to_server.iter().map(|r| r.hook.deliver).collect(),
             flush: registry.to_client.iter().map(|r| r.hook.flush).collect(),
             stop_reason,
+            admin_addr,
+            figures: Figures::new(),
         })
+    }
+
+    /// Records how long an update of the game loop took (the tick histogram).
+    pub fn ticked(&self, took: Duration) {
+        self.figures.tick.record(took.as_secs_f64());
+    }
+
+    /// Where the admin endpoint listens, if it does.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -298,7 +385,15 @@ impl NetServer {
             true
         } else {
             match conn.outbox.queue(bytes.clone()) {
-                Ok(queued) => slow_reader(&mut conn.over_half_since, queued, budget, grace),
+                Ok(queued) => {
+                    self.figures.frames_out.increment(1);
+                    self.figures.bytes_out.increment(bytes.len() as u64 + 4);
+                    if queued > self.figures.queue_high_water_bytes {
+                        self.figures.queue_high_water_bytes = queued;
+                        self.figures.queue_high_water.set(queued as f64);
+                    }
+                    slow_reader(&mut conn.over_half_since, queued, budget, grace)
+                }
                 Err(NotQueued::Full) => true,
                 Err(NotQueued::Closed) => false,
             }
@@ -403,6 +498,7 @@ pub fn server_runner(mut app: App) -> AppExit {
         let Some(server) = world.get_resource::<NetServer>() else {
             return AppExit::Success;
         };
+        server.ticked(started.elapsed());
         let wake = server.wake.clone();
         let startup = world.resource::<Time<Real>>().startup();
         let timer = world.resource_mut::<ServerWake>().next.take();
@@ -430,6 +526,13 @@ fn slow_reader(over_half_since: &mut Option<Instant>, queued: usize, budget: usi
     }
     let now = Instant::now();
     now.duration_since(*over_half_since.get_or_insert(now)) >= grace
+}
+
+/// The game loop ran: `/healthz` reads when it last did.
+fn note_tick(server: Res<NetServer>) {
+    let shared = &server.shared;
+    let at = shared.health.started.elapsed().as_millis() as u64;
+    shared.last_tick_ms.store(at, Ordering::Relaxed);
 }
 
 /// Turns the connections' events into messages: connections, each registered type's
@@ -474,10 +577,14 @@ fn receive_from_clients(world: &mut World) {
                         }) => ours,
                         _ => reason,
                     };
+                    metrics::counter!("catchmind_disconnects_total", "reason" => disconnect_label(&reason))
+                        .increment(1);
                     world.write_message(ClientDisconnected { client, reason });
                 }
             }
         }
+        let connections = server.conns.len() as f64;
+        server.figures.connections.set(connections);
     });
 }
 
@@ -549,6 +656,7 @@ fn stop_server_when_asked(
                 drain_timeout.as_secs()
             );
             server.shared.draining.store(true, Ordering::SeqCst);
+            server.figures.draining.set(1.0);
             let until = now + drain_timeout;
             // At once: the plugins wind down in the next update.
             wake.at(now);

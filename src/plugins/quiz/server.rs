@@ -40,7 +40,8 @@ pub(super) fn plugin(app: &mut App) {
             )
                 .chain()
                 .in_set(LogicSystems::Quiz),
-        );
+        )
+        .add_systems(Last, record_figures);
 }
 
 /// How the server runs games.
@@ -160,6 +161,7 @@ fn dispatch(events: Vec<Event>, at: &At, slot: &mut RoomGame, out: &mut QuizOut)
                 out.quiz(guessers, QuizToClient::Hint { mask });
             }
             Event::Guessed { who, points } => {
+                metrics::counter!("catchmind_words_found_total").increment(1);
                 let name = session.names.get(&who).cloned().unwrap_or_default();
                 out.quiz(members.clone(), QuizToClient::Guessed { who, name, points });
                 // The finder is told the word (and the others' view did not change).
@@ -344,6 +346,7 @@ fn handle_requests(
             }
         };
         if let Err(why) = result {
+            metrics::counter!("catchmind_requests_refused_total", "kind" => "quiz").increment(1);
             out.one(*client, QuizToClient::Refused(why));
         }
     }
@@ -375,6 +378,7 @@ fn start(
     let bag = words::WordBag::new(words);
     let (game, events) =
         Game::start(settings, config.timing, &members, bag, &mut rng, at.now).map_err(QuizRefusal::Game)?;
+    metrics::counter!("catchmind_games_started_total").increment(1);
     let names = members
         .iter()
         .filter_map(|&id| Some((id, at.room.name_of(id)?.to_owned())))
@@ -460,6 +464,17 @@ fn tick_games(
             wake.at(next);
         }
     }
+}
+
+/// Games running, for `/metrics`: counted at most once a second.
+fn record_figures(time: Res<Time<Real>>, rooms: Query<&RoomGame>, mut counted_at: Local<Option<Duration>>) {
+    let now = time.elapsed();
+    if counted_at.is_some_and(|at| now < at + Duration::from_secs(1)) {
+        return;
+    }
+    *counted_at = Some(now);
+    let running = rooms.iter().filter(|game| game.0.is_some()).count();
+    metrics::gauge!("catchmind_games_running").set(running as f64);
 }
 
 /// While the server drains, each game ends after its turn in progress (the drawing and its

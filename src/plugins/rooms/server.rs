@@ -46,12 +46,40 @@ pub(super) fn plugin(app: &mut App) {
                 .chain()
                 .in_set(LogicSystems::Rooms),
         )
+        .add_systems(Last, record_figures.run_if(resource_changed::<RoomIndex>))
         .add_systems(
             Update,
             close_for_the_drain
                 .run_if(resource_exists::<Draining>)
                 .in_set(LogicSystems::Effects),
         );
+}
+
+/// A short name for a join's refusal, for `/metrics`.
+fn rejection_label(rejection: &Rejection) -> &'static str {
+    match rejection {
+        Rejection::InvalidName(_) => "invalid_name",
+        Rejection::NameTaken(_) => "name_taken",
+        Rejection::InvalidRoomName(_) => "invalid_room_name",
+        Rejection::RoomFull { .. } => "room_full",
+        Rejection::TooManyRooms { .. } => "too_many_rooms",
+        Rejection::TooManyRoomsFromAddress { .. } => "too_many_rooms_from_address",
+        Rejection::UnknownSession
+        | Rejection::SeatExpired { .. }
+        | Rejection::SessionUsed
+        | Rejection::SeatInUse
+        | Rejection::SeatElsewhere { .. } => "seat",
+        Rejection::Kicked(_) | Rejection::Banned { .. } | Rejection::AddressWaiting { .. } => "banned",
+        Rejection::TooManyJoins => "too_many_joins",
+    }
+}
+
+/// Players, held seats and rooms, for `/metrics`.
+fn record_figures(index: Res<RoomIndex>) {
+    let connected = index.players.len().saturating_sub(index.held.len());
+    metrics::gauge!("catchmind_players").set(connected as f64);
+    metrics::gauge!("catchmind_players_away").set(index.held.len() as f64);
+    metrics::gauge!("catchmind_rooms").set(index.rooms.len() as f64);
 }
 
 /// Another plugin's claim that a room has something to finish before a drain closes it (the
@@ -503,6 +531,8 @@ impl AdmissionOutput<'_> {
     }
 
     fn refuse(&mut self, client: ClientId, rejection: Rejection) {
+        metrics::counter!("catchmind_joins_refused_total", "reason" => rejection_label(&rejection))
+            .increment(1);
         self.rejections.write(ToClients::one(client, rejection));
         self.disconnect(client, CloseReason::Refused(Refusal::ByTheGame));
     }
@@ -750,10 +780,12 @@ fn moderate(
         };
         match outcome {
             Ok(Some(by)) => {
+                metrics::counter!("catchmind_kicks_total").increment(1);
                 kicks.write(KickPlayer { client: target, by });
             }
             Ok(None) => {}
             Err(why) => {
+                metrics::counter!("catchmind_requests_refused_total", "kind" => "moderation").increment(1);
                 refusals.write(ToClients::one(*client, why));
             }
         }
