@@ -79,6 +79,12 @@ pub struct Cli {
     #[arg(long, requires = "admin")]
     pub admin_public: bool,
 
+    /// Run under Agones: tell its SDK sidecar (AGONES_SDK_GRPC_PORT, else port 9357) that the
+    /// server is Ready, ping its health from the game loop, report players and rooms as its
+    /// Counters, and say Shutdown after a drain. Needs a build with the `agones` feature.
+    #[arg(long, requires = "headless")]
+    pub agones: bool,
+
     /// A custom word list for games (one word per line; blank lines and # comments ignored),
     /// offered to hosts as the "custom" pack.
     #[arg(long, value_name = "FILE", requires = "server")]

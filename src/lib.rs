@@ -12,5 +12,7 @@ pub mod plugins;
 pub mod rate;
 pub mod safe_text;
 pub mod startup;
+#[cfg(feature = "client")]
 pub mod theme;
+#[cfg(feature = "client")]
 pub mod ui;

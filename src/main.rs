@@ -3,15 +3,13 @@ use std::sync::Arc;
 
 use clap::Parser;
 
-use catchmind::app::{self, HostedServer, ServerOptions};
+use catchmind::app::{self, ServerOptions};
 use catchmind::cli::{Cli, DEFAULT_PORT};
-use catchmind::plugins::canvas::render::GallerySettings;
 use catchmind::plugins::chat::ChatConfig;
 use catchmind::plugins::net::admin::AdminConfig;
 use catchmind::plugins::net::{NetConfig, NetServer, ShutdownSignal, reachable_addresses};
 use catchmind::plugins::quiz::{QuizConfig, words};
 use catchmind::plugins::rooms::RoomConfig;
-use catchmind::ui::{self, Launch, WindowOptions};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -24,6 +22,10 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if cli.agones && !cfg!(feature = "agones") {
+        eprintln!("game: --agones: this build has no Agones support (build with --features agones)");
+        return ExitCode::from(2);
     }
     let options = ServerOptions {
         rooms: RoomConfig {
@@ -40,6 +42,8 @@ fn main() -> ExitCode {
                 addr: addr.clone(),
                 public: cli.admin_public,
             }),
+            #[cfg(feature = "agones")]
+            agones: cli.agones.then(Default::default),
             ..NetConfig::default()
         },
         quiz,
@@ -47,6 +51,25 @@ fn main() -> ExitCode {
     if cli.server && cli.headless {
         return run_headless(&cli, options);
     }
+    run_windowed(&cli, options)
+}
+
+/// This build has no window: it is a dedicated server only.
+#[cfg(not(feature = "client"))]
+fn run_windowed(_: &Cli, _: ServerOptions) -> ExitCode {
+    eprintln!(
+        "game: this build is a dedicated server only (built without the `client` feature); run: game --server --headless"
+    );
+    ExitCode::from(2)
+}
+
+/// The launcher, a hosting window or a player's window.
+#[cfg(feature = "client")]
+fn run_windowed(cli: &Cli, options: ServerOptions) -> ExitCode {
+    use catchmind::app::HostedServer;
+    use catchmind::plugins::canvas::render::GallerySettings;
+    use catchmind::ui::{self, Launch, WindowOptions};
+
     if !has_display() {
         let hint = if cli.server {
             "; for a dedicated server without a window, run: game --server --headless"
@@ -134,6 +157,7 @@ fn run_headless(cli: &Cli, options: ServerOptions) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+#[cfg(feature = "client")]
 fn has_display() -> bool {
     if cfg!(any(target_os = "windows", target_os = "macos")) {
         return true;
@@ -143,6 +167,7 @@ fn has_display() -> bool {
         .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
 }
 
+#[cfg(feature = "client")]
 fn random_name() -> String {
     format!("Player{}", rand::random_range(100..1000))
 }

@@ -6,10 +6,13 @@
 //! to paint through [`PaintCanvas`] messages. Other plugins lock the pen with [`LockPen`].
 
 mod client;
+#[cfg(feature = "client")]
 pub mod gallery;
 pub mod model;
+#[cfg(feature = "client")]
 pub mod render;
 mod server;
+#[cfg(feature = "client")]
 pub mod ui;
 pub mod wire;
 

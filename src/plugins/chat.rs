@@ -6,6 +6,7 @@
 mod client;
 pub mod rules;
 mod server;
+#[cfg(feature = "client")]
 pub mod ui;
 pub mod wire;
 

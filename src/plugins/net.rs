@@ -9,6 +9,8 @@
 //! [`ToServer<T>`]), in registration order.
 
 pub mod admin;
+#[cfg(feature = "agones")]
+pub mod agones;
 mod client;
 mod connector;
 mod frames;
@@ -37,9 +39,23 @@ pub use wire::{CloseReason, LeaveReason, PROTOCOL_VERSION, Refusal, Violation, W
 use crate::id::ClientId;
 use wire::Registered;
 
+/// Figures a server reports to whatever runs it (Agones Counters, with the `agones` feature),
+/// by name: (count, capacity). Each plugin sets its own; the network layer passes them on.
+#[derive(Resource, Default, Debug, Clone, PartialEq, Eq)]
+pub struct OrchestratorCounts {
+    pub counters: std::collections::BTreeMap<&'static str, (i64, i64)>,
+}
+
+impl OrchestratorCounts {
+    pub fn set(&mut self, name: &'static str, count: i64, capacity: i64) {
+        self.counters.insert(name, (count, capacity));
+    }
+}
+
 pub fn plugin(app: &mut App) {
     app.init_state::<ClientState>()
         .init_resource::<WireRegistry>()
+        .init_resource::<OrchestratorCounts>()
         .add_message::<ClientConnected>()
         .add_message::<ClientDisconnected>()
         .add_message::<DisconnectClient>()

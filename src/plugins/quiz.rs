@@ -11,6 +11,7 @@ pub mod game;
 pub mod scoring;
 mod server;
 pub mod text;
+#[cfg(feature = "client")]
 pub mod ui;
 mod view;
 pub mod wire;

@@ -59,6 +59,9 @@ pub struct NetConfig {
     pub drain_timeout: Duration,
     /// The server's admin endpoint (metrics, health, readiness), if any.
     pub admin: Option<super::admin::AdminConfig>,
+    /// Run under Agones: talk to its SDK sidecar.
+    #[cfg(feature = "agones")]
+    pub agones: Option<super::agones::AgonesConfig>,
 }
 
 impl Default for NetConfig {
@@ -76,6 +79,8 @@ impl Default for NetConfig {
             max_connections: 4096,
             drain_timeout: DRAIN_TIMEOUT,
             admin: None,
+            #[cfg(feature = "agones")]
+            agones: None,
             socket_send_buffer: Some(64 * 1024),
             per_address: AddressLimits::default(),
         }

@@ -33,14 +33,20 @@ pub(super) fn plugin(app: &mut App) {
                 .run_if(resource_exists::<NetServer>)
                 .in_set(NetSystems::Receive),
         )
-        .add_systems(Last, note_tick.run_if(resource_exists::<NetServer>))
         .add_systems(
             PostUpdate,
             (send_to_clients, stop_server_when_asked)
                 .chain()
                 .run_if(resource_exists::<NetServer>)
                 .in_set(NetSystems::Send),
-        );
+        )
+        .add_systems(Last, note_tick.run_if(resource_exists::<NetServer>));
+    #[cfg(feature = "agones")]
+    app.add_systems(
+        Last,
+        report_counts
+            .run_if(resource_exists::<NetServer>.and_then(resource_changed::<super::OrchestratorCounts>)),
+    );
 }
 
 /// Writes a decoded payload from a client as `FromClient<T>`.
@@ -83,6 +89,8 @@ pub struct NetServer {
     stop_reason: CloseReason,
     admin_addr: Option<SocketAddr>,
     figures: Figures,
+    #[cfg(feature = "agones")]
+    agones: Option<super::agones::AgonesLink>,
 }
 
 /// The figures the ECS side of the network takes for `/metrics` (recorder handles; no-ops
@@ -300,6 +308,12 @@ impl NetServer {
             }
             None => None,
         };
+        #[cfg(feature = "agones")]
+        let agones = shared
+            .config
+            .agones
+            .clone()
+            .map(|config| super::agones::AgonesLink::start(&runtime, config));
         let stop_reason = if shutdown.is_some() {
             CloseReason::ServerRestarting
         } else {
@@ -323,6 +337,8 @@ impl NetServer {
             stop_reason,
             admin_addr,
             figures: Figures::new(),
+            #[cfg(feature = "agones")]
+            agones,
         })
     }
 
@@ -432,6 +448,11 @@ impl NetServer {
             let tracker = self.shared.tracker.clone();
             runtime.block_on(async {
                 let _ = tokio::time::timeout(Duration::from_secs(2), tracker.wait()).await;
+                // Drained and every player told: the orchestrator may stop the process.
+                #[cfg(feature = "agones")]
+                if let Some(agones) = &self.agones {
+                    agones.shut_down().await;
+                }
             });
             runtime.shutdown_background();
         }
@@ -528,11 +549,25 @@ fn slow_reader(over_half_since: &mut Option<Instant>, queued: usize, budget: usi
     now.duration_since(*over_half_since.get_or_insert(now)) >= grace
 }
 
-/// The game loop ran: `/healthz` reads when it last did.
-fn note_tick(server: Res<NetServer>) {
+/// The game loop ran: `/healthz` reads when it last did (and Agones gets its health ping).
+fn note_tick(mut server: ResMut<NetServer>) {
     let shared = &server.shared;
     let at = shared.health.started.elapsed().as_millis() as u64;
     shared.last_tick_ms.store(at, Ordering::Relaxed);
+    #[cfg(feature = "agones")]
+    if let Some(agones) = &mut server.agones {
+        agones.ticked(Instant::now());
+    }
+    #[cfg(not(feature = "agones"))]
+    let _ = &mut server;
+}
+
+/// Passes the plugins' counts on to the orchestrator.
+#[cfg(feature = "agones")]
+fn report_counts(server: Res<NetServer>, counts: Res<super::OrchestratorCounts>) {
+    if let Some(agones) = &server.agones {
+        agones.report(&counts);
+    }
 }
 
 /// Turns the connections' events into messages: connections, each registered type's

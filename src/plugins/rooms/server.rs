@@ -18,7 +18,7 @@ use crate::names::{self, name_key};
 use crate::plugins::LogicSystems;
 use crate::plugins::net::{
     ClientConnected, ClientDisconnected, CloseReason, DisconnectClient, Draining, FromClient, LeaveReason,
-    RebindClient, Refusal, ServerWake, ToClients, Violation, address_key,
+    OrchestratorCounts, RebindClient, Refusal, ServerWake, ToClients, Violation, address_key,
 };
 use crate::rate::TokenBucket;
 
@@ -74,12 +74,20 @@ fn rejection_label(rejection: &Rejection) -> &'static str {
     }
 }
 
-/// Players, held seats and rooms, for `/metrics`.
-fn record_figures(index: Res<RoomIndex>) {
+/// Players, held seats and rooms, for `/metrics`, and players and rooms against their
+/// capacity for an orchestrator (players hold their seat while away).
+fn record_figures(index: Res<RoomIndex>, config: Res<RoomConfig>, mut counts: ResMut<OrchestratorCounts>) {
     let connected = index.players.len().saturating_sub(index.held.len());
     metrics::gauge!("catchmind_players").set(connected as f64);
     metrics::gauge!("catchmind_players_away").set(index.held.len() as f64);
     metrics::gauge!("catchmind_rooms").set(index.rooms.len() as f64);
+    let max_rooms = i64::from(config.max_rooms);
+    counts.set(
+        "players",
+        index.players.len() as i64,
+        max_rooms * i64::from(config.room_size),
+    );
+    counts.set("rooms", index.rooms.len() as i64, max_rooms);
 }
 
 /// Another plugin's claim that a room has something to finish before a drain closes it (the
