@@ -136,7 +136,7 @@ fn sigterm_lets_the_turn_in_progress_end_then_closes_every_player_and_exits_0() 
         Some(CloseReason::Refused(Refusal::Draining))
     );
 
-    // The guessers find the word: the turn ends, its reveal, the leaderboard, then the close.
+    // The guessers find the word: the turn ends, its reveal, the final scores for 5 s, the close.
     let started = Instant::now();
     for (i, client) in clients.iter_mut().enumerate() {
         if i != d {
@@ -144,13 +144,26 @@ fn sigterm_lets_the_turn_in_progress_end_then_closes_every_player_and_exits_0() 
         }
     }
     let mut refs: Vec<&mut Client> = clients.iter_mut().collect();
+    step_until(&mut refs, Duration::from_secs(20), "the final scores", |cs| {
+        cs.iter().all(|c| view(c).last_game.is_some())
+    });
+    let results_shown = Instant::now();
+    for client in &clients {
+        let (early, standings) = view(client).last_game.clone().unwrap();
+        assert!(!early && standings.len() == 3, "{standings:?}");
+        assert!(
+            client.ended().is_empty(),
+            "the scores stay a while before the close"
+        );
+    }
+    let mut refs: Vec<&mut Client> = clients.iter_mut().collect();
     step_until(&mut refs, Duration::from_secs(20), "every player closed", |cs| {
         cs.iter().all(|c| !c.ended().is_empty())
     });
+    let results_for = results_shown.elapsed();
+    assert!(results_for >= Duration::from_secs(4), "{results_for:?}");
     for client in &clients {
         assert_eq!(client.ended(), [RESTARTING], "{}", client.name);
-        let (early, standings) = view(client).last_game.clone().expect("the game ended first");
-        assert!(!early && standings.len() == 3, "{standings:?}");
         assert!(
             client.app.world().resource::<Reconnecting>().0.is_none(),
             "no attempt with a token that died with the server"
@@ -158,9 +171,9 @@ fn sigterm_lets_the_turn_in_progress_end_then_closes_every_player_and_exits_0() 
     }
     let status = exit_within(&mut child, Duration::from_secs(10));
     assert!(status.success(), "{status:?}");
-    // The reveal is 5 s: the drain took that, not the drain timeout.
+    // The reveal and the scores are 5 s each: the drain took that, not the drain timeout.
     assert!(
-        started.elapsed() < Duration::from_secs(15),
+        started.elapsed() < Duration::from_secs(20),
         "{:?}",
         started.elapsed()
     );

@@ -137,11 +137,6 @@ fn top_bar(root: &mut egui::Ui, state: &UiState, view: &RoomView, facts: Facts) 
                 ClientState::Disconnected => ("● disconnected", theme::ERROR),
             };
             ui.label(RichText::new(status).color(colour));
-            if let Some(closing) = &view.roster.closing
-                && facts.connected
-            {
-                ui.label(RichText::new(closing_label(closing, facts.now)).color(theme::ERROR));
-            }
             ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
                 ui.shrink_clip_rect(ui.max_rect());
                 top_bar_left(ui, state, view, facts);
@@ -199,6 +194,17 @@ fn side_panel(
         .exact_size(360.0)
         .resizable(false)
         .show(root, |ui| {
+            // Above everything in the column: the top bar has no room to spare in a small window.
+            if let Some(closing) = &view.roster.closing
+                && facts.connected
+            {
+                ui.label(
+                    RichText::new(closing_label(closing, facts.now))
+                        .strong()
+                        .color(theme::ERROR),
+                );
+                ui.separator();
+            }
             if facts.connected
                 && let Some(request) = quiz_ui::lobby(ui, &view.quiz, &view.roster, &mut state.quiz_settings)
             {

@@ -477,23 +477,38 @@ fn record_figures(time: Res<Time<Real>>, rooms: Query<&RoomGame>, mut counted_at
     metrics::gauge!("catchmind_games_running").set(running as f64);
 }
 
+/// How long a room stays open after its game ended for a drain, for the final scores.
+pub const RESULTS_BEFORE_CLOSING: Duration = Duration::from_secs(5);
+
 /// While the server drains, each game ends after its turn in progress (the drawing and its
-/// reveal), and holds its room open until then.
+/// reveal), and holds its room open until then and [`RESULTS_BEFORE_CLOSING`] after.
 fn finish_games_for_the_drain(
     time: Res<Time<Real>>,
     mut rooms: Query<(Entity, &Room, &mut RoomGame, Has<DrainHold>)>,
+    mut results_until: Local<HashMap<Entity, Duration>>,
+    mut wake: ResMut<ServerWake>,
     mut out: QuizOut,
 ) {
     let now = time.elapsed();
     for (entity, room, mut slot, held) in &mut rooms {
-        if let Some(session) = slot.0.as_mut() {
+        let had_game = slot.0.is_some();
+        if had_game && let Some(session) = slot.0.as_mut() {
             let events = session.game.finish_after_this_turn();
             dispatch(events, &At { entity, room, now }, &mut slot, &mut out);
         }
-        let playing = slot.0.is_some();
-        if playing && !held {
+        // The game ended: just now, or since the last update (its last turn, too few players).
+        let ended = slot.0.is_none() && (had_game || held);
+        if ended && !results_until.contains_key(&entity) {
+            results_until.insert(entity, now + RESULTS_BEFORE_CLOSING);
+        }
+        let showing_results = results_until.get(&entity).is_some_and(|&until| now < until);
+        if showing_results {
+            wake.at(results_until[&entity]);
+        }
+        let keep_open = slot.0.is_some() || showing_results;
+        if keep_open && !held {
             out.commands.entity(entity).insert(DrainHold);
-        } else if !playing && held {
+        } else if !keep_open && held {
             out.commands.entity(entity).remove::<DrainHold>();
         }
     }
