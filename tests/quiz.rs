@@ -9,6 +9,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bevy::time::{Real, Time};
 use catchmind::app::ServerOptions;
 use catchmind::id::ClientId;
 use catchmind::plugins::canvas::{BoardPoint, CanvasError, DrawInput};
@@ -446,7 +447,12 @@ fn clients_follow_the_game_and_only_the_drawer_draws() {
     common::join_all(&mut [&mut host, &mut bob, &mut cat]);
     assert_eq!(view(&host).custom_words, WORDS.len() as u32);
 
-    quiz(&mut host, QuizToServer::Start(settings(1)));
+    // The host cuts the time to 20 s once the word is found (the turns here are 30 s).
+    let cut = Settings {
+        cut_secs: 20,
+        ..settings(1)
+    };
+    quiz(&mut host, QuizToServer::Start(cut));
     let mut clients = [&mut host, &mut bob, &mut cat];
     step_until(&mut clients, Duration::from_secs(10), "choosing", |cs| {
         cs.iter().all(|c| view(c).game.is_some())
@@ -522,6 +528,13 @@ fn clients_follow_the_game_and_only_the_drawer_draws() {
             "everyone is told"
         );
     }
+    // The first find cut the time: everyone has at most 20 s left and is told.
+    step_until(&mut clients, Duration::from_secs(10), "the time cut", |cs| {
+        cs.iter().all(|c| {
+            c.notices().iter().any(|n| n.starts_with("The word was found:"))
+                && view(c).seconds_left(c.app.world().resource::<Time<Real>>().elapsed()) <= 20
+        })
+    });
     // A finder's chat reaches the drawer, not the other guesser.
     clients[g].say("nice apple");
     step_until(&mut clients, Duration::from_secs(10), "private line", |cs| {
@@ -660,6 +673,7 @@ fn out_of_range_settings_are_clamped_and_bad_requests_refused() {
         choices: 200,
         hints: false,
         pack: Pack::English,
+        cut_secs: 1000,
     };
     peers[0].send_together(&[
         ClientMsg::Quiz(QuizToServer::Start(wild)),
@@ -678,9 +692,10 @@ fn out_of_range_settings_are_clamped_and_bad_requests_refused() {
             (
                 view.settings.rounds,
                 view.settings.draw_secs,
-                view.settings.choices
+                view.settings.choices,
+                view.settings.cut_secs
             ),
-            (10, 30, 5)
+            (10, 30, 5, 60)
         );
         if let PhaseView::Choosing {
             options, drawer: d, ..

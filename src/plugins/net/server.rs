@@ -430,11 +430,6 @@ impl NetServer {
         }
     }
 
-    /// Connections open now.
-    pub fn connections(&self) -> usize {
-        self.conns.len()
-    }
-
     /// Tells every client the server is stopping and waits (briefly) for the goodbyes to be
     /// written.
     pub fn shut_down(&mut self) {

@@ -147,6 +147,21 @@ fn follow_game(
             QuizToClient::Reshuffled => {
                 out.notice("Every word of the pack has come up: it was shuffled again.".into())
             }
+            QuizToClient::TimeCut { ms_left } => {
+                if let Some(GameView {
+                    phase: PhaseView::Drawing { ms_left: shown, .. },
+                    ..
+                }) = &mut view.game
+                {
+                    *shown = (*ms_left).min(*shown);
+                    let left = Duration::from_millis((*shown).into());
+                    view.deadline = view.deadline.min(now + left);
+                    out.notice(format!(
+                        "The word was found: {} s left to draw.",
+                        left.as_secs_f32().ceil() as u32
+                    ));
+                }
+            }
             QuizToClient::Over { early, standings } => on_over(&mut view, *early, standings, now, &mut out),
             QuizToClient::Refused(why) => {
                 out.log.write(AddToChatLog(ChatEntry::Refused(why.to_string())));

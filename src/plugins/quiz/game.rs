@@ -70,6 +70,8 @@ pub struct Turn {
     pub word: String,
     pub started: Duration,
     pub until: Duration,
+    /// The turn's drawing time as it began (speed points are over it, even after a cut).
+    pub length: Duration,
     /// Guessers present when the turn began: the drawer's score is over them.
     pub eligible: Vec<ClientId>,
     /// Who guessed it, in order, with their points.
@@ -120,6 +122,10 @@ pub enum Event {
         points: Vec<(ClientId, u32)>,
     },
     Reshuffled,
+    /// The first guesser found the word: the drawing now ends at `until` (the host's cut).
+    TimeCut {
+        until: Duration,
+    },
     GameOver {
         early: bool,
     },
@@ -350,12 +356,14 @@ impl Game {
 
     fn begin_drawing(&mut self, drawer: ClientId, word: String, now: Duration) -> Vec<Event> {
         let eligible = self.order.iter().copied().filter(|&id| id != drawer).collect();
+        let length = self.timing.draw.unwrap_or(self.settings.draw_time());
         let turn = Turn {
             drawer,
             initials: false,
             revealed: Vec::new(),
             started: now,
-            until: now + self.timing.draw.unwrap_or(self.settings.draw_time()),
+            until: now + length,
+            length,
             eligible,
             guessed: Vec::new(),
             barred: Vec::new(),
@@ -413,14 +421,16 @@ impl Game {
             if !turn.eligible.contains(&who) {
                 return (Guess::NextTurn, Vec::new());
             }
-            let points = guesser_points(
-                now.saturating_sub(turn.started),
-                turn.until.saturating_sub(turn.started),
-                turn.guessed.is_empty(),
-            );
+            let first = turn.guessed.is_empty();
+            let points = guesser_points(now.saturating_sub(turn.started), turn.length, first);
             turn.guessed.push((who, points));
             *self.scores.entry(who).or_default() += points;
             let mut events = vec![Event::Guessed { who, points }];
+            let cut = Duration::from_secs(self.settings.cut_secs.into());
+            if first && !cut.is_zero() && now + cut < turn.until {
+                turn.until = now + cut;
+                events.push(Event::TimeCut { until: turn.until });
+            }
             if self.everyone_guessed() {
                 events.extend(self.end_turn(now));
             }
@@ -748,6 +758,54 @@ mod tests {
         let (mut game, _) = new_game(&["사과", "바나나", "포도"], &[A, B, C], 3);
         assert_eq!(game.finish_after_this_turn(), [Event::GameOver { early: false }]);
         assert_eq!((game.phase.clone(), game.next_deadline()), (Phase::Over, None));
+    }
+
+    #[test]
+    fn the_first_find_cuts_the_time_left_when_the_host_asked_for_it() {
+        let (mut game, _) = new_game(&["사과"], &[A, B, C, D], 1);
+        game.settings.cut_secs = 20;
+        let drawer = game.drawer().unwrap();
+        game.choose(drawer, 0, s(0)).unwrap();
+        let guessers: Vec<ClientId> = [A, B, C, D].into_iter().filter(|&id| id != drawer).collect();
+        // Found 10 s in: 70 s were left, now 20.
+        let (_, events) = game.guess(guessers[0], addr(guessers[0]), "사과", s(10));
+        assert_eq!(events[1..], [Event::TimeCut { until: s(30) }]);
+        assert_eq!(drawing(&game).until, s(30));
+        // The second find cuts nothing, and its points are over the turn's whole 80 s.
+        let (verdict, events) = game.guess(guessers[1], addr(guessers[1]), "사과", s(20));
+        assert_eq!(
+            verdict,
+            Guess::Correct {
+                points: guesser_points(s(20), s(80), false)
+            }
+        );
+        assert!(!events.iter().any(|e| matches!(e, Event::TimeCut { .. })));
+
+        // Less left than the cut: nothing to cut. And off by default.
+        for (cut, found_at) in [(20, 70), (0, 10)] {
+            let (mut game, _) = new_game(&["사과"], &[A, B, C], 1);
+            game.settings.cut_secs = cut;
+            let drawer = game.drawer().unwrap();
+            game.choose(drawer, 0, s(0)).unwrap();
+            let g = [A, B, C].into_iter().find(|&id| id != drawer).unwrap();
+            let (_, events) = game.guess(g, addr(g), "사과", s(found_at));
+            assert_eq!(events.len(), 1, "{events:?}");
+            assert_eq!(drawing(&game).until, s(80));
+        }
+        assert_eq!(Settings::default().cut_secs, 0);
+        let clamp = |cut_secs| {
+            Settings {
+                cut_secs,
+                ..Settings::default()
+            }
+            .clamped()
+            .cut_secs
+        };
+        use crate::plugins::quiz::scoring::{MAX_CUT_SECS, MIN_CUT_SECS};
+        assert_eq!(
+            (clamp(0), clamp(1), clamp(30), clamp(999)),
+            (0, MIN_CUT_SECS, 30, MAX_CUT_SECS)
+        );
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub struct Settings {
     pub choices: u8,
     pub hints: bool,
     pub pack: Pack,
+    /// Once the first guesser finds the word, the drawing time left is cut to at most this
+    /// many seconds (0: off), as in skribbl.io.
+    pub cut_secs: u16,
 }
 
 impl Default for Settings {
@@ -31,6 +34,7 @@ impl Default for Settings {
             choices: 3,
             hints: true,
             pack: Pack::Korean,
+            cut_secs: 0,
         }
     }
 }
@@ -42,6 +46,11 @@ impl Settings {
             rounds: self.rounds.clamp(1, 10),
             draw_secs: self.draw_secs.clamp(30, 240),
             choices: self.choices.clamp(1, 5),
+            cut_secs: if self.cut_secs == 0 {
+                0
+            } else {
+                self.cut_secs.clamp(MIN_CUT_SECS, MAX_CUT_SECS)
+            },
             ..self
         }
     }
@@ -50,6 +59,10 @@ impl Settings {
         Duration::from_secs(self.draw_secs as u64)
     }
 }
+
+/// The shortest and longest time a timer cut leaves.
+pub const MIN_CUT_SECS: u16 = 5;
+pub const MAX_CUT_SECS: u16 = 60;
 
 pub const BASE_POINTS: u32 = 50;
 pub const SPEED_POINTS: u32 = 150;
@@ -81,6 +94,7 @@ mod tests {
             choices: 9,
             hints: false,
             pack: Pack::English,
+            cut_secs: 0,
         };
         let clamped = wild.clamped();
         assert_eq!((clamped.rounds, clamped.draw_secs, clamped.choices), (1, 240, 5));

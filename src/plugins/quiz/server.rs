@@ -170,6 +170,10 @@ fn dispatch(events: Vec<Event>, at: &At, slot: &mut RoomGame, out: &mut QuizOut)
                 }
             }
             Event::Reshuffled => out.quiz(members.clone(), QuizToClient::Reshuffled),
+            Event::TimeCut { until } => {
+                let ms_left = until.saturating_sub(at.now).as_millis().min(u32::MAX.into()) as u32;
+                out.quiz(members.clone(), QuizToClient::TimeCut { ms_left });
+            }
             Event::GameOver { early } => {
                 let standings = standings(session, at.room);
                 out.quiz(members, QuizToClient::Over { early, standings });

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use bevy_egui::egui::{self, Align2, Color32, RichText};
 
+use super::scoring::{MAX_CUT_SECS, MIN_CUT_SECS};
 use super::{Banner, GameView, Pack, PhaseView, QuizToServer, QuizView, Settings, Standing, found_word_text};
 use crate::id::ClientId;
 use crate::plugins::rooms::Roster;
@@ -135,6 +136,9 @@ pub fn lobby(
             ui.label("Hints");
             ui.checkbox(&mut settings.hints, "letters over time");
             ui.end_row();
+            ui.label("After the first find");
+            time_cut(ui, &mut settings.cut_secs);
+            ui.end_row();
             ui.label("Words");
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut settings.pack, Pack::Korean, "한국어");
@@ -164,6 +168,26 @@ pub fn lobby(
     });
     request
 }
+
+/// The host's timer cut: off, or the drawing time left once someone finds the word.
+fn time_cut(ui: &mut egui::Ui, cut_secs: &mut u16) {
+    ui.horizontal(|ui| {
+        let mut on = *cut_secs > 0;
+        if ui
+            .checkbox(&mut on, "cut the time to")
+            .on_hover_text("once the first guesser finds the word, the others have at most this long")
+            .changed()
+        {
+            *cut_secs = if on { DEFAULT_CUT_SECS } else { 0 };
+        }
+        if on {
+            ui.add(egui::Slider::new(cut_secs, MIN_CUT_SECS..=MAX_CUT_SECS).suffix(" s"));
+        }
+    });
+}
+
+/// The cut offered when the host turns it on.
+const DEFAULT_CUT_SECS: u16 = 20;
 
 /// The drawer's word choice, over the board.
 pub fn choose(

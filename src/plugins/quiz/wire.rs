@@ -40,6 +40,8 @@ pub enum QuizToClient {
     Told(Tell),
     /// The pack ran out and was reshuffled: words may come again.
     Reshuffled,
+    /// The first guesser found the word: the drawing time left is cut to this.
+    TimeCut { ms_left: u32 },
     /// The game is over (`early`: too few players left); the room is back in the lobby.
     Over { early: bool, standings: Vec<Standing> },
     /// Your request was refused, and why.
@@ -163,11 +165,12 @@ pub enum QuizRefusal {
 
 impl WireMessage for QuizToServer {
     const NAME: &'static str = "quiz.to_server";
-    const VERSION: u16 = 1;
+    /// 2: `Settings::cut_secs`.
+    const VERSION: u16 = 2;
 }
 
 impl WireMessage for QuizToClient {
     const NAME: &'static str = "quiz.to_client";
-    /// 2: `Tell::NextTurn`, `Tell::OneAtATime`.
-    const VERSION: u16 = 2;
+    /// 2: `Tell::NextTurn`, `Tell::OneAtATime`; 3: `TimeCut`, `Settings::cut_secs`.
+    const VERSION: u16 = 3;
 }
