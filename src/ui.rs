@@ -5,6 +5,7 @@
 mod autosave;
 mod fonts;
 mod launcher;
+mod memory;
 mod room;
 mod session;
 mod text_input;
@@ -60,7 +61,8 @@ const UNFOCUSED_MODE: UpdateMode = UpdateMode::Reactive {
 /// Opens the window and runs the game until it closes.
 pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -> AppExit {
     let primary = primary_window(&window);
-    let ui_state = initial_ui_state(&launch);
+    let memory = memory::LauncherMemory::load_default();
+    let ui_state = initial_ui_state(&launch, &memory.remembered);
     App::new()
         .add_plugins(
             DefaultPlugins
@@ -77,6 +79,7 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
         .init_state::<AppMode>()
         .add_plugins((plugins::logic, canvas::render::plugin, plugin))
         .insert_resource(ui_state)
+        .insert_resource(memory)
         .insert_resource(HostOptions(host_options))
         .insert_resource(window.gallery)
         .insert_resource(PendingLaunch(Mutex::new(Some(launch))))
@@ -147,10 +150,18 @@ fn primary_window(window: &WindowOptions) -> Window {
 }
 
 /// The launcher's fields, filled in from the command line.
-fn initial_ui_state(launch: &Launch) -> UiState {
+fn initial_ui_state(launch: &Launch, remembered: &memory::Remembered) -> UiState {
     let mut ui_state = UiState::default();
     match launch {
-        Launch::Menu => {}
+        Launch::Menu => {
+            // Where the player went last time, ready to go again.
+            ui_state.name.clone_from(&remembered.name);
+            if let Some(last) = remembered.servers.first() {
+                ui_state.address.clone_from(&last.address);
+                ui_state.port.clone_from(&last.port);
+                ui_state.room.clone_from(&last.room);
+            }
+        }
         Launch::Host { name, .. } => ui_state.name = name.clone(),
         Launch::Join { addr, name, room } => {
             ui_state.name = name.clone();

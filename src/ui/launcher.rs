@@ -4,6 +4,7 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
 use egui::RichText;
 
+use super::memory::{LauncherMemory, RecentServer};
 use super::{HostOptions, UiState, root_ui, start_hosting, start_joining};
 use crate::app::HostedServer;
 use crate::cli::DEFAULT_PORT;
@@ -18,6 +19,7 @@ pub(super) fn show(
     mut commands: Commands,
     mut state: ResMut<UiState>,
     host_options: Res<HostOptions>,
+    mut memory: ResMut<LauncherMemory>,
     mut next: ResMut<NextState<AppMode>>,
     mut connect: MessageWriter<JoinServer>,
 ) -> Result {
@@ -31,7 +33,7 @@ pub(super) fn show(
             ui.label(RichText::new("Catch Mind — one draws, everyone guesses").size(18.0));
             ui.add_space(28.0);
             ui.allocate_ui(egui::vec2(440.0, 0.0), |ui| {
-                action = form(ui, &mut state);
+                action = form(ui, &mut state, &memory.remembered.servers);
             });
         });
     });
@@ -66,6 +68,13 @@ pub(super) fn show(
                 return Ok(());
             };
             let addr = crate::plugins::net::with_default_port(&address, port);
+            memory.remembered.name.clone_from(&name);
+            memory.remembered.joined(RecentServer {
+                address,
+                port: state.port.trim().to_owned(),
+                room: room.clone().unwrap_or_default(),
+            });
+            memory.save();
             start_joining(&mut state, &mut next, &mut connect, &addr, name, room);
         }
         Action::Host => {
@@ -73,6 +82,8 @@ pub(super) fn show(
                 state.error = Some("The port must be a number from 1 to 65535.".into());
                 return Ok(());
             };
+            memory.remembered.name.clone_from(&name);
+            memory.save();
             let hosted = NetServer::bind(&format!("0.0.0.0:{port}"))
                 .and_then(|listener| HostedServer::spawn(listener, host_options.0.clone()));
             match hosted {
@@ -99,11 +110,17 @@ fn parse_port(text: &str) -> Option<u16> {
 /// The width of the launcher's text fields.
 const FIELD_WIDTH: f32 = 300.0;
 
-fn form(ui: &mut egui::Ui, state: &mut UiState) -> Option<Action> {
+fn form(ui: &mut egui::Ui, state: &mut UiState, recent: &[RecentServer]) -> Option<Action> {
     let mut action = None;
     section(ui, None, |ui| name_fields(ui, state));
     section(ui, Some("Join a game"), |ui| {
         if join_fields(ui, state) {
+            action = Some(Action::Join);
+        }
+        if let Some(pick) = recent_servers(ui, recent) {
+            state.address.clone_from(&pick.address);
+            state.port.clone_from(&pick.port);
+            state.room.clone_from(&pick.room);
             action = Some(Action::Join);
         }
     });
@@ -187,6 +204,24 @@ fn join_fields(ui: &mut egui::Ui, state: &mut UiState) -> bool {
         join = true;
     }
     join
+}
+
+/// The servers joined last (most recent first), one click to join again.
+fn recent_servers<'a>(ui: &mut egui::Ui, recent: &'a [RecentServer]) -> Option<&'a RecentServer> {
+    if recent.is_empty() {
+        return None;
+    }
+    let mut picked = None;
+    ui.add_space(8.0);
+    ui.label(RichText::new("Recent").weak());
+    ui.horizontal_wrapped(|ui| {
+        for server in recent {
+            if ui.button(server.label()).on_hover_text("join again").clicked() {
+                picked = Some(server);
+            }
+        }
+    });
+    picked
 }
 
 /// The port to host on and the Host button. Returns whether the player asked to host.

@@ -1,0 +1,230 @@
+//! What the launcher remembers between runs: the nickname and the last few servers (address,
+//! port, room), in `launcher.json` in the platform's config folder. A file that cannot be read
+//! or understood is ignored with one warning, never a crash; saving writes a temporary file and
+//! renames it over the old one, so a crash mid-save leaves the old file whole.
+
+use std::path::{Path, PathBuf};
+
+use bevy::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::names::MAX_NAME_CHARS;
+
+/// Servers the launcher lists, most recent first.
+pub const MAX_SERVERS: usize = 5;
+/// A larger file is not ours: it is ignored unread.
+const MAX_FILE_BYTES: u64 = 64 * 1024;
+/// The longest address, port or room kept.
+const MAX_FIELD_CHARS: usize = 255;
+
+#[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq, Eq)]
+#[serde(default)]
+pub struct Remembered {
+    pub name: String,
+    pub servers: Vec<RecentServer>,
+}
+
+/// A server joined from the launcher, as typed.
+#[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq, Eq)]
+#[serde(default)]
+pub struct RecentServer {
+    pub address: String,
+    pub port: String,
+    pub room: String,
+}
+
+impl RecentServer {
+    /// How the launcher lists it.
+    pub fn label(&self) -> String {
+        let mut label = self.address.clone();
+        if !self.port.is_empty() {
+            label.push(':');
+            label.push_str(&self.port);
+        }
+        if !self.room.is_empty() {
+            label.push_str(" / ");
+            label.push_str(&self.room);
+        }
+        label
+    }
+}
+
+impl Remembered {
+    /// `server` was just joined: first in the list, once.
+    pub fn joined(&mut self, server: RecentServer) {
+        self.servers.retain(|s| *s != server);
+        self.servers.insert(0, server);
+        self.servers.truncate(MAX_SERVERS);
+    }
+
+    /// Within the launcher's limits whatever the file said.
+    fn bounded(mut self) -> Self {
+        let cut = |text: &mut String, max: usize| {
+            if let Some((at, _)) = text.char_indices().nth(max) {
+                text.truncate(at);
+            }
+        };
+        cut(&mut self.name, MAX_NAME_CHARS);
+        self.servers.retain(|s| !s.address.trim().is_empty());
+        self.servers.truncate(MAX_SERVERS);
+        for server in &mut self.servers {
+            cut(&mut server.address, MAX_FIELD_CHARS);
+            cut(&mut server.port, MAX_FIELD_CHARS);
+            cut(&mut server.room, MAX_FIELD_CHARS);
+        }
+        self
+    }
+}
+
+/// The launcher's memory and where it lives (`None`: no config folder, nothing is kept).
+#[derive(Resource, Default)]
+pub struct LauncherMemory {
+    pub path: Option<PathBuf>,
+    pub remembered: Remembered,
+}
+
+impl LauncherMemory {
+    /// Reads the platform's file, warning once on stderr if it is there but unusable.
+    pub fn load_default() -> Self {
+        let path = directories::ProjectDirs::from("", "", "catchmind")
+            .map(|dirs| dirs.config_dir().join("launcher.json"));
+        let remembered = match &path {
+            Some(path) => {
+                let (remembered, warning) = load(path);
+                if let Some(warning) = warning {
+                    eprintln!("game: {warning}");
+                }
+                remembered
+            }
+            None => Remembered::default(),
+        };
+        Self { path, remembered }
+    }
+
+    /// Saves, warning on stderr if it cannot (the game goes on either way).
+    pub fn save(&self) {
+        if let Some(path) = &self.path
+            && let Err(e) = save(path, &self.remembered)
+        {
+            eprintln!(
+                "game: cannot save the launcher's settings to {}: {e}",
+                path.display()
+            );
+        }
+    }
+}
+
+/// Reads `path`: what it remembers (nothing if there is no file) and a warning if the file is
+/// there but unusable.
+pub fn load(path: &Path) -> (Remembered, Option<String>) {
+    let ignored = |why: String| {
+        let warning = format!("ignoring the launcher's settings in {}: {why}", path.display());
+        (Remembered::default(), Some(warning))
+    };
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Remembered::default(), None),
+        Err(e) => return ignored(e.to_string()),
+        Ok(meta) if meta.len() > MAX_FILE_BYTES => {
+            return ignored(format!("larger than {MAX_FILE_BYTES} bytes"));
+        }
+        Ok(_) => {}
+    }
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => return ignored(e.to_string()),
+    };
+    match serde_json::from_str::<Remembered>(&text) {
+        Ok(remembered) => (remembered.bounded(), None),
+        Err(e) => ignored(e.to_string()),
+    }
+}
+
+/// Writes `remembered` to `path` whole: a temporary file beside it, then a rename.
+pub fn save(path: &Path, remembered: &Remembered) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let text = serde_json::to_string_pretty(remembered).map_err(std::io::Error::other)?;
+    let temporary = path.with_extension("json.tmp");
+    std::fs::write(&temporary, text)?;
+    std::fs::rename(&temporary, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("catchmind-memory-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn server(address: &str, room: &str) -> RecentServer {
+        RecentServer {
+            address: address.into(),
+            port: String::new(),
+            room: room.into(),
+        }
+    }
+
+    #[test]
+    fn what_is_saved_is_read_back_most_recent_first_and_bounded() {
+        let path = folder("round-trip").join("sub").join("launcher.json");
+        assert_eq!(
+            load(&path),
+            (Remembered::default(), None),
+            "no file: nothing, no warning"
+        );
+        let mut remembered = Remembered {
+            name: "영희".into(),
+            ..Default::default()
+        };
+        for i in 0..7 {
+            remembered.joined(server(&format!("10.0.0.{i}"), ""));
+        }
+        remembered.joined(server("10.0.0.3", ""));
+        assert_eq!(remembered.servers.len(), MAX_SERVERS);
+        assert_eq!(remembered.servers[0].address, "10.0.0.3", "again: first, once");
+        assert_eq!(
+            remembered
+                .servers
+                .iter()
+                .filter(|s| s.address == "10.0.0.3")
+                .count(),
+            1
+        );
+        save(&path, &remembered).unwrap();
+        assert_eq!(load(&path), (remembered, None));
+        assert_eq!(server("example.org", "우리방").label(), "example.org / 우리방");
+    }
+
+    #[test]
+    fn a_corrupt_or_foreign_file_is_ignored_with_one_warning() {
+        let dir = folder("corrupt");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("launcher.json");
+        for bad in [&b"{\"name\": 12"[..], b"\xff\xfe not text", b"[1, 2, 3]"] {
+            std::fs::write(&path, bad).unwrap();
+            let (remembered, warning) = load(&path);
+            assert_eq!(remembered, Remembered::default());
+            assert!(warning.is_some_and(|w| w.contains("ignoring")));
+        }
+        std::fs::write(&path, vec![b' '; 100_000]).unwrap();
+        assert!(load(&path).1.is_some_and(|w| w.contains("larger than")));
+        // A folder where the file should be: unreadable, ignored.
+        let folder_path = dir.join("a-folder");
+        std::fs::create_dir_all(&folder_path).unwrap();
+        assert!(load(&folder_path).1.is_some());
+        // Unknown fields and oversized values: what fits is kept.
+        let long = "x".repeat(1000);
+        let text = format!(
+            r#"{{"name": "{long}", "servers": [{{"address": "a", "extra": 1}}, {{"address": ""}}], "future": true}}"#
+        );
+        std::fs::write(&path, text).unwrap();
+        let (remembered, warning) = load(&path);
+        assert_eq!(warning, None);
+        assert_eq!(remembered.name.chars().count(), MAX_NAME_CHARS);
+        assert_eq!(remembered.servers, [server("a", "")]);
+    }
+}
