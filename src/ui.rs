@@ -193,6 +193,8 @@ pub(crate) struct UiState {
     pub canvas_texture: Option<bevy_egui::egui::TextureId>,
     /// The host's game settings, kept between games.
     pub quiz_settings: Settings,
+    /// The host's list of the room's own words, as typed.
+    pub room_words_text: String,
     /// The player closed the last game's leaderboard.
     pub podium_closed: bool,
 }

@@ -17,6 +17,7 @@ use catchmind::plugins::chat::{ChatConfig, ChatEntry, ChatToClient, ChatToServer
 use catchmind::plugins::net::ToServer;
 use catchmind::plugins::net::wire::ClientControl;
 use catchmind::plugins::quiz::game::QuizError;
+use catchmind::plugins::quiz::words::RoomWordsError;
 use catchmind::plugins::quiz::{
     Pack, PhaseView, QuizConfig, QuizRefusal, QuizToClient, QuizToServer, QuizView, Settings, Tell, Timing,
 };
@@ -656,7 +657,8 @@ fn joiners_play_at_once_and_the_game_survives_its_host_leaving() {
 
 #[test]
 fn out_of_range_settings_are_clamped_and_bad_requests_refused() {
-    let refused = |why: QuizRefusal| move |m: &ServerMsg| *m == ServerMsg::Quiz(QuizToClient::Refused(why));
+    let refused =
+        |why: QuizRefusal| move |m: &ServerMsg| *m == ServerMsg::Quiz(QuizToClient::Refused(why.clone()));
     // A server without a custom list refuses the custom pack.
     let plain = start_server(ServerOptions::default());
     let mut a = Peer::join(plain.addr, "Ann");
@@ -674,6 +676,7 @@ fn out_of_range_settings_are_clamped_and_bad_requests_refused() {
         hints: false,
         pack: Pack::English,
         cut_secs: 1000,
+        room_words: 0,
     };
     peers[0].send_together(&[
         ClientMsg::Quiz(QuizToServer::Start(wild)),
@@ -729,4 +732,72 @@ fn out_of_range_settings_are_clamped_and_bad_requests_refused() {
         .filter(|m| matches!(m, ServerMsg::Quiz(QuizToClient::State(v)) if matches!(v.phase, PhaseView::Choosing { .. })))
         .count();
     assert_eq!(choosing, 1, "one game, one first turn");
+}
+
+#[test]
+fn a_game_on_the_rooms_own_words_deals_only_the_hosts_words() {
+    // The server's pack is the 30 test words; the host's list is three others.
+    let server = start_server(options(Duration::from_secs(30)));
+    let mut ann = Peer::join(server.addr, "Ann");
+    let mut ben = Peer::join(server.addr, "Ben");
+    let refused =
+        |why: QuizRefusal| move |m: &ServerMsg| *m == ServerMsg::Quiz(QuizToClient::Refused(why.clone()));
+
+    // Only the host sets them; bad lists are refused with the reason; duplicates count once.
+    ben.quiz(QuizToServer::RoomWords("aardvark".into()));
+    ben.wait("not the host", refused(QuizRefusal::NotHost));
+    let own = Settings {
+        room_words: 100,
+        ..settings(1)
+    };
+    ann.quiz(QuizToServer::Start(own));
+    ann.wait("no words yet", refused(QuizRefusal::NoRoomWords));
+    ann.quiz(QuizToServer::RoomWords(format!("ok, {}", "y".repeat(40))));
+    ann.wait(
+        "a word too long",
+        refused(QuizRefusal::RoomWords(RoomWordsError::TooLong("y".repeat(32)))),
+    );
+    ann.quiz(QuizToServer::RoomWords(
+        "aardvark, bagpipes\nchandelier,\n\n Aardvark ".into(),
+    ));
+    for peer in [&mut ann, &mut ben] {
+        peer.wait("the count", |m| {
+            *m == ServerMsg::Quiz(QuizToClient::RoomWords { count: 3 })
+        });
+    }
+
+    // Two turns, each drawer offered only the room's words.
+    ann.quiz(QuizToServer::Start(own));
+    let mine = ["aardvark", "bagpipes", "chandelier"];
+    for turn in 0..2 {
+        let mut drawer = None;
+        for (i, peer) in [&mut ann, &mut ben].into_iter().enumerate() {
+            let phase = peer.wait_state("choosing", |p| matches!(p, PhaseView::Choosing { .. }));
+            if let PhaseView::Choosing {
+                options, drawer: d, ..
+            } = phase
+                && d == peer.id
+            {
+                assert!(!options.is_empty());
+                assert!(
+                    options.iter().all(|w| mine.contains(&w.as_str())),
+                    "turn {turn}: {options:?}"
+                );
+                drawer = Some(i);
+            }
+        }
+        let d = drawer.expect("someone draws");
+        let (drawer, guesser) = if d == 0 {
+            (&mut ann, &mut ben)
+        } else {
+            (&mut ben, &mut ann)
+        };
+        drawer.quiz(QuizToServer::Choose(0));
+        let phase = drawer.wait_state("drawing", |p| matches!(p, PhaseView::Drawing { .. }));
+        let PhaseView::Drawing { word: Some(word), .. } = phase else {
+            panic!("{phase:?}")
+        };
+        guesser.say(&word);
+        guesser.wait_state("the reveal", |p| matches!(p, PhaseView::Reveal { .. }));
+    }
 }

@@ -206,7 +206,13 @@ fn side_panel(
                 ui.separator();
             }
             if facts.connected
-                && let Some(request) = quiz_ui::lobby(ui, &view.quiz, &view.roster, &mut state.quiz_settings)
+                && let Some(request) = quiz_ui::lobby(
+                    ui,
+                    &view.quiz,
+                    &view.roster,
+                    &mut state.quiz_settings,
+                    &mut state.room_words_text,
+                )
             {
                 act.quiz.write(ToServer(request));
             }

@@ -24,6 +24,8 @@ pub(super) fn plugin(app: &mut App) {
 pub struct QuizView {
     /// How many words the server's custom pack has (0: none).
     pub custom_words: u32,
+    /// How many words of its own the room has (its host's list).
+    pub room_words: u32,
     /// The game in progress, as the server last described it.
     pub game: Option<GameView>,
     /// When the current phase ends, on this app's `Time<Real>` clock.
@@ -146,6 +148,14 @@ fn follow_game(
             }
             QuizToClient::Reshuffled => {
                 out.notice("Every word of the pack has come up: it was shuffled again.".into())
+            }
+            QuizToClient::RoomWords { count } => {
+                view.room_words = *count;
+                let name = roster.host.map_or("The host", |id| roster.display_name(id));
+                out.notice(match count {
+                    0 => format!("{name} cleared the room's own words."),
+                    n => format!("{name} set {n} words of the room's own for games here."),
+                });
             }
             QuizToClient::TimeCut { ms_left } => {
                 if let Some(GameView {

@@ -24,6 +24,8 @@ pub struct Settings {
     /// Once the first guesser finds the word, the drawing time left is cut to at most this
     /// many seconds (0: off), as in skribbl.io.
     pub cut_secs: u16,
+    /// The share of turns (%) dealt from the room's own words: 0 none, 100 only them.
+    pub room_words: u8,
 }
 
 impl Default for Settings {
@@ -35,6 +37,7 @@ impl Default for Settings {
             hints: true,
             pack: Pack::Korean,
             cut_secs: 0,
+            room_words: 0,
         }
     }
 }
@@ -51,6 +54,7 @@ impl Settings {
             } else {
                 self.cut_secs.clamp(MIN_CUT_SECS, MAX_CUT_SECS)
             },
+            room_words: self.room_words.min(100),
             ..self
         }
     }
@@ -95,6 +99,7 @@ mod tests {
             hints: false,
             pack: Pack::English,
             cut_secs: 0,
+            room_words: 0,
         };
         let clamped = wild.clamped();
         assert_eq!((clamped.rounds, clamped.draw_secs, clamped.choices), (1, 240, 5));

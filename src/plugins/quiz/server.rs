@@ -52,6 +52,10 @@ pub struct QuizConfig {
     pub custom_words: Option<Arc<Vec<String>>>,
 }
 
+/// A room's own words, set by its host (they live with the room, not the server).
+#[derive(Component, Default)]
+pub struct RoomWords(pub Arc<Vec<String>>);
+
 /// A room's game, while one runs (server side).
 #[derive(Component, Default)]
 pub struct RoomGame(pub Option<Session>);
@@ -65,7 +69,9 @@ pub struct Session {
 }
 
 fn give_rooms_a_game(add: On<Add, Room>, mut commands: Commands) {
-    commands.entity(add.entity).insert(RoomGame::default());
+    commands
+        .entity(add.entity)
+        .insert((RoomGame::default(), RoomWords::default()));
 }
 
 /// What the quiz systems send: their own messages, and requests to chat and canvas.
@@ -229,7 +235,7 @@ fn offer_joiners(
     time: Res<Time<Real>>,
     config: Res<QuizConfig>,
     mut joined: MessageReader<PlayerJoined>,
-    mut rooms: Query<&mut RoomGame>,
+    mut rooms: Query<(&mut RoomGame, &RoomWords)>,
     mut out: MessageWriter<ToClients<QuizToClient>>,
 ) {
     let custom_words = config.custom_words.as_ref().map_or(0, |w| w.len() as u32);
@@ -241,9 +247,13 @@ fn offer_joiners(
     } in joined.read()
     {
         out.write(ToClients::one(*client, QuizToClient::Offer { custom_words }));
-        let Ok(mut slot) = rooms.get_mut(*room) else {
+        let Ok((mut slot, room_words)) = rooms.get_mut(*room) else {
             continue;
         };
+        if !room_words.0.is_empty() {
+            let count = room_words.0.len() as u32;
+            out.write(ToClients::one(*client, QuizToClient::RoomWords { count }));
+        }
         let Some(session) = slot.0.as_mut() else {
             continue;
         };
@@ -315,7 +325,7 @@ fn handle_requests(
     config: Res<QuizConfig>,
     index: Res<RoomIndex>,
     players: Query<&Player>,
-    mut rooms: Query<(&Room, &mut RoomGame)>,
+    mut rooms: Query<(&Room, &mut RoomGame, &mut RoomWords)>,
     mut requests: MessageReader<FromClient<QuizToServer>>,
     mut out: QuizOut,
 ) {
@@ -324,7 +334,7 @@ fn handle_requests(
         let Some(player) = index.player(*client).and_then(|e| players.get(e).ok()) else {
             continue;
         };
-        let Ok((room, mut slot)) = rooms.get_mut(player.room) else {
+        let Ok((room, mut slot, mut room_words)) = rooms.get_mut(player.room) else {
             continue;
         };
         let at = At {
@@ -333,7 +343,13 @@ fn handle_requests(
             now,
         };
         let result = match msg {
-            QuizToServer::Start(settings) => start(&config, &at, *client, *settings, &mut slot, &mut out),
+            QuizToServer::Start(settings) => {
+                let game = (*settings, &room_words.0);
+                start(&config, &at, *client, game, &mut slot, &mut out)
+            }
+            QuizToServer::RoomWords(text) => {
+                set_room_words(&at, *client, text, &slot, &mut room_words, &mut out)
+            }
             QuizToServer::Choose(index) => {
                 match slot
                     .0
@@ -356,13 +372,35 @@ fn handle_requests(
     }
 }
 
+/// The host sets (or, with an empty list, clears) the room's own words, between games.
+fn set_room_words(
+    at: &At,
+    client: ClientId,
+    text: &str,
+    slot: &RoomGame,
+    room_words: &mut RoomWords,
+    out: &mut QuizOut,
+) -> Result<(), QuizRefusal> {
+    if at.room.host() != Some(client) {
+        return Err(QuizRefusal::NotHost);
+    }
+    if slot.0.is_some() {
+        return Err(QuizRefusal::AlreadyRunning);
+    }
+    let words = words::parse_room_words(text).map_err(QuizRefusal::RoomWords)?;
+    let count = words.len() as u32;
+    room_words.0 = Arc::new(words);
+    out.quiz(at.room.members().collect(), QuizToClient::RoomWords { count });
+    Ok(())
+}
+
 /// Starts a game in the room, if `client` may. The game is in the room's slot at once, so a
 /// second start in the same frame finds it running.
 fn start(
     config: &QuizConfig,
     at: &At,
     client: ClientId,
-    settings: super::Settings,
+    (settings, room_words): (super::Settings, &Arc<Vec<String>>),
     slot: &mut RoomGame,
     out: &mut QuizOut,
 ) -> Result<(), QuizRefusal> {
@@ -372,14 +410,23 @@ fn start(
     if at.room.host() != Some(client) {
         return Err(QuizRefusal::NotHost);
     }
+    let share = settings.room_words.min(100);
+    if share > 0 && room_words.is_empty() {
+        return Err(QuizRefusal::NoRoomWords);
+    }
     let words = match (settings.pack, &config.custom_words) {
+        // Only the room's words: the pack is not dealt from.
+        _ if share == 100 => Vec::new(),
         (Pack::Custom, Some(words)) => words.to_vec(),
         (Pack::Custom, None) => return Err(QuizRefusal::NoCustomWords),
         (pack, _) => words::builtin(pack),
     };
     let mut rng = StdRng::from_os_rng();
     let members: Vec<ClientId> = at.room.members().collect();
-    let bag = words::WordBag::new(words);
+    let bag = match share {
+        0 => words::WordBag::new(words),
+        share => words::WordBag::mixed(words, room_words.to_vec(), share),
+    };
     let (game, events) =
         Game::start(settings, config.timing, &members, bag, &mut rng, at.now).map_err(QuizRefusal::Game)?;
     metrics::counter!("catchmind_games_started_total").increment(1);

@@ -104,6 +104,7 @@ pub fn lobby(
     view: &QuizView,
     roster: &Roster,
     settings: &mut Settings,
+    words_text: &mut String,
 ) -> Option<QuizToServer> {
     if view.game.is_some() {
         return None;
@@ -139,6 +140,9 @@ pub fn lobby(
             ui.label("After the first find");
             time_cut(ui, &mut settings.cut_secs);
             ui.end_row();
+            ui.label("Room's words");
+            room_words_share(ui, &mut settings.room_words, view.room_words);
+            ui.end_row();
             ui.label("Words");
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut settings.pack, Pack::Korean, "한국어");
@@ -152,6 +156,9 @@ pub fn lobby(
             });
             ui.end_row();
         });
+    if let Some(text) = room_words_editor(ui, view.room_words, words_text) {
+        request = Some(QuizToServer::RoomWords(text));
+    }
     let enough = roster.players.len() >= 2;
     ui.horizontal(|ui| {
         let button = egui::Button::new(RichText::new("▶ Start game").strong().size(16.0));
@@ -184,6 +191,63 @@ fn time_cut(ui: &mut egui::Ui, cut_secs: &mut u16) {
             ui.add(egui::Slider::new(cut_secs, MIN_CUT_SECS..=MAX_CUT_SECS).suffix(" s"));
         }
     });
+}
+
+/// How much of the game comes from the room's own words: none, a share of turns, or all.
+fn room_words_share(ui: &mut egui::Ui, share: &mut u8, words: u32) {
+    if words == 0 {
+        *share = 0;
+    }
+    ui.horizontal_wrapped(|ui| {
+        ui.add_enabled_ui(words > 0, |ui| {
+            ui.selectable_value(share, 0, "not used");
+            if ui.selectable_label((1..100).contains(share), "mixed").clicked() && !(1..100).contains(share) {
+                *share = DEFAULT_ROOM_WORDS_SHARE;
+            }
+            ui.selectable_value(share, 100, "only these");
+        })
+        .response
+        .on_disabled_hover_text("paste a list below first");
+        if (1..100).contains(share) {
+            ui.add(
+                egui::Slider::new(share, 10..=90)
+                    .step_by(10.0)
+                    .suffix(" % of turns"),
+            );
+        }
+    });
+}
+
+/// The share of turns offered when the host mixes in the room's words.
+const DEFAULT_ROOM_WORDS_SHARE: u8 = 50;
+
+/// The host's list of the room's own words. Returns the text to send when they set it.
+fn room_words_editor(ui: &mut egui::Ui, words: u32, text: &mut String) -> Option<String> {
+    let mut set = None;
+    let title = match words {
+        0 => "Room's own words".to_string(),
+        n => format!("Room's own words ({n} set)"),
+    };
+    egui::CollapsingHeader::new(title)
+        .id_salt("room-words")
+        .show(ui, |ui| {
+            ui.add(
+                egui::TextEdit::multiline(text)
+                    .desired_rows(4)
+                    .desired_width(f32::INFINITY)
+                    .hint_text("words separated by commas or new lines: up to 1,000 words of 32 characters"),
+            );
+            ui.horizontal(|ui| {
+                if ui.button("Set words").clicked() {
+                    set = Some(text.clone());
+                }
+                if words > 0 && ui.button("Clear").clicked() {
+                    text.clear();
+                    set = Some(String::new());
+                }
+            });
+        });
+    set
 }
 
 /// The cut offered when the host turns it on.

@@ -6,6 +6,7 @@ use thiserror::Error;
 
 use super::game::QuizError;
 use super::scoring::Settings;
+use super::words::RoomWordsError;
 use crate::id::ClientId;
 use crate::plugins::net::{NetApp, WireMessage};
 
@@ -20,6 +21,8 @@ pub enum QuizToServer {
     Start(Settings),
     /// The drawer picks one of the offered words.
     Choose(u8),
+    /// The host's own words for the room, separated by commas or new lines (empty: none).
+    RoomWords(String),
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -42,6 +45,8 @@ pub enum QuizToClient {
     Reshuffled,
     /// The first guesser found the word: the drawing time left is cut to this.
     TimeCut { ms_left: u32 },
+    /// How many words of its own the room has (the host set them, or 0: cleared).
+    RoomWords { count: u32 },
     /// The game is over (`early`: too few players left); the room is back in the lobby.
     Over { early: bool, standings: Vec<Standing> },
     /// Your request was refused, and why.
@@ -149,7 +154,7 @@ pub struct Standing {
 }
 
 /// Why a game request was refused.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Error)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Error)]
 pub enum QuizRefusal {
     #[error("a game is already running")]
     AlreadyRunning,
@@ -161,16 +166,21 @@ pub enum QuizRefusal {
     NotRunning,
     #[error("{0}")]
     Game(QuizError),
+    #[error("the room has no words of its own (the host sets them in the Game panel)")]
+    NoRoomWords,
+    #[error("the room's words were not set: {0}")]
+    RoomWords(RoomWordsError),
 }
 
 impl WireMessage for QuizToServer {
     const NAME: &'static str = "quiz.to_server";
-    /// 2: `Settings::cut_secs`.
-    const VERSION: u16 = 2;
+    /// 2: `Settings::cut_secs`; 3: `RoomWords`, `Settings::room_words`.
+    const VERSION: u16 = 3;
 }
 
 impl WireMessage for QuizToClient {
     const NAME: &'static str = "quiz.to_client";
-    /// 2: `Tell::NextTurn`, `Tell::OneAtATime`; 3: `TimeCut`, `Settings::cut_secs`.
-    const VERSION: u16 = 3;
+    /// 2: `Tell::NextTurn`, `Tell::OneAtATime`; 3: `TimeCut`, `Settings::cut_secs`; 4:
+    /// `RoomWords`, `Settings::room_words`, the room's words refusals.
+    const VERSION: u16 = 4;
 }

@@ -92,15 +92,15 @@ pub fn parse(text: &str, name: &str) -> Result<Vec<String>, WordsError> {
 
 /// Hands out words in a shuffled order; no word comes twice until all have come.
 #[derive(Debug, Clone)]
-pub struct WordBag {
+struct Deck {
     words: Vec<String>,
     queue: Vec<String>,
     /// The pack has been dealt at least once (so the next refill is a reshuffle).
     dealt: bool,
 }
 
-impl WordBag {
-    pub fn new(words: Vec<String>) -> Self {
+impl Deck {
+    fn new(words: Vec<String>) -> Self {
         Self {
             words,
             queue: Vec::new(),
@@ -108,18 +108,9 @@ impl WordBag {
         }
     }
 
-    /// Every word the bag deals from.
-    pub fn words(&self) -> &[String] {
-        &self.words
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.words.is_empty()
-    }
-
     /// Takes `n` different words (fewer if the pack is smaller); the flag says the pack ran
     /// out and was reshuffled.
-    pub fn take(&mut self, n: usize, rng: &mut impl Rng) -> (Vec<String>, bool) {
+    fn take(&mut self, n: usize, rng: &mut impl Rng) -> (Vec<String>, bool) {
         let n = n.min(self.words.len());
         let mut reshuffled = false;
         let mut taken: Vec<String> = Vec::with_capacity(n);
@@ -144,10 +135,174 @@ impl WordBag {
     }
 }
 
+/// Deals each turn's options: from the pack, or, for a share of turns, from the room's own
+/// words (a host's list); no word comes twice from a deck until all of it has come.
+#[derive(Debug, Clone)]
+pub struct WordBag {
+    main: Deck,
+    /// The room's own words and the share of turns (1-99 %) dealt from them.
+    own: Option<(Deck, u8)>,
+    /// Every word either deck deals.
+    all: Vec<String>,
+}
+
+impl WordBag {
+    pub fn new(words: Vec<String>) -> Self {
+        Self {
+            all: words.clone(),
+            main: Deck::new(words),
+            own: None,
+        }
+    }
+
+    /// The pack mixed with the room's own words, those for `share` % of turns (100: only them).
+    pub fn mixed(pack: Vec<String>, own: Vec<String>, share: u8) -> Self {
+        if share >= 100 || pack.is_empty() {
+            return Self::new(own);
+        }
+        let mut all = pack.clone();
+        all.extend(own.iter().cloned());
+        Self {
+            main: Deck::new(pack),
+            own: Some((Deck::new(own), share)),
+            all,
+        }
+    }
+
+    /// Every word the bag deals from.
+    pub fn words(&self) -> &[String] {
+        &self.all
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+
+    /// Takes `n` different words for one turn (fewer if the deck is smaller); the flag says
+    /// the deck ran out and was reshuffled.
+    pub fn take(&mut self, n: usize, rng: &mut impl Rng) -> (Vec<String>, bool) {
+        match &mut self.own {
+            Some((own, share)) if !own.words.is_empty() && rng.random_range(0..100u8) < *share => {
+                own.take(n, rng)
+            }
+            _ => self.main.take(n, rng),
+        }
+    }
+}
+
+/// The most words a room's own list holds, and its size (it travels in one frame).
+pub const MAX_ROOM_WORDS: usize = 1000;
+pub const MAX_ROOM_WORDS_BYTES: usize = 48 * 1024;
+
+/// Why a host's list was refused.
+#[derive(Debug, Error, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum RoomWordsError {
+    #[error("the list is larger than 48 KiB")]
+    TooLarge,
+    #[error("the list has more than {MAX_ROOM_WORDS} words")]
+    TooMany,
+    #[error("\"{0}…\" is longer than {MAX_WORD_CHARS} characters")]
+    TooLong(String),
+    #[error("\"{0}\" has nothing to guess once spaces and invisible characters are removed")]
+    Unguessable(String),
+    #[error("a word contains a control character")]
+    ControlCharacter,
+}
+
+/// A host's list: words separated by commas or new lines, blanks ignored, duplicates (as
+/// guesses compare them) removed. An empty list is allowed (it clears the room's words).
+pub fn parse_room_words(text: &str) -> Result<Vec<String>, RoomWordsError> {
+    if text.len() > MAX_ROOM_WORDS_BYTES {
+        return Err(RoomWordsError::TooLarge);
+    }
+    let mut words: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for word in text.split([',', '\n']).map(str::trim).filter(|w| !w.is_empty()) {
+        if word.chars().count() > MAX_WORD_CHARS {
+            return Err(RoomWordsError::TooLong(
+                word.chars().take(MAX_WORD_CHARS).collect(),
+            ));
+        }
+        if word.chars().any(char::is_control) {
+            return Err(RoomWordsError::ControlCharacter);
+        }
+        let key = normalize(word);
+        if key.is_empty() {
+            return Err(RoomWordsError::Unguessable(word.to_owned()));
+        }
+        if seen.insert(key) {
+            if words.len() == MAX_ROOM_WORDS {
+                return Err(RoomWordsError::TooMany);
+            }
+            words.push(word.to_owned());
+        }
+    }
+    Ok(words)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn a_hosts_list_is_split_deduplicated_and_bounded() {
+        assert_eq!(
+            parse_room_words(" 사과, banana\r\n\n사 과,BANANA, 포도 ").unwrap(),
+            ["사과", "banana", "포도"],
+            "commas and lines; duplicates as guesses compare them"
+        );
+        assert_eq!(parse_room_words("  ,\n "), Ok(Vec::new()), "empty clears");
+        let long = "가".repeat(33);
+        assert_eq!(
+            parse_room_words(&format!("ok,{long}")),
+            Err(RoomWordsError::TooLong("가".repeat(32)))
+        );
+        assert_eq!(parse_room_words("a\tb"), Err(RoomWordsError::ControlCharacter));
+        assert!(matches!(
+            parse_room_words("ok, \u{200b}"),
+            Err(RoomWordsError::Unguessable(_))
+        ));
+        let many: Vec<String> = (0..1001).map(|i| format!("w{i}")).collect();
+        assert_eq!(parse_room_words(&many.join(",")), Err(RoomWordsError::TooMany));
+        assert_eq!(
+            parse_room_words(&many[..1000].join(",")).map(|w| w.len()),
+            Ok(1000)
+        );
+        // The most a list can be: 1,000 words of 32 three-byte characters would pass 48 KiB.
+        let big: Vec<String> = (0..1000).map(|i| format!("{i:04}{}", "가".repeat(28))).collect();
+        assert_eq!(parse_room_words(&big.join(",")), Err(RoomWordsError::TooLarge));
+    }
+
+    #[test]
+    fn a_mixed_bag_deals_the_rooms_words_for_its_share_of_turns() {
+        let pack: Vec<String> = (0..50).map(|i| format!("p{i}")).collect();
+        let own: Vec<String> = (0..50).map(|i| format!("o{i}")).collect();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let share_of_own = |bag: &mut WordBag, rng: &mut rand::rngs::StdRng| {
+            let turns = 400;
+            let own_turns = (0..turns)
+                .filter(|_| {
+                    let (words, _) = bag.take(3, rng);
+                    let from_own = words.iter().all(|w| w.starts_with('o'));
+                    assert!(
+                        from_own || words.iter().all(|w| w.starts_with('p')),
+                        "one deck a turn"
+                    );
+                    from_own
+                })
+                .count();
+            own_turns * 100 / turns
+        };
+        let mut only = WordBag::mixed(pack.clone(), own.clone(), 100);
+        assert_eq!(share_of_own(&mut only, &mut rng), 100);
+        assert_eq!(only.words().len(), 50, "the pack is not dealt from");
+        let mut mixed = WordBag::mixed(pack.clone(), own.clone(), 30);
+        let share = share_of_own(&mut mixed, &mut rng);
+        assert!((22..=38).contains(&share), "{share}%");
+        assert_eq!(mixed.words().len(), 100, "guesses know both lists");
+        assert_eq!(share_of_own(&mut WordBag::new(pack), &mut rng), 0);
+    }
 
     #[test]
     fn built_in_packs_are_big_and_start_with_the_seed_words() {
