@@ -797,6 +797,38 @@ fn a_game_on_the_rooms_own_words_deals_only_the_hosts_words() {
         let PhaseView::Drawing { word: Some(word), .. } = phase else {
             panic!("{phase:?}")
         };
+        // Likes: once per guesser per turn, never the drawer's own; everyone sees the count.
+        let guesser_id = guesser.id;
+        let (drawer_mark, guesser_mark) = (drawer.seen.len(), guesser.seen.len());
+        let count_likes = |peer: &Peer| {
+            peer.seen
+                .iter()
+                .filter(|m| matches!(m, ServerMsg::Quiz(QuizToClient::Liked { .. })))
+                .count()
+        };
+        let likes_before = (count_likes(drawer), count_likes(guesser));
+        guesser.quiz(QuizToServer::Like);
+        guesser.quiz(QuizToServer::Like);
+        drawer.quiz(QuizToServer::Like);
+        let liked = ServerMsg::Quiz(QuizToClient::Liked {
+            by: guesser_id,
+            count: 1,
+        });
+        // (From where each stood: the drawer's refusal may come before the like.)
+        drawer.wait_from(drawer_mark, "the like", |m| *m == liked);
+        guesser.wait_from(guesser_mark, "the like", |m| *m == liked);
+        let twice = refused(QuizRefusal::Game(QuizError::AlreadyLiked));
+        guesser.wait_from(guesser_mark, "a second like", twice);
+        let own = refused(QuizRefusal::Game(QuizError::OwnDrawing));
+        drawer.wait_from(drawer_mark, "a like of one's own", own);
+        assert_eq!(
+            (
+                count_likes(drawer) - likes_before.0,
+                count_likes(guesser) - likes_before.1
+            ),
+            (1, 1),
+            "one like counted, not three"
+        );
         guesser.say(&word);
         guesser.wait_state("the reveal", |p| matches!(p, PhaseView::Reveal { .. }));
     }

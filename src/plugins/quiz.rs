@@ -19,7 +19,7 @@ pub mod words;
 
 use bevy::prelude::*;
 
-pub use client::{Banner, QuizView, TurnEnded, found_word_text};
+pub use client::{Banner, Likes, QuizView, TurnEnded, found_word_text};
 pub use game::{Event, Game, Guess, Phase, Timing};
 pub use scoring::Settings;
 pub use server::{QuizConfig, RoomGame, Session};

@@ -219,6 +219,11 @@ fn side_panel(
             if !facts.in_game {
                 ui.separator();
             }
+            if facts.connected
+                && let Some(like) = quiz_ui::likes(ui, &view.quiz, view.roster.me)
+            {
+                act.quiz.write(ToServer(like));
+            }
             if let Some(request) = players(ui, &view.roster, &view.quiz, facts.hosting, &state.reachable)
                 && facts.connected
             {

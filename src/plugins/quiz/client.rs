@@ -26,6 +26,8 @@ pub struct QuizView {
     pub custom_words: u32,
     /// How many words of its own the room has (its host's list).
     pub room_words: u32,
+    /// The likes of the drawing being drawn.
+    pub likes: Likes,
     /// The game in progress, as the server last described it.
     pub game: Option<GameView>,
     /// When the current phase ends, on this app's `Time<Real>` clock.
@@ -34,6 +36,14 @@ pub struct QuizView {
     pub last_game: Option<(bool, Vec<Standing>)>,
     /// Announcements to show prominently, newest last, with the time they came.
     pub banners: VecDeque<(Duration, Banner)>,
+}
+
+/// The likes of the drawing being drawn, as the server counted them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Likes {
+    pub count: u32,
+    /// This player liked it.
+    pub mine: bool,
 }
 
 /// Something the player must not miss.
@@ -157,6 +167,16 @@ fn follow_game(
                     n => format!("{name} set {n} words of the room's own for games here."),
                 });
             }
+            QuizToClient::Liked { by, count } => {
+                view.likes.count = *count;
+                if Some(*by) == roster.me {
+                    view.likes.mine = true;
+                }
+                let drawing = view.game.as_ref().map(|g| g.phase.drawer());
+                if drawing.is_some() && drawing == roster.me {
+                    out.notice(format!("♥ {} likes your drawing.", roster.display_name(*by)));
+                }
+            }
             QuizToClient::TimeCut { ms_left } => {
                 if let Some(GameView {
                     phase: PhaseView::Drawing { ms_left: shown, .. },
@@ -191,6 +211,7 @@ fn on_state(view: &mut QuizView, state: &GameView, roster: &Roster, now: Duratio
         (Some(PhaseView::Choosing { drawer: was, .. }), PhaseView::Choosing { drawer, .. })
             if was == drawer => {}
         (_, PhaseView::Choosing { drawer, .. }) => {
+            view.likes = Likes::default();
             let fresh = before.is_none() && state.round == 1 && state.scores.iter().all(|(_, p)| *p == 0);
             if fresh {
                 let rounds = state.settings.rounds;

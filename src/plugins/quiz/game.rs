@@ -82,6 +82,8 @@ pub struct Turn {
     /// Players, and addresses, who gave the word away in a message and cannot score now.
     pub barred: Vec<ClientId>,
     pub barred_from: Vec<IpAddr>,
+    /// Who liked the drawing (once each).
+    pub likes: Vec<ClientId>,
 }
 
 impl Turn {
@@ -167,6 +169,12 @@ pub enum QuizError {
     NoSuchChoice,
     #[error("the word list is empty")]
     NoWords,
+    #[error("there is no drawing to like now")]
+    NothingToLike,
+    #[error("you cannot like your own drawing")]
+    OwnDrawing,
+    #[error("you already liked this drawing")]
+    AlreadyLiked,
 }
 
 #[derive(Debug, Clone)]
@@ -285,6 +293,25 @@ impl Game {
         }
     }
 
+    /// A player likes the drawing being drawn (once per turn; not the drawer). Returns how
+    /// many likes it has.
+    pub fn like(&mut self, who: ClientId) -> Result<u32, QuizError> {
+        let Phase::Drawing(turn) = &mut self.phase else {
+            return Err(QuizError::NothingToLike);
+        };
+        if who == turn.drawer {
+            return Err(QuizError::OwnDrawing);
+        }
+        if !self.order.contains(&who) {
+            return Err(QuizError::NothingToLike);
+        }
+        if turn.likes.contains(&who) {
+            return Err(QuizError::AlreadyLiked);
+        }
+        turn.likes.push(who);
+        Ok(turn.likes.len() as u32)
+    }
+
     /// The server is stopping: the turn being drawn (and its reveal) is the game's last, and a
     /// turn whose word is still being chosen is not played. Returns the events of an end now.
     pub fn finish_after_this_turn(&mut self) -> Vec<Event> {
@@ -368,6 +395,7 @@ impl Game {
             guessed: Vec::new(),
             barred: Vec::new(),
             barred_from: Vec::new(),
+            likes: Vec::new(),
             word: word.clone(),
         };
         let mask = turn.mask();
@@ -806,6 +834,27 @@ mod tests {
             (clamp(0), clamp(1), clamp(30), clamp(999)),
             (0, MIN_CUT_SECS, 30, MAX_CUT_SECS)
         );
+    }
+
+    #[test]
+    fn players_like_a_drawing_once_per_turn_and_never_their_own() {
+        let (mut game, mut rng) = new_game(&["사과", "바나나", "포도"], &[A, B, C], 2);
+        assert_eq!(game.like(A), Err(QuizError::NothingToLike), "while choosing");
+        let drawer = game.drawer().unwrap();
+        game.choose(drawer, 0, s(0)).unwrap();
+        let others: Vec<ClientId> = [A, B, C].into_iter().filter(|&id| id != drawer).collect();
+        assert_eq!(game.like(drawer), Err(QuizError::OwnDrawing));
+        assert_eq!(game.like(others[0]), Ok(1));
+        assert_eq!(game.like(others[0]), Err(QuizError::AlreadyLiked));
+        assert_eq!(game.like(others[1]), Ok(2));
+        assert_eq!(game.like(D), Err(QuizError::NothingToLike), "not a player");
+        // The next turn starts from none.
+        game.tick(s(80), &mut rng);
+        game.tick(s(85), &mut rng);
+        let next = game.drawer().unwrap();
+        game.choose(next, 0, s(86)).unwrap();
+        let liker = [A, B, C].into_iter().find(|&id| id != next).unwrap();
+        assert_eq!(game.like(liker), Ok(1));
     }
 
     #[test]

@@ -350,6 +350,15 @@ fn handle_requests(
             QuizToServer::RoomWords(text) => {
                 set_room_words(&at, *client, text, &slot, &mut room_words, &mut out)
             }
+            QuizToServer::Like => match slot.0.as_mut().map(|s| s.game.like(*client)) {
+                None => Err(QuizRefusal::NotRunning),
+                Some(Err(why)) => Err(QuizRefusal::Game(why)),
+                Some(Ok(count)) => {
+                    let liked = QuizToClient::Liked { by: *client, count };
+                    out.quiz(at.room.members().collect(), liked);
+                    Ok(())
+                }
+            },
             QuizToServer::Choose(index) => {
                 match slot
                     .0

@@ -176,6 +176,30 @@ pub fn lobby(
     request
 }
 
+/// During a drawing: a like button for the guessers, the count for everyone. Returns the like
+/// to send.
+pub fn likes(ui: &mut egui::Ui, view: &QuizView, me: Option<ClientId>) -> Option<QuizToServer> {
+    let game = view.game.as_ref()?;
+    if !matches!(game.phase, PhaseView::Drawing { .. }) {
+        return None;
+    }
+    let mut like = None;
+    ui.horizontal(|ui| {
+        let count = view.likes.count;
+        if Some(game.phase.drawer()) == me || view.likes.mine {
+            let text = RichText::new(format!("♥ {count}")).color(theme::EMPHASIS);
+            ui.label(text).on_hover_text("likes of this drawing");
+        } else if ui
+            .button(format!("♡ Like the drawing ({count})"))
+            .on_hover_text("once per turn")
+            .clicked()
+        {
+            like = Some(QuizToServer::Like);
+        }
+    });
+    like
+}
+
 /// The host's timer cut: off, or the drawing time left once someone finds the word.
 fn time_cut(ui: &mut egui::Ui, cut_secs: &mut u16) {
     ui.horizontal(|ui| {

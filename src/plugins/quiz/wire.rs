@@ -23,6 +23,8 @@ pub enum QuizToServer {
     Choose(u8),
     /// The host's own words for the room, separated by commas or new lines (empty: none).
     RoomWords(String),
+    /// A like for the drawing being drawn.
+    Like,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -47,6 +49,8 @@ pub enum QuizToClient {
     TimeCut { ms_left: u32 },
     /// How many words of its own the room has (the host set them, or 0: cleared).
     RoomWords { count: u32 },
+    /// The drawing being drawn has this many likes; `by` gave the last.
+    Liked { by: ClientId, count: u32 },
     /// The game is over (`early`: too few players left); the room is back in the lobby.
     Over { early: bool, standings: Vec<Standing> },
     /// Your request was refused, and why.
@@ -174,13 +178,13 @@ pub enum QuizRefusal {
 
 impl WireMessage for QuizToServer {
     const NAME: &'static str = "quiz.to_server";
-    /// 2: `Settings::cut_secs`; 3: `RoomWords`, `Settings::room_words`.
+    /// 2: `Settings::cut_secs`; 3: `RoomWords`, `Settings::room_words`, `Like`.
     const VERSION: u16 = 3;
 }
 
 impl WireMessage for QuizToClient {
     const NAME: &'static str = "quiz.to_client";
     /// 2: `Tell::NextTurn`, `Tell::OneAtATime`; 3: `TimeCut`, `Settings::cut_secs`; 4:
-    /// `RoomWords`, `Settings::room_words`, the room's words refusals.
+    /// `RoomWords`, `Liked`, `Settings::room_words`, the room's words and likes refusals.
     const VERSION: u16 = 4;
 }
