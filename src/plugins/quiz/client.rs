@@ -164,7 +164,7 @@ fn follow_game(
                 let name = roster.host.map_or("The host", |id| roster.display_name(id));
                 out.notice(match count {
                     0 => format!("{name} cleared the room's own words."),
-                    n => format!("{name} set {n} words of the room's own for games here."),
+                    n => format!("{name} gave this room {n} words of its own for games."),
                 });
             }
             QuizToClient::Liked { by, count } => {

@@ -460,6 +460,8 @@ impl Game {
                 events.push(Event::TimeCut { until: turn.until });
             }
             if self.everyone_guessed() {
+                // The turn ends now: no time is left to cut.
+                events.retain(|e| !matches!(e, Event::TimeCut { .. }));
                 events.extend(self.end_turn(now));
             }
             return (Guess::Correct { points }, events);
@@ -808,6 +810,18 @@ mod tests {
             }
         );
         assert!(!events.iter().any(|e| matches!(e, Event::TimeCut { .. })));
+
+        // The only guesser finds it: the turn ends, nothing is cut.
+        let (mut game, _) = new_game(&["사과"], &[A, B], 1);
+        game.settings.cut_secs = 20;
+        let drawer = game.drawer().unwrap();
+        game.choose(drawer, 0, s(0)).unwrap();
+        let g = if drawer == A { B } else { A };
+        let (_, events) = game.guess(g, addr(g), "사과", s(10));
+        assert!(
+            matches!(events.as_slice(), [Event::Guessed { .. }, Event::TurnOver { .. }]),
+            "{events:?}"
+        );
 
         // Less left than the cut: nothing to cut. And off by default.
         for (cut, found_at) in [(20, 70), (0, 10)] {

@@ -137,7 +137,7 @@ pub fn lobby(
             ui.label("Hints");
             ui.checkbox(&mut settings.hints, "letters over time");
             ui.end_row();
-            ui.label("After the first find");
+            ui.label("Time cut");
             time_cut(ui, &mut settings.cut_secs);
             ui.end_row();
             ui.label("Room's words");
@@ -203,9 +203,11 @@ pub fn likes(ui: &mut egui::Ui, view: &QuizView, me: Option<ClientId>) -> Option
 /// The host's timer cut: off, or the drawing time left once someone finds the word.
 fn time_cut(ui: &mut egui::Ui, cut_secs: &mut u16) {
     ui.horizontal(|ui| {
+        // Narrow: the side column is 360 px.
+        ui.spacing_mut().slider_width = 60.0;
         let mut on = *cut_secs > 0;
         if ui
-            .checkbox(&mut on, "cut the time to")
+            .checkbox(&mut on, "at first find")
             .on_hover_text("once the first guesser finds the word, the others have at most this long")
             .changed()
         {
@@ -222,22 +224,26 @@ fn room_words_share(ui: &mut egui::Ui, share: &mut u8, words: u32) {
     if words == 0 {
         *share = 0;
     }
-    ui.horizontal_wrapped(|ui| {
+    ui.vertical(|ui| {
         ui.add_enabled_ui(words > 0, |ui| {
-            ui.selectable_value(share, 0, "not used");
-            if ui.selectable_label((1..100).contains(share), "mixed").clicked() && !(1..100).contains(share) {
-                *share = DEFAULT_ROOM_WORDS_SHARE;
-            }
-            ui.selectable_value(share, 100, "only these");
+            ui.horizontal(|ui| {
+                ui.selectable_value(share, 0, "not used");
+                let mixed = (1..100).contains(share);
+                if ui.selectable_label(mixed, "mixed").clicked() && !mixed {
+                    *share = DEFAULT_ROOM_WORDS_SHARE;
+                }
+                ui.selectable_value(share, 100, "only these");
+            });
         })
         .response
         .on_disabled_hover_text("paste a list below first");
         if (1..100).contains(share) {
-            ui.add(
-                egui::Slider::new(share, 10..=90)
-                    .step_by(10.0)
-                    .suffix(" % of turns"),
-            );
+            // Narrow: the side column is 360 px.
+            ui.spacing_mut().slider_width = 90.0;
+            let slider = egui::Slider::new(share, 10..=90)
+                .step_by(10.0)
+                .suffix(" % of turns");
+            ui.add(slider);
         }
     });
 }
@@ -258,7 +264,7 @@ fn room_words_editor(ui: &mut egui::Ui, words: u32, text: &mut String) -> Option
             ui.add(
                 egui::TextEdit::multiline(text)
                     .desired_rows(4)
-                    .desired_width(f32::INFINITY)
+                    .desired_width(ui.available_width())
                     .hint_text("words separated by commas or new lines: up to 1,000 words of 32 characters"),
             );
             ui.horizontal(|ui| {
