@@ -164,10 +164,6 @@ impl ShutdownSignal {
         }
     }
 
-    pub fn requested(&self) -> bool {
-        self.requests() > 0
-    }
-
     /// How many times a stop was asked for.
     pub fn requests(&self) -> u32 {
         self.requests.load(Ordering::SeqCst)
