@@ -765,6 +765,9 @@ fn a_game_on_the_rooms_own_words_deals_only_the_hosts_words() {
             *m == ServerMsg::Quiz(QuizToClient::RoomWords { count: 3 })
         });
     }
+    // Set again at once: refused (a list costs the server a parse), the three words stay.
+    ann.quiz(QuizToServer::RoomWords("aardvark".into()));
+    ann.wait("too soon", refused(QuizRefusal::RoomWordsTooSoon));
 
     // Two turns, each drawer offered only the room's words.
     ann.quiz(QuizToServer::Start(own));

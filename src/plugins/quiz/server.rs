@@ -54,7 +54,14 @@ pub struct QuizConfig {
 
 /// A room's own words, set by its host (they live with the room, not the server).
 #[derive(Component, Default)]
-pub struct RoomWords(pub Arc<Vec<String>>);
+pub struct RoomWords {
+    pub words: Arc<Vec<String>>,
+    /// When the host last set them (a list is parsed at most once per [`ROOM_WORDS_EVERY`]).
+    set_at: Option<Duration>,
+}
+
+/// How often a host may set the room's words: a 48 KiB list costs the server a parse.
+pub const ROOM_WORDS_EVERY: Duration = Duration::from_secs(2);
 
 /// A room's game, while one runs (server side).
 #[derive(Component, Default)]
@@ -250,8 +257,8 @@ fn offer_joiners(
         let Ok((mut slot, room_words)) = rooms.get_mut(*room) else {
             continue;
         };
-        if !room_words.0.is_empty() {
-            let count = room_words.0.len() as u32;
+        if !room_words.words.is_empty() {
+            let count = room_words.words.len() as u32;
             out.write(ToClients::one(*client, QuizToClient::RoomWords { count }));
         }
         let Some(session) = slot.0.as_mut() else {
@@ -344,7 +351,7 @@ fn handle_requests(
         };
         let result = match msg {
             QuizToServer::Start(settings) => {
-                let game = (*settings, &room_words.0);
+                let game = (*settings, &room_words.words);
                 start(&config, &at, *client, game, &mut slot, &mut out)
             }
             QuizToServer::RoomWords(text) => {
@@ -396,9 +403,16 @@ fn set_room_words(
     if slot.0.is_some() {
         return Err(QuizRefusal::AlreadyRunning);
     }
+    if room_words
+        .set_at
+        .is_some_and(|set| at.now.saturating_sub(set) < ROOM_WORDS_EVERY)
+    {
+        return Err(QuizRefusal::RoomWordsTooSoon);
+    }
     let words = words::parse_room_words(text).map_err(QuizRefusal::RoomWords)?;
     let count = words.len() as u32;
-    room_words.0 = Arc::new(words);
+    room_words.words = Arc::new(words);
+    room_words.set_at = Some(at.now);
     out.quiz(at.room.members().collect(), QuizToClient::RoomWords { count });
     Ok(())
 }

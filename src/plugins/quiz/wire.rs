@@ -174,6 +174,8 @@ pub enum QuizRefusal {
     NoRoomWords,
     #[error("the room's words were not set: {0}")]
     RoomWords(RoomWordsError),
+    #[error("the room's words were just set; wait a moment before setting them again")]
+    RoomWordsTooSoon,
 }
 
 impl WireMessage for QuizToServer {
@@ -185,6 +187,7 @@ impl WireMessage for QuizToServer {
 impl WireMessage for QuizToClient {
     const NAME: &'static str = "quiz.to_client";
     /// 2: `Tell::NextTurn`, `Tell::OneAtATime`; 3: `TimeCut`, `Settings::cut_secs`; 4:
-    /// `RoomWords`, `Liked`, `Settings::room_words`, the room's words and likes refusals.
-    const VERSION: u16 = 4;
+    /// `RoomWords`, `Liked`, `Settings::room_words`, the room's words and likes refusals; 5:
+    /// `QuizRefusal::RoomWordsTooSoon`.
+    const VERSION: u16 = 5;
 }
