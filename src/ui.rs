@@ -7,6 +7,7 @@ mod fonts;
 mod launcher;
 mod memory;
 mod room;
+mod rooms_list;
 mod session;
 mod text_input;
 mod window;

@@ -2,6 +2,7 @@
 //! room is an entity with a [`Room`] and each joined player an entity with a [`Player`]; on a
 //! client the [`Roster`] mirrors the room it is in. The rules are plain Rust in `rooms/rules.rs`.
 
+pub mod browse;
 mod client;
 pub mod moderation;
 pub mod rules;
@@ -10,15 +11,19 @@ pub mod wire;
 
 use bevy::prelude::*;
 
-pub use client::{CancelReconnect, JoinServer, Reconnecting, Rejoin, Roster, ServerClosing, SessionEnded};
-pub use rules::{JoinPlan, Room, RoomConfig, may_make_a_room, plan_join};
+pub use client::{
+    BROWSE_EVERY, BrowseServer, Browsing, CancelReconnect, JoinServer, Reconnecting, Rejoin, RoomBrowser,
+    Roster, ServerClosing, SessionEnded, StopBrowsing,
+};
+pub use rules::{JoinPlan, Room, RoomActivity, RoomConfig, may_make_a_room, plan_join};
 pub use server::{DrainHold, OperatorToken, Player, PlayerAway, PlayerJoined, PlayerLeft, RoomIndex};
 pub use wire::{
-    JoinRequest, KickReason, KickedBy, ModerationRefusal, ModerationRequest, PlayerInfo, Rejection,
-    RoomUpdate, SessionToken, Welcome,
+    JoinRequest, KickReason, KickedBy, ListRooms, ModerationRefusal, ModerationRequest, PlayerInfo,
+    Rejection, RoomList, RoomListing, RoomUpdate, SessionToken, Welcome,
 };
 
 pub fn plugin(app: &mut App) {
     app.init_resource::<RoomConfig>()
+        .init_resource::<browse::Browsers>()
         .add_plugins((wire::plugin, server::plugin, client::plugin));
 }

@@ -5,13 +5,14 @@ use bevy_egui::{EguiContexts, egui};
 use egui::RichText;
 
 use super::memory::{LauncherMemory, RecentServer};
+use super::rooms_list as rooms;
 use super::{HostOptions, UiState, root_ui, start_hosting, start_joining};
 use crate::app::HostedServer;
 use crate::cli::DEFAULT_PORT;
 use crate::names::{MAX_NAME_CHARS, normalize_name};
 use crate::plugins::AppMode;
 use crate::plugins::net::NetServer;
-use crate::plugins::rooms::JoinServer;
+use crate::plugins::rooms::{BrowseServer, Browsing, JoinServer, StopBrowsing};
 use crate::theme;
 
 pub(super) fn show(
@@ -20,13 +21,18 @@ pub(super) fn show(
     mut state: ResMut<UiState>,
     host_options: Res<HostOptions>,
     mut memory: ResMut<LauncherMemory>,
+    browsing: Res<Browsing>,
     mut next: ResMut<NextState<AppMode>>,
-    mut connect: MessageWriter<JoinServer>,
+    mut out: LauncherOut,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let mut root = root_ui(ctx);
     let mut action = None;
     egui::CentralPanel::default_margins().show(&mut root, |ui| {
+        if let Some(browser) = &browsing.0 {
+            action = rooms::show(ui, &mut state, browser);
+            return;
+        }
         ui.vertical_centered(|ui| {
             ui.add_space(48.0);
             ui.label(RichText::new("캐치마인드").size(44.0).strong());
@@ -39,6 +45,19 @@ pub(super) fn show(
     });
     let Some(action) = action else { return Ok(()) };
     state.error = None;
+    match action {
+        Action::Browse => {
+            if let Some((addr, _)) = server_address(&mut state) {
+                out.browse.write(BrowseServer { addr });
+            }
+            return Ok(());
+        }
+        Action::CloseList => {
+            out.stop.write(StopBrowsing);
+            return Ok(());
+        }
+        _ => {}
+    }
     let name = match normalize_name(&state.name) {
         Ok(name) => name,
         Err(e) => {
@@ -47,8 +66,8 @@ pub(super) fn show(
         }
     };
     match action {
-        Action::Join => {
-            let room = match state.room.trim() {
+        Action::Join(room) => {
+            let room = match room.as_deref().unwrap_or(&state.room).trim() {
                 "" => None,
                 room => match normalize_name(room) {
                     Ok(room) => Some(room),
@@ -58,16 +77,9 @@ pub(super) fn show(
                     }
                 },
             };
-            let address = state.address.trim().to_owned();
-            if address.is_empty() {
-                state.error = Some("Enter the address of the host (for example 192.168.0.10).".into());
-                return Ok(());
-            }
-            let Some(port) = parse_port(&state.port) else {
-                state.error = Some("The port must be a number from 1 to 65535.".into());
+            let Some((addr, address)) = server_address(&mut state) else {
                 return Ok(());
             };
-            let addr = crate::plugins::net::with_default_port(&address, port);
             memory.remembered.name.clone_from(&name);
             memory.remembered.joined(RecentServer {
                 address,
@@ -75,7 +87,7 @@ pub(super) fn show(
                 room: room.clone().unwrap_or_default(),
             });
             memory.save();
-            start_joining(&mut state, &mut next, &mut connect, &addr, name, room);
+            start_joining(&mut state, &mut next, &mut out.join, &addr, name, room);
         }
         Action::Host => {
             let Some(port) = parse_port(&state.host_port) else {
@@ -87,17 +99,46 @@ pub(super) fn show(
             let hosted = NetServer::bind(&format!("0.0.0.0:{port}"))
                 .and_then(|listener| HostedServer::spawn(listener, host_options.0.clone()));
             match hosted {
-                Ok(hosted) => start_hosting(&mut commands, &mut state, &mut next, &mut connect, hosted, name),
+                Ok(hosted) => {
+                    start_hosting(&mut commands, &mut state, &mut next, &mut out.join, hosted, name)
+                }
                 Err(e) => state.error = Some(format!("Cannot host: {e}.")),
             }
         }
+        Action::Browse | Action::CloseList => {}
     }
     Ok(())
 }
 
-enum Action {
-    Join,
+/// What the launcher asks of the rooms plugin.
+#[derive(bevy::ecs::system::SystemParam)]
+pub(super) struct LauncherOut<'w> {
+    join: MessageWriter<'w, JoinServer>,
+    browse: MessageWriter<'w, BrowseServer>,
+    stop: MessageWriter<'w, StopBrowsing>,
+}
+
+/// The typed server's address with its port (and the address as typed), or the error shown.
+fn server_address(state: &mut UiState) -> Option<(String, String)> {
+    let address = state.address.trim().to_owned();
+    if address.is_empty() {
+        state.error = Some("Enter the address of the host (for example 192.168.0.10).".into());
+        return None;
+    }
+    let Some(port) = parse_port(&state.port) else {
+        state.error = Some("The port must be a number from 1 to 65535.".into());
+        return None;
+    };
+    Some((crate::plugins::net::with_default_port(&address, port), address))
+}
+
+pub(super) enum Action {
+    /// Join the typed room, or this one (picked or made in the room list).
+    Join(Option<String>),
     Host,
+    /// Open the typed server's room list.
+    Browse,
+    CloseList,
 }
 
 fn parse_port(text: &str) -> Option<u16> {
@@ -108,20 +149,20 @@ fn parse_port(text: &str) -> Option<u16> {
 }
 
 /// The width of the launcher's text fields.
-const FIELD_WIDTH: f32 = 300.0;
+pub(super) const FIELD_WIDTH: f32 = 300.0;
 
 fn form(ui: &mut egui::Ui, state: &mut UiState, recent: &[RecentServer]) -> Option<Action> {
     let mut action = None;
     section(ui, None, |ui| name_fields(ui, state));
     section(ui, Some("Join a game"), |ui| {
-        if join_fields(ui, state) {
-            action = Some(Action::Join);
+        if let Some(asked) = join_fields(ui, state) {
+            action = Some(asked);
         }
         if let Some(pick) = recent_servers(ui, recent) {
             state.address.clone_from(&pick.address);
             state.port.clone_from(&pick.port);
             state.room.clone_from(&pick.room);
-            action = Some(Action::Join);
+            action = Some(Action::Join(None));
         }
     });
     section(ui, Some("Host a game"), |ui| {
@@ -137,7 +178,7 @@ fn form(ui: &mut egui::Ui, state: &mut UiState, recent: &[RecentServer]) -> Opti
 }
 
 /// Enter in a field of a section acts like that section's button.
-fn submitted(response: egui::Response, ui: &egui::Ui) -> bool {
+pub(super) fn submitted(response: egui::Response, ui: &egui::Ui) -> bool {
     response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))
 }
 
@@ -146,19 +187,24 @@ fn name_fields(ui: &mut egui::Ui, state: &mut UiState) {
         .num_columns(2)
         .spacing([12.0, 10.0])
         .show(ui, |ui| {
-            ui.label("Nickname");
-            ui.add(
-                egui::TextEdit::singleline(&mut state.name)
-                    .char_limit(MAX_NAME_CHARS)
-                    .desired_width(FIELD_WIDTH)
-                    .hint_text("1 to 24 characters"),
-            );
+            nickname(ui, state);
             ui.end_row();
         });
 }
 
-/// Address, port and room, and the Connect button. Returns whether the player asked to join.
-fn join_fields(ui: &mut egui::Ui, state: &mut UiState) -> bool {
+/// The nickname's label and field (the launcher's and the room list's).
+pub(super) fn nickname(ui: &mut egui::Ui, state: &mut UiState) {
+    ui.label("Nickname");
+    ui.add(
+        egui::TextEdit::singleline(&mut state.name)
+            .char_limit(MAX_NAME_CHARS)
+            .desired_width(FIELD_WIDTH)
+            .hint_text("1 to 24 characters"),
+    );
+}
+
+/// Address, port and room, and the Connect and Rooms buttons. Returns what the player asked.
+fn join_fields(ui: &mut egui::Ui, state: &mut UiState) -> Option<Action> {
     let mut join = false;
     egui::Grid::new("join")
         .num_columns(2)
@@ -197,13 +243,21 @@ fn join_fields(ui: &mut egui::Ui, state: &mut UiState) -> bool {
             ui.end_row();
         });
     ui.add_space(4.0);
-    if ui
-        .add_sized([120.0, 30.0], egui::Button::new("Connect"))
-        .clicked()
-    {
-        join = true;
+    let mut browse = false;
+    ui.horizontal(|ui| {
+        join |= ui
+            .add_sized([120.0, 30.0], egui::Button::new("Connect"))
+            .clicked();
+        browse = ui
+            .add_sized([120.0, 30.0], egui::Button::new("Rooms…"))
+            .on_hover_text("list this server's rooms")
+            .clicked();
+    });
+    if browse {
+        Some(Action::Browse)
+    } else {
+        join.then_some(Action::Join(None))
     }
-    join
 }
 
 /// The servers joined last (most recent first), one click to join again.

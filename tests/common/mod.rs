@@ -21,8 +21,8 @@ use catchmind::plugins::net::{
 };
 use catchmind::plugins::quiz::{QuizToClient, QuizToServer};
 use catchmind::plugins::rooms::{
-    JoinRequest, JoinServer, ModerationRefusal, ModerationRequest, Rejection, RoomUpdate, Roster,
-    SessionEnded, Welcome,
+    JoinRequest, JoinServer, ListRooms, ModerationRefusal, ModerationRequest, Rejection, RoomList,
+    RoomUpdate, Roster, SessionEnded, Welcome,
 };
 
 pub fn start_server(options: ServerOptions) -> HostedServer {
@@ -111,6 +111,7 @@ pub enum ClientMsg {
     Canvas(CanvasToServer),
     Quiz(QuizToServer),
     Moderation(ModerationRequest),
+    ListRooms,
 }
 
 impl ClientMsg {
@@ -133,6 +134,7 @@ impl ClientMsg {
             ClientMsg::Canvas(msg) => tagged(msg),
             ClientMsg::Quiz(msg) => tagged(msg),
             ClientMsg::Moderation(msg) => tagged(msg),
+            ClientMsg::ListRooms => tagged(&ListRooms),
         }
     }
 }
@@ -148,6 +150,7 @@ pub enum ServerMsg {
     Canvas(CanvasToClient),
     Quiz(QuizToClient),
     Moderation(ModerationRefusal),
+    Rooms(RoomList),
 }
 
 impl ServerMsg {
@@ -171,6 +174,7 @@ impl ServerMsg {
             t if t == tag::<CanvasToClient>() => ServerMsg::Canvas(de(body)),
             t if t == tag::<QuizToClient>() => ServerMsg::Quiz(de(body)),
             t if t == tag::<ModerationRefusal>() => ServerMsg::Moderation(de(body)),
+            t if t == tag::<RoomList>() => ServerMsg::Rooms(de(body)),
             other => panic!("unknown tag {other}"),
         }
     }
@@ -199,9 +203,14 @@ impl Client {
             addr: addr.to_string(),
             join,
         });
+        Self::from_app(app, &name)
+    }
+
+    /// A client app the test already set going.
+    pub fn from_app(app: App, name: &str) -> Self {
         Self {
             app,
-            name,
+            name: name.into(),
             ended: Vec::new(),
             ended_cursor: Default::default(),
             canvas_received: Vec::new(),
@@ -431,6 +440,57 @@ impl RawPeer {
                 return Some(msg);
             }
         }
+    }
+
+    /// The next message other than a ping if one comes within `wait`; `Err` once closed.
+    pub fn recv_within(&mut self, wait: Duration) -> Result<Option<ServerMsg>, ()> {
+        let deadline = Instant::now() + wait;
+        let result = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break Ok(None);
+            }
+            self.stream.set_read_timeout(Some(left)).unwrap();
+            let mut header = [0u8; 4];
+            match self.stream.peek(&mut header) {
+                Ok(0) => break Err(()),
+                Ok(n) if n < 4 => {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    break Ok(None);
+                }
+                Err(_) => break Err(()),
+            }
+            self.stream
+                .set_read_timeout(Some(Duration::from_secs(15)))
+                .unwrap();
+            let mut header = [0u8; 4];
+            if self.stream.read_exact(&mut header).is_err() {
+                break Err(());
+            }
+            let len = u32::from_be_bytes(header) as usize;
+            assert!(len <= codec::MAX_FRAME_LEN, "server sent an oversize frame");
+            let mut payload = vec![0u8; len];
+            if self.stream.read_exact(&mut payload).is_err() {
+                break Err(());
+            }
+            let msg = ServerMsg::decode(&payload);
+            if msg != ServerMsg::PING {
+                break Ok(Some(msg));
+            }
+        };
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .unwrap();
+        result
     }
 
     /// Reads until the server closes the connection; returns the `Closing` reason if sent.

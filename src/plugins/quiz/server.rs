@@ -22,7 +22,9 @@ use crate::plugins::LogicSystems;
 use crate::plugins::canvas::{LockPen, PenLock};
 use crate::plugins::chat::{Audience, ChatLine, HandOverLines, LineSaid, PublishLine};
 use crate::plugins::net::{Draining, FromClient, ServerWake, ToClients, address_key};
-use crate::plugins::rooms::{DrainHold, Player, PlayerAway, PlayerJoined, PlayerLeft, Room, RoomIndex};
+use crate::plugins::rooms::{
+    DrainHold, Player, PlayerAway, PlayerJoined, PlayerLeft, Room, RoomActivity, RoomIndex,
+};
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<QuizConfig>()
@@ -37,6 +39,7 @@ pub(super) fn plugin(app: &mut App) {
                 route_guesses,
                 tick_games,
                 finish_games_for_the_drain.run_if(resource_exists::<Draining>),
+                describe_rooms,
             )
                 .chain()
                 .in_set(LogicSystems::Quiz),
@@ -541,6 +544,33 @@ fn tick_games(
 }
 
 /// Games running, for `/metrics`: counted at most once a second.
+/// What the room list shows of each room: whether a game runs, and the language of the words
+/// of its last game.
+fn describe_rooms(mut rooms: Query<(&RoomGame, &mut RoomActivity)>) {
+    for (slot, mut activity) in &mut rooms {
+        let playing = slot.0.is_some();
+        let language = slot.0.as_ref().map(|session| language_of(&session.game.settings));
+        if activity.playing != playing
+            || language.is_some_and(|language| activity.language.as_deref() != Some(language))
+        {
+            activity.playing = playing;
+            if let Some(language) = language {
+                activity.language = Some(language.to_owned());
+            }
+        }
+    }
+}
+
+/// The language of a game's words, as the room list names it.
+fn language_of(settings: &super::Settings) -> &'static str {
+    match settings.pack {
+        _ if settings.room_words >= 100 => "custom",
+        Pack::Korean => "ko",
+        Pack::English => "en",
+        Pack::Custom => "custom",
+    }
+}
+
 fn record_figures(time: Res<Time<Real>>, rooms: Query<&RoomGame>, mut counted_at: Local<Option<Duration>>) {
     let now = time.elapsed();
     if counted_at.is_some_and(|at| now < at + Duration::from_secs(1)) {

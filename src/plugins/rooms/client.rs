@@ -5,7 +5,9 @@ use bevy::prelude::*;
 
 use std::time::Duration;
 
-use super::wire::{JoinRequest, PlayerInfo, Rejection, RoomUpdate, SessionToken, Welcome};
+use super::wire::{
+    JoinRequest, ListRooms, PlayerInfo, Rejection, RoomList, RoomUpdate, SessionToken, Welcome,
+};
 use crate::id::ClientId;
 use crate::plugins::LogicSystems;
 use crate::plugins::net::{
@@ -18,18 +20,24 @@ pub(super) fn plugin(app: &mut App) {
         .init_resource::<PendingJoin>()
         .init_resource::<Seat>()
         .init_resource::<Reconnecting>()
+        .init_resource::<Browsing>()
         .add_message::<JoinServer>()
+        .add_message::<BrowseServer>()
+        .add_message::<StopBrowsing>()
         .add_message::<SessionEnded>()
         .add_message::<CancelReconnect>()
         .add_message::<Rejoin>()
         .add_systems(
             PreUpdate,
-            connect_to_join.before(crate::plugins::net::NetSystems::Receive),
+            (connect_to_browse, connect_to_join)
+                .chain()
+                .before(crate::plugins::net::NetSystems::Receive),
         )
         .add_systems(
             Update,
             (
                 send_join,
+                browse,
                 track_roster,
                 end_session,
                 retry_join,
@@ -47,6 +55,35 @@ pub struct JoinServer {
     pub addr: String,
     pub join: JoinRequest,
 }
+
+/// Asks to connect to a server to list its rooms (without joining one).
+#[derive(Message, Debug, Clone)]
+pub struct BrowseServer {
+    pub addr: String,
+}
+
+/// The room list was closed: its connection is closed too.
+#[derive(Message, Debug, Clone, Default)]
+pub struct StopBrowsing;
+
+/// While set, this client holds a browse-only connection to `addr` and asks for its rooms
+/// every [`BROWSE_EVERY`].
+#[derive(Resource, Default, Debug)]
+pub struct Browsing(pub Option<RoomBrowser>);
+
+#[derive(Debug, Clone)]
+pub struct RoomBrowser {
+    pub addr: String,
+    /// The server's last answer.
+    pub list: Option<RoomList>,
+    /// Why the connection ended, if it did.
+    pub error: Option<ConnectionError>,
+    asked_at: Option<Duration>,
+}
+
+/// How often an open room list asks again (the server answers at most once a second, and only
+/// with a changed list).
+pub const BROWSE_EVERY: Duration = Duration::from_secs(2);
 
 /// The join this client sends once the server accepts the connection.
 #[derive(Resource, Default)]
@@ -179,14 +216,45 @@ impl Roster {
     }
 }
 
+fn connect_to_browse(
+    mut requests: MessageReader<BrowseServer>,
+    mut stop: MessageReader<StopBrowsing>,
+    state: Res<State<ClientState>>,
+    roster: Res<Roster>,
+    mut browsing: ResMut<Browsing>,
+    mut pending: ResMut<PendingJoin>,
+    mut connect: MessageWriter<ConnectRequested>,
+    mut leave: MessageWriter<LeaveRequested>,
+) {
+    if stop.read().last().is_some() && browsing.0.take().is_some() {
+        if roster.me.is_none() && *state.get() != ClientState::Disconnected {
+            leave.write(LeaveRequested);
+        }
+        return;
+    }
+    if let Some(BrowseServer { addr }) = requests.read().last() {
+        pending.0 = None;
+        browsing.0 = Some(RoomBrowser {
+            addr: addr.clone(),
+            list: None,
+            error: None,
+            asked_at: None,
+        });
+        connect.write(ConnectRequested { addr: addr.clone() });
+    }
+}
+
 fn connect_to_join(
     mut requests: MessageReader<JoinServer>,
     mut pending: ResMut<PendingJoin>,
     mut seat: ResMut<Seat>,
     mut reconnecting: ResMut<Reconnecting>,
+    mut browsing: ResMut<Browsing>,
     mut connect: MessageWriter<ConnectRequested>,
 ) {
     if let Some(JoinServer { addr, join }) = requests.read().last() {
+        // Joining from the room list: its connection gives way to this one.
+        browsing.0 = None;
         pending.0 = Some(join.clone());
         *seat = Seat {
             addr: addr.clone(),
@@ -207,6 +275,31 @@ fn send_join(
         && let Some(join) = pending.0.take()
     {
         out.write(ToServer(join));
+    }
+}
+
+/// Asks for the room list every [`BROWSE_EVERY`] while it is open, and keeps the answers.
+fn browse(
+    time: Res<Time<Real>>,
+    state: Res<State<ClientState>>,
+    mut browsing: ResMut<Browsing>,
+    mut lists: MessageReader<FromServer<RoomList>>,
+    mut out: MessageWriter<ToServer<ListRooms>>,
+) {
+    let Some(browser) = &mut browsing.0 else {
+        lists.clear();
+        return;
+    };
+    if let Some(FromServer(list)) = lists.read().last() {
+        browser.list = Some(list.clone());
+    }
+    let now = time.elapsed();
+    if *state.get() == ClientState::Connected
+        && browser.error.is_none()
+        && browser.asked_at.is_none_or(|at| now >= at + BROWSE_EVERY)
+    {
+        browser.asked_at = Some(now);
+        out.write(ToServer(ListRooms));
     }
 }
 
@@ -280,11 +373,20 @@ fn end_session(
     mut roster: ResMut<Roster>,
     seat: Res<Seat>,
     mut reconnecting: ResMut<Reconnecting>,
+    mut browsing: ResMut<Browsing>,
     mut ended: MessageReader<ConnectionEnded>,
     mut out: MessageWriter<SessionEnded>,
 ) {
     let now = time.elapsed();
     for ConnectionEnded(error) in ended.read() {
+        // The room list's connection: the list says why it stopped.
+        if let Some(browser) = &mut browsing.0
+            && roster.me.is_none()
+            && reconnecting.0.is_none()
+        {
+            browser.error = Some(error.clone());
+            continue;
+        }
         let rejection = roster.rejection.take();
         let retry = match (&mut reconnecting.0, &rejection) {
             // The seat died with the server's process: the token is no use against it.

@@ -46,6 +46,16 @@ pub fn may_make_a_room(config: &RoomConfig, made: usize) -> Result<(), Rejection
     Ok(())
 }
 
+/// What a room is doing, for the room list: kept by the plugins that know (the quiz), read by
+/// the rooms plugin when a browsing connection asks.
+#[derive(Component, Debug, Default, Clone, PartialEq, Eq)]
+pub struct RoomActivity {
+    /// A game is running.
+    pub playing: bool,
+    /// The language of the words of the room's last game (`ko`, `en`, `custom`).
+    pub language: Option<String>,
+}
+
 /// A room: its members in the order they joined, and its host.
 #[derive(Component, Debug, Clone)]
 pub struct Room {

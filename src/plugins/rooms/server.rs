@@ -8,7 +8,7 @@ use std::time::Duration;
 use bevy::prelude::*;
 
 use super::moderation::{Moderation, may_kick};
-use super::rules::{Room, RoomConfig, may_make_a_room, plan_join};
+use super::rules::{Room, RoomActivity, RoomConfig, may_make_a_room, plan_join};
 use super::wire::{
     JoinRequest, KickedBy, ModerationRefusal, ModerationRequest, PlayerInfo, Rejection, RoomUpdate,
     SessionToken, Welcome,
@@ -37,6 +37,7 @@ pub(super) fn plugin(app: &mut App) {
                 note_arrivals,
                 create_rooms,
                 admit_joiners,
+                super::browse::answer_room_lists,
                 moderate,
                 carry_out_kicks,
                 remove_leavers,
@@ -251,9 +252,18 @@ impl RoomIndex {
 #[derive(Resource, Clone, Copy, Debug)]
 pub struct OperatorToken(pub [u8; 16]);
 
-/// Connections through the network handshake that have not joined a room yet, and since when.
+/// Connections through the network handshake that have not joined a room yet.
 #[derive(Resource, Default)]
-struct Arrivals(HashMap<ClientId, (SocketAddr, Duration)>);
+pub(super) struct Arrivals(pub(super) HashMap<ClientId, Arrival>);
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Arrival {
+    pub(super) addr: SocketAddr,
+    pub(super) connected: Duration,
+    /// The join is due [`RoomConfig::join_timeout`] after this: the connection's handshake,
+    /// or its last request for the room list.
+    pub(super) waiting_since: Duration,
+}
 
 /// A player joined a room (server side, after the welcome was sent), or came back to their
 /// held seat (`resumed`: they keep whatever the room kept for them; send them the room's state).
@@ -313,7 +323,15 @@ fn note_arrivals(
     mut connected: MessageReader<ClientConnected>,
 ) {
     for ClientConnected { client, addr } in connected.read() {
-        arrivals.0.insert(*client, (*addr, time.elapsed()));
+        let now = time.elapsed();
+        arrivals.0.insert(
+            *client,
+            Arrival {
+                addr: *addr,
+                connected: now,
+                waiting_since: now,
+            },
+        );
     }
 }
 
@@ -341,7 +359,7 @@ fn create_rooms(
         };
         let key = name_key(&room_name);
         let is_default = key == name_key(&config.default_room);
-        let Some(&(addr, _)) = arrivals.0.get(client) else {
+        let Some(&Arrival { addr, .. }) = arrivals.0.get(client) else {
             continue;
         };
         if index.rooms.contains_key(&key)
@@ -360,6 +378,7 @@ fn create_rooms(
                 Name::new(format!("room {room_name}")),
                 room,
                 Moderation::default(),
+                RoomActivity::default(),
             ))
             .id();
         index.rooms.insert(key, entity);
@@ -377,7 +396,7 @@ fn admit_joiners(
     mut out: AdmissionOutput,
 ) {
     for FromClient { client, msg } in requests.read() {
-        let Some((addr, _)) = arrivals.0.remove(client) else {
+        let Some(Arrival { addr, .. }) = arrivals.0.remove(client) else {
             // Joined already (or never shook hands): a second join breaks the protocol.
             out.disconnect(*client, CloseReason::ProtocolViolation(Violation::Unexpected));
             continue;
@@ -842,8 +861,9 @@ fn carry_out_kicks(
     }
 }
 
-/// A connection that shook hands but sends no join within the handshake time is dropped; the
-/// server's loop is asked back for the next such deadline.
+/// A connection that shook hands but sends no join within the handshake time (counted from its
+/// last request for the room list, if it browses) is dropped; the server's loop is asked back
+/// for the next such deadline.
 fn drop_silent_arrivals(
     time: Res<Time<Real>>,
     config: Res<RoomConfig>,
@@ -852,16 +872,21 @@ fn drop_silent_arrivals(
     mut disconnects: MessageWriter<DisconnectClient>,
 ) {
     let now = time.elapsed();
-    arrivals.0.retain(|&client, &mut (_, since)| {
-        let waiting = now.saturating_sub(since) < config.join_timeout;
-        if waiting {
-            wake.at(since + config.join_timeout);
-        } else {
-            disconnects.write(DisconnectClient {
-                client,
-                reason: CloseReason::TimedOut,
-            });
-        }
-        waiting
-    });
+    arrivals.0.retain(
+        |&client,
+         &mut Arrival {
+             waiting_since: since, ..
+         }| {
+            let waiting = now.saturating_sub(since) < config.join_timeout;
+            if waiting {
+                wake.at(since + config.join_timeout);
+            } else {
+                disconnects.write(DisconnectClient {
+                    client,
+                    reason: CloseReason::TimedOut,
+                });
+            }
+            waiting
+        },
+    );
 }

@@ -14,7 +14,43 @@ pub(super) fn plugin(app: &mut bevy::prelude::App) {
         .add_server_message::<Welcome>()
         .add_server_message::<Rejection>()
         .add_server_message::<RoomUpdate>()
-        .add_server_message::<ModerationRefusal>();
+        .add_server_message::<ModerationRefusal>()
+        .add_client_message::<ListRooms>()
+        .add_server_message::<RoomList>();
+}
+
+/// Asks for the server's rooms, from a connection that joined none (a browse-only one, which
+/// may join a room later). The server answers at most once a second per connection, and only
+/// when the list changed since its last answer to that connection.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ListRooms;
+
+/// The server's rooms, for a browsing connection: the default room first, then the fullest.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RoomList {
+    /// At most [`MAX_LISTED`] rooms.
+    pub rooms: Vec<RoomListing>,
+    /// How many rooms there are in all (more than listed on a crowded server).
+    pub total: u32,
+    /// How many rooms the server allows besides the default one.
+    pub max_rooms: u16,
+}
+
+/// The most rooms one list names (about 60 bytes each), so an answer stays small.
+pub const MAX_LISTED: usize = 100;
+
+/// One room as the room list shows it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RoomListing {
+    pub name: String,
+    /// Members, those whose seat is held included.
+    pub players: u16,
+    pub capacity: u16,
+    /// A game is running (otherwise the room draws freely).
+    pub playing: bool,
+    /// The language of the words its games use (`ko`, `en`, or `custom` for the server's or
+    /// the room's own list), once it played a game.
+    pub language: Option<String>,
 }
 
 /// The first message a client sends once the network handshake is through.
@@ -232,6 +268,16 @@ impl WireMessage for RoomUpdate {
     const NAME: &'static str = "rooms.update";
     /// 2: `Away`, `Back`, players' `away`; 3: `Kicked`, `KickVote`; 4: `ServerClosing`.
     const VERSION: u16 = 4;
+}
+
+impl WireMessage for ListRooms {
+    const NAME: &'static str = "rooms.list";
+    const VERSION: u16 = 1;
+}
+
+impl WireMessage for RoomList {
+    const NAME: &'static str = "rooms.room_list";
+    const VERSION: u16 = 1;
 }
 
 impl WireMessage for ModerationRequest {
