@@ -206,6 +206,7 @@ fn late_join(full: bool) {
                 room: None,
                 host_token: None,
                 resume: None,
+                spectate: false,
             },
         });
         app

@@ -30,6 +30,7 @@ fn client(addr: std::net::SocketAddr, name: &str) -> bevy::app::App {
         room: None,
         host_token: None,
         resume: None,
+        spectate: false,
     };
     app.world_mut().write_message(JoinServer {
         addr: addr.to_string(),

@@ -24,6 +24,7 @@ fn main() {
             room,
             host_token: None,
             resume: None,
+            spectate: false,
         },
     });
     loop {

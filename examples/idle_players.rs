@@ -28,6 +28,7 @@ fn main() {
                     room: room.clone(),
                     host_token: None,
                     resume: None,
+                    spectate: false,
                 },
             });
             app

@@ -183,6 +183,7 @@ async fn join(index: usize, room: usize, target: SocketAddr, proto: Proto) -> Op
         room: Some(format!("load{room}")),
         host_token: None,
         resume: None,
+        spectate: false,
     };
     let _ = tx.send(tagged(proto.join, &join));
     // Until the welcome, a refusal or the end.

@@ -46,9 +46,17 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", requires = "client")]
     pub room: Option<String>,
 
+    /// Join as a spectator: watch the board, the chat and the scores without playing.
+    #[arg(long, requires = "client")]
+    pub spectate: bool,
+
     /// Most players per room.
     #[arg(long, value_name = "N", default_value_t = 12, value_parser = clap::value_parser!(u16).range(2..=64), requires = "server")]
     pub room_size: u16,
+
+    /// Spectators each room takes besides its players (they take no player's seat).
+    #[arg(long, value_name = "N", default_value_t = crate::plugins::rooms::rules::DEFAULT_SPECTATORS, value_parser = clap::value_parser!(u16).range(0..=64), requires = "server")]
+    pub spectators: u16,
 
     /// Most rooms on the server.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..=4096), requires = "server")]

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         rooms: RoomConfig {
             room_size: cli.room_size,
             max_rooms: cli.max_rooms,
+            spectators: cli.spectators,
             seat_hold: std::time::Duration::from_secs(cli.seat_hold.into()),
             ..RoomConfig::default()
         },
@@ -97,6 +98,7 @@ fn run_windowed(cli: &Cli, options: ServerOptions) -> ExitCode {
             addr: addr.clone(),
             name: cli.name.clone().unwrap_or_else(random_name),
             room: cli.room.clone(),
+            spectate: cli.spectate,
         }
     } else {
         Launch::Menu

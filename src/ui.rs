@@ -40,6 +40,7 @@ pub enum Launch {
         addr: String,
         name: String,
         room: Option<String>,
+        spectate: bool,
     },
 }
 
@@ -164,7 +165,13 @@ fn initial_ui_state(launch: &Launch, remembered: &memory::Remembered) -> UiState
             }
         }
         Launch::Host { name, .. } => ui_state.name = name.clone(),
-        Launch::Join { addr, name, room } => {
+        Launch::Join {
+            addr,
+            name,
+            room,
+            spectate,
+        } => {
+            ui_state.spectate = *spectate;
             ui_state.name = name.clone();
             ui_state.address = addr.clone();
             ui_state.room = room.clone().unwrap_or_default();
@@ -181,6 +188,8 @@ pub(crate) struct UiState {
     pub port: String,
     pub room: String,
     pub host_port: String,
+    /// Join as a spectator (the launcher's checkbox).
+    pub spectate: bool,
     /// A launcher error (bad name, port in use, ...).
     pub error: Option<String>,
     /// Why the connection failed or ended (title, reason), shown until the player goes back

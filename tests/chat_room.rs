@@ -295,6 +295,7 @@ fn the_hosting_operator_sees_addresses_and_hosts_the_default_room() {
         JoinRequest {
             host_token: Some(server.token),
             resume: None,
+            spectate: false,
             ..common::hello("Host", None)
         },
     );

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use bevy::time::{Real, Time};
 use catchmind::app::ServerOptions;
 use catchmind::id::ClientId;
-use catchmind::plugins::canvas::{BoardPoint, CanvasError, DrawInput};
+use catchmind::plugins::canvas::{BoardPoint, CanvasError, CanvasToClient, CanvasToServer, DrawInput};
 use catchmind::plugins::chat::{ChatConfig, ChatEntry, ChatToClient, ChatToServer};
 use catchmind::plugins::net::ToServer;
 use catchmind::plugins::net::wire::ClientControl;
@@ -20,6 +20,10 @@ use catchmind::plugins::quiz::game::QuizError;
 use catchmind::plugins::quiz::words::RoomWordsError;
 use catchmind::plugins::quiz::{
     Pack, PhaseView, QuizConfig, QuizRefusal, QuizToClient, QuizToServer, QuizView, Settings, Tell, Timing,
+};
+use catchmind::plugins::rooms::{
+    JoinRequest, KickReason, ModerationRefusal, ModerationRequest, Rejection, RoleRefusal, RoleReply,
+    RoleRequest, RoomUpdate,
 };
 use common::{Client, ClientMsg, ServerMsg, hello, start_server, step_until};
 use crossbeam_channel::{Receiver, unbounded};
@@ -101,6 +105,11 @@ struct Peer {
 
 impl Peer {
     fn join(addr: SocketAddr, name: &str) -> Self {
+        Self::join_as(addr, name, false)
+    }
+
+    /// Joins the lobby as a player, or as a spectator (`spectate`).
+    fn join_as(addr: SocketAddr, name: &str, spectate: bool) -> Self {
         let stream = TcpStream::connect(addr).expect("connect");
         stream.set_nodelay(true).unwrap();
         let mut reader = stream.try_clone().unwrap();
@@ -139,7 +148,10 @@ impl Peer {
             last_ping: Instant::now(),
         };
         peer.send(ClientMsg::hello());
-        peer.send(ClientMsg::Join(hello(name, None)));
+        peer.send(ClientMsg::Join(JoinRequest {
+            spectate,
+            ..hello(name, None)
+        }));
         let welcome = peer.wait("welcome", |m| matches!(m, ServerMsg::Welcome(_)));
         let ServerMsg::Welcome(welcome) = welcome else {
             unreachable!()
@@ -834,5 +846,227 @@ fn a_game_on_the_rooms_own_words_deals_only_the_hosts_words() {
         );
         guesser.say(&word);
         guesser.wait_state("the reveal", |p| matches!(p, PhaseView::Reveal { .. }));
+    }
+}
+
+/// A spectator of a two-seat room: a third connection that takes no seat, sees the turn as a
+/// guesser would without ever getting the word before the reveal, cannot guess (its saying the
+/// word neither scores nor reaches the players), like, draw or vote, and does not count for
+/// "everyone found it".
+#[test]
+fn a_spectator_watches_without_the_word_a_seat_a_guess_a_like_a_pen_or_a_vote() {
+    let mut options = options(Duration::from_secs(120));
+    options.rooms.room_size = 2;
+    let server = start_server(options);
+    let mut peers = [Peer::join(server.addr, "Ann"), Peer::join(server.addr, "Ben")];
+    let mut cy = Peer::join_as(server.addr, "Cy", true);
+    // The room's seats are taken: a fourth is refused as a player.
+    let mut dan = common::RawPeer::connect(server.addr);
+    assert!(dan.join("Dan", None).unwrap_err().contains("is full"));
+
+    peers[0].quiz(QuizToServer::Start(settings(1)));
+    let phase = cy.wait_state("choosing", |p| matches!(p, PhaseView::Choosing { .. }));
+    let PhaseView::Choosing { drawer, options, .. } = phase else {
+        unreachable!()
+    };
+    assert!(options.is_empty(), "a spectator gets no options");
+    assert_ne!(drawer, cy.id, "a spectator never draws");
+    let d = usize::from(drawer == peers[1].id);
+    let g = 1 - d;
+    peers[d].quiz(QuizToServer::Choose(0));
+    let PhaseView::Drawing { word: Some(word), .. } =
+        peers[d].wait_state("drawing", |p| matches!(p, PhaseView::Drawing { .. }))
+    else {
+        panic!("the drawer sees the word")
+    };
+    let PhaseView::Drawing { word: None, .. } =
+        cy.wait_state("drawing", |p| matches!(p, PhaseView::Drawing { .. }))
+    else {
+        panic!("a spectator gets no word")
+    };
+
+    // Cannot like, draw or vote.
+    cy.quiz(QuizToServer::Like);
+    cy.wait("like refused", |m| {
+        *m == ServerMsg::Quiz(QuizToClient::Refused(QuizRefusal::Spectating))
+    });
+    cy.send(ClientMsg::Canvas(CanvasToServer::TakePen));
+    cy.wait("pen refused", |m| {
+        *m == ServerMsg::Canvas(CanvasToClient::Refused(CanvasError::Spectating))
+    });
+    cy.send(ClientMsg::Moderation(ModerationRequest::VoteKick {
+        target: peers[g].id,
+    }));
+    cy.wait("vote refused", |m| {
+        *m == ServerMsg::Moderation(ModerationRefusal::Spectator)
+    });
+    // Saying the word scores nothing; during a turn only spectators read a spectator.
+    let aside = "spectators only: nice lines";
+    cy.say(aside);
+    cy.wait(
+        "own aside",
+        |m| matches!(m, ServerMsg::Chat(ChatToClient::Private(l)) if l.text == aside),
+    );
+    cy.say(&word);
+    cy.wait(
+        "own line",
+        |m| matches!(m, ServerMsg::Chat(ChatToClient::Private(l)) if l.text == word),
+    );
+    // The one guesser finds it: that is everyone (the 120 s turn ends at once).
+    peers[g].say(&word);
+    let (cy_id, players) = (cy.id, [peers[0].id, peers[1].id]);
+    let [ann, ben] = &mut peers;
+    for peer in [ann, ben, &mut cy] {
+        let PhaseView::Reveal { points, .. } =
+            peer.wait_state("reveal", |p| matches!(p, PhaseView::Reveal { .. }))
+        else {
+            unreachable!()
+        };
+        assert!(points.iter().all(|(id, _)| *id != cy_id), "{points:?}");
+        assert!(
+            points.iter().any(|(id, p)| *id == players[g] && *p > 0),
+            "{points:?}"
+        );
+    }
+    assert!(
+        !cy.seen
+            .iter()
+            .any(|m| matches!(m, ServerMsg::Quiz(QuizToClient::Guessed { who, .. }) if *who == cy_id)),
+        "the spectator scored"
+    );
+    // In the spectator's bytes the word first comes in its own line, then in the reveal: no
+    // game message carried it before.
+    let raw = cy.raw();
+    let reveal_at = frames(&raw)
+        .iter()
+        .position(|f| matches!(ServerMsg::decode(f), ServerMsg::Quiz(QuizToClient::State(v)) if matches!(v.phase, PhaseView::Reveal { .. })))
+        .expect("the reveal");
+    for frame in frames(&raw)[..reveal_at].iter().filter(|f| contains(f, &word)) {
+        match ServerMsg::decode(frame) {
+            ServerMsg::Chat(ChatToClient::Private(line)) if line.from == cy_id => {}
+            other => panic!("the word reached the spectator in {other:?}"),
+        }
+    }
+    // Neither player read the spectator during the turn.
+    for peer in &peers {
+        assert!(
+            !contains(&peer.raw(), aside),
+            "a spectator's aside reached a player"
+        );
+    }
+    // Between turns, everyone reads everyone.
+    let after = "spectators and players: good game";
+    cy.say(after);
+    for peer in peers.iter_mut() {
+        peer.wait(
+            "the spectator's line",
+            |m| matches!(m, ServerMsg::Chat(ChatToClient::Line(l)) if l.text == after),
+        );
+    }
+    // The host can kick a spectator.
+    peers[0].send(ClientMsg::Moderation(ModerationRequest::Kick {
+        target: cy_id,
+        reason: KickReason::Unspecified,
+    }));
+    cy.wait("kicked", |m| {
+        matches!(m, ServerMsg::Rejected(Rejection::Kicked(_)))
+    });
+}
+
+/// Changing between playing and watching: at once between turns, at the end of the turn
+/// during one, refused when the other side is full; a watcher leaves the game's order.
+#[test]
+fn players_and_spectators_change_places_between_turns() {
+    let mut options = options(Duration::from_secs(120));
+    options.rooms.room_size = 3;
+    let server = start_server(options);
+    let mut peers = [
+        Peer::join(server.addr, "Ann"),
+        Peer::join(server.addr, "Ben"),
+        Peer::join(server.addr, "Cy"),
+    ];
+    let mut dan = Peer::join_as(server.addr, "Dan", true);
+    let role = |m: &ServerMsg, id: ClientId, spectator: bool| {
+        *m == ServerMsg::Room(RoomUpdate::Role { id, spectator })
+    };
+    // Full: no seat to play in.
+    dan.send(ClientMsg::Role(RoleRequest { spectate: false }));
+    dan.wait("refused", |m| {
+        *m == ServerMsg::Role(RoleReply::Refused(RoleRefusal::PlayersFull { capacity: 3 }))
+    });
+    // Between games, at once.
+    let cy_id = peers[2].id;
+    peers[2].send(ClientMsg::Role(RoleRequest { spectate: true }));
+    peers[0].wait("Cy watches", |m| role(m, cy_id, true));
+    let dan_id = dan.id;
+    dan.send(ClientMsg::Role(RoleRequest { spectate: false }));
+    peers[0].wait("Dan plays", |m| role(m, dan_id, false));
+
+    // A game of Ann, Ben and Dan; Ben asks to watch during the first turn.
+    peers[0].quiz(QuizToServer::Start(settings(1)));
+    let PhaseView::Choosing { drawer, .. } =
+        peers[1].wait_state("choosing", |p| matches!(p, PhaseView::Choosing { .. }))
+    else {
+        unreachable!()
+    };
+    let ben_id = peers[1].id;
+    peers[1].send(ClientMsg::Role(RoleRequest { spectate: true }));
+    peers[1].wait("waiting", |m| {
+        *m == ServerMsg::Role(RoleReply::Waiting { spectate: true })
+    });
+    let [ann, ben, _] = &mut peers;
+    let mut all = [ann, ben, &mut dan];
+    let d = all.iter().position(|p| p.id == drawer).unwrap();
+    all[d].quiz(QuizToServer::Choose(0));
+    let mut word = String::new();
+    for peer in all.iter_mut() {
+        if let PhaseView::Drawing { word: Some(w), .. } =
+            peer.wait_state("drawing", |p| matches!(p, PhaseView::Drawing { .. }))
+        {
+            word = w;
+        }
+    }
+    assert!(
+        !all[0].seen.iter().any(|m| role(m, ben_id, true)),
+        "the change waits for the turn"
+    );
+    // The guessers find the word; at the end of the turn Ben watches, and draws no more.
+    for (i, peer) in all.iter_mut().enumerate() {
+        if i != d {
+            peer.say(&word);
+        }
+    }
+    all[0].wait_state("reveal", |p| matches!(p, PhaseView::Reveal { .. }));
+    all[0].wait("Ben watches", |m| role(m, ben_id, true));
+    // The turns left go to Ann and Dan only, until the game is over.
+    loop {
+        let next = all[0].wait("a turn or the end", |m| {
+            matches!(m, ServerMsg::Quiz(QuizToClient::Over { .. }))
+                || matches!(m, ServerMsg::Quiz(QuizToClient::State(v)) if matches!(v.phase, PhaseView::Choosing { .. }))
+        });
+        let ServerMsg::Quiz(QuizToClient::State(view)) = next else {
+            assert!(matches!(
+                next,
+                ServerMsg::Quiz(QuizToClient::Over { early: false, .. })
+            ));
+            break;
+        };
+        let PhaseView::Choosing { drawer, .. } = view.phase else {
+            unreachable!()
+        };
+        assert_ne!(drawer, ben_id, "a spectator never draws");
+        let d = all.iter().position(|p| p.id == drawer).unwrap();
+        // Views of the last turn (a finder's) are passed over: this turn's come after this.
+        all[d].pump();
+        all[d].cursor = all[d].seen.len();
+        all[d].quiz(QuizToServer::Choose(0));
+        let PhaseView::Drawing { word: Some(word), .. } =
+            all[d].wait_state("drawing", |p| matches!(p, PhaseView::Drawing { .. }))
+        else {
+            panic!("the drawer sees the word")
+        };
+        let g = all.iter().position(|p| p.id != drawer && p.id != ben_id).unwrap();
+        all[g].say(&word);
+        all[0].wait_state("reveal", |p| matches!(p, PhaseView::Reveal { .. }));
     }
 }

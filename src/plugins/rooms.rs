@@ -15,11 +15,15 @@ pub use client::{
     BROWSE_EVERY, BrowseServer, Browsing, CancelReconnect, JoinServer, Reconnecting, Rejoin, RoomBrowser,
     Roster, ServerClosing, SessionEnded, StopBrowsing,
 };
-pub use rules::{JoinPlan, Room, RoomActivity, RoomConfig, may_make_a_room, plan_join};
-pub use server::{DrainHold, OperatorToken, Player, PlayerAway, PlayerJoined, PlayerLeft, RoomIndex};
+pub use rules::{
+    JoinPlan, RoleChange, RoleRefusal, Room, RoomActivity, RoomConfig, may_make_a_room, plan_join,
+};
+pub use server::{
+    DrainHold, OperatorToken, Player, PlayerAway, PlayerJoined, PlayerLeft, RoleChanged, RoomIndex,
+};
 pub use wire::{
     JoinRequest, KickReason, KickedBy, ListRooms, ModerationRefusal, ModerationRequest, PlayerInfo,
-    Rejection, RoomList, RoomListing, RoomUpdate, SessionToken, Welcome,
+    Rejection, RoleReply, RoleRequest, RoomList, RoomListing, RoomUpdate, SessionToken, Welcome,
 };
 
 pub fn plugin(app: &mut App) {

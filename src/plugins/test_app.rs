@@ -59,6 +59,7 @@ impl TestServer {
             room: room.map(Into::into),
             host_token: None,
             resume: None,
+            spectate: false,
         };
         self.send(client, join);
         self.update();

@@ -87,7 +87,15 @@ pub(super) fn show(
                 room: room.clone().unwrap_or_default(),
             });
             memory.save();
-            start_joining(&mut state, &mut next, &mut out.join, &addr, name, room);
+            let spectate = state.spectate;
+            start_joining(
+                &mut state,
+                &mut next,
+                &mut out.join,
+                &addr,
+                name,
+                (room, spectate),
+            );
         }
         Action::Host => {
             let Some(port) = parse_port(&state.host_port) else {
@@ -242,6 +250,7 @@ fn join_fields(ui: &mut egui::Ui, state: &mut UiState) -> Option<Action> {
             }
             ui.end_row();
         });
+    ui.checkbox(&mut state.spectate, "Watch only (join as a spectator)");
     ui.add_space(4.0);
     let mut browse = false;
     ui.horizontal(|ui| {

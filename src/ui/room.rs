@@ -19,7 +19,8 @@ use crate::plugins::net::{ClientState, LeaveRequested, ToServer};
 use crate::plugins::quiz::ui as quiz_ui;
 use crate::plugins::quiz::{QuizToServer, QuizView};
 use crate::plugins::rooms::{
-    CancelReconnect, KickReason, ModerationRequest, PlayerInfo, Reconnecting, Rejoin, Roster, ServerClosing,
+    CancelReconnect, KickReason, ModerationRequest, PlayerInfo, Reconnecting, Rejoin, RoleRequest, Roster,
+    ServerClosing,
 };
 use crate::theme;
 
@@ -46,6 +47,7 @@ pub(super) struct RoomActions<'w> {
     quiz: MessageWriter<'w, ToServer<QuizToServer>>,
     cancel_reconnect: MessageWriter<'w, CancelReconnect>,
     moderate: MessageWriter<'w, ToServer<ModerationRequest>>,
+    role: MessageWriter<'w, ToServer<RoleRequest>>,
     rejoin: MessageWriter<'w, Rejoin>,
 }
 
@@ -170,7 +172,7 @@ fn top_bar_left(ui: &mut egui::Ui, state: &UiState, view: &RoomView, facts: Fact
         ui.separator();
         ui.label(format!(
             "{} / {} players",
-            view.roster.players.len(),
+            view.roster.players.iter().filter(|p| !p.spectator).count(),
             view.roster.capacity
         ));
         if facts.in_game {
@@ -220,9 +222,15 @@ fn side_panel(
                 ui.separator();
             }
             if facts.connected
+                && !view.roster.spectating()
                 && let Some(like) = quiz_ui::likes(ui, &view.quiz, view.roster.me)
             {
                 act.quiz.write(ToServer(like));
+            }
+            if facts.connected
+                && let Some(request) = role_toggle(ui, &view.roster)
+            {
+                act.role.write(ToServer(request));
             }
             if let Some(request) = players(ui, &view.roster, &view.quiz, facts.hosting, &state.reachable)
                 && facts.connected
@@ -390,10 +398,15 @@ fn players(
     reachable: &[String],
 ) -> Option<ModerationRequest> {
     let mut asked = None;
-    let heading = match roster.capacity {
+    let playing = roster.players.iter().filter(|p| !p.spectator).count();
+    let watching = roster.players.len() - playing;
+    let mut heading = match roster.capacity {
         0 => "Players".to_owned(),
-        capacity => format!("Players ({}/{capacity})", roster.players.len()),
+        capacity => format!("Players ({playing}/{capacity})"),
     };
+    if watching > 0 {
+        heading.push_str(&format!(", {watching} watching"));
+    }
     ui.label(RichText::new(heading).strong());
     let show_addresses = roster.players.iter().any(|p| p.addr.is_some());
     let scored = quiz.game.is_some() || quiz.last_game.is_some();
@@ -402,6 +415,8 @@ fn players(
         // Highest score first, like a leaderboard.
         order.sort_by_key(|p| std::cmp::Reverse(quiz.score(p.id).unwrap_or(0)));
     }
+    // Spectators last.
+    order.sort_by_key(|p| p.spectator);
     egui::ScrollArea::vertical()
         .id_salt("players")
         .max_height(180.0)
@@ -436,6 +451,47 @@ fn players(
     asked
 }
 
+/// Watch or play: the button, and the change waiting for the end of the turn. Returns the
+/// request.
+fn role_toggle(ui: &mut egui::Ui, roster: &Roster) -> Option<RoleRequest> {
+    roster.me?;
+    let spectating = roster.spectating();
+    let mut asked = None;
+    ui.horizontal(|ui| match roster.role_waiting {
+        Some(spectate) => {
+            let what = if spectate {
+                "You will watch"
+            } else {
+                "You will play"
+            };
+            ui.label(RichText::new(format!("{what} from the end of the turn")).weak());
+            if ui.small_button("Stay").clicked() {
+                asked = Some(RoleRequest { spectate: spectating });
+            }
+        }
+        None if spectating => {
+            ui.label(RichText::new("You are watching").color(theme::EMPHASIS));
+            if ui
+                .small_button("Play")
+                .on_hover_text("take a player's seat (at the end of the turn, during a game)")
+                .clicked()
+            {
+                asked = Some(RoleRequest { spectate: false });
+            }
+        }
+        None => {
+            if ui
+                .small_button("Watch")
+                .on_hover_text("stop playing and watch (at the end of the turn, during a game)")
+                .clicked()
+            {
+                asked = Some(RoleRequest { spectate: true });
+            }
+        }
+    });
+    asked
+}
+
 /// A player's menu: the host kicks (with a reason), the others vote to kick.
 fn moderation_menu(ui: &mut egui::Ui, roster: &Roster, player: &PlayerInfo) -> Option<ModerationRequest> {
     let target = player.id;
@@ -451,6 +507,9 @@ fn moderation_menu(ui: &mut egui::Ui, roster: &Roster, player: &PlayerInfo) -> O
                 return Some(ModerationRequest::Kick { target, reason });
             }
         }
+        None
+    } else if roster.spectating() {
+        ui.label(RichText::new("Spectators do not vote to kick").weak());
         None
     } else if ui.button(format!("Vote to kick {}", player.name)).clicked() {
         ui.close();
@@ -481,11 +540,14 @@ fn player_row(
     if player.away {
         text.push_str(" (reconnecting…)");
     }
+    if player.spectator {
+        text.push_str(" · watching");
+    }
     if !mark.is_empty() {
         text.push(' ');
         text.push_str(mark);
     }
-    let label = if player.away {
+    let label = if player.away || player.spectator {
         RichText::new(text).weak()
     } else if mark == "✔" {
         RichText::new(text).color(theme::SUCCESS)
@@ -497,7 +559,9 @@ fn player_row(
     if Some(player.id) != roster.me {
         name.context_menu(|ui| asked = moderation_menu(ui, roster, player));
     }
-    if scored {
+    if scored && player.spectator && score.is_none() {
+        ui.label("");
+    } else if scored {
         ui.label(RichText::new(score.unwrap_or(0).to_string()).strong());
     }
     if show_addresses {

@@ -46,7 +46,10 @@ fn contents(ui: &mut egui::Ui, state: &mut UiState, browser: &RoomBrowser) -> Op
         });
     });
     ui.add_space(8.0);
-    ui.horizontal(|ui| nickname(ui, state));
+    ui.horizontal(|ui| {
+        nickname(ui, state);
+        ui.checkbox(&mut state.spectate, "Watch only");
+    });
     ui.add_space(8.0);
     egui::Frame::group(ui.style()).inner_margin(10.0).show(ui, |ui| {
         ui.set_width(WIDTH - 24.0);

@@ -33,18 +33,29 @@ pub(super) fn apply_launch(
         Launch::Host { hosted, name } => {
             start_hosting(&mut commands, &mut state, &mut next, &mut connect, hosted, name);
         }
-        Launch::Join { addr, name, room } => {
-            start_joining(&mut state, &mut next, &mut connect, &addr, name, room);
+        Launch::Join {
+            addr,
+            name,
+            room,
+            spectate,
+        } => {
+            start_joining(&mut state, &mut next, &mut connect, &addr, name, (room, spectate));
         }
     }
 }
 
-pub(crate) fn join_request(name: String, room: Option<String>, host_token: Option<[u8; 16]>) -> JoinRequest {
+pub(crate) fn join_request(
+    name: String,
+    room: Option<String>,
+    host_token: Option<[u8; 16]>,
+    spectate: bool,
+) -> JoinRequest {
     JoinRequest {
         name,
         room,
         host_token,
         resume: None,
+        spectate,
     }
 }
 
@@ -71,7 +82,7 @@ pub(super) fn start_hosting(
     state.ended = None;
     connect.write(JoinServer {
         addr: state.server_addr.clone(),
-        join: join_request(name, None, Some(hosted.token)),
+        join: join_request(name, None, Some(hosted.token), false),
     });
     commands.insert_resource(hosted);
     next.set(AppMode::Server);
@@ -83,14 +94,14 @@ pub(super) fn start_joining(
     connect: &mut MessageWriter<JoinServer>,
     addr: &str,
     name: String,
-    room: Option<String>,
+    (room, spectate): (Option<String>, bool),
 ) {
     state.server_addr = with_default_port(addr, DEFAULT_PORT);
     state.reachable.clear();
     state.ended = None;
     connect.write(JoinServer {
         addr: state.server_addr.clone(),
-        join: join_request(name, room, None),
+        join: join_request(name, room, None, spectate),
     });
     next.set(AppMode::Client);
 }

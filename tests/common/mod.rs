@@ -21,8 +21,8 @@ use catchmind::plugins::net::{
 };
 use catchmind::plugins::quiz::{QuizToClient, QuizToServer};
 use catchmind::plugins::rooms::{
-    JoinRequest, JoinServer, ListRooms, ModerationRefusal, ModerationRequest, Rejection, RoomList,
-    RoomUpdate, Roster, SessionEnded, Welcome,
+    JoinRequest, JoinServer, ListRooms, ModerationRefusal, ModerationRequest, Rejection, RoleReply,
+    RoleRequest, RoomList, RoomUpdate, Roster, SessionEnded, Welcome,
 };
 
 pub fn start_server(options: ServerOptions) -> HostedServer {
@@ -58,6 +58,7 @@ pub fn hello(name: &str, room: Option<&str>) -> JoinRequest {
         room: room.map(Into::into),
         host_token: None,
         resume: None,
+        spectate: false,
     }
 }
 
@@ -112,6 +113,7 @@ pub enum ClientMsg {
     Quiz(QuizToServer),
     Moderation(ModerationRequest),
     ListRooms,
+    Role(RoleRequest),
 }
 
 impl ClientMsg {
@@ -135,6 +137,7 @@ impl ClientMsg {
             ClientMsg::Quiz(msg) => tagged(msg),
             ClientMsg::Moderation(msg) => tagged(msg),
             ClientMsg::ListRooms => tagged(&ListRooms),
+            ClientMsg::Role(msg) => tagged(msg),
         }
     }
 }
@@ -151,6 +154,7 @@ pub enum ServerMsg {
     Quiz(QuizToClient),
     Moderation(ModerationRefusal),
     Rooms(RoomList),
+    Role(RoleReply),
 }
 
 impl ServerMsg {
@@ -175,6 +179,7 @@ impl ServerMsg {
             t if t == tag::<QuizToClient>() => ServerMsg::Quiz(de(body)),
             t if t == tag::<ModerationRefusal>() => ServerMsg::Moderation(de(body)),
             t if t == tag::<RoomList>() => ServerMsg::Rooms(de(body)),
+            t if t == tag::<RoleReply>() => ServerMsg::Role(de(body)),
             other => panic!("unknown tag {other}"),
         }
     }

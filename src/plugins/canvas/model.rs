@@ -122,6 +122,8 @@ pub enum CanvasError {
     NothingToUndo,
     #[error("the board is already clear")]
     AlreadyClear,
+    #[error("spectators watch: they do not draw")]
+    Spectating,
 }
 
 /// One stroke: a brush and the points it passes through.

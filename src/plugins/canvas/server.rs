@@ -14,7 +14,7 @@ use crate::plugins::LogicSystems;
 use crate::plugins::net::{
     Encoded, FromClient, Recipients, ServerWake, ToClients, WireRegistry, address_key,
 };
-use crate::plugins::rooms::{Player, PlayerJoined, PlayerLeft, Room, RoomIndex};
+use crate::plugins::rooms::{Player, PlayerJoined, PlayerLeft, RoleChanged, Room, RoomIndex};
 use crate::rate::TokenBucket;
 
 pub(super) fn plugin(app: &mut App) {
@@ -27,6 +27,7 @@ pub(super) fn plugin(app: &mut App) {
                 prepare_joiners,
                 send_owed_pictures,
                 release_leavers,
+                release_spectators,
                 apply_requests,
             )
                 .chain()
@@ -279,6 +280,37 @@ fn release_leavers(
     }
 }
 
+/// A member who starts watching lets go of the pen and of a stroke they were drawing.
+fn release_spectators(
+    mut changed: MessageReader<RoleChanged>,
+    mut rooms: Query<(&Room, &mut RoomCanvas)>,
+    mut out: MessageWriter<ToClients<CanvasToClient>>,
+) {
+    for RoleChanged {
+        client,
+        room,
+        spectator,
+    } in changed.read()
+    {
+        let Ok((room, mut canvas)) = rooms.get_mut(*room) else {
+            continue;
+        };
+        if !*spectator {
+            continue;
+        }
+        let everyone = || Recipients::Many(room.members().collect());
+        if canvas.drawing.finish(*client) {
+            out.write(ToClients::new(
+                everyone(),
+                CanvasToClient::End { author: *client },
+            ));
+        }
+        if canvas.pen.holder_left(*client) {
+            out.write(ToClients::new(everyone(), CanvasToClient::Pen(None)));
+        }
+    }
+}
+
 fn apply_requests(
     time: Res<Time<Real>>,
     mut budget: ResMut<PictureBudget>,
@@ -299,7 +331,12 @@ fn apply_requests(
         };
         let everyone = || Recipients::Many(room.members().collect());
         let others = || Recipients::Many(room.members().filter(|id| id != client).collect());
-        match apply_request(&mut canvas, *client, msg, now) {
+        // Spectators watch: they never hold the pen.
+        let result = match room.is_spectator(*client) {
+            true => Err(CanvasError::Spectating),
+            false => apply_request(&mut canvas, *client, msg, now),
+        };
+        match result {
             Ok(Relay::None) => {}
             Ok(Relay::ToEveryone(msg)) => {
                 out.write(ToClients::new(everyone(), msg));

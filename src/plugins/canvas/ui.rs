@@ -161,6 +161,15 @@ fn pen_status(
     input: &mut Vec<DrawInput>,
 ) {
     let me = roster.me;
+    if roster.spectating() {
+        match state.pen.map(|holder| roster.display_name(holder)) {
+            Some(name) => ui.label(format!("{name} is drawing")),
+            None if in_game => ui.label("Between turns"),
+            None => ui.label("Nobody is drawing"),
+        };
+        ui.label(RichText::new("You are watching").weak());
+        return;
+    }
     match state.pen {
         Some(holder) if in_game && Some(holder) == me => {
             ui.label(RichText::new("Your turn: draw!").color(theme::EMPHASIS));

@@ -70,8 +70,8 @@ impl WireMessage for CanvasToServer {
 
 impl WireMessage for CanvasToClient {
     const NAME: &'static str = "canvas.to_client";
-    /// 2: refusals for no-op requests (`NothingToUndo`, `AlreadyClear`).
-    const VERSION: u16 = 2;
+    /// 2: refusals for no-op requests (`NothingToUndo`, `AlreadyClear`); 3: `Spectating`.
+    const VERSION: u16 = 3;
 }
 
 /// Splits a drawing into log messages that each encode under [`LOG_CHUNK_BYTES`].

@@ -8,7 +8,7 @@ use super::wire::{ChatLine, ChatToClient};
 use crate::id::ClientId;
 use crate::plugins::LogicSystems;
 use crate::plugins::net::FromServer;
-use crate::plugins::rooms::{RoomUpdate, Roster, SessionEnded, Welcome};
+use crate::plugins::rooms::{RoleReply, RoomUpdate, Roster, SessionEnded, Welcome};
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<ChatLog>()
@@ -30,6 +30,8 @@ pub enum ChatEntry {
         from: ClientId,
         name: String,
         text: String,
+        /// Among spectators (during a turn), rather than among those who know the word.
+        spectators: bool,
     },
     Notice(String),
     /// Good news worth seeing (someone guessed the word).
@@ -106,6 +108,7 @@ fn collect_chat(
     mut incoming: MessageReader<FromServer<ChatToClient>>,
     mut ended: MessageReader<SessionEnded>,
     mut updates: MessageReader<FromServer<RoomUpdate>>,
+    mut role_replies: MessageReader<FromServer<RoleReply>>,
     roster: Res<Roster>,
 ) {
     for FromServer(welcome) in welcomes.read() {
@@ -119,9 +122,22 @@ fn collect_chat(
             continue;
         }
         log.entries.clear();
-        let others = welcome.players.len().saturating_sub(1);
+        let watching = welcome.players.iter().any(|p| p.id == welcome.you && p.spectator);
+        if watching {
+            log.notice(format!(
+                "You are watching room \"{}\": you see the board, the chat and the scores; during a turn only the other spectators read what you write.",
+                welcome.room
+            ));
+            continue;
+        }
+        let playing = welcome.players.iter().filter(|p| !p.spectator).count();
+        let others = playing.saturating_sub(1);
+        let watching = match welcome.players.len() - playing {
+            0 => String::new(),
+            n => format!(", {n} watching"),
+        };
         log.notice(format!(
-            "You joined room \"{}\" ({} other player{} here).",
+            "You joined room \"{}\" ({} other player{} here{watching}).",
             welcome.room,
             others,
             if others == 1 { "" } else { "s" }
@@ -145,6 +161,8 @@ fn collect_chat(
                     from: line.from,
                     name: line.name.clone(),
                     text: line.text.clone(),
+                    // A spectator's private lines are only ever the spectators'.
+                    spectators: roster.spectating(),
                 });
             }
             ChatToClient::Joined { name } => log.notice(format!("{name} joined.")),
@@ -177,8 +195,21 @@ fn collect_chat(
                 restart,
                 last_turn_secs,
             } => log.notice(closing_notice(*restart, *last_turn_secs)),
+            RoomUpdate::Role { id, spectator } => log.notice(role_notice(
+                roster.display_name(*id),
+                roster.me == Some(*id),
+                *spectator,
+            )),
             _ => {}
         }
+    }
+    for FromServer(reply) in role_replies.read() {
+        log.notice(match reply {
+            RoleReply::Waiting { spectate: true } => "You will watch from the end of this turn.".to_owned(),
+            RoleReply::Waiting { spectate: false } => "You will play from the end of this turn.".to_owned(),
+            RoleReply::Cancelled => "You stay as you are.".to_owned(),
+            RoleReply::Refused(why) => format!("Cannot change: {why}."),
+        });
     }
     for ended in ended.read() {
         let what = if ended.was_kicked() {
@@ -189,6 +220,16 @@ fn collect_chat(
             "Disconnected"
         };
         log.notice(format!("{what}: {ended}."));
+    }
+}
+
+/// A member started watching or playing.
+fn role_notice(name: &str, me: bool, spectator: bool) -> String {
+    match (me, spectator) {
+        (true, true) => "You now watch: you see the board, the chat and the scores; during a turn only the other spectators read what you write.".into(),
+        (true, false) => "You play again.".into(),
+        (false, true) => format!("{name} now watches."),
+        (false, false) => format!("{name} plays again."),
     }
 }
 

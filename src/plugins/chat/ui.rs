@@ -61,8 +61,19 @@ pub fn chat_panel(
 
 fn entry_row(ui: &mut egui::Ui, entry: &ChatEntry, me: Option<ClientId>) {
     match entry {
-        ChatEntry::Line { from, name, text } => said_row(ui, *from, name, text, me, false),
-        ChatEntry::Private { from, name, text } => said_row(ui, *from, name, text, me, true),
+        ChatEntry::Line { from, name, text } => said_row(ui, *from, name, text, me, None),
+        ChatEntry::Private {
+            from,
+            name,
+            text,
+            spectators,
+        } => {
+            let who = match spectators {
+                true => "Only the spectators see this (during a turn)",
+                false => "Only the drawer and those who found the word see this",
+            };
+            said_row(ui, *from, name, text, me, Some(who))
+        }
         ChatEntry::Highlight(text) => {
             ui.label(RichText::new(text).strong().color(theme::SUCCESS));
         }
@@ -76,8 +87,16 @@ fn entry_row(ui: &mut egui::Ui, entry: &ChatEntry, me: Option<ClientId>) {
 }
 
 /// A player's line: their name (blue for your own) and text; a private line (seen only by
-/// the drawer and those who found the word) is marked with a lock and tinted.
-fn said_row(ui: &mut egui::Ui, from: ClientId, name: &str, text: &str, me: Option<ClientId>, private: bool) {
+/// the drawer and those who found the word, or only by spectators: `private` says who) is
+/// marked with a lock and tinted.
+fn said_row(
+    ui: &mut egui::Ui,
+    from: ClientId,
+    name: &str,
+    text: &str,
+    me: Option<ClientId>,
+    private: Option<&str>,
+) {
     let colour = if Some(from) == me {
         theme::ACCENT
     } else {
@@ -85,13 +104,13 @@ fn said_row(ui: &mut egui::Ui, from: ClientId, name: &str, text: &str, me: Optio
     };
     ui.horizontal_wrapped(|ui| {
         ui.spacing_mut().item_spacing.x = 4.0;
-        if private {
+        if let Some(who) = private {
             ui.label(RichText::new("🔒").color(theme::PRIVATE_TINT))
-                .on_hover_text("Only the drawer and those who found the word see this");
+                .on_hover_text(who);
         }
         ui.label(RichText::new(format!("{name}:")).strong().color(colour));
         let text = RichText::new(text);
-        ui.label(if private {
+        ui.label(if private.is_some() {
             text.color(theme::PRIVATE_TINT)
         } else {
             text

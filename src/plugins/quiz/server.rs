@@ -23,7 +23,7 @@ use crate::plugins::canvas::{LockPen, PenLock};
 use crate::plugins::chat::{Audience, ChatLine, HandOverLines, LineSaid, PublishLine};
 use crate::plugins::net::{Draining, FromClient, ServerWake, ToClients, address_key};
 use crate::plugins::rooms::{
-    DrainHold, Player, PlayerAway, PlayerJoined, PlayerLeft, Room, RoomActivity, RoomIndex,
+    DrainHold, Player, PlayerAway, PlayerJoined, PlayerLeft, RoleChanged, Room, RoomActivity, RoomIndex,
 };
 
 pub(super) fn plugin(app: &mut App) {
@@ -33,6 +33,7 @@ pub(super) fn plugin(app: &mut App) {
             Update,
             (
                 offer_joiners,
+                change_roles_in_games,
                 leave_games,
                 hold_for_the_away,
                 handle_requests,
@@ -245,7 +246,7 @@ fn offer_joiners(
     time: Res<Time<Real>>,
     config: Res<QuizConfig>,
     mut joined: MessageReader<PlayerJoined>,
-    mut rooms: Query<(&mut RoomGame, &RoomWords)>,
+    mut rooms: Query<(&Room, &mut RoomGame, &RoomWords)>,
     mut out: MessageWriter<ToClients<QuizToClient>>,
 ) {
     let custom_words = config.custom_words.as_ref().map_or(0, |w| w.len() as u32);
@@ -257,7 +258,7 @@ fn offer_joiners(
     } in joined.read()
     {
         out.write(ToClients::one(*client, QuizToClient::Offer { custom_words }));
-        let Ok((mut slot, room_words)) = rooms.get_mut(*room) else {
+        let Ok((room_data, mut slot, room_words)) = rooms.get_mut(*room) else {
             continue;
         };
         if !room_words.words.is_empty() {
@@ -270,10 +271,54 @@ fn offer_joiners(
         if *resumed {
             session.game.back(*client);
         }
-        session.game.join(*client);
-        session.names.insert(*client, name.clone());
+        // A spectator watches: never in the game's order or scores.
+        if !room_data.is_spectator(*client) {
+            session.game.join(*client);
+            session.names.insert(*client, name.clone());
+        }
         if let Some(view) = view_for(&session.game, *client, time.elapsed()) {
             out.write(ToClients::one(*client, QuizToClient::State(view)));
+        }
+    }
+}
+
+/// A member who starts watching leaves the game (keeping the points they scored on the board);
+/// one who starts playing joins it, as a joiner would. Both happen between turns.
+fn change_roles_in_games(
+    time: Res<Time<Real>>,
+    mut changed: MessageReader<RoleChanged>,
+    mut rooms: Query<(&Room, &mut RoomGame)>,
+    mut out: QuizOut,
+) {
+    let now = time.elapsed();
+    for RoleChanged {
+        client,
+        room,
+        spectator,
+    } in changed.read()
+    {
+        let Ok((room_data, mut slot)) = rooms.get_mut(*room) else {
+            continue;
+        };
+        let Some(session) = slot.0.as_mut() else {
+            continue;
+        };
+        let at = At {
+            entity: *room,
+            room: room_data,
+            now,
+        };
+        if *spectator {
+            let events = session.game.leave(*client, now, &mut session.rng);
+            dispatch(events, &at, &mut slot, &mut out);
+            continue;
+        }
+        session.game.join(*client);
+        if let Some(name) = room_data.name_of(*client) {
+            session.names.insert(*client, name.to_owned());
+        }
+        if let Some(view) = view_for(&session.game, *client, now) {
+            out.one(*client, QuizToClient::State(view));
         }
     }
 }
@@ -360,6 +405,7 @@ fn handle_requests(
             QuizToServer::RoomWords(text) => {
                 set_room_words(&at, *client, text, &slot, &mut room_words, &mut out)
             }
+            QuizToServer::Like if room.is_spectator(*client) => Err(QuizRefusal::Spectating),
             QuizToServer::Like => match slot.0.as_mut().map(|s| s.game.like(*client)) {
                 None => Err(QuizRefusal::NotRunning),
                 Some(Err(why)) => Err(QuizRefusal::Game(why)),
@@ -448,7 +494,7 @@ fn start(
         (pack, _) => words::builtin(pack),
     };
     let mut rng = StdRng::from_os_rng();
-    let members: Vec<ClientId> = at.room.members().collect();
+    let members: Vec<ClientId> = at.room.players().collect();
     let bag = match share {
         0 => words::WordBag::new(words),
         share => words::WordBag::mixed(words, room_words.to_vec(), share),
@@ -492,6 +538,15 @@ fn route_guesses(
             out.publish(*entity, line, Audience::Room);
             continue;
         };
+        // Spectators never guess; during a turn only the other spectators read them.
+        if room.is_spectator(line.from) {
+            let audience = match session.game.phase {
+                Phase::Choosing { .. } | Phase::Drawing(_) => Audience::Only(room.spectators().collect()),
+                Phase::Reveal { .. } | Phase::Over => Audience::Room,
+            };
+            out.publish(*entity, line, audience);
+            continue;
+        }
         let insiders = session.game.insiders();
         let Some(player) = index.player(line.from).and_then(|e| players.get(e).ok()) else {
             continue;
@@ -550,10 +605,16 @@ fn describe_rooms(mut rooms: Query<(&RoomGame, &mut RoomActivity)>) {
     for (slot, mut activity) in &mut rooms {
         let playing = slot.0.is_some();
         let language = slot.0.as_ref().map(|session| language_of(&session.game.settings));
+        let turn = slot
+            .0
+            .as_ref()
+            .is_some_and(|session| matches!(session.game.phase, Phase::Choosing { .. } | Phase::Drawing(_)));
         if activity.playing != playing
+            || activity.turn != turn
             || language.is_some_and(|language| activity.language.as_deref() != Some(language))
         {
             activity.playing = playing;
+            activity.turn = turn;
             if let Some(language) = language {
                 activity.language = Some(language.to_owned());
             }

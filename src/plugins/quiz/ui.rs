@@ -159,7 +159,7 @@ pub fn lobby(
     if let Some(text) = room_words_editor(ui, view.room_words, words_text) {
         request = Some(QuizToServer::RoomWords(text));
     }
-    let enough = roster.players.len() >= 2;
+    let enough = roster.players.iter().filter(|p| !p.spectator).count() >= 2;
     ui.horizontal(|ui| {
         let button = egui::Button::new(RichText::new("▶ Start game").strong().size(16.0));
         if ui

@@ -176,6 +176,8 @@ pub enum QuizRefusal {
     RoomWords(RoomWordsError),
     #[error("the room's words were just set; wait a moment before setting them again")]
     RoomWordsTooSoon,
+    #[error("spectators watch: they do not like, guess or draw")]
+    Spectating,
 }
 
 impl WireMessage for QuizToServer {
@@ -188,6 +190,6 @@ impl WireMessage for QuizToClient {
     const NAME: &'static str = "quiz.to_client";
     /// 2: `Tell::NextTurn`, `Tell::OneAtATime`; 3: `TimeCut`, `Settings::cut_secs`; 4:
     /// `RoomWords`, `Liked`, `Settings::room_words`, the room's words and likes refusals; 5:
-    /// `QuizRefusal::RoomWordsTooSoon`.
-    const VERSION: u16 = 5;
+    /// `QuizRefusal::RoomWordsTooSoon`; 6: `QuizRefusal::Spectating`.
+    const VERSION: u16 = 6;
 }

@@ -209,6 +209,7 @@ mod tests {
         let playing = RoomActivity {
             playing: true,
             language: Some("ko".into()),
+            turn: true,
         };
         let activities = [None, Some(&playing), None, None];
         let list = room_list(rooms.iter().zip(activities), &RoomConfig::default());
@@ -243,6 +244,7 @@ mod tests {
         let language = RoomActivity {
             playing: true,
             language: Some("custom".into()),
+            turn: false,
         };
         let list = room_list(rooms.iter().map(|r| (r, Some(&language))), &RoomConfig::default());
         let bytes = crate::codec::encode(&list).unwrap().len();

@@ -6,7 +6,7 @@ use bevy::prelude::*;
 use std::time::Duration;
 
 use super::wire::{
-    JoinRequest, ListRooms, PlayerInfo, Rejection, RoomList, RoomUpdate, SessionToken, Welcome,
+    JoinRequest, ListRooms, PlayerInfo, Rejection, RoleReply, RoomList, RoomUpdate, SessionToken, Welcome,
 };
 use crate::id::ClientId;
 use crate::plugins::LogicSystems;
@@ -192,6 +192,8 @@ pub struct Roster {
     pub host: Option<ClientId>,
     /// The server said it is stopping.
     pub closing: Option<ServerClosing>,
+    /// This client asked to watch (`true`) or to play, from the end of the turn.
+    pub role_waiting: Option<bool>,
     /// Why the server turned this client away, until the connection ends.
     rejection: Option<Rejection>,
 }
@@ -208,6 +210,13 @@ pub struct ServerClosing {
 impl Roster {
     pub fn name_of(&self, id: ClientId) -> Option<&str> {
         self.players.iter().find(|p| p.id == id).map(|p| p.name.as_str())
+    }
+
+    /// This client watches rather than plays.
+    pub fn spectating(&self) -> bool {
+        self.me
+            .and_then(|me| self.players.iter().find(|p| p.id == me))
+            .is_some_and(|p| p.spectator)
     }
 
     /// The player's name, or "someone" for a player no longer (or not yet) in the room.
@@ -311,6 +320,7 @@ fn track_roster(
     mut welcomes: MessageReader<FromServer<Welcome>>,
     mut rejections: MessageReader<FromServer<Rejection>>,
     mut updates: MessageReader<FromServer<RoomUpdate>>,
+    mut role_replies: MessageReader<FromServer<RoleReply>>,
 ) {
     for FromServer(welcome) in welcomes.read() {
         seat.token = Some(welcome.session);
@@ -323,7 +333,14 @@ fn track_roster(
             players: welcome.players.clone(),
             host: welcome.host,
             closing: None,
+            role_waiting: None,
             rejection: None,
+        };
+    }
+    for FromServer(reply) in role_replies.read() {
+        roster.role_waiting = match reply {
+            RoleReply::Waiting { spectate } => Some(*spectate),
+            RoleReply::Cancelled | RoleReply::Refused(_) => None,
         };
     }
     if let Some(FromServer(why)) = rejections.read().last() {
@@ -355,6 +372,14 @@ fn track_roster(
                     restart: *restart,
                     by: last_turn_secs.map(|secs| time.elapsed() + Duration::from_secs(secs.into())),
                 });
+            }
+            RoomUpdate::Role { id, spectator } => {
+                if let Some(player) = roster.players.iter_mut().find(|p| p.id == *id) {
+                    player.spectator = *spectator;
+                }
+                if roster.me == Some(*id) {
+                    roster.role_waiting = None;
+                }
             }
             RoomUpdate::Away(id) | RoomUpdate::Back(id) => {
                 let away = matches!(update, RoomUpdate::Away(_));

@@ -21,7 +21,12 @@ pub struct RoomConfig {
     /// How long a player's seat (name, score, turn) is kept after their connection drops;
     /// zero keeps none.
     pub seat_hold: std::time::Duration,
+    /// Spectators a room takes besides its players (they take no player's seat).
+    pub spectators: u16,
 }
+
+/// Spectators a room takes by default.
+pub const DEFAULT_SPECTATORS: u16 = 8;
 
 impl Default for RoomConfig {
     fn default() -> Self {
@@ -32,6 +37,7 @@ impl Default for RoomConfig {
             join_timeout: std::time::Duration::from_secs(10),
             rooms_per_address: 4,
             seat_hold: std::time::Duration::from_secs(60),
+            spectators: DEFAULT_SPECTATORS,
         }
     }
 }
@@ -54,13 +60,18 @@ pub struct RoomActivity {
     pub playing: bool,
     /// The language of the words of the room's last game (`ko`, `en`, `custom`).
     pub language: Option<String>,
+    /// A turn is being chosen or drawn: players and spectators change places when it ends.
+    pub turn: bool,
 }
 
 /// A room: its members in the order they joined, and its host.
 #[derive(Component, Debug, Clone)]
 pub struct Room {
     pub name: String,
+    /// Players (spectators aside).
     pub capacity: u16,
+    /// Spectators.
+    pub spectator_capacity: u16,
     pub is_default: bool,
     members: Vec<Member>,
     host: Option<ClientId>,
@@ -75,6 +86,10 @@ struct Member {
     operator: bool,
     /// The connection dropped; the seat is held.
     away: bool,
+    /// Watches: never draws, guesses or scores.
+    spectator: bool,
+    /// Asked to become a spectator (`true`) or a player, once the turn ends.
+    wants: Option<bool>,
 }
 
 impl Member {
@@ -84,8 +99,30 @@ impl Member {
             name: self.name.clone(),
             addr: with_addr.then(|| self.addr.to_string()),
             away: self.away,
+            spectator: self.spectator,
         }
     }
+}
+
+/// What became of a request to watch or to play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleChange {
+    Now,
+    /// It waits for the end of the turn.
+    AtTurnEnd,
+    /// It asked back what the member is: the change that waited is dropped.
+    Cancelled,
+}
+
+/// Why a player cannot change between playing and watching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
+pub enum RoleRefusal {
+    #[error("you are doing that already")]
+    AlreadyThat,
+    #[error("the room's {capacity} player seats are taken")]
+    PlayersFull { capacity: u16 },
+    #[error("the room's {capacity} spectator places are taken")]
+    SpectatorsFull { capacity: u16 },
 }
 
 impl Room {
@@ -93,15 +130,103 @@ impl Room {
         Self {
             name: name.into(),
             capacity,
+            spectator_capacity: DEFAULT_SPECTATORS,
             is_default,
             members: Vec::new(),
             host: None,
         }
     }
 
-    /// Members, longest-present first.
+    /// With room for this many spectators.
+    pub fn with_spectators(mut self, capacity: u16) -> Self {
+        self.spectator_capacity = capacity;
+        self
+    }
+
+    /// Members (players and spectators), longest-present first.
     pub fn members(&self) -> impl Iterator<Item = ClientId> + '_ {
         self.members.iter().map(|m| m.id)
+    }
+
+    /// The members who play (not spectators), longest-present first.
+    pub fn players(&self) -> impl Iterator<Item = ClientId> + '_ {
+        self.members.iter().filter(|m| !m.spectator).map(|m| m.id)
+    }
+
+    /// The members who watch.
+    pub fn spectators(&self) -> impl Iterator<Item = ClientId> + '_ {
+        self.members.iter().filter(|m| m.spectator).map(|m| m.id)
+    }
+
+    pub fn is_spectator(&self, id: ClientId) -> bool {
+        self.members.iter().any(|m| m.id == id && m.spectator)
+    }
+
+    fn count(&self, spectators: bool) -> usize {
+        self.members.iter().filter(|m| m.spectator == spectators).count()
+    }
+
+    /// Whether there is a free place among the spectators (`true`) or the players.
+    fn has_room_for(&self, spectator: bool) -> Result<(), RoleRefusal> {
+        match spectator {
+            true if self.count(true) >= self.spectator_capacity as usize => {
+                Err(RoleRefusal::SpectatorsFull {
+                    capacity: self.spectator_capacity,
+                })
+            }
+            false if self.count(false) >= self.capacity as usize => Err(RoleRefusal::PlayersFull {
+                capacity: self.capacity,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// `id` asks to watch (`spectate`) or to play: the change is made at once, or waits for
+    /// the end of the turn (`turn`: one is under way).
+    pub fn ask_role(&mut self, id: ClientId, spectate: bool, turn: bool) -> Result<RoleChange, RoleRefusal> {
+        let i = self
+            .members
+            .iter()
+            .position(|m| m.id == id)
+            .ok_or(RoleRefusal::AlreadyThat)?;
+        if self.members[i].spectator == spectate {
+            // Asking back what one is cancels a change that waits.
+            return match self.members[i].wants.take() {
+                Some(_) => Ok(RoleChange::Cancelled),
+                None => Err(RoleRefusal::AlreadyThat),
+            };
+        }
+        self.has_room_for(spectate)?;
+        let member = &mut self.members[i];
+        if turn {
+            member.wants = Some(spectate);
+            return Ok(RoleChange::AtTurnEnd);
+        }
+        member.wants = None;
+        member.spectator = spectate;
+        Ok(RoleChange::Now)
+    }
+
+    /// Makes the changes that waited for the turn to end: who changed, and to what (a change
+    /// that no longer fits is refused).
+    pub fn settle_roles(&mut self) -> Vec<(ClientId, Result<bool, RoleRefusal>)> {
+        let mut changed = Vec::new();
+        for i in 0..self.members.len() {
+            let Some(spectate) = self.members[i].wants.take() else {
+                continue;
+            };
+            let result = self.has_room_for(spectate).map(|()| {
+                self.members[i].spectator = spectate;
+                spectate
+            });
+            changed.push((self.members[i].id, result));
+        }
+        changed
+    }
+
+    /// Some member waits to change between playing and watching.
+    pub fn roles_waiting(&self) -> bool {
+        self.members.iter().any(|m| m.wants.is_some())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -120,23 +245,38 @@ impl Room {
         self.members.iter().any(|m| m.id == id)
     }
 
-    /// Whether a player whose name has `key` may join.
-    pub fn admission(&self, name: &str, key: &str) -> Result<(), Rejection> {
+    /// Whether a player (or a spectator, `spectate`) whose name has `key` may join.
+    pub fn admission(&self, name: &str, key: &str, spectate: bool) -> Result<(), Rejection> {
         if self.members.iter().any(|m| m.key == key) {
             return Err(Rejection::NameTaken(name.into()));
         }
-        if self.members.len() >= self.capacity as usize {
-            return Err(Rejection::RoomFull {
+        self.has_room_for(spectate).map_err(|full| match full {
+            RoleRefusal::SpectatorsFull { capacity } => Rejection::SpectatorsFull {
+                room: self.name.clone(),
+                capacity,
+            },
+            _ => Rejection::RoomFull {
                 room: self.name.clone(),
                 capacity: self.capacity,
-            });
-        }
-        Ok(())
+            },
+        })
     }
 
-    /// Adds a member; returns whether the host changed. The hosting operator always hosts
+    /// Adds a player; returns whether the host changed. The hosting operator always hosts
     /// the default room; otherwise the first member hosts.
     pub fn add(&mut self, id: ClientId, name: &str, addr: SocketAddr, operator: bool) -> bool {
+        self.add_member(id, name, addr, operator, false)
+    }
+
+    /// Adds a player or a spectator (see [`Room::add`]).
+    pub fn add_member(
+        &mut self,
+        id: ClientId,
+        name: &str,
+        addr: SocketAddr,
+        operator: bool,
+        spectator: bool,
+    ) -> bool {
         let key = name_key(name);
         self.members.push(Member {
             id,
@@ -145,6 +285,8 @@ impl Room {
             addr,
             operator,
             away: false,
+            spectator,
+            wants: None,
         });
         let take_over = self.host.is_none() || (operator && self.is_default);
         if take_over {
@@ -225,6 +367,7 @@ pub fn plan_join<'a>(
     config: &RoomConfig,
     raw_name: &str,
     raw_room: Option<&str>,
+    spectate: bool,
     find_room: impl Fn(&str) -> Option<&'a Room>,
     room_count: usize,
 ) -> Result<JoinPlan, Rejection> {
@@ -237,7 +380,7 @@ pub fn plan_join<'a>(
     let name_key = name_key(&name);
     let create = match find_room(&room_key) {
         Some(room) => {
-            room.admission(&name, &name_key)?;
+            room.admission(&name, &name_key, spectate)?;
             false
         }
         // The default room never counts against the cap and can always be made.
@@ -310,12 +453,12 @@ mod tests {
         assert!(room.roster_for(false)[0].away);
         assert_eq!(room.present().collect::<Vec<_>>(), vec![ClientId(2)]);
         assert_eq!(
-            room.admission("alice", &name_key("alice")),
+            room.admission("alice", &name_key("alice"), false),
             Err(Rejection::NameTaken("alice".into())),
             "the held name is taken"
         );
         assert!(matches!(
-            room.admission("Carol", &name_key("Carol")),
+            room.admission("Carol", &name_key("Carol"), false),
             Err(Rejection::RoomFull { .. })
         ));
         let moved: SocketAddr = "127.0.0.9:6000".parse().unwrap();
@@ -326,6 +469,76 @@ mod tests {
         );
         assert_eq!(room.roster_for(true)[0].addr.as_deref(), Some("127.0.0.9:6000"));
         assert!(!room.hold_seat(ClientId(7)));
+    }
+
+    #[test]
+    fn spectators_take_no_player_seat_and_have_their_own_cap() {
+        let mut room = Room::new("r", 2, false).with_spectators(1);
+        room.add(ClientId(1), "Ann", addr(), false);
+        room.add(ClientId(2), "Bob", addr(), false);
+        assert!(matches!(
+            room.admission("Cat", &name_key("Cat"), false),
+            Err(Rejection::RoomFull { capacity: 2, .. })
+        ));
+        assert_eq!(room.admission("Cat", &name_key("Cat"), true), Ok(()));
+        room.add_member(ClientId(3), "Cat", addr(), false, true);
+        assert!(matches!(
+            room.admission("Dan", &name_key("Dan"), true),
+            Err(Rejection::SpectatorsFull { capacity: 1, .. })
+        ));
+        assert_eq!(
+            room.admission("cat", &name_key("cat"), false),
+            Err(Rejection::NameTaken("cat".into())),
+            "a spectator's name is taken too"
+        );
+        assert_eq!(room.players().collect::<Vec<_>>(), [ClientId(1), ClientId(2)]);
+        assert_eq!(room.spectators().collect::<Vec<_>>(), [ClientId(3)]);
+        assert!(room.is_spectator(ClientId(3)) && !room.is_spectator(ClientId(1)));
+        assert!(room.roster_for(false)[2].spectator);
+    }
+
+    #[test]
+    fn players_and_spectators_change_places_at_the_end_of_the_turn() {
+        let mut room = Room::new("r", 2, false).with_spectators(1);
+        room.add(ClientId(1), "Ann", addr(), false);
+        room.add(ClientId(2), "Bob", addr(), false);
+        room.add_member(ClientId(3), "Cat", addr(), false, true);
+        // No free seat either way.
+        assert_eq!(
+            room.ask_role(ClientId(3), false, false),
+            Err(RoleRefusal::PlayersFull { capacity: 2 })
+        );
+        assert_eq!(
+            room.ask_role(ClientId(1), true, false),
+            Err(RoleRefusal::SpectatorsFull { capacity: 1 })
+        );
+        assert_eq!(
+            room.ask_role(ClientId(3), true, false),
+            Err(RoleRefusal::AlreadyThat)
+        );
+        room.remove(ClientId(3));
+        // During a turn, the change waits; asking back cancels it.
+        assert_eq!(room.ask_role(ClientId(1), true, true), Ok(RoleChange::AtTurnEnd));
+        assert!(!room.is_spectator(ClientId(1)) && room.roles_waiting());
+        assert_eq!(room.ask_role(ClientId(1), false, true), Ok(RoleChange::Cancelled));
+        assert!(!room.roles_waiting());
+        assert_eq!(room.ask_role(ClientId(1), true, true), Ok(RoleChange::AtTurnEnd));
+        assert_eq!(room.settle_roles(), [(ClientId(1), Ok(true))]);
+        assert!(room.is_spectator(ClientId(1)) && !room.roles_waiting());
+        assert_eq!(room.settle_roles(), []);
+        // Between turns, at once.
+        assert_eq!(room.ask_role(ClientId(1), false, false), Ok(RoleChange::Now));
+        assert!(!room.is_spectator(ClientId(1)));
+        // A change that no longer fits when the turn ends is refused then.
+        room.add_member(ClientId(4), "Dan", addr(), false, true);
+        room.remove(ClientId(2));
+        assert_eq!(room.ask_role(ClientId(4), false, true), Ok(RoleChange::AtTurnEnd));
+        room.add(ClientId(5), "Eve", addr(), false);
+        assert_eq!(
+            room.settle_roles(),
+            [(ClientId(4), Err(RoleRefusal::PlayersFull { capacity: 2 }))]
+        );
+        assert!(room.is_spectator(ClientId(4)));
     }
 
     #[test]
@@ -346,38 +559,38 @@ mod tests {
         lobby.add(ClientId(1), "Alice", addr(), false);
         let find = |key: &str| (key == "lobby").then_some(&lobby);
 
-        let plan = plan_join(&cfg, " Bob ", None, find, 1).unwrap();
+        let plan = plan_join(&cfg, " Bob ", None, false, find, 1).unwrap();
         assert_eq!(
             (plan.name.as_str(), plan.room_name.as_str(), plan.create),
             ("Bob", "lobby", false)
         );
         assert_eq!(
-            plan_join(&cfg, "", None, find, 1),
+            plan_join(&cfg, "", None, false, find, 1),
             Err(Rejection::InvalidName(NameError::Empty))
         );
         assert_eq!(
-            plan_join(&cfg, "ALICE", None, find, 1),
+            plan_join(&cfg, "ALICE", None, false, find, 1),
             Err(Rejection::NameTaken("ALICE".into()))
         );
         assert_eq!(
-            plan_join(&cfg, "ａｌｉｃｅ", Some("LOBBY"), find, 1),
+            plan_join(&cfg, "ａｌｉｃｅ", Some("LOBBY"), false, find, 1),
             Err(Rejection::NameTaken("alice".into()))
         );
         assert_eq!(
-            plan_join(&cfg, "Bob", Some("a/b"), find, 1),
+            plan_join(&cfg, "Bob", Some("a/b"), false, find, 1),
             Err(Rejection::InvalidRoomName(NameError::PathSeparator))
         );
-        let created = plan_join(&cfg, "Bob", Some("새 방"), find, 1).unwrap();
+        let created = plan_join(&cfg, "Bob", Some("새 방"), false, find, 1).unwrap();
         assert!(created.create);
         assert_eq!(
-            plan_join(&cfg, "Bob", Some("third"), find, 2),
+            plan_join(&cfg, "Bob", Some("third"), false, find, 2),
             Err(Rejection::TooManyRooms { max: 2 })
         );
         // With the cap reached by other rooms, the lobby can still be made.
         let nothing = |_: &str| None;
-        assert!(plan_join(&cfg, "Bob", None, nothing, 2).unwrap().create);
+        assert!(plan_join(&cfg, "Bob", None, false, nothing, 2).unwrap().create);
         assert!(
-            plan_join(&cfg, "Bob", Some("ＬＯＢＢＹ"), nothing, 2)
+            plan_join(&cfg, "Bob", Some("ＬＯＢＢＹ"), false, nothing, 2)
                 .unwrap()
                 .create
         );
@@ -385,7 +598,7 @@ mod tests {
         lobby.add(ClientId(2), "Bob", addr(), false);
         let find = |key: &str| (key == "lobby").then_some(&lobby);
         assert_eq!(
-            plan_join(&cfg, "Carol", None, find, 1),
+            plan_join(&cfg, "Carol", None, false, find, 1),
             Err(Rejection::RoomFull {
                 room: "lobby".into(),
                 capacity: 2

@@ -8,10 +8,10 @@ use std::time::Duration;
 use bevy::prelude::*;
 
 use super::moderation::{Moderation, may_kick};
-use super::rules::{Room, RoomActivity, RoomConfig, may_make_a_room, plan_join};
+use super::rules::{RoleChange, Room, RoomActivity, RoomConfig, may_make_a_room, plan_join};
 use super::wire::{
-    JoinRequest, KickedBy, ModerationRefusal, ModerationRequest, PlayerInfo, Rejection, RoomUpdate,
-    SessionToken, Welcome,
+    JoinRequest, KickedBy, ModerationRefusal, ModerationRequest, PlayerInfo, Rejection, RoleReply,
+    RoleRequest, RoomUpdate, SessionToken, Welcome,
 };
 use crate::id::ClientId;
 use crate::names::{self, name_key};
@@ -29,6 +29,8 @@ pub(super) fn plugin(app: &mut App) {
         .add_message::<PlayerLeft>()
         .add_message::<PlayerAway>()
         .add_message::<KickPlayer>()
+        .add_message::<RoleChanged>()
+        .init_resource::<RolesWaiting>()
         .add_systems(
             Update,
             // Rooms first (the chain's sync point makes them visible), then admit: a client
@@ -38,6 +40,7 @@ pub(super) fn plugin(app: &mut App) {
                 create_rooms,
                 admit_joiners,
                 super::browse::answer_room_lists,
+                change_roles,
                 moderate,
                 carry_out_kicks,
                 remove_leavers,
@@ -62,7 +65,7 @@ fn rejection_label(rejection: &Rejection) -> &'static str {
         Rejection::InvalidName(_) => "invalid_name",
         Rejection::NameTaken(_) => "name_taken",
         Rejection::InvalidRoomName(_) => "invalid_room_name",
-        Rejection::RoomFull { .. } => "room_full",
+        Rejection::RoomFull { .. } | Rejection::SpectatorsFull { .. } => "room_full",
         Rejection::TooManyRooms { .. } => "too_many_rooms",
         Rejection::TooManyRoomsFromAddress { .. } => "too_many_rooms_from_address",
         Rejection::UnknownSession
@@ -284,6 +287,86 @@ pub struct PlayerAway {
     pub room: Entity,
 }
 
+/// A member now watches (`spectator`) or plays (server side, after the room was told).
+#[derive(Message, Debug, Clone)]
+pub struct RoleChanged {
+    pub client: ClientId,
+    pub room: Entity,
+    pub spectator: bool,
+}
+
+/// Rooms where a change between playing and watching waits for the turn to end.
+#[derive(Resource, Default)]
+struct RolesWaiting(HashSet<Entity>);
+
+/// Members asking to watch or to play: done at once between turns, else when the turn ends
+/// (the room's [`RoomActivity::turn`], kept by the quiz).
+fn change_roles(
+    index: Res<RoomIndex>,
+    players: Query<&Player>,
+    mut rooms: Query<(&mut Room, Option<&RoomActivity>)>,
+    mut waiting: ResMut<RolesWaiting>,
+    mut requests: MessageReader<FromClient<RoleRequest>>,
+    mut replies: MessageWriter<ToClients<RoleReply>>,
+    mut updates: MessageWriter<ToClients<RoomUpdate>>,
+    mut changed: MessageWriter<RoleChanged>,
+) {
+    let mut tell = |room: &Room, entity: Entity, client: ClientId, spectator: bool| {
+        let update = RoomUpdate::Role {
+            id: client,
+            spectator,
+        };
+        updates.write(ToClients::many(room.present().collect(), update));
+        changed.write(RoleChanged {
+            client,
+            room: entity,
+            spectator,
+        });
+    };
+    for FromClient { client, msg } in requests.read() {
+        let Some(player) = index.player(*client).and_then(|e| players.get(e).ok()) else {
+            continue;
+        };
+        let Ok((mut room, activity)) = rooms.get_mut(player.room) else {
+            continue;
+        };
+        let turn = activity.is_some_and(|a| a.turn);
+        match room.ask_role(*client, msg.spectate, turn) {
+            Ok(RoleChange::AtTurnEnd) => {
+                waiting.0.insert(player.room);
+                let reply = RoleReply::Waiting {
+                    spectate: msg.spectate,
+                };
+                replies.write(ToClients::one(*client, reply));
+            }
+            Ok(RoleChange::Now) => tell(&room, player.room, *client, msg.spectate),
+            Ok(RoleChange::Cancelled) => {
+                replies.write(ToClients::one(*client, RoleReply::Cancelled));
+            }
+            Err(why) => {
+                replies.write(ToClients::one(*client, RoleReply::Refused(why)));
+            }
+        }
+    }
+    waiting.0.retain(|&entity| {
+        let Ok((mut room, activity)) = rooms.get_mut(entity) else {
+            return false;
+        };
+        if activity.is_some_and(|a| a.turn) {
+            return true;
+        }
+        for (client, result) in room.settle_roles() {
+            match result {
+                Ok(spectator) => tell(&room, entity, client, spectator),
+                Err(why) => {
+                    replies.write(ToClients::one(client, RoleReply::Refused(why)));
+                }
+            }
+        }
+        false
+    });
+}
+
 /// A player is to be removed from their room (the host's kick, or a vote that passed).
 #[derive(Message, Debug, Clone)]
 struct KickPlayer {
@@ -372,7 +455,7 @@ fn create_rooms(
         if !is_default {
             index.makers.insert(key.clone(), address_key(addr.ip()));
         }
-        let room = Room::new(&room_name, config.room_size, is_default);
+        let room = Room::new(&room_name, config.room_size, is_default).with_spectators(config.spectators);
         let entity = commands
             .spawn((
                 Name::new(format!("room {room_name}")),
@@ -416,6 +499,7 @@ fn admit_joiners(
             &config,
             &msg.name,
             msg.room.as_deref(),
+            msg.spectate,
             |key| rooms.get(*index.rooms.get(key)?).ok(),
             index.counted_rooms(&config),
         );
@@ -459,9 +543,10 @@ fn admit_joiners(
         };
         let operator = operator.as_ref().is_some_and(|t| msg.host_token == Some(t.0));
         let session = index.new_session(*client);
-        out.admit(&mut room, *client, &plan.name, addr, operator);
+        out.admit(&mut room, *client, &plan.name, addr, (operator, msg.spectate));
         out.welcome(&room, *client, operator, session, false, &config);
-        info!("{} ({addr}) joined room {}", plan.name, plan.room_name);
+        let watching = if msg.spectate { " as a spectator" } else { "" };
+        info!("{} ({addr}) joined room {}{watching}", plan.name, plan.room_name);
         let player = Player {
             id: *client,
             name: plan.name.clone(),
@@ -586,10 +671,17 @@ impl AdmissionOutput<'_> {
         self.welcomes.write(ToClients::one(client, welcome));
     }
 
-    /// Adds the player to the room and tells the others.
-    fn admit(&mut self, room: &mut Room, client: ClientId, name: &str, addr: SocketAddr, operator: bool) {
+    /// Adds the player (or spectator) to the room and tells the others.
+    fn admit(
+        &mut self,
+        room: &mut Room,
+        client: ClientId,
+        name: &str,
+        addr: SocketAddr,
+        (operator, spectator): (bool, bool),
+    ) {
         let previous_host = room.host();
-        room.add(client, name, addr, operator);
+        room.add_member(client, name, addr, operator, spectator);
         let newcomer = room.roster_for(true).pop().expect("just added");
         let (ops, rest) = room.audiences(Some(client));
         if !ops.is_empty() {
@@ -785,8 +877,12 @@ fn moderate(
                 })
             }
             (ModerationRequest::VoteKick { .. }, Some(t)) if t.operator => Err(ModerationRefusal::Operator),
+            (ModerationRequest::VoteKick { .. }, Some(_)) if room.is_spectator(*client) => {
+                Err(ModerationRefusal::Spectator)
+            }
             (ModerationRequest::VoteKick { .. }, Some(_)) => {
-                let others = room.members().filter(|&id| id != target).count();
+                // The players vote: spectators neither vote nor count.
+                let others = room.players().filter(|&id| id != target).count();
                 moderation
                     .vote(*client, target, others, time.elapsed())
                     .map(|tally| {

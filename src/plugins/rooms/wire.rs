@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::rules::RoleRefusal;
 use crate::id::ClientId;
 use crate::names::NameError;
 use crate::plugins::net::{LeaveReason, NetApp, WireMessage};
@@ -16,7 +17,9 @@ pub(super) fn plugin(app: &mut bevy::prelude::App) {
         .add_server_message::<RoomUpdate>()
         .add_server_message::<ModerationRefusal>()
         .add_client_message::<ListRooms>()
-        .add_server_message::<RoomList>();
+        .add_server_message::<RoomList>()
+        .add_client_message::<RoleRequest>()
+        .add_server_message::<RoleReply>();
 }
 
 /// Asks for the server's rooms, from a connection that joined none (a browse-only one, which
@@ -64,6 +67,27 @@ pub struct JoinRequest {
     /// The session token of a seat this client held and lost with its connection: asks for the
     /// seat back (the name is then the seat's).
     pub resume: Option<SessionToken>,
+    /// Join as a spectator: watch the board, the chat and the scores without playing.
+    pub spectate: bool,
+}
+
+/// A member asks to watch (`spectate`) or to play; during a turn the change waits for its end.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RoleRequest {
+    pub spectate: bool,
+}
+
+/// The answer to a [`RoleRequest`], to its sender only (a change made is told to the whole
+/// room as [`RoomUpdate::Role`]).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum RoleReply {
+    /// The change waits for the end of the turn.
+    Waiting {
+        spectate: bool,
+    },
+    /// A change that waited was cancelled by asking back.
+    Cancelled,
+    Refused(RoleRefusal),
 }
 
 /// A secret the welcome hands each player: presented after a dropped connection, it gives the
@@ -78,6 +102,8 @@ pub struct PlayerInfo {
     pub addr: Option<String>,
     /// Their connection dropped and their seat is held for them.
     pub away: bool,
+    /// Watches without playing.
+    pub spectator: bool,
 }
 
 /// The server's answer to an accepted join.
@@ -108,6 +134,11 @@ pub enum RoomUpdate {
     Away(ClientId),
     /// They came back to their held seat.
     Back(ClientId),
+    /// They now watch (`spectator`) or play.
+    Role {
+        id: ClientId,
+        spectator: bool,
+    },
     /// They were removed from the room (and are gone from it).
     Kicked {
         id: ClientId,
@@ -200,6 +231,8 @@ pub enum ModerationRefusal {
     NoSuchPlayer,
     #[error("you already voted to kick that player")]
     AlreadyVoted,
+    #[error("spectators do not vote to kick (the host can kick)")]
+    Spectator,
 }
 
 /// Why the server refused a join; sent just before it closes the connection.
@@ -213,6 +246,8 @@ pub enum Rejection {
     InvalidRoomName(NameError),
     #[error("the room \"{room}\" is full ({capacity} players)")]
     RoomFull { room: String, capacity: u16 },
+    #[error("the room \"{room}\" has no place for another spectator ({capacity} watch already)")]
+    SpectatorsFull { room: String, capacity: u16 },
     #[error("the server has no room for a new room (at most {max} rooms)")]
     TooManyRooms { max: u16 },
     #[error("your address has made {max} rooms already; join one of them or wait until one closes")]
@@ -247,27 +282,39 @@ impl Rejection {
 
 impl WireMessage for JoinRequest {
     const NAME: &'static str = "rooms.join";
-    /// 2: `resume`.
-    const VERSION: u16 = 2;
+    /// 2: `resume`; 3: `spectate`.
+    const VERSION: u16 = 3;
 }
 
 impl WireMessage for Welcome {
     const NAME: &'static str = "rooms.welcome";
-    /// 2: the session token, `resumed`, the seat hold, players' `away`.
-    const VERSION: u16 = 2;
+    /// 2: the session token, `resumed`, the seat hold, players' `away`; 3: players'
+    /// `spectator`.
+    const VERSION: u16 = 3;
+}
+
+impl WireMessage for RoleRequest {
+    const NAME: &'static str = "rooms.role";
+    const VERSION: u16 = 1;
+}
+
+impl WireMessage for RoleReply {
+    const NAME: &'static str = "rooms.role_reply";
+    const VERSION: u16 = 1;
 }
 
 impl WireMessage for Rejection {
     const NAME: &'static str = "rooms.rejection";
     /// 2: names that show nothing but marks (`NameError::NothingVisible`); 3: rooms per address;
-    /// 4: resuming a seat; 5: kicks and bans; 6: joins per name.
-    const VERSION: u16 = 6;
+    /// 4: resuming a seat; 5: kicks and bans; 6: joins per name; 7: `SpectatorsFull`.
+    const VERSION: u16 = 7;
 }
 
 impl WireMessage for RoomUpdate {
     const NAME: &'static str = "rooms.update";
-    /// 2: `Away`, `Back`, players' `away`; 3: `Kicked`, `KickVote`; 4: `ServerClosing`.
-    const VERSION: u16 = 4;
+    /// 2: `Away`, `Back`, players' `away`; 3: `Kicked`, `KickVote`; 4: `ServerClosing`; 5:
+    /// `Role`, players' `spectator`.
+    const VERSION: u16 = 5;
 }
 
 impl WireMessage for ListRooms {
@@ -287,5 +334,6 @@ impl WireMessage for ModerationRequest {
 
 impl WireMessage for ModerationRefusal {
     const NAME: &'static str = "rooms.moderation_refusal";
-    const VERSION: u16 = 1;
+    /// 2: `Spectator`.
+    const VERSION: u16 = 2;
 }
