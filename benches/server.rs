@@ -2,8 +2,9 @@
 //! `cargo test --all-targets` runs it) each case runs a few times only, as a smoke test.
 //!
 //! Cases: the codec (a stroke batch, a chat line, a 100,000-point late-join log), guess
-//! normalisation and the close-guess check, a room's handling of one stroke batch, and the
-//! time to sync a 10,000-segment canvas to a late joiner over loopback.
+//! normalisation and the close-guess check, a room's handling of one stroke batch, the time
+//! to sync a 10,000-segment canvas to a late joiner over loopback, and the fill bucket (a
+//! client's flood, a room's handling of the fill).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -276,8 +277,44 @@ fn update_case(full: bool) {
     bench("server: one update with nothing to do", full, || app.update());
 }
 
+/// The fill bucket: a client's flood of its read-back board (a ring of radius 150 drawn with
+/// a soft edge), and a room's handling of the resulting fill on the server.
+fn fill_cases(full: bool) {
+    use catchmind::plugins::canvas::fill::flood;
+    let (w, h) = (1600usize, 900usize);
+    let mut board = vec![255u8; w * h * 4];
+    for y in 200..600 {
+        for x in 300..700 {
+            let d = (((x as f32 - 500.0).powi(2) + (y as f32 - 400.0).powi(2)).sqrt() - 150.0).abs();
+            let ink = (4.5 - d).clamp(0.0, 1.0);
+            let v = (255.0 - 235.0 * ink) as u8;
+            board[(y * w + x) * 4..(y * w + x) * 4 + 3].fill(v);
+        }
+    }
+    let mut mask = None;
+    bench("fill: flood a ring on a 1600x900 board (client)", full, || {
+        mask = black_box(flood(black_box(&board), (500, 400), [240, 200, 40]));
+    });
+    let mask = mask.expect("a region");
+    let request = CanvasToServer::Fill {
+        at: BoardPoint::new(500, 400),
+        colour: [240, 200, 40],
+        mask,
+    };
+    let bytes = codec::encode(&request).unwrap();
+    println!("fill: the ring's fill is {} bytes on the wire", bytes.len() + 4);
+    bench("fill: decode, check and apply one fill (server)", full, || {
+        let mut room = RoomCanvas::default();
+        let now = Duration::from_secs(1);
+        apply_request(&mut room, ClientId(1), &CanvasToServer::TakePen, now).unwrap();
+        let request: CanvasToServer = codec::decode(black_box(&bytes)).unwrap();
+        black_box(apply_request(&mut room, ClientId(1), &request, now).unwrap());
+    });
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
+    fill_cases(full);
     update_case(full);
     codec_cases(full);
     text_cases(full);

@@ -186,6 +186,7 @@ fn sketch() -> Vec<Stroke> {
                     eraser: false,
                 },
                 points,
+                fill: None,
             }
         })
         .collect()
@@ -231,6 +232,7 @@ fn frame_times() {
                 author: ClientId(1),
                 brush,
                 points,
+                fill: None,
             })
             .expect("within the caps");
     }
@@ -254,4 +256,41 @@ fn frame_times() {
         "   a frame with nothing new to draw: {:.2} ms",
         started.elapsed().as_secs_f64() * 10.0
     );
+    fill_frames(&mut app);
+}
+
+/// 4. What a fill costs a client's frames: a whole-board fill and a disc of radius 150 painted
+///    (one texture upload and a quad each), against a frame with nothing new.
+fn fill_frames(app: &mut bevy::app::App) {
+    use catchmind::plugins::canvas::fill::FillMask;
+    let (w, h) = (1600usize, 900usize);
+    let disc: Vec<bool> = (0..w * h)
+        .map(|i| ((i % w) as f32 - 800.0).powi(2) + ((i / w) as f32 - 450.0).powi(2) <= 150.0 * 150.0)
+        .collect();
+    for (label, bits) in [
+        ("a disc of radius 150", disc),
+        ("the whole board", vec![true; w * h]),
+    ] {
+        let mask = std::sync::Arc::new(FillMask::from_bitmap(&bits));
+        let mut times = Vec::new();
+        for _ in 0..20 {
+            app.world_mut().write_message(PaintCanvas::Fill {
+                colour: [240, 200, 40],
+                mask: mask.clone(),
+            });
+            let started = Instant::now();
+            app.update();
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            for _ in 0..3 {
+                app.update();
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "4. the frame painting a fill of {label} ({} bytes on the wire): median {:.1} ms, max {:.1} ms",
+            codec::encode(&*mask).unwrap().len(),
+            times[10],
+            times[19]
+        );
+    }
 }

@@ -6,9 +6,10 @@ mod common;
 use std::time::Duration;
 
 use catchmind::app::ServerOptions;
+use catchmind::plugins::canvas::fill::FillMask;
 use catchmind::plugins::canvas::model::decode_deltas;
 use catchmind::plugins::canvas::{
-    BoardPoint, CanvasError, CanvasToClient, CanvasToServer, DrawInput, Drawing, Stroke,
+    BoardPoint, CanvasError, CanvasToClient, CanvasToServer, DrawInput, Drawing, FillComputed, Stroke,
 };
 use catchmind::plugins::net::ToServer;
 use common::{Client, join_all, start_server, step_for, step_until};
@@ -36,6 +37,12 @@ fn replay(received: &[CanvasToClient]) -> Drawing {
             } => drawing.apply_log(strokes, *replace, *open),
             CanvasToClient::Undo { author } => assert!(drawing.undo(*author)),
             CanvasToClient::Clear => drawing.clear(),
+            CanvasToClient::Fill {
+                author,
+                at,
+                colour,
+                mask,
+            } => drawing.fill(*author, *at, *colour, (**mask).clone()).unwrap(),
             CanvasToClient::Pen(_) | CanvasToClient::Refused(_) => {}
         }
     }
@@ -226,4 +233,73 @@ fn players_without_the_pen_are_refused_and_resynced() {
     step_until(&mut [&mut pen, &mut sneaky], LIMIT, "pen released", |cs| {
         cs[1].canvas().pen.is_none()
     });
+}
+
+/// A fill (the region as the filler's renderer worked it out) reaches every viewer and a late
+/// joiner as the same log entry, and an undo takes it away everywhere.
+#[test]
+fn a_fill_reaches_every_client_and_a_late_joiner_identically() {
+    let server = start_server(ServerOptions::default());
+    let mut pen = Client::connect(server.addr, "Painter", None);
+    let mut viewer = Client::connect(server.addr, "Viewer", None);
+    join_all(&mut [&mut pen, &mut viewer]);
+    pen.draw(DrawInput::TakePen);
+    let painter = pen.roster().me;
+    step_until(&mut [&mut pen, &mut viewer], LIMIT, "pen taken", |cs| {
+        cs.iter().all(|c| c.canvas().pen == painter)
+    });
+    draw_line(&mut pen, &mut [&mut viewer], (100, 200), 60);
+    // A disc of radius 100 around (400, 300), as the flood would give it.
+    let mut bits = vec![false; 1600 * 900];
+    for y in 200..=400usize {
+        for x in 300..=500usize {
+            if (x as i32 - 400).pow(2) + (y as i32 - 300).pow(2) <= 100 * 100 {
+                bits[y * 1600 + x] = true;
+            }
+        }
+    }
+    let mask = FillMask::from_bitmap(&bits);
+    let at = BoardPoint::new(400, 300);
+    pen.app.world_mut().write_message(FillComputed {
+        at,
+        colour: [240, 200, 40],
+        mask: mask.clone(),
+    });
+    pen.step();
+    step_until(&mut [&mut pen, &mut viewer], LIMIT, "the fill", |cs| {
+        cs[1].canvas().drawing.strokes().iter().any(|s| s.fill.is_some())
+    });
+    assert_eq!(strokes(&viewer), strokes(&pen));
+    let fill = strokes(&pen).last().unwrap().clone();
+    assert_eq!(fill.fill.as_deref(), Some(&mask));
+    assert_eq!(
+        (fill.points.as_slice(), fill.brush.colour),
+        (&[at][..], [240, 200, 40])
+    );
+    assert_eq!(replay(&viewer.canvas_received), viewer.canvas().drawing);
+    let bytes = catchmind::codec::encode(&CanvasToServer::Fill {
+        at,
+        colour: [240, 200, 40],
+        mask: mask.clone(),
+    })
+    .unwrap()
+    .len();
+    println!("a disc of radius 100 filled: {bytes} bytes on the wire");
+    assert!(bytes < 1_200, "{bytes} bytes");
+
+    let mut late = Client::connect(server.addr, "Late", None);
+    step_until(
+        &mut [&mut late, &mut pen],
+        LIMIT,
+        "the late joiner's picture",
+        |cs| cs[0].joined() && cs[0].canvas().drawing.strokes().len() == 2,
+    );
+    assert_eq!(strokes(&late), strokes(&pen));
+
+    pen.draw(DrawInput::Undo);
+    step_until(&mut [&mut pen, &mut viewer, &mut late], LIMIT, "the undo", |cs| {
+        cs.iter().all(|c| c.canvas().drawing.strokes().len() == 1)
+    });
+    assert!(strokes(&late).iter().all(|s| s.fill.is_none()));
+    assert_eq!(strokes(&viewer), strokes(&pen));
 }

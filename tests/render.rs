@@ -263,3 +263,95 @@ fn save(name: &str, pixels: &[u8]) {
     ppm.extend(pixels.chunks(4).flat_map(|p| [p[0], p[1], p[2]]));
     std::fs::write(std::path::Path::new(&dir).join(format!("{name}.ppm")), ppm).unwrap();
 }
+
+/// The fill bucket on the GPU's own board: a ring drawn as strokes, read back, flooded from
+/// its middle; the fill covers the inside up to the ink with no pale ring left, stays inside,
+/// replays from the log to the same picture, and goes with an undo.
+#[test]
+fn a_fill_of_a_read_back_ring_reaches_the_ink_replays_the_same_and_undoes() {
+    use catchmind::plugins::canvas::fill::flood;
+    const INK: Brush = Brush {
+        colour: [20, 20, 20],
+        size: 8,
+        eraser: false,
+    };
+    const FILL: [u8; 3] = [240, 200, 40];
+    let (cx, cy, r) = (500.0f32, 400.0f32, 150.0f32);
+    let ring: Vec<BoardPoint> = (0..=72)
+        .map(|i| {
+            let a = i as f32 / 72.0 * std::f32::consts::TAU;
+            BoardPoint::new(
+                (cx + r * a.cos()).round() as i16,
+                (cy + r * a.sin()).round() as i16,
+            )
+        })
+        .collect();
+    let mut live = Canvas::new();
+    live.stroke(INK, &ring);
+    live.frames(2);
+    let board = live.pixels();
+    let seed = BoardPoint::new(cx as i16, cy as i16);
+    let mask = flood(&board, (seed.x as usize, seed.y as usize), FILL).expect("a region");
+    let bytes = catchmind::codec::encode(&mask).unwrap().len();
+    println!(
+        "fill of a ring of radius {r}: {} pixels, {} runs, {bytes} bytes on the wire",
+        mask.pixel_count(),
+        mask.run_count()
+    );
+    live.state().drawing.fill(ME, seed, FILL, mask).unwrap();
+    let shared = live
+        .state()
+        .drawing
+        .strokes()
+        .last()
+        .unwrap()
+        .fill
+        .clone()
+        .unwrap();
+    live.paint(PaintCanvas::Fill {
+        colour: FILL,
+        mask: shared,
+    });
+    let filled = live.pixels();
+    save("fill", &filled);
+    assert!(
+        close(at(&filled, 500, 400), FILL, 2),
+        "{:?}",
+        at(&filled, 500, 400)
+    );
+    assert!(
+        close(at(&filled, 100, 100), [255, 255, 255], 0),
+        "outside untouched"
+    );
+    // Along 360 rays from the centre: fill, then ink, never a pale pixel between them.
+    let inner = r - INK.size as f32 / 2.0;
+    for step in 0..360 {
+        let a = step as f32 / 360.0 * std::f32::consts::TAU;
+        for d in 0..(inner as usize + 2) {
+            let (x, y) = (cx + d as f32 * a.cos(), cy + d as f32 * a.sin());
+            let p = at(&filled, x as usize, y as usize);
+            assert!(
+                p.iter().take(3).any(|&c| c < 200),
+                "a pale pixel {p:?} at {d} px from the centre, angle {step}"
+            );
+        }
+    }
+    // The same log painted at once (a late joiner) gives the same picture.
+    let mut replay = Canvas::new();
+    for stroke in live.state().drawing.strokes().to_vec() {
+        replay.state().drawing.push(stroke).unwrap();
+    }
+    replay.paint(PaintCanvas::Repaint);
+    let replayed = replay.pixels();
+    save("fill-replay", &replayed);
+    let (mean, differing) = diff(&filled, &replayed);
+    assert!(mean < 0.5, "mean channel difference {mean}");
+    assert!(differing < W * H / 500, "{differing} pixels differ");
+    // Undo takes the fill away.
+    assert!(live.state().drawing.undo(ME));
+    live.paint(PaintCanvas::Repaint);
+    let undone = live.pixels();
+    assert!(close(at(&undone, 500, 400), [255, 255, 255], 0));
+    let (mean, _) = diff(&undone, &board);
+    assert!(mean < 0.5, "back to the ring: {mean}");
+}

@@ -6,6 +6,7 @@
 //! to paint through [`PaintCanvas`] messages. Other plugins lock the pen with [`LockPen`].
 
 mod client;
+pub mod fill;
 #[cfg(feature = "client")]
 pub mod gallery;
 pub mod model;
@@ -20,7 +21,7 @@ use std::time::Duration;
 
 use bevy::prelude::*;
 
-pub use client::{CanvasState, DrawInput, PaintCanvas};
+pub use client::{CanvasState, DrawInput, FillComputed, FillWanted, PaintCanvas};
 pub use model::{BOARD_HEIGHT, BOARD_WIDTH, BoardPoint, Brush, CanvasError, Delta, Drawing, Pen, Stroke};
 pub use server::{LockPen, PenLock, RESYNC_INTERVAL, Relay, RoomCanvas, apply_request};
 pub use wire::{CanvasToClient, CanvasToServer, log_chunks};

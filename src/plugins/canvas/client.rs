@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use bevy::prelude::*;
 
-use super::model::{self, BoardPoint, Brush, Drawing, decode_deltas, encode_deltas};
+use std::sync::Arc;
+
+use super::fill::FillMask;
+use super::model::{self, BoardPoint, Brush, Drawing, Stroke, decode_deltas, encode_deltas};
 use super::wire::{CanvasToClient, CanvasToServer};
 use super::{BATCH_INTERVAL, CanvasSystems, MIN_STEP};
 use crate::id::ClientId;
@@ -18,11 +21,13 @@ pub(super) fn plugin(app: &mut App) {
     app.init_resource::<CanvasState>()
         .add_message::<DrawInput>()
         .add_message::<PaintCanvas>()
+        .add_message::<FillWanted>()
+        .add_message::<FillComputed>()
         .add_systems(Update, mirror_server.in_set(LogicSystems::Canvas))
         .configure_sets(PostUpdate, CanvasSystems::LocalInput.before(NetSystems::Send))
         .add_systems(
             PostUpdate,
-            (apply_local_input, send_batches)
+            (apply_local_input, apply_fills, send_batches)
                 .chain()
                 .in_set(CanvasSystems::LocalInput),
         );
@@ -41,6 +46,24 @@ pub enum DrawInput {
     End,
     Undo,
     Clear,
+    /// The fill bucket was clicked at a board position.
+    Fill(BoardPoint),
+}
+
+/// The local player asked to fill at `at` with `colour`: the renderer reads the board back and
+/// floods it ([`super::fill::flood`]), answering with [`FillComputed`].
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FillWanted {
+    pub at: BoardPoint,
+    pub colour: [u8; 3],
+}
+
+/// The region a fill covers on this client's board (from the renderer, or a test).
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+pub struct FillComputed {
+    pub at: BoardPoint,
+    pub colour: [u8; 3],
+    pub mask: FillMask,
 }
 
 /// What the renderer should do to the canvas image.
@@ -48,6 +71,8 @@ pub enum DrawInput {
 pub enum PaintCanvas {
     /// Draw a polyline (a single point is a dot) on top of what is there.
     Segments { brush: Brush, points: Vec<BoardPoint> },
+    /// Cover a region with a colour (a fill) on top of what is there.
+    Fill { colour: [u8; 3], mask: Arc<FillMask> },
     /// Clear the image and draw the whole drawing again (after undo, clear, a log).
     Repaint,
 }
@@ -58,6 +83,8 @@ pub struct CanvasState {
     pub drawing: Drawing,
     pub pen: Option<ClientId>,
     pub brush: Brush,
+    /// The fill bucket is the tool (rather than the brush or eraser).
+    pub fill_tool: bool,
     /// Why the server refused the last request, for the UI.
     pub refused: Option<CanvasError>,
     /// Points drawn locally and not yet sent, and the last point sent.
@@ -76,6 +103,7 @@ impl Default for CanvasState {
                 size: 8,
                 eraser: false,
             },
+            fill_tool: false,
             refused: None,
             pending: Vec::new(),
             last_sent: None,
@@ -103,9 +131,10 @@ fn mirror_server(
     mut paint: MessageWriter<PaintCanvas>,
 ) {
     if welcomes.read().last().is_some() {
-        let brush = state.brush;
+        let (brush, fill_tool) = (state.brush, state.fill_tool);
         *state = CanvasState {
             brush,
+            fill_tool,
             ..CanvasState::default()
         };
         paint.write(PaintCanvas::Repaint);
@@ -172,6 +201,24 @@ fn apply_server_msg(
             state.drawing.clear();
             paint.write(PaintCanvas::Repaint);
         }
+        CanvasToClient::Fill {
+            author,
+            at,
+            colour,
+            mask,
+        } => {
+            let stroke = Stroke {
+                fill: Some(mask.clone()),
+                ..Stroke::fill(*author, *at, *colour, FillMask::default())
+            };
+            state.drawing.finish(*author);
+            if state.drawing.push(stroke).is_ok() {
+                paint.write(PaintCanvas::Fill {
+                    colour: *colour,
+                    mask: mask.clone(),
+                });
+            }
+        }
         CanvasToClient::Log {
             strokes,
             replace,
@@ -196,6 +243,7 @@ fn apply_local_input(
     mut input: MessageReader<DrawInput>,
     mut paint: MessageWriter<PaintCanvas>,
     mut out: MessageWriter<ToServer<CanvasToServer>>,
+    mut fills: MessageWriter<FillWanted>,
 ) {
     let Some(me) = roster.me else {
         input.clear();
@@ -256,6 +304,14 @@ fn apply_local_input(
                     paint.write(PaintCanvas::Repaint);
                 }
             }
+            DrawInput::Fill(at) => {
+                flush_pending(state, &mut out);
+                if state.drawing.finish(me) {
+                    out.write(ToServer(CanvasToServer::End));
+                }
+                let colour = state.current_brush().colour;
+                fills.write(FillWanted { at, colour });
+            }
             DrawInput::Clear if state.drawing.strokes().is_empty() => {}
             DrawInput::Clear => {
                 flush_pending(state, &mut out);
@@ -263,6 +319,43 @@ fn apply_local_input(
                 out.write(ToServer(CanvasToServer::Clear));
                 paint.write(PaintCanvas::Repaint);
             }
+        }
+    }
+}
+
+/// Adds the fills the renderer worked out to the drawing, shows them and sends them, if the
+/// pen is still this player's.
+fn apply_fills(
+    mut state: ResMut<CanvasState>,
+    roster: Res<Roster>,
+    mut computed: MessageReader<FillComputed>,
+    mut paint: MessageWriter<PaintCanvas>,
+    mut out: MessageWriter<ToServer<CanvasToServer>>,
+) {
+    for FillComputed { at, colour, mask } in computed.read() {
+        let Some(me) = roster.me.filter(|&me| state.pen == Some(me)) else {
+            continue;
+        };
+        match state.drawing.fill(me, *at, *colour, mask.clone()) {
+            Ok(()) => {
+                state.refused = None;
+                let shared = state
+                    .drawing
+                    .strokes()
+                    .last()
+                    .and_then(|s| s.fill.clone())
+                    .expect("the fill was just added");
+                paint.write(PaintCanvas::Fill {
+                    colour: *colour,
+                    mask: shared,
+                });
+                out.write(ToServer(CanvasToServer::Fill {
+                    at: *at,
+                    colour: *colour,
+                    mask: mask.clone(),
+                }));
+            }
+            Err(why) => state.refused = Some(why),
         }
     }
 }

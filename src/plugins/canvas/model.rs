@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::fill::{FillMask, MAX_FILLS};
 use crate::id::ClientId;
 
 /// The board every client maps to its window (aspect ratio kept); wire coordinates are
@@ -124,14 +125,42 @@ pub enum CanvasError {
     AlreadyClear,
     #[error("spectators watch: they do not draw")]
     Spectating,
+    #[error("that fill is not a region of the board")]
+    BadFill,
+    #[error("that fill has too many edges (at most {} runs)", super::fill::MAX_FILL_RUNS)]
+    FillTooDetailed,
+    #[error(
+        "the drawing has {} fills already; undo one to fill again",
+        super::fill::MAX_FILLS
+    )]
+    TooManyFills,
 }
 
-/// One stroke: a brush and the points it passes through.
+/// One entry of the log: a stroke (a brush and the points it passes through) or a fill (the
+/// brush's colour over `fill`, clicked at its one point).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Stroke {
     pub author: ClientId,
     pub brush: Brush,
     pub points: Vec<BoardPoint>,
+    /// A fill's region (shared: the log's chunks and the renderer hold the same mask).
+    pub fill: Option<std::sync::Arc<FillMask>>,
+}
+
+impl Stroke {
+    /// A fill of `mask` with `colour`, clicked at `at`.
+    pub fn fill(author: ClientId, at: BoardPoint, colour: [u8; 3], mask: FillMask) -> Self {
+        Self {
+            author,
+            brush: Brush {
+                colour,
+                size: MIN_BRUSH,
+                eraser: false,
+            },
+            points: vec![at],
+            fill: Some(std::sync::Arc::new(mask)),
+        }
+    }
 }
 
 /// A room's drawing: the log of strokes, oldest first.
@@ -141,6 +170,8 @@ pub struct Drawing {
     /// The stroke each author is drawing now, by index into `strokes`.
     open: Option<(ClientId, usize)>,
     points: usize,
+    /// Entries that are fills (see [`MAX_FILLS`]).
+    fills: usize,
     /// Counts changes, so what is made from the drawing (its log, encoded) can be kept until
     /// the next one.
     revision: u64,
@@ -181,6 +212,7 @@ impl Drawing {
             author,
             brush: brush.clamped(),
             points: vec![at],
+            fill: None,
         });
         self.open = Some((author, self.strokes.len() - 1));
         self.points += 1;
@@ -245,6 +277,7 @@ impl Drawing {
         }
         let stroke = self.strokes.remove(index);
         self.points -= stroke.points.len();
+        self.fills -= usize::from(stroke.fill.is_some());
         self.revision += 1;
         true
     }
@@ -254,6 +287,7 @@ impl Drawing {
         self.strokes.clear();
         self.open = None;
         self.points = 0;
+        self.fills = 0;
         self.revision += 1;
     }
 
@@ -287,6 +321,27 @@ impl Drawing {
         }
     }
 
+    /// A fill by `author` (finishing their open stroke first), under the caps.
+    pub fn fill(
+        &mut self,
+        author: ClientId,
+        at: BoardPoint,
+        colour: [u8; 3],
+        mask: FillMask,
+    ) -> Result<(), CanvasError> {
+        if !at.on_board() {
+            return Err(CanvasError::OffBoard);
+        }
+        let stroke = Stroke::fill(author, at, colour, mask);
+        let was_open = self.open;
+        self.finish(author);
+        let result = self.push(stroke);
+        if result.is_err() {
+            self.open = was_open;
+        }
+        result
+    }
+
     /// Appends a complete stroke received from the server (late-join log, client mirror),
     /// under the same caps as strokes drawn here.
     pub fn push(&mut self, stroke: Stroke) -> Result<(), CanvasError> {
@@ -298,6 +353,16 @@ impl Drawing {
         }
         if self.points + stroke.points.len() > MAX_DRAWING_POINTS {
             return Err(CanvasError::DrawingFull);
+        }
+        if let Some(mask) = &stroke.fill {
+            if stroke.points.len() != 1 {
+                return Err(CanvasError::BadFill);
+            }
+            mask.validate()?;
+            if self.fills >= MAX_FILLS {
+                return Err(CanvasError::TooManyFills);
+            }
+            self.fills += 1;
         }
         self.points += stroke.points.len();
         self.strokes.push(Stroke {
@@ -557,6 +622,7 @@ mod tests {
             author: A,
             brush: INK,
             points: vec![p(1, 1); n],
+            fill: None,
         };
         let mut drawing = Drawing::default();
         assert_eq!(drawing.push(stroke(0)), Err(CanvasError::OffBoard));

@@ -18,11 +18,15 @@ use std::collections::HashMap;
 use bevy::asset::RenderAssetUsages;
 use bevy::camera::RenderTarget;
 use bevy::camera::visibility::RenderLayers;
+use bevy::image::ImageSampler;
 use bevy::prelude::*;
-use bevy::render::render_resource::{TextureFormat, TextureUsages};
+use bevy::render::gpu_readback::{Readback, ReadbackComplete};
+use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat, TextureUsages};
 
+use super::fill::FillMask;
 use super::{
-    BOARD_HEIGHT, BOARD_SIZE, BOARD_WIDTH, BoardPoint, Brush, CanvasState, CanvasSystems, PaintCanvas,
+    BOARD_HEIGHT, BOARD_SIZE, BOARD_WIDTH, BoardPoint, Brush, CanvasState, CanvasSystems, FillComputed,
+    FillWanted, PaintCanvas,
 };
 
 /// The render layer only the canvas camera sees.
@@ -39,7 +43,7 @@ pub fn plugin(app: &mut App) {
         .init_resource::<LastSave>()
         .add_message::<SaveCanvas>()
         .add_systems(Startup, setup_canvas)
-        .add_systems(Last, save_requests)
+        .add_systems(Last, (save_requests, fill_requests))
         .add_systems(
             PostUpdate,
             (expire_dabs, paint, apply_clear)
@@ -172,7 +176,11 @@ fn paint(
     mut commands: Commands,
     mut requests: MessageReader<PaintCanvas>,
     state: Res<CanvasState>,
-    mut assets: (ResMut<DabAssets>, ResMut<Assets<ColorMaterial>>),
+    mut assets: (
+        ResMut<DabAssets>,
+        ResMut<Assets<ColorMaterial>>,
+        ResMut<Assets<Image>>,
+    ),
     dabs: Query<Entity, With<Dab>>,
     mut cameras: Query<&mut CanvasCamera>,
     mut stats: ResMut<CanvasRenderStats>,
@@ -186,6 +194,7 @@ fn paint(
         commands: &mut commands,
         assets: &mut assets.0,
         materials: &mut assets.1,
+        images: &mut assets.2,
         depth: 0,
         spawned: 0,
     };
@@ -198,20 +207,19 @@ fn paint(
             camera.clear_frames = camera.clear_frames.max(1);
         }
         for stroke in state.drawing.strokes() {
-            painter.polyline(stroke.brush, &stroke.points);
+            match &stroke.fill {
+                Some(mask) => painter.fill(stroke.brush.colour, mask),
+                None => painter.polyline(stroke.brush, &stroke.points),
+            }
         }
         stats.repaints += 1;
         for request in &requests[last_repaint + 1..] {
-            if let PaintCanvas::Segments { brush, points } = request {
-                painter.polyline(*brush, points);
-            }
+            painter.request(request);
         }
         stats.live_dabs = painter.spawned;
     } else {
         for request in &requests {
-            if let PaintCanvas::Segments { brush, points } = request {
-                painter.polyline(*brush, points);
-            }
+            painter.request(request);
         }
         stats.live_dabs = dabs.iter().count() + painter.spawned;
     }
@@ -221,12 +229,58 @@ struct Painter<'a, 'w, 's> {
     commands: &'a mut Commands<'w, 's>,
     assets: &'a mut DabAssets,
     materials: &'a mut Assets<ColorMaterial>,
+    images: &'a mut Assets<Image>,
     /// Later dabs get a higher z so they cover earlier ones drawn in the same frame.
     depth: u32,
     spawned: usize,
 }
 
 impl Painter<'_, '_, '_> {
+    fn request(&mut self, request: &PaintCanvas) {
+        match request {
+            PaintCanvas::Segments { brush, points } => self.polyline(*brush, points),
+            PaintCanvas::Fill { colour, mask } => self.fill(*colour, mask),
+            PaintCanvas::Repaint => {}
+        }
+    }
+
+    /// A fill: its region as a texture of its bounds, on a quad, baked in like a dab (one
+    /// upload per fill shown; a repaint uploads each again).
+    fn fill(&mut self, colour: [u8; 3], mask: &FillMask) {
+        let Some(((left, top, width, height), rgba)) = mask.to_rgba(colour) else {
+            return;
+        };
+        let mut image = Image::new(
+            Extent3d {
+                width: width as u32,
+                height: height as u32,
+                depth_or_array_layers: 1,
+            },
+            TextureDimension::D2,
+            rgba,
+            TextureFormat::Rgba8UnormSrgb,
+            RenderAssetUsages::RENDER_WORLD,
+        );
+        // Pixel for pixel: no blur at the region's edge.
+        image.sampler = ImageSampler::nearest();
+        let handle = self.images.add(image);
+        self.depth += 1;
+        let z = (self.depth % 900_000) as f32 * 0.001;
+        let centre = Vec2::new(
+            left as f32 + width as f32 / 2.0 - BOARD_WIDTH as f32 / 2.0,
+            BOARD_HEIGHT as f32 / 2.0 - (top as f32 + height as f32 / 2.0),
+        );
+        self.commands.spawn((
+            Dab {
+                frames_left: DAB_FRAMES,
+            },
+            Sprite::from_image(handle),
+            Transform::from_translation(centre.extend(z)),
+            RenderLayers::layer(CANVAS_LAYER),
+        ));
+        self.spawned += 1;
+    }
+
     fn polyline(&mut self, brush: Brush, points: &[BoardPoint]) {
         let material = self.assets.material(brush, self.materials);
         let size = brush.size as f32;
@@ -287,6 +341,29 @@ impl Painter<'_, '_, '_> {
             RenderLayers::layer(CANVAS_LAYER),
         ));
         self.spawned += 1;
+    }
+}
+
+/// Reads the board back for each fill asked for and floods it on the CPU; the region comes
+/// back as [`FillComputed`] (none when the fill would change nothing).
+fn fill_requests(
+    mut commands: Commands,
+    mut wanted: MessageReader<FillWanted>,
+    image: Option<Res<CanvasImage>>,
+) {
+    let Some(image) = image else { return };
+    for &FillWanted { at, colour } in wanted.read() {
+        commands.spawn(Readback::texture(image.0.clone())).observe(
+            move |done: On<ReadbackComplete>,
+                  mut commands: Commands,
+                  mut out: MessageWriter<FillComputed>| {
+                let seed = (at.x.max(0) as usize, at.y.max(0) as usize);
+                if let Some(mask) = super::fill::flood(&done.data, seed, colour) {
+                    out.write(FillComputed { at, colour, mask });
+                }
+                commands.entity(done.entity).despawn();
+            },
+        );
     }
 }
 
@@ -382,6 +459,8 @@ pub mod offscreen {
         )
         .init_resource::<CanvasState>()
         .add_message::<PaintCanvas>()
+        .add_message::<super::super::FillWanted>()
+        .add_message::<super::super::FillComputed>()
         .add_plugins(super::plugin);
         crate::startup::finish_plugins(&mut app);
         for _ in 0..3 {

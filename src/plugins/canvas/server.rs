@@ -454,6 +454,28 @@ pub fn apply_request(
             drawing.clear();
             Ok(Relay::ToOthers(vec![CanvasToClient::Clear]))
         }
+        CanvasToServer::Fill { at, colour, mask } => {
+            pen.may_draw(who)?;
+            let ended = drawing.open_author() == Some(who);
+            drawing.fill(who, *at, *colour, mask.clone())?;
+            pen.inked(now);
+            let mask = drawing
+                .strokes()
+                .last()
+                .and_then(|s| s.fill.clone())
+                .expect("the fill was just added");
+            let mut relay = Vec::new();
+            if ended {
+                relay.push(CanvasToClient::End { author: who });
+            }
+            relay.push(CanvasToClient::Fill {
+                author: who,
+                at: *at,
+                colour: *colour,
+                mask,
+            });
+            Ok(Relay::ToOthers(relay))
+        }
     }
 }
 
@@ -480,7 +502,98 @@ fn apply_pen_locks(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plugins::canvas::fill::{FillMask, MAX_FILLS};
     use crate::plugins::canvas::model::fixtures::{A, B, INK, p};
+
+    /// A small square region at (x, y).
+    fn square(x: u16, y: u16) -> FillMask {
+        FillMask {
+            top: y,
+            rows: vec![vec![x, 10]; 10],
+        }
+    }
+
+    #[test]
+    fn fills_are_the_pen_holders_checked_capped_relayed_and_undone_like_strokes() {
+        let mut canvas = RoomCanvas::default();
+        let t = Duration::from_secs(1);
+        let fill = |mask: FillMask| CanvasToServer::Fill {
+            at: p(5, 5),
+            colour: [1, 2, 3],
+            mask,
+        };
+        assert_eq!(
+            apply_request(&mut canvas, A, &fill(square(0, 0)), t),
+            Err(CanvasError::NotYourPen)
+        );
+        apply_request(&mut canvas, A, &CanvasToServer::TakePen, t).unwrap();
+        assert_eq!(
+            apply_request(&mut canvas, B, &fill(square(0, 0)), t),
+            Err(CanvasError::NotYourPen)
+        );
+        // A fill ends the holder's open stroke, and both are relayed.
+        let start = CanvasToServer::Start {
+            brush: INK,
+            at: p(10, 10),
+        };
+        apply_request(&mut canvas, A, &start, t).unwrap();
+        let Ok(Relay::ToOthers(relayed)) = apply_request(&mut canvas, A, &fill(square(0, 0)), t) else {
+            panic!("relayed to the others")
+        };
+        assert_eq!(relayed[0], CanvasToClient::End { author: A });
+        assert!(
+            matches!(&relayed[1], CanvasToClient::Fill { author, colour: [1, 2, 3], mask, .. }
+            if *author == A && **mask == square(0, 0))
+        );
+        assert_eq!(canvas.drawing.open_author(), None);
+        // Bad masks are refused and change nothing.
+        let strokes = canvas.drawing.strokes().len();
+        for (mask, why) in [
+            (FillMask::default(), CanvasError::BadFill),
+            (square(1595, 0), CanvasError::OffBoard),
+            (square(0, 895), CanvasError::OffBoard),
+        ] {
+            assert_eq!(apply_request(&mut canvas, A, &fill(mask), t), Err(why));
+        }
+        let off = CanvasToServer::Fill {
+            at: p(-1, 5),
+            colour: [0; 3],
+            mask: square(0, 0),
+        };
+        assert_eq!(apply_request(&mut canvas, A, &off, t), Err(CanvasError::OffBoard));
+        assert_eq!(canvas.drawing.strokes().len(), strokes);
+        // At most MAX_FILLS in a drawing; an undo makes room.
+        for i in 1..MAX_FILLS {
+            apply_request(&mut canvas, A, &fill(square(i as u16 * 20, 0)), t).unwrap();
+        }
+        assert_eq!(
+            apply_request(&mut canvas, A, &fill(square(0, 100)), t),
+            Err(CanvasError::TooManyFills)
+        );
+        assert_eq!(
+            apply_request(&mut canvas, A, &CanvasToServer::Undo, t),
+            Ok(Relay::ToOthers(vec![CanvasToClient::Undo { author: A }]))
+        );
+        assert!(apply_request(&mut canvas, A, &fill(square(0, 100)), t).is_ok());
+        // Fills travel in the late joiner's log and replay to the same drawing.
+        let mut replayed = Drawing::default();
+        for chunk in log_chunks(&canvas.drawing) {
+            let CanvasToClient::Log {
+                strokes,
+                replace,
+                open,
+            } = chunk
+            else {
+                unreachable!()
+            };
+            replayed.apply_log(&strokes, replace, open);
+        }
+        assert_eq!(replayed, canvas.drawing);
+        assert_eq!(
+            replayed.strokes().iter().filter(|s| s.fill.is_some()).count(),
+            MAX_FILLS
+        );
+    }
 
     #[test]
     fn only_the_pen_holder_draws_undoes_or_clears() {
@@ -638,7 +751,7 @@ mod tests {
             prop_oneof![
                 Just(CanvasToServer::TakePen),
                 Just(CanvasToServer::ReleasePen),
-                (brush.clone(), prop_oneof![point, near])
+                (brush.clone(), prop_oneof![point, near.clone()])
                     .prop_map(|(brush, at)| CanvasToServer::Start { brush, at }),
                 prop::collection::vec((-40i16..40, -40i16..40).prop_map(|(x, y)| [x, y]), 0..700)
                     .prop_map(CanvasToServer::Points),
@@ -646,6 +759,17 @@ mod tests {
                 Just(CanvasToServer::End),
                 Just(CanvasToServer::Undo),
                 Just(CanvasToServer::Clear),
+                (
+                    near,
+                    any::<[u8; 3]>(),
+                    0u16..1000,
+                    prop::collection::vec(prop::collection::vec(0u16..2000, 0..8), 0..40),
+                )
+                    .prop_map(|(at, colour, top, rows)| CanvasToServer::Fill {
+                        at,
+                        colour,
+                        mask: crate::plugins::canvas::fill::FillMask { top, rows },
+                    }),
             ]
         }
 
@@ -671,6 +795,9 @@ mod tests {
                     }
                     prop_assert!(canvas.drawing.point_count() <= MAX_DRAWING_POINTS);
                     prop_assert!(canvas.drawing.strokes().iter().all(|s| s.points.iter().all(|p| p.on_board())));
+                    let fills: Vec<_> = canvas.drawing.strokes().iter().filter_map(|s| s.fill.as_ref()).collect();
+                    prop_assert!(fills.len() <= crate::plugins::canvas::fill::MAX_FILLS);
+                    prop_assert!(fills.iter().all(|m| m.validate().is_ok()));
                     prop_assert!(matches!(canvas.pen.holder(), None | Some(ClientId(1..=3))));
                 }
             }

@@ -57,7 +57,17 @@ pub fn board(
     if !can_draw {
         ui.data_mut(|d| d.remove::<bool>(id));
     }
-    if can_draw {
+    if can_draw && state.fill_tool {
+        if response.clicked()
+            && let Some(pos) = response.interact_pointer_pos()
+        {
+            let local = (pos - rect.min) / scale;
+            input.extend(BoardPoint::from_f32(local.x, local.y).map(DrawInput::Fill));
+        }
+        if response.hovered() {
+            ui.ctx().set_cursor_icon(egui::CursorIcon::Crosshair);
+        }
+    } else if can_draw {
         follow_pointer(ui, id, rect, scale, input);
         if let Some(hover) = response.hover_pos() {
             brush_cursor(ui, state, rect, scale, hover);
@@ -248,13 +258,25 @@ fn brush_options(ui: &mut egui::Ui, state: &mut CanvasState, input: &mut Vec<Dra
     });
     ui.add_space(4.0);
     ui.horizontal(|ui| {
-        if ui.selectable_label(!state.brush.eraser, "✏ Brush (B)").clicked() {
-            state.brush.eraser = false;
+        ui.spacing_mut().item_spacing.x = 4.0;
+        let brush = !state.brush.eraser && !state.fill_tool;
+        if ui.selectable_label(brush, "✏ Brush (B)").clicked() {
+            (state.brush.eraser, state.fill_tool) = (false, false);
         }
-        if ui.selectable_label(state.brush.eraser, "Eraser (E)").clicked() {
-            state.brush.eraser = true;
+        if ui
+            .selectable_label(state.brush.eraser && !state.fill_tool, "Eraser (E)")
+            .clicked()
+        {
+            (state.brush.eraser, state.fill_tool) = (true, false);
         }
     });
+    if ui
+        .selectable_label(state.fill_tool, "Fill (F)")
+        .on_hover_text("fills the area you click with the colour")
+        .clicked()
+    {
+        (state.brush.eraser, state.fill_tool) = (false, true);
+    }
     ui.label("Size ([ and ])");
     ui.add(egui::Slider::new(&mut state.brush.size, MIN_BRUSH..=MAX_BRUSH));
     ui.add_space(4.0);
@@ -309,10 +331,13 @@ pub fn shortcuts(
             input.push(DrawInput::Undo);
         }
         if keys.key_pressed(egui::Key::E) && !keys.modifiers.command {
-            state.brush.eraser = true;
+            (state.brush.eraser, state.fill_tool) = (true, false);
         }
         if keys.key_pressed(egui::Key::B) {
-            state.brush.eraser = false;
+            (state.brush.eraser, state.fill_tool) = (false, false);
+        }
+        if keys.key_pressed(egui::Key::F) && !keys.modifiers.command {
+            (state.brush.eraser, state.fill_tool) = (false, true);
         }
         if keys.key_pressed(egui::Key::OpenBracket) {
             state.brush.size = state.brush.size.saturating_sub(2).max(MIN_BRUSH);

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::fill::FillMask;
 use super::model::{BoardPoint, Brush, CanvasError, Delta, Drawing, Stroke};
 use crate::id::ClientId;
 use crate::plugins::net::{NetApp, WireMessage};
@@ -29,6 +30,12 @@ pub enum CanvasToServer {
     End,
     Undo,
     Clear,
+    /// Fills the region `mask` with `colour` (the click was at `at`).
+    Fill {
+        at: BoardPoint,
+        colour: [u8; 3],
+        mask: FillMask,
+    },
 }
 
 /// What the server tells clients about the canvas.
@@ -51,6 +58,12 @@ pub enum CanvasToClient {
         author: ClientId,
     },
     Clear,
+    Fill {
+        author: ClientId,
+        at: BoardPoint,
+        colour: [u8; 3],
+        mask: std::sync::Arc<FillMask>,
+    },
     /// The drawing so far, in chunks under the frame cap; `replace` on the first chunk, and
     /// `open` on the last when its last stroke is still being drawn.
     Log {
@@ -65,13 +78,15 @@ pub enum CanvasToClient {
 
 impl WireMessage for CanvasToServer {
     const NAME: &'static str = "canvas.to_server";
-    const VERSION: u16 = 1;
+    /// 2: `Fill`.
+    const VERSION: u16 = 2;
 }
 
 impl WireMessage for CanvasToClient {
     const NAME: &'static str = "canvas.to_client";
-    /// 2: refusals for no-op requests (`NothingToUndo`, `AlreadyClear`); 3: `Spectating`.
-    const VERSION: u16 = 3;
+    /// 2: refusals for no-op requests (`NothingToUndo`, `AlreadyClear`); 3: `Spectating`; 4:
+    /// `Fill`, fills in the log, their refusals.
+    const VERSION: u16 = 4;
 }
 
 /// Splits a drawing into log messages that each encode under [`LOG_CHUNK_BYTES`].
@@ -79,8 +94,13 @@ pub fn log_chunks(drawing: &Drawing) -> Vec<CanvasToClient> {
     let mut chunks = vec![Vec::new()];
     let mut size = 0;
     for stroke in drawing.strokes() {
-        // Worst case per point: two 3-byte varints; plus the brush and author.
-        let estimate = 16 + stroke.points.len() * 6;
+        // Worst case per point: two 3-byte varints; plus the brush and author; a fill's runs
+        // two 3-byte varints each, and a length per row.
+        let fill = stroke
+            .fill
+            .as_ref()
+            .map_or(0, |m| m.run_count() * 6 + m.rows.len() * 3);
+        let estimate = 16 + stroke.points.len() * 6 + fill;
         if size + estimate > LOG_CHUNK_BYTES && !chunks.last().is_some_and(Vec::is_empty) {
             chunks.push(Vec::new());
             size = 0;
