@@ -43,7 +43,7 @@ fn replay(received: &[CanvasToClient]) -> Drawing {
                 colour,
                 mask,
             } => drawing.fill(*author, *at, *colour, (**mask).clone()).unwrap(),
-            CanvasToClient::Pen(_) | CanvasToClient::Refused(_) => {}
+            CanvasToClient::Pen(_) | CanvasToClient::Refused(_) | CanvasToClient::Replay { .. } => {}
         }
     }
     drawing

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use bevy::time::{Real, Time};
 use catchmind::app::ServerOptions;
 use catchmind::id::ClientId;
-use catchmind::plugins::canvas::{BoardPoint, CanvasError, CanvasToClient, CanvasToServer, DrawInput};
+use catchmind::plugins::canvas::{
+    BoardPoint, CanvasError, CanvasToClient, CanvasToServer, DrawInput, Drawing, ReplayOp,
+};
 use catchmind::plugins::chat::{ChatConfig, ChatEntry, ChatToClient, ChatToServer};
 use catchmind::plugins::net::ToServer;
 use catchmind::plugins::net::wire::ClientControl;
@@ -25,7 +27,7 @@ use catchmind::plugins::rooms::{
     JoinRequest, KickReason, ModerationRefusal, ModerationRequest, Rejection, RoleRefusal, RoleReply,
     RoleRequest, RoomUpdate,
 };
-use common::{Client, ClientMsg, ServerMsg, hello, start_server, step_until};
+use common::{Client, ClientMsg, ServerMsg, hello, start_server, step_for, step_until};
 use crossbeam_channel::{Receiver, unbounded};
 
 /// No word is part of another, or of a name, so finding a word's bytes means finding it.
@@ -1069,4 +1071,121 @@ fn players_and_spectators_change_places_between_turns() {
         all[g].say(&word);
         all[0].wait_state("reveal", |p| matches!(p, PhaseView::Reveal { .. }));
     }
+}
+
+/// The game's album: at the end each player gets every turn (word, drawer, finders), and the
+/// server sends a turn's drawing with its timing to the one who asks, within the address's
+/// picture budget; replayed, it gives the drawing the turn ended with.
+#[test]
+fn the_album_lists_each_turn_and_replays_its_drawing_on_request() {
+    let server = start_server(options(Duration::from_secs(30)));
+    let mut ann = Client::connect(server.addr, "Ann", None);
+    step_until(&mut [&mut ann], Duration::from_secs(10), "Ann joins", |c| {
+        c[0].joined()
+    });
+    let mut ben = Client::connect(server.addr, "Ben", None);
+    common::join_all(&mut [&mut ann, &mut ben]);
+    quiz(&mut ann, QuizToServer::Start(settings(1)));
+    let mut finals = Vec::new();
+    let mut words = Vec::new();
+    for turn in 0..2 {
+        let mut clients = [&mut ann, &mut ben];
+        step_until(&mut clients, Duration::from_secs(10), "choosing", |cs| {
+            cs.iter().all(|c| {
+                matches!(
+                    view(c).game.as_ref().map(|g| &g.phase),
+                    Some(PhaseView::Choosing { .. })
+                )
+            })
+        });
+        let drawer = view(clients[0]).drawer().unwrap();
+        let d = clients
+            .iter()
+            .position(|c| c.roster().me == Some(drawer))
+            .unwrap();
+        quiz(clients[d], QuizToServer::Choose(0));
+        step_until(&mut clients, Duration::from_secs(10), "drawing", |cs| {
+            cs.iter().all(|c| c.canvas().pen == Some(drawer))
+        });
+        let word = match &view(clients[d]).game.as_ref().unwrap().phase {
+            PhaseView::Drawing { word: Some(word), .. } => word.clone(),
+            other => panic!("{other:?}"),
+        };
+        // Two strokes a little apart in time, then an undo of the second and a third.
+        for (i, (x, y)) in [(100, 100), (400, 200), (700, 300)].into_iter().enumerate() {
+            clients[d].draw(DrawInput::Begin(BoardPoint::new(x, y)));
+            for k in 1..20 {
+                clients[d].draw(DrawInput::MoveTo(BoardPoint::new(x + k * 10, y + turn * 50)));
+            }
+            clients[d].draw(DrawInput::End);
+            step_for(&mut clients, Duration::from_millis(150));
+            if i == 1 {
+                clients[d].draw(DrawInput::Undo);
+            }
+        }
+        step_until(&mut clients, Duration::from_secs(10), "the strokes", |cs| {
+            cs.iter().all(|c| c.canvas().drawing.strokes().len() == 2)
+        });
+        finals.push(clients[1 - d].canvas().drawing.clone());
+        words.push(word.clone());
+        clients[1 - d].say(&word);
+        step_until(&mut clients, Duration::from_secs(10), "the reveal", |cs| {
+            cs.iter().all(|c| {
+                matches!(
+                    view(c).game.as_ref().map(|g| &g.phase),
+                    Some(PhaseView::Reveal { .. }) | None
+                )
+            })
+        });
+    }
+    step_until(
+        &mut [&mut ann, &mut ben],
+        Duration::from_secs(10),
+        "the album",
+        |cs| cs.iter().all(|c| view(c).album.len() == 2),
+    );
+    let album = view(&ann).album.clone();
+    assert_eq!(album, view(&ben).album);
+    assert_eq!(album.iter().map(|e| e.word.clone()).collect::<Vec<_>>(), words);
+    for entry in &album {
+        assert_eq!(entry.found.len(), 1, "{entry:?}");
+        assert_ne!(entry.found[0], entry.drawer);
+    }
+    // Replays: the first turn's drawing, as drawn.
+    for (entry, final_drawing) in album.iter().zip(&finals) {
+        ann.app
+            .world_mut()
+            .write_message(ToServer(CanvasToServer::Replay { key: entry.key }));
+        step_until(&mut [&mut ann], Duration::from_secs(10), "the replay", |cs| {
+            cs[0].canvas().replays.get(entry.key).is_some()
+        });
+        let ops = ann.canvas().replays.get(entry.key).unwrap().to_vec();
+        assert!(ops.windows(2).all(|w| w[0].ms <= w[1].ms), "in time order");
+        assert!(ops.last().unwrap().ms >= 250, "with its timing: {:?}", ops.last());
+        assert!(
+            ops.iter().any(|op| matches!(op.op, ReplayOp::Undo { .. })),
+            "the undo is part of it"
+        );
+        let mut replayed = Drawing::default();
+        for op in &ops {
+            op.op.apply(&mut replayed).unwrap();
+        }
+        assert_eq!(replayed.strokes(), final_drawing.strokes());
+    }
+    // An unknown drawing, and the picture budget (6 a minute per address, 2 spent above and
+    // 2 more by the joins' pictures).
+    ann.app
+        .world_mut()
+        .write_message(ToServer(CanvasToServer::Replay { key: 999_999 }));
+    step_until(&mut [&mut ann], Duration::from_secs(10), "refused", |cs| {
+        cs[0].canvas().refused == Some(CanvasError::NoSuchDrawing)
+    });
+    for _ in 0..6 {
+        ann.app
+            .world_mut()
+            .write_message(ToServer(CanvasToServer::Replay { key: album[0].key }));
+    }
+    step_until(&mut [&mut ann], Duration::from_secs(10), "the budget", |cs| {
+        cs[0].canvas().refused == Some(CanvasError::ReplayLater)
+    });
 }

@@ -5,6 +5,7 @@
 //! relays, `client` mirrors the drawing and tells the renderer (`render`, windowed only) what
 //! to paint through [`PaintCanvas`] messages. Other plugins lock the pen with [`LockPen`].
 
+pub mod album;
 mod client;
 pub mod fill;
 #[cfg(feature = "client")]
@@ -23,8 +24,8 @@ use bevy::prelude::*;
 
 pub use client::{CanvasState, DrawInput, FillComputed, FillWanted, PaintCanvas};
 pub use model::{BOARD_HEIGHT, BOARD_WIDTH, BoardPoint, Brush, CanvasError, Delta, Drawing, Pen, Stroke};
-pub use server::{LockPen, PenLock, RESYNC_INTERVAL, Relay, RoomCanvas, apply_request};
-pub use wire::{CanvasToClient, CanvasToServer, log_chunks};
+pub use server::{ArchiveDrawing, LockPen, PenLock, RESYNC_INTERVAL, Relay, RoomCanvas, apply_request};
+pub use wire::{CanvasToClient, CanvasToServer, ReplayOp, TimedOp, log_chunks, replay_chunks};
 
 /// The logical board every client maps to its window, aspect ratio kept.
 pub const BOARD_SIZE: Vec2 = Vec2::new(BOARD_WIDTH as f32, BOARD_HEIGHT as f32);

@@ -7,8 +7,10 @@ use bevy::prelude::*;
 
 use std::sync::Arc;
 
+use super::album::MAX_TIMELINE_POINTS;
 use super::fill::FillMask;
 use super::model::{self, BoardPoint, Brush, Drawing, Stroke, decode_deltas, encode_deltas};
+use super::wire::TimedOp;
 use super::wire::{CanvasToClient, CanvasToServer};
 use super::{BATCH_INTERVAL, CanvasSystems, MIN_STEP};
 use crate::id::ClientId;
@@ -77,6 +79,47 @@ pub enum PaintCanvas {
     Repaint,
 }
 
+/// The album's drawings this client asked for, as they arrive (a few at most).
+#[derive(Debug, Default)]
+pub struct Replays {
+    /// By key, newest last: the changes so far, whether all came, whether the server cut the
+    /// turn's recording short.
+    pub drawings: Vec<(u32, Vec<TimedOp>, bool, bool)>,
+}
+
+/// Replays kept at once on a client.
+pub const MAX_REPLAYS: usize = 8;
+
+impl Replays {
+    fn receive(&mut self, key: u32, ops: &[TimedOp], last: bool, cut_short: bool) {
+        let i = match self.drawings.iter().position(|(k, ..)| *k == key) {
+            Some(i) => i,
+            None => {
+                if self.drawings.len() >= MAX_REPLAYS {
+                    self.drawings.remove(0);
+                }
+                self.drawings.push((key, Vec::new(), false, cut_short));
+                self.drawings.len() - 1
+            }
+        };
+        let (_, kept, done, _) = &mut self.drawings[i];
+        // A server never sends more than a turn's recording; a hostile one cannot grow this.
+        let points: usize = kept.iter().map(|op| op.op.points()).sum();
+        if !*done && points + ops.iter().map(|op| op.op.points()).sum::<usize>() <= MAX_TIMELINE_POINTS {
+            kept.extend_from_slice(ops);
+        }
+        *done |= last;
+    }
+
+    /// A drawing that came whole.
+    pub fn get(&self, key: u32) -> Option<&[TimedOp]> {
+        self.drawings
+            .iter()
+            .find(|(k, _, done, _)| *k == key && *done)
+            .map(|(_, ops, ..)| ops.as_slice())
+    }
+}
+
 /// This client's view of the room's canvas, and its tool settings.
 #[derive(Resource, Debug)]
 pub struct CanvasState {
@@ -87,6 +130,8 @@ pub struct CanvasState {
     pub fill_tool: bool,
     /// Why the server refused the last request, for the UI.
     pub refused: Option<CanvasError>,
+    /// The album's drawings received for replay.
+    pub replays: Replays,
     /// Points drawn locally and not yet sent, and the last point sent.
     pending: Vec<BoardPoint>,
     last_sent: Option<BoardPoint>,
@@ -105,6 +150,7 @@ impl Default for CanvasState {
             },
             fill_tool: false,
             refused: None,
+            replays: Replays::default(),
             pending: Vec::new(),
             last_sent: None,
             since_batch: Duration::ZERO,
@@ -132,9 +178,11 @@ fn mirror_server(
 ) {
     if welcomes.read().last().is_some() {
         let (brush, fill_tool) = (state.brush, state.fill_tool);
+        let replays = std::mem::take(&mut state.replays);
         *state = CanvasState {
             brush,
             fill_tool,
+            replays,
             ..CanvasState::default()
         };
         paint.write(PaintCanvas::Repaint);
@@ -232,6 +280,12 @@ fn apply_server_msg(
             state.last_sent = None;
             state.refused = Some(*why);
         }
+        CanvasToClient::Replay {
+            key,
+            ops,
+            last,
+            cut_short,
+        } => state.replays.receive(*key, ops, *last, *cut_short),
     }
 }
 

@@ -134,6 +134,10 @@ pub enum CanvasError {
         super::fill::MAX_FILLS
     )]
     TooManyFills,
+    #[error("that drawing is no longer kept")]
+    NoSuchDrawing,
+    #[error("too many drawings asked for; try again in a few seconds")]
+    ReplayLater,
 }
 
 /// One entry of the log: a stroke (a brush and the points it passes through) or a fill (the

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 
+use super::album::{Shelf, Timeline};
 use super::model::{self, CanvasError, Drawing, Pen, decode_deltas};
-use super::wire::{CanvasToClient, CanvasToServer, log_chunks};
+use super::wire::{CanvasToClient, CanvasToServer, ReplayOp, log_chunks, replay_chunks};
 use crate::id::ClientId;
 use crate::plugins::LogicSystems;
 use crate::plugins::net::{
@@ -33,7 +34,21 @@ pub(super) fn plugin(app: &mut App) {
                 .chain()
                 .in_set(LogicSystems::Canvas),
         )
-        .add_systems(Update, apply_pen_locks.in_set(LogicSystems::Effects));
+        .add_message::<ArchiveDrawing>()
+        .add_systems(
+            Update,
+            (archive_drawings, apply_pen_locks)
+                .chain()
+                .in_set(LogicSystems::Effects),
+        );
+}
+
+/// Asks the canvas to keep the room's drawing as it stands, with its timeline, under `key`
+/// (a game's album: the quiz asks at the end of each turn).
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveDrawing {
+    pub room: Entity,
+    pub key: u32,
 }
 
 /// Asks the canvas to lock a room's pen (a game's turns) or free it again.
@@ -66,6 +81,10 @@ pub struct RoomCanvas {
     /// The picture's log chunks, encoded, and the drawing's revision they were made at: shared
     /// by every joiner until the drawing changes.
     picture: Option<(u64, Vec<PictureChunk>)>,
+    /// The board's changes since the turn began (a game's lock with a fresh board), with when.
+    pub timeline: Timeline,
+    /// The drawings a game asked to keep for its album.
+    pub shelf: Shelf,
 }
 
 /// One chunk of a picture's log and its encoding.
@@ -83,6 +102,12 @@ impl RoomCanvas {
         if clear && !self.drawing.strokes().is_empty() {
             self.drawing.clear();
             msgs.push(CanvasToClient::Clear);
+        }
+        if clear {
+            // A new turn: its own timeline.
+            self.timeline = Timeline::default();
+        } else if let Some(end) = msgs.first().and_then(ReplayOp::from_relayed) {
+            self.timeline.record(now, end);
         }
         let changed = self.pen.holder() != drawer || !self.pen.locked();
         self.pen.lock_to(drawer, now);
@@ -331,11 +356,28 @@ fn apply_requests(
         };
         let everyone = || Recipients::Many(room.members().collect());
         let others = || Recipients::Many(room.members().filter(|id| id != client).collect());
+        if let CanvasToServer::Replay { key } = msg {
+            // A replay costs what a picture does: the same budget per address.
+            let known = canvas.shelf.get(*key).is_some();
+            let allowed = known && budget.take(player.addr.ip(), instant(&time));
+            if let Err(why) = send_replay(&canvas, *key, *client, allowed, &mut out) {
+                out.write(ToClients::one(*client, CanvasToClient::Refused(why)));
+            }
+            continue;
+        }
         // Spectators watch: they never hold the pen.
         let result = match room.is_spectator(*client) {
             true => Err(CanvasError::Spectating),
             false => apply_request(&mut canvas, *client, msg, now),
         };
+        // A game's turns are recorded for its album (free drawing is not).
+        if let Ok(Relay::ToOthers(msgs)) = &result
+            && canvas.pen.locked()
+        {
+            for op in msgs.iter().filter_map(ReplayOp::from_relayed) {
+                canvas.timeline.record(now, op);
+            }
+        }
         match result {
             Ok(Relay::None) => {}
             Ok(Relay::ToEveryone(msg)) => {
@@ -454,6 +496,8 @@ pub fn apply_request(
             drawing.clear();
             Ok(Relay::ToOthers(vec![CanvasToClient::Clear]))
         }
+        // Answered with the album's drawing by the system (it needs the address's budget).
+        CanvasToServer::Replay { .. } => Ok(Relay::None),
         CanvasToServer::Fill { at, colour, mask } => {
             pen.may_draw(who)?;
             let ended = drawing.open_author() == Some(who);
@@ -477,6 +521,33 @@ pub fn apply_request(
             Ok(Relay::ToOthers(relay))
         }
     }
+}
+
+fn archive_drawings(mut requests: MessageReader<ArchiveDrawing>, mut rooms: Query<&mut RoomCanvas>) {
+    for ArchiveDrawing { room, key } in requests.read() {
+        if let Ok(mut canvas) = rooms.get_mut(*room) {
+            let timeline = canvas.timeline.clone();
+            canvas.shelf.keep(*key, timeline);
+        }
+    }
+}
+
+/// Sends a kept drawing to one player who asked, within their address's picture budget.
+fn send_replay(
+    canvas: &RoomCanvas,
+    key: u32,
+    client: ClientId,
+    allowed: bool,
+    out: &mut MessageWriter<ToClients<CanvasToClient>>,
+) -> Result<(), CanvasError> {
+    let timeline = canvas.shelf.get(key).ok_or(CanvasError::NoSuchDrawing)?;
+    if !allowed {
+        return Err(CanvasError::ReplayLater);
+    }
+    for chunk in replay_chunks(key, &timeline.ops, timeline.cut_short) {
+        out.write(ToClients::one(client, chunk));
+    }
+    Ok(())
 }
 
 fn apply_pen_locks(

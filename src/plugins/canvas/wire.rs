@@ -30,6 +30,10 @@ pub enum CanvasToServer {
     End,
     Undo,
     Clear,
+    /// Asks for a drawing of the game's album (its key from the quiz's album), to replay it.
+    Replay {
+        key: u32,
+    },
     /// Fills the region `mask` with `colour` (the click was at `at`).
     Fill {
         at: BoardPoint,
@@ -74,18 +78,158 @@ pub enum CanvasToClient {
     },
     /// Your last canvas request was refused, and why.
     Refused(CanvasError),
+    /// A drawing of the album, as it was drawn, in chunks under the frame cap (`last` on the
+    /// last; `cut_short`: the server stopped recording a very long turn).
+    Replay {
+        key: u32,
+        ops: std::sync::Arc<[TimedOp]>,
+        last: bool,
+        cut_short: bool,
+    },
+}
+
+/// One change of a drawing, `ms` after the turn's first.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct TimedOp {
+    pub ms: u32,
+    pub op: ReplayOp,
+}
+
+/// The changes a replay is made of (as the room saw them live).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum ReplayOp {
+    Start {
+        author: ClientId,
+        brush: Brush,
+        at: BoardPoint,
+    },
+    Points {
+        author: ClientId,
+        deltas: Vec<Delta>,
+    },
+    End {
+        author: ClientId,
+    },
+    Undo {
+        author: ClientId,
+    },
+    Clear,
+    Fill {
+        author: ClientId,
+        at: BoardPoint,
+        colour: [u8; 3],
+        mask: std::sync::Arc<FillMask>,
+    },
+}
+
+impl ReplayOp {
+    /// What the server relayed, as a change to replay (pen changes and the rest are not).
+    pub fn from_relayed(msg: &CanvasToClient) -> Option<Self> {
+        Some(match msg {
+            CanvasToClient::Start { author, brush, at } => Self::Start {
+                author: *author,
+                brush: *brush,
+                at: *at,
+            },
+            CanvasToClient::Points { author, deltas } => Self::Points {
+                author: *author,
+                deltas: deltas.clone(),
+            },
+            CanvasToClient::End { author } => Self::End { author: *author },
+            CanvasToClient::Undo { author } => Self::Undo { author: *author },
+            CanvasToClient::Clear => Self::Clear,
+            CanvasToClient::Fill {
+                author,
+                at,
+                colour,
+                mask,
+            } => Self::Fill {
+                author: *author,
+                at: *at,
+                colour: *colour,
+                mask: mask.clone(),
+            },
+            _ => return None,
+        })
+    }
+
+    /// Points it adds (a fill counts its runs).
+    pub fn points(&self) -> usize {
+        match self {
+            Self::Start { .. } => 1,
+            Self::Points { deltas, .. } => deltas.len(),
+            Self::Fill { mask, .. } => 1 + mask.run_count(),
+            _ => 0,
+        }
+    }
+
+    /// Applies it to a drawing (a replay, or a test's check of one).
+    pub fn apply(&self, drawing: &mut Drawing) -> Result<(), CanvasError> {
+        match self {
+            Self::Start { author, brush, at } => drawing.start(*author, *brush, *at),
+            Self::Points { author, deltas } => {
+                let tail = drawing.open_tail(*author).ok_or(CanvasError::NoStroke)?;
+                let points = super::model::decode_deltas(tail, deltas)?;
+                drawing.extend(*author, &points)
+            }
+            Self::End { author } => {
+                drawing.finish(*author);
+                Ok(())
+            }
+            Self::Undo { author } => match drawing.undo(*author) {
+                true => Ok(()),
+                false => Err(CanvasError::NothingToUndo),
+            },
+            Self::Clear => {
+                drawing.clear();
+                Ok(())
+            }
+            Self::Fill {
+                author,
+                at,
+                colour,
+                mask,
+            } => drawing.fill(*author, *at, *colour, (**mask).clone()),
+        }
+    }
+}
+
+/// Splits a replay into messages that each encode under [`LOG_CHUNK_BYTES`].
+pub fn replay_chunks(key: u32, ops: &[TimedOp], cut_short: bool) -> Vec<CanvasToClient> {
+    let mut chunks: Vec<Vec<TimedOp>> = vec![Vec::new()];
+    let mut size = 0;
+    for op in ops {
+        let estimate = 32 + op.op.points() * 6;
+        if size + estimate > LOG_CHUNK_BYTES && !chunks.last().is_some_and(Vec::is_empty) {
+            chunks.push(Vec::new());
+            size = 0;
+        }
+        chunks.last_mut().expect("never empty").push(op.clone());
+        size += estimate;
+    }
+    let last = chunks.len() - 1;
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, ops)| CanvasToClient::Replay {
+            key,
+            ops: ops.into(),
+            last: i == last,
+            cut_short,
+        })
+        .collect()
 }
 
 impl WireMessage for CanvasToServer {
     const NAME: &'static str = "canvas.to_server";
-    /// 2: `Fill`.
+    /// 2: `Fill`, `Replay`.
     const VERSION: u16 = 2;
 }
 
 impl WireMessage for CanvasToClient {
     const NAME: &'static str = "canvas.to_client";
     /// 2: refusals for no-op requests (`NothingToUndo`, `AlreadyClear`); 3: `Spectating`; 4:
-    /// `Fill`, fills in the log, their refusals.
+    /// `Fill`, fills in the log, their refusals, `Replay`.
     const VERSION: u16 = 4;
 }
 

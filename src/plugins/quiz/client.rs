@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use bevy::prelude::*;
 
-use super::wire::{GameView, PhaseView, QuizToClient, Standing, Tell};
+use super::wire::{AlbumEntry, GameView, PhaseView, QuizToClient, Standing, Tell};
 use crate::id::ClientId;
 use crate::plugins::LogicSystems;
+use crate::plugins::canvas::album::MAX_SHELVED;
 use crate::plugins::chat::{AddToChatLog, ChatEntry};
 use crate::plugins::net::FromServer;
 use crate::plugins::rooms::{Roster, SessionEnded, Welcome};
@@ -36,6 +37,9 @@ pub struct QuizView {
     pub last_game: Option<(bool, Vec<Standing>)>,
     /// Announcements to show prominently, newest last, with the time they came.
     pub banners: VecDeque<(Duration, Banner)>,
+    /// The last game's album (its turns; the canvas replays their drawings), kept until the
+    /// next game's.
+    pub album: Vec<AlbumEntry>,
 }
 
 /// The likes of the drawing being drawn, as the server counted them.
@@ -158,6 +162,10 @@ fn follow_game(
             }
             QuizToClient::Reshuffled => {
                 out.notice("Every word of the pack has come up: it was shuffled again.".into())
+            }
+            QuizToClient::Album(entries) => {
+                // Never more than a server keeps, whatever one sends.
+                view.album = entries.iter().take(MAX_SHELVED).cloned().collect();
             }
             QuizToClient::RoomWords { count } => {
                 view.room_words = *count;

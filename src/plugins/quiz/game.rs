@@ -122,6 +122,8 @@ pub enum Event {
         drawer: ClientId,
         word: String,
         points: Vec<(ClientId, u32)>,
+        /// The drawing's likes.
+        likes: u32,
     },
     Reshuffled,
     /// The first guesser found the word: the drawing now ends at `until` (the host's cut).
@@ -522,13 +524,19 @@ impl Game {
         let mut points = turn.guessed.clone();
         points.push((turn.drawer, drawer_score));
         let (drawer, word) = (turn.drawer, turn.word.clone());
+        let likes = turn.likes.len() as u32;
         self.phase = Phase::Reveal {
             drawer,
             word: word.clone(),
             points: points.clone(),
             until: now + self.timing.reveal,
         };
-        vec![Event::TurnOver { drawer, word, points }]
+        vec![Event::TurnOver {
+            drawer,
+            word,
+            points,
+            likes,
+        }]
     }
 
     /// Advances the clock: auto-picks, hints, time-outs, the next turn, the end.

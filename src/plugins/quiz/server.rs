@@ -12,14 +12,15 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::game::{Event, Game, Guess, Phase, Timing};
-use super::view::{shown_points, view_for, views};
+use super::view::{MAX_VIEW_FINDERS, shown_points, view_for, views};
 use super::wire::{
-    GameView, MAX_STANDINGS, PhaseView, QuizRefusal, QuizToClient, QuizToServer, Standing, Tell,
+    AlbumEntry, GameView, MAX_STANDINGS, PhaseView, QuizRefusal, QuizToClient, QuizToServer, Standing, Tell,
 };
 use super::words::{self, Pack};
 use crate::id::ClientId;
 use crate::plugins::LogicSystems;
-use crate::plugins::canvas::{LockPen, PenLock};
+use crate::plugins::canvas::album::MAX_SHELVED;
+use crate::plugins::canvas::{ArchiveDrawing, LockPen, PenLock};
 use crate::plugins::chat::{Audience, ChatLine, HandOverLines, LineSaid, PublishLine};
 use crate::plugins::net::{Draining, FromClient, ServerWake, ToClients, address_key};
 use crate::plugins::rooms::{
@@ -28,6 +29,7 @@ use crate::plugins::rooms::{
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<QuizConfig>()
+        .init_resource::<AlbumKeys>()
         .add_observer(give_rooms_a_game)
         .add_systems(
             Update,
@@ -77,7 +79,13 @@ pub struct Session {
     rng: StdRng,
     /// Everyone who played, for the leaderboard (leavers included).
     names: HashMap<ClientId, String>,
+    /// The game's turns so far, for its album (the canvas keeps the drawings).
+    album: Vec<AlbumEntry>,
 }
+
+/// Keys for the album's drawings, unique on the server.
+#[derive(Resource, Default)]
+struct AlbumKeys(u32);
 
 fn give_rooms_a_game(add: On<Add, Room>, mut commands: Commands) {
     commands
@@ -92,6 +100,8 @@ struct QuizOut<'w, 's> {
     quiz: MessageWriter<'w, ToClients<QuizToClient>>,
     lines: MessageWriter<'w, PublishLine>,
     pen: MessageWriter<'w, LockPen>,
+    archive: MessageWriter<'w, ArchiveDrawing>,
+    keys: ResMut<'w, AlbumKeys>,
 }
 
 impl QuizOut<'_, '_> {
@@ -152,7 +162,32 @@ fn dispatch(events: Vec<Event>, at: &At, slot: &mut RoomGame, out: &mut QuizOut)
                 out.lock(at.entity, lock);
                 phase_changed = true;
             }
-            Event::TurnOver { drawer, word, points } => {
+            Event::TurnOver {
+                drawer,
+                word,
+                points,
+                likes,
+            } => {
+                // The turn goes into the album; the canvas keeps its drawing under the key.
+                out.keys.0 = out.keys.0.wrapping_add(1);
+                let key = out.keys.0;
+                out.archive.write(ArchiveDrawing { room: at.entity, key });
+                let name = |id: &ClientId| session.names.get(id).cloned().unwrap_or_default();
+                session.album.push(AlbumEntry {
+                    key,
+                    word: word.clone(),
+                    drawer: name(&drawer),
+                    found: points
+                        .iter()
+                        .filter(|(id, p)| *id != drawer && *p > 0)
+                        .take(MAX_VIEW_FINDERS)
+                        .map(|(id, _)| name(id))
+                        .collect(),
+                    likes,
+                });
+                if session.album.len() > MAX_SHELVED {
+                    session.album.remove(0);
+                }
                 out.lock(
                     at.entity,
                     PenLock::To {
@@ -193,7 +228,11 @@ fn dispatch(events: Vec<Event>, at: &At, slot: &mut RoomGame, out: &mut QuizOut)
             }
             Event::GameOver { early } => {
                 let standings = standings(session, at.room);
-                out.quiz(members, QuizToClient::Over { early, standings });
+                out.quiz(members.clone(), QuizToClient::Over { early, standings });
+                let album = std::mem::take(&mut session.album);
+                if !album.is_empty() {
+                    out.quiz(members, QuizToClient::Album(album));
+                }
                 // Free drawing again, and the room's chat is the chat's own.
                 out.lock(at.entity, PenLock::Unlock);
                 out.commands.entity(at.entity).try_remove::<HandOverLines>();
@@ -512,7 +551,12 @@ fn start(
         members.len(),
         game.settings
     );
-    slot.0 = Some(Session { game, rng, names });
+    slot.0 = Some(Session {
+        game,
+        rng,
+        names,
+        album: Vec::new(),
+    });
     out.commands.entity(at.entity).try_insert(HandOverLines);
     dispatch(events, at, slot, out);
     Ok(())

@@ -53,8 +53,22 @@ pub enum QuizToClient {
     Liked { by: ClientId, count: u32 },
     /// The game is over (`early`: too few players left); the room is back in the lobby.
     Over { early: bool, standings: Vec<Standing> },
+    /// The game's album, after its end: each turn's drawing (its `key` asks the canvas for a
+    /// replay), word, drawer, finders and likes.
+    Album(Vec<AlbumEntry>),
     /// Your request was refused, and why.
     Refused(QuizRefusal),
+}
+
+/// One turn of a game's album.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AlbumEntry {
+    pub key: u32,
+    pub word: String,
+    pub drawer: String,
+    /// Who found the word, first first (at most [`MAX_VIEW_FINDERS`]).
+    pub found: Vec<String>,
+    pub likes: u32,
 }
 
 /// One player's view of a running game.
@@ -190,6 +204,6 @@ impl WireMessage for QuizToClient {
     const NAME: &'static str = "quiz.to_client";
     /// 2: `Tell::NextTurn`, `Tell::OneAtATime`; 3: `TimeCut`, `Settings::cut_secs`; 4:
     /// `RoomWords`, `Liked`, `Settings::room_words`, the room's words and likes refusals; 5:
-    /// `QuizRefusal::RoomWordsTooSoon`; 6: `QuizRefusal::Spectating`.
-    const VERSION: u16 = 6;
+    /// `QuizRefusal::RoomWordsTooSoon`; 6: `QuizRefusal::Spectating`; 7: `Album`.
+    const VERSION: u16 = 7;
 }
