@@ -303,3 +303,73 @@ fn a_fill_reaches_every_client_and_a_late_joiner_identically() {
     assert!(strokes(&late).iter().all(|s| s.fill.is_none()));
     assert_eq!(strokes(&viewer), strokes(&pen));
 }
+
+/// A disc of radius `r` around (`x`, `y`), as the flood would give it.
+fn disc(x: usize, y: usize, r: usize) -> FillMask {
+    let mut bits = vec![false; 1600 * 900];
+    for py in y - r..=y + r {
+        for px in x - r..=x + r {
+            if (px as i64 - x as i64).pow(2) + (py as i64 - y as i64).pow(2) <= (r * r) as i64 {
+                bits[py * 1600 + px] = true;
+            }
+        }
+    }
+    FillMask::from_bitmap(&bits)
+}
+
+/// The two races of a fill that waits for the board to be read back: a stroke begun meanwhile
+/// ends with all its points before the fill, and a fill the server refuses (the pen was let go
+/// meanwhile) leaves no phantom on the filler's board.
+#[test]
+fn a_fill_after_a_stroke_begun_meanwhile_and_a_refused_fill_leave_every_board_the_same() {
+    let server = start_server(ServerOptions::default());
+    let mut pen = Client::connect(server.addr, "Painter", None);
+    let mut viewer = Client::connect(server.addr, "Viewer", None);
+    join_all(&mut [&mut pen, &mut viewer]);
+    pen.draw(DrawInput::TakePen);
+    let painter = pen.roster().me;
+    step_until(&mut [&mut pen, &mut viewer], LIMIT, "pen taken", |cs| {
+        cs.iter().all(|c| c.canvas().pen == painter)
+    });
+    // A stroke whose points are still waiting to go out when the fill comes back.
+    pen.draw(DrawInput::Begin(BoardPoint::new(100, 100)));
+    for i in 1..10 {
+        pen.draw(DrawInput::MoveTo(BoardPoint::new(100 + i * 10, 100)));
+    }
+    pen.app.world_mut().write_message(FillComputed {
+        at: BoardPoint::new(400, 300),
+        colour: [1, 2, 3],
+        mask: disc(400, 300, 50),
+    });
+    pen.step();
+    step_until(
+        &mut [&mut pen, &mut viewer],
+        LIMIT,
+        "the stroke and the fill",
+        |cs| cs[1].canvas().drawing.strokes().len() == 2,
+    );
+    step_for(&mut [&mut pen, &mut viewer], Duration::from_millis(200));
+    assert_eq!(pen.canvas().refused, None, "nothing refused");
+    assert_eq!(strokes(&viewer), strokes(&pen));
+    assert_eq!(strokes(&viewer)[0].points.len(), 10, "every point of the stroke");
+
+    // The pen is let go and a fill comes back in the same frame: the server refuses it, and
+    // the painter's board is put right.
+    pen.draw(DrawInput::ReleasePen);
+    pen.app.world_mut().write_message(FillComputed {
+        at: BoardPoint::new(800, 300),
+        colour: [4, 5, 6],
+        mask: disc(800, 300, 50),
+    });
+    pen.step();
+    step_until(
+        &mut [&mut pen, &mut viewer],
+        LIMIT,
+        "the refusal and the true picture",
+        |cs| {
+            cs[0].canvas().refused == Some(CanvasError::NotYourPen)
+                && cs[0].canvas().drawing.strokes().len() == 2
+        },
+    );
+    assert_eq!(strokes(&viewer), strokes(&pen));
+}

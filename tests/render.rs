@@ -5,7 +5,9 @@
 use bevy::prelude::*;
 use catchmind::id::ClientId;
 use catchmind::plugins::canvas::render;
-use catchmind::plugins::canvas::{BOARD_HEIGHT, BOARD_WIDTH, BoardPoint, Brush, CanvasState, PaintCanvas};
+use catchmind::plugins::canvas::{
+    BOARD_HEIGHT, BOARD_WIDTH, BoardPoint, Brush, CanvasState, FillComputed, FillWanted, PaintCanvas,
+};
 
 const W: usize = BOARD_WIDTH as usize;
 const H: usize = BOARD_HEIGHT as usize;
@@ -298,6 +300,26 @@ fn a_fill_of_a_read_back_ring_reaches_the_ink_replays_the_same_and_undoes() {
         mask.pixel_count(),
         mask.run_count()
     );
+    // The renderer's own path (a fill asked for, the board read back, flooded) gives the same.
+    live.app.world_mut().write_message(FillWanted {
+        at: seed,
+        colour: FILL,
+    });
+    let mut cursor = bevy::ecs::message::MessageCursor::<FillComputed>::default();
+    let mut computed = None;
+    for _ in 0..100 {
+        live.app.update();
+        let messages = live.app.world().resource::<Messages<FillComputed>>();
+        if let Some(found) = cursor.read(messages).next() {
+            computed = Some(found.clone());
+            break;
+        }
+    }
+    let computed = computed.expect("the renderer answered the fill");
+    assert_eq!(
+        (computed.at, computed.colour, &computed.mask),
+        (seed, FILL, &mask)
+    );
     live.state().drawing.fill(ME, seed, FILL, mask).unwrap();
     let shared = live
         .state()
@@ -319,10 +341,14 @@ fn a_fill_of_a_read_back_ring_reaches_the_ink_replays_the_same_and_undoes() {
         "{:?}",
         at(&filled, 500, 400)
     );
-    assert!(
-        close(at(&filled, 100, 100), [255, 255, 255], 0),
-        "outside untouched"
-    );
+    // Outside the ring's outer edge (and a pixel of anti-aliasing) the board is untouched.
+    let outer = r + INK.size as f32 / 2.0 + 1.5;
+    let touched = (0..H)
+        .flat_map(|y| (0..W).map(move |x| (x, y)))
+        .filter(|&(x, y)| ((x as f32 + 0.5 - cx).powi(2) + (y as f32 + 0.5 - cy).powi(2)).sqrt() > outer)
+        .filter(|&(x, y)| !close(at(&filled, x, y), [255, 255, 255], 0))
+        .count();
+    assert_eq!(touched, 0, "the fill stays inside the ring");
     // Along 360 rays from the centre: fill, then ink, never a pale pixel between them.
     let inner = r - INK.size as f32 / 2.0;
     for step in 0..360 {

@@ -390,6 +390,11 @@ fn apply_fills(
         let Some(me) = roster.me.filter(|&me| state.pen == Some(me)) else {
             continue;
         };
+        // A stroke begun while the board was read back ends first, its points sent.
+        flush_pending(&mut state, &mut out);
+        if state.drawing.finish(me) {
+            out.write(ToServer(CanvasToServer::End));
+        }
         match state.drawing.fill(me, *at, *colour, mask.clone()) {
             Ok(()) => {
                 state.refused = None;

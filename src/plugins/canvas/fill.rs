@@ -10,15 +10,17 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{BOARD_HEIGHT, BOARD_WIDTH, CanvasError};
 
-/// Runs one fill may have (each a gap and a length, at most six bytes): about 24 KB at worst
-/// for a region torn up by thousands of strokes, a few KB for an ordinary shape.
+/// Runs one fill may have (each a gap and a length, at most six bytes, and a row of runs
+/// spans 1,600 pixels, so about 32 KB at worst for a region torn up by thousands of strokes; a
+/// few KB for an ordinary shape).
 pub const MAX_FILL_RUNS: usize = 8_000;
 /// Fills one drawing may hold (undo a fill to fill again).
 pub const MAX_FILLS: usize = 32;
 /// How far (per channel, 0-255) a pixel's colour may be from the clicked one and still be
-/// flooded: the light half of an anti-aliased edge is taken in, the dark half is covered by
-/// [`EDGE_GROWTH`].
-pub const FILL_TOLERANCE: u8 = 128;
+/// flooded: the lightest part of an anti-aliased edge is taken in, the rest is covered by
+/// [`EDGE_GROWTH`]. Under the 65 that parts the palette's lightest grey from white, so an
+/// outline in any swatch holds a fill.
+pub const FILL_TOLERANCE: u8 = 48;
 /// Pixels the flooded region grows by (into the boundary), so no halo of half-covered edge
 /// pixels is left between the fill and the stroke around it.
 pub const EDGE_GROWTH: usize = 1;
@@ -201,12 +203,12 @@ pub fn flood(rgba: &[u8], seed: (usize, usize), colour: [u8; 3]) -> Option<FillM
             }
         }
     }
-    let grown = grow(&filled, EDGE_GROWTH);
-    let changes = grown
+    // Filling an area already that colour changes nothing (and must not eat into its edge).
+    let changes = filled
         .iter()
         .enumerate()
         .any(|(i, &f)| f && at(i % WIDTH, i / WIDTH) != colour);
-    changes.then(|| FillMask::from_bitmap(&grown))
+    changes.then(|| FillMask::from_bitmap(&grow(&filled, EDGE_GROWTH)))
 }
 
 /// The region grown by `by` pixels in the 8 directions.
@@ -235,14 +237,15 @@ fn grow(bits: &[bool], by: usize) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plugins::canvas::model::PALETTE;
 
     const WHITE: [u8; 3] = [255, 255, 255];
     const INK: [u8; 3] = [20, 20, 20];
     const RED: [u8; 3] = [220, 30, 30];
 
-    /// A white board with an anti-aliased ring of ink (centre, radius, width), each pixel's
+    /// A white board with an anti-aliased ring of `ink` (centre, radius, width), each pixel's
     /// coverage from a 4x4 grid of samples, as MSAA renders it.
-    fn board_with_ring(centre: (f32, f32), radius: f32, width: f32, gap: bool) -> Vec<u8> {
+    fn board_with_ring(centre: (f32, f32), radius: f32, width: f32, gap: bool, ink: [u8; 3]) -> Vec<u8> {
         let mut rgba = vec![255u8; WIDTH * HEIGHT * 4];
         let reach = (radius + width) as usize + 2;
         let (cx, cy) = centre;
@@ -264,35 +267,39 @@ mod tests {
                 let a = covered as f32 / 16.0;
                 let i = (y * WIDTH + x) * 4;
                 for k in 0..3 {
-                    rgba[i + k] = (WHITE[k] as f32 * (1.0 - a) + INK[k] as f32 * a).round() as u8;
+                    rgba[i + k] = (WHITE[k] as f32 * (1.0 - a) + ink[k] as f32 * a).round() as u8;
                 }
             }
         }
         rgba
     }
 
-    #[test]
-    fn a_ring_closes_and_its_inside_is_filled_to_the_ink_with_no_halo() {
-        let (centre, radius, width) = ((400.3, 300.6), 100.0, 6.0);
-        let board = board_with_ring(centre, radius, width, false);
-        let mask = flood(&board, (400, 300), RED).expect("a change");
+    /// Fills inside a ring of `ink`; returns the unfilled halo (pixels inside the ring's
+    /// middle left unfilled and still paler than half ink: they would show as a pale ring
+    /// between the fill and the ink) and the pixels filled past the ring's middle.
+    fn halo_and_leak(
+        board: &[u8],
+        centre: (f32, f32),
+        radius: f32,
+        ink: [u8; 3],
+    ) -> (usize, usize, FillMask) {
+        let seed = (centre.0 as usize, centre.1 as usize);
+        let mask = flood(board, seed, RED).expect("a change");
         mask.validate().unwrap();
         let mut filled = vec![false; WIDTH * HEIGHT];
         for (y, x, len) in mask.runs() {
             filled[y * WIDTH + x..y * WIDTH + x + len].fill(true);
         }
-        let inner = radius - width / 2.0;
-        let (mut halo, mut leaked, mut inside) = (0, 0, 0);
+        // The channel where ink and white differ most tells how much ink a pixel holds.
+        let k = (0..3).max_by_key(|&k| WHITE[k].abs_diff(ink[k])).unwrap();
+        let half = WHITE[k].abs_diff(ink[k]) / 2;
+        let (mut halo, mut leaked) = (0, 0);
         for y in 0..HEIGHT {
             for x in 0..WIDTH {
                 let d = ((x as f32 + 0.5 - centre.0).powi(2) + (y as f32 + 0.5 - centre.1).powi(2)).sqrt();
                 let f = filled[y * WIDTH + x];
-                // Threshold: every pixel whose centre lies inside the ink's inner edge, or
-                // less than a pixel into the ink (the anti-aliased fringe, a blend of ink and
-                // white that would show as a pale ring between fill and ink), is filled: no
-                // unfilled halo at all; nothing past the ring's middle is.
-                if d < inner + 1.0 {
-                    inside += 1;
+                let pale = board[(y * WIDTH + x) * 4 + k].abs_diff(WHITE[k]) < half;
+                if d < radius && pale {
                     halo += usize::from(!f);
                 }
                 if d > radius {
@@ -300,18 +307,53 @@ mod tests {
                 }
             }
         }
-        assert_eq!(halo, 0, "{halo} unfilled pixels inside the ring");
-        assert_eq!(leaked, 0, "the fill leaked out of the ring");
-        assert!(inside > 29_000, "{inside}");
-        // A plain disc: a few runs per row, a few KB on the wire.
-        let bytes = crate::codec::encode(&mask).unwrap().len();
-        assert!(bytes < 2_000, "{bytes} bytes");
-        assert_eq!(mask.run_count(), mask.rows.len());
+        (halo, leaked, mask)
+    }
+
+    #[test]
+    fn a_ring_closes_and_its_inside_is_filled_to_the_ink_with_no_halo() {
+        // Threshold: no unfilled pixel at all inside the ring's middle that is paler than half
+        // ink (the anti-aliased fringe, a blend of ink and white that would show as a pale
+        // ring between fill and ink); nothing filled past the ring's middle. For an outline in
+        // every swatch but white.
+        let (centre, radius, width) = ((400.3, 300.6), 100.0, 6.0);
+        for ink in PALETTE.into_iter().filter(|&c| c != WHITE) {
+            let board = board_with_ring(centre, radius, width, false, ink);
+            let (halo, leaked, mask) = halo_and_leak(&board, centre, radius, ink);
+            assert_eq!(halo, 0, "{halo} unfilled pixels inside a ring of {ink:?}");
+            assert_eq!(leaked, 0, "the fill leaked out of a ring of {ink:?}");
+            assert!(mask.pixel_count() > 29_000);
+            // A plain disc: one run per row, a couple of KB on the wire.
+            assert_eq!(mask.run_count(), mask.rows.len());
+            let bytes = crate::codec::encode(&mask).unwrap().len();
+            assert!(bytes < 2_000, "{bytes} bytes");
+        }
+    }
+
+    #[test]
+    fn filling_a_filled_area_again_changes_nothing() {
+        let (centre, radius, width) = ((400.0, 300.0), 100.0, 6.0);
+        let mut board = board_with_ring(centre, radius, width, false, INK);
+        let mask = flood(&board, (400, 300), RED).unwrap();
+        for (y, x, len) in mask.runs() {
+            for px in board[(y * WIDTH + x) * 4..(y * WIDTH + x + len) * 4].chunks_exact_mut(4) {
+                px[..3].copy_from_slice(&RED);
+            }
+        }
+        assert_eq!(
+            flood(&board, (400, 300), RED),
+            None,
+            "no second fill eating the outline"
+        );
+        assert!(
+            flood(&board, (400, 300), INK).is_some(),
+            "another colour still fills"
+        );
     }
 
     #[test]
     fn an_open_ring_leaks_to_the_whole_board() {
-        let board = board_with_ring((400.0, 300.0), 100.0, 6.0, true);
+        let board = board_with_ring((400.0, 300.0), 100.0, 6.0, true, INK);
         let mask = flood(&board, (400, 300), RED).unwrap();
         assert!(mask.pixel_count() > WIDTH * HEIGHT * 9 / 10);
         assert_eq!(mask.bounds(), Some((0, 0, WIDTH, HEIGHT)));

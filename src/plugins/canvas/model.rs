@@ -24,6 +24,26 @@ pub const MAX_DRAWING_POINTS: usize = 100_000;
 /// The pen can be taken from a holder idle this long.
 pub const PEN_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// 16 colours, Catch Mind style: black, greys, then the rainbow and browns.
+pub const PALETTE: [[u8; 3]; 16] = [
+    [20, 20, 20],
+    [110, 110, 110],
+    [190, 190, 190],
+    [255, 255, 255],
+    [220, 40, 40],
+    [255, 140, 0],
+    [250, 210, 20],
+    [60, 180, 60],
+    [20, 120, 60],
+    [60, 190, 230],
+    [30, 80, 220],
+    [120, 60, 200],
+    [230, 100, 180],
+    [250, 190, 160],
+    [140, 80, 40],
+    [80, 50, 30],
+];
+
 /// A point on the board, in board units.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct BoardPoint {

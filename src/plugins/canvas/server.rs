@@ -395,7 +395,7 @@ fn apply_requests(
                 // A refused stroke was drawn locally already: the sender needs the true
                 // picture. Nothing else can leave it out of step (its client undoes and clears
                 // only what it holds), so nothing else brings the picture back.
-                let drew_locally = matches!(msg, CanvasToServer::Start { .. } | CanvasToServer::Points(_));
+                let drew_locally = drawn_locally(msg);
                 let recent = !drew_locally
                     || canvas
                         .resynced
@@ -411,6 +411,15 @@ fn apply_requests(
             }
         }
     }
+}
+
+/// Whether a request's sender already shows it (it drew it before sending): refused, it leaves
+/// the sender's board out of step, which the true picture puts right.
+pub fn drawn_locally(request: &CanvasToServer) -> bool {
+    matches!(
+        request,
+        CanvasToServer::Start { .. } | CanvasToServer::Points(_) | CanvasToServer::Fill { .. }
+    )
 }
 
 /// What the server sends after applying a request.

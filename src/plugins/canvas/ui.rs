@@ -8,25 +8,7 @@ use super::{BOARD_SIZE, BoardPoint, CanvasState, DrawInput};
 use crate::plugins::rooms::Roster;
 use crate::theme;
 
-/// 16 colours, Catch Mind style: black, greys, then the rainbow and browns.
-pub const PALETTE: [[u8; 3]; 16] = [
-    [20, 20, 20],
-    [110, 110, 110],
-    [190, 190, 190],
-    [255, 255, 255],
-    [220, 40, 40],
-    [255, 140, 0],
-    [250, 210, 20],
-    [60, 180, 60],
-    [20, 120, 60],
-    [60, 190, 230],
-    [30, 80, 220],
-    [120, 60, 200],
-    [230, 100, 180],
-    [250, 190, 160],
-    [140, 80, 40],
-    [80, 50, 30],
-];
+pub use super::model::PALETTE;
 
 /// Draws the board (the GPU-rendered canvas image, aspect ratio kept) and turns pointer
 /// drags on it into draw input. Returns where the board is on screen.
