@@ -1000,6 +1000,11 @@ fn players_and_spectators_change_places_between_turns() {
     let cy_id = peers[2].id;
     peers[2].send(ClientMsg::Role(RoleRequest { spectate: true }));
     peers[0].wait("Cy watches", |m| role(m, cy_id, true));
+    // One change per member per 2 s: each one tells the room and may reorder a game.
+    peers[2].send(ClientMsg::Role(RoleRequest { spectate: false }));
+    peers[2].wait("too soon", |m| {
+        *m == ServerMsg::Role(RoleReply::Refused(RoleRefusal::TooSoon))
+    });
     let dan_id = dan.id;
     dan.send(ClientMsg::Role(RoleRequest { spectate: false }));
     peers[0].wait("Dan plays", |m| role(m, dan_id, false));

@@ -73,7 +73,7 @@ fn contents(ui: &mut egui::Ui, state: &mut UiState, browser: &RoomBrowser) -> Op
                 });
             }
             (Some(list), None) => {
-                if let Some(picked) = table(ui, &list.rooms) {
+                if let Some(picked) = table(ui, &list.rooms, state.spectate) {
                     action = Some(Action::Join(Some(picked)));
                 }
                 let shown = list.rooms.len();
@@ -111,8 +111,9 @@ fn contents(ui: &mut egui::Ui, state: &mut UiState, browser: &RoomBrowser) -> Op
     action
 }
 
-/// The rooms, one row each; returns the room whose Join was clicked.
-fn table(ui: &mut egui::Ui, rooms: &[RoomListing]) -> Option<String> {
+/// The rooms, one row each; returns the room whose Join (or Watch, for a spectator) was
+/// clicked.
+fn table(ui: &mut egui::Ui, rooms: &[RoomListing], spectate: bool) -> Option<String> {
     if rooms.is_empty() {
         ui.label("No rooms yet: make one below.");
         return None;
@@ -145,7 +146,11 @@ fn table(ui: &mut egui::Ui, rooms: &[RoomListing]) -> Option<String> {
                             ui.add(egui::Label::new(&room.name).truncate());
                         });
                         let full = room.players >= room.capacity;
-                        let players = RichText::new(format!("{}/{}", room.players, room.capacity));
+                        let mut count = format!("{}/{}", room.players, room.capacity);
+                        if room.spectators > 0 {
+                            count.push_str(&format!(" +{} watching", room.spectators));
+                        }
+                        let players = RichText::new(count);
                         ui.label(if full {
                             players.color(theme::ERROR)
                         } else {
@@ -157,8 +162,16 @@ fn table(ui: &mut egui::Ui, rooms: &[RoomListing]) -> Option<String> {
                             RichText::new("free drawing")
                         });
                         ui.label(language_label(room.language.as_deref()));
-                        let join = ui.add_enabled(!full, egui::Button::new("Join"));
-                        if join.on_disabled_hover_text("the room is full").clicked() {
+                        let (open, button, closed) = match spectate {
+                            true => (
+                                room.spectators < room.spectator_capacity,
+                                "Watch",
+                                "no place for another spectator",
+                            ),
+                            false => (!full, "Join", "the room is full"),
+                        };
+                        let join = ui.add_enabled(open, egui::Button::new(button));
+                        if join.on_disabled_hover_text(closed).clicked() {
                             picked = Some(room.name.clone());
                         }
                         ui.end_row();

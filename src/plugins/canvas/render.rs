@@ -14,6 +14,7 @@
 //! per-frame uploads.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use bevy::asset::RenderAssetUsages;
 use bevy::camera::RenderTarget;
@@ -82,6 +83,9 @@ struct DabAssets {
     segment: Handle<Mesh>,
     disc: Handle<Mesh>,
     materials: HashMap<[u8; 3], Handle<ColorMaterial>>,
+    /// Each fill of the drawing as a texture, uploaded once: a repaint (an undo, say) draws
+    /// the same images again. Only the drawing's fills are kept (at most 32).
+    fills: Vec<(Arc<FillMask>, Handle<Image>)>,
 }
 
 impl DabAssets {
@@ -138,6 +142,7 @@ fn setup_canvas(mut commands: Commands, mut images: ResMut<Assets<Image>>, mut m
         segment: meshes.add(Rectangle::new(1.0, 1.0)),
         disc: meshes.add(Circle::new(0.5).mesh().resolution(48)),
         materials: HashMap::new(),
+        fills: Vec::new(),
     });
     commands.insert_resource(CanvasImage(handle));
 }
@@ -206,6 +211,17 @@ fn paint(
         for mut camera in &mut cameras {
             camera.clear_frames = camera.clear_frames.max(1);
         }
+        // Fills no longer in the drawing let their textures go.
+        let fills: Vec<&Arc<FillMask>> = state
+            .drawing
+            .strokes()
+            .iter()
+            .filter_map(|s| s.fill.as_ref())
+            .collect();
+        painter
+            .assets
+            .fills
+            .retain(|(mask, _)| fills.iter().any(|kept| Arc::ptr_eq(kept, mask)));
         for stroke in state.drawing.strokes() {
             match &stroke.fill {
                 Some(mask) => painter.fill(stroke.brush.colour, mask),
@@ -244,26 +260,26 @@ impl Painter<'_, '_, '_> {
         }
     }
 
-    /// A fill: its region as a texture of its bounds, on a quad, baked in like a dab (one
-    /// upload per fill shown; a repaint uploads each again).
-    fn fill(&mut self, colour: [u8; 3], mask: &FillMask) {
-        let Some(((left, top, width, height), rgba)) = mask.to_rgba(colour) else {
+    /// A fill: its region as a texture of its bounds (uploaded once, kept while the fill is in
+    /// the drawing), on a quad, baked in like a dab.
+    fn fill(&mut self, colour: [u8; 3], mask: &Arc<FillMask>) {
+        let Some((left, top, width, height)) = mask.bounds() else {
             return;
         };
-        let mut image = Image::new(
-            Extent3d {
-                width: width as u32,
-                height: height as u32,
-                depth_or_array_layers: 1,
-            },
-            TextureDimension::D2,
-            rgba,
-            TextureFormat::Rgba8UnormSrgb,
-            RenderAssetUsages::RENDER_WORLD,
-        );
-        // Pixel for pixel: no blur at the region's edge.
-        image.sampler = ImageSampler::nearest();
-        let handle = self.images.add(image);
+        let cached = self
+            .assets
+            .fills
+            .iter()
+            .find(|(kept, _)| Arc::ptr_eq(kept, mask))
+            .map(|(_, handle)| handle.clone());
+        let handle = match cached {
+            Some(handle) => handle,
+            None => {
+                let handle = self.fill_image(colour, mask);
+                self.assets.fills.push((mask.clone(), handle.clone()));
+                handle
+            }
+        };
         self.depth += 1;
         let z = (self.depth % 900_000) as f32 * 0.001;
         let centre = Vec2::new(
@@ -279,6 +295,27 @@ impl Painter<'_, '_, '_> {
             RenderLayers::layer(CANVAS_LAYER),
         ));
         self.spawned += 1;
+    }
+
+    /// A fill's region as an image of its bounds.
+    fn fill_image(&mut self, colour: [u8; 3], mask: &FillMask) -> Handle<Image> {
+        let Some(((_, _, width, height), rgba)) = mask.to_rgba(colour) else {
+            return Handle::default();
+        };
+        let mut image = Image::new(
+            Extent3d {
+                width: width as u32,
+                height: height as u32,
+                depth_or_array_layers: 1,
+            },
+            TextureDimension::D2,
+            rgba,
+            TextureFormat::Rgba8UnormSrgb,
+            RenderAssetUsages::RENDER_WORLD,
+        );
+        // Pixel for pixel: no blur at the region's edge.
+        image.sampler = ImageSampler::nearest();
+        self.images.add(image)
     }
 
     fn polyline(&mut self, brush: Brush, points: &[BoardPoint]) {

@@ -642,7 +642,6 @@ fn tick_games(
     }
 }
 
-/// Games running, for `/metrics`: counted at most once a second.
 /// What the room list shows of each room: whether a game runs, and the language of the words
 /// of its last game.
 fn describe_rooms(mut rooms: Query<(&RoomGame, &mut RoomActivity)>) {
@@ -676,6 +675,7 @@ fn language_of(settings: &super::Settings) -> &'static str {
     }
 }
 
+/// Games running, for `/metrics`: counted at most once a second.
 fn record_figures(time: Res<Time<Real>>, rooms: Query<&RoomGame>, mut counted_at: Local<Option<Duration>>) {
     let now = time.elapsed();
     if counted_at.is_some_and(|at| now < at + Duration::from_secs(1)) {

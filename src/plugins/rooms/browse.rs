@@ -71,10 +71,13 @@ pub fn room_list<'a>(
     let mut all: Vec<(bool, RoomListing)> = rooms
         .map(|(room, activity)| {
             let activity = activity.cloned().unwrap_or_default();
+            let count = |n: usize| n.min(u16::MAX as usize) as u16;
             let listing = RoomListing {
                 name: room.name.clone(),
-                players: room.members().count().min(u16::MAX as usize) as u16,
+                players: count(room.players().count()),
                 capacity: room.capacity,
+                spectators: count(room.spectators().count()),
+                spectator_capacity: room.spectator_capacity,
                 playing: activity.playing,
                 language: activity.language,
             };
@@ -89,6 +92,8 @@ pub fn room_list<'a>(
                 name: lobby.name,
                 players: 0,
                 capacity: lobby.capacity,
+                spectators: 0,
+                spectator_capacity: config.spectators,
                 playing: false,
                 language: None,
             },
@@ -219,8 +224,19 @@ mod tests {
         assert_eq!(list.max_rooms, 256);
         let busy = &list.rooms[2];
         assert_eq!((busy.players, busy.capacity, busy.playing), (5, 12, true));
+        assert_eq!((busy.spectators, busy.spectator_capacity), (0, 8));
         assert_eq!(busy.language.as_deref(), Some("ko"));
         assert!(!list.rooms[3].playing && list.rooms[3].language.is_none());
+    }
+
+    #[test]
+    fn spectators_are_listed_apart_from_players() {
+        let mut watched = room("watched", 2, false);
+        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        watched.add_member(ClientId(50), "eye", addr, false, true);
+        let list = room_list([(&watched, None)].into_iter(), &RoomConfig::default());
+        let listing = list.rooms.iter().find(|r| r.name == "watched").unwrap();
+        assert_eq!((listing.players, listing.spectators), (2, 1));
     }
 
     #[test]

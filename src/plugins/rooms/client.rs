@@ -300,7 +300,10 @@ fn browse(
         return;
     };
     if let Some(FromServer(list)) = lists.read().last() {
-        browser.list = Some(list.clone());
+        // Never more rows than a server lists, whatever one sends.
+        let mut list = list.clone();
+        list.rooms.truncate(super::wire::MAX_LISTED);
+        browser.list = Some(list);
     }
     let now = time.elapsed();
     if *state.get() == ClientState::Connected

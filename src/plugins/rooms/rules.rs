@@ -119,6 +119,8 @@ pub enum RoleChange {
 pub enum RoleRefusal {
     #[error("you are doing that already")]
     AlreadyThat,
+    #[error("you changed a moment ago; wait a few seconds")]
+    TooSoon,
     #[error("the room's {capacity} player seats are taken")]
     PlayersFull { capacity: u16 },
     #[error("the room's {capacity} spectator places are taken")]
@@ -184,11 +186,10 @@ impl Room {
     /// `id` asks to watch (`spectate`) or to play: the change is made at once, or waits for
     /// the end of the turn (`turn`: one is under way).
     pub fn ask_role(&mut self, id: ClientId, spectate: bool, turn: bool) -> Result<RoleChange, RoleRefusal> {
-        let i = self
-            .members
-            .iter()
-            .position(|m| m.id == id)
-            .ok_or(RoleRefusal::AlreadyThat)?;
+        // The server asks only for members.
+        let Some(i) = self.members.iter().position(|m| m.id == id) else {
+            return Ok(RoleChange::Cancelled);
+        };
         if self.members[i].spectator == spectate {
             // Asking back what one is cancels a change that waits.
             return match self.members[i].wants.take() {
@@ -300,12 +301,16 @@ impl Room {
         self.members.iter().filter(|m| !m.away).map(|m| m.id)
     }
 
-    /// Holds `id`'s seat while their connection is down; returns whether they were here.
+    /// Holds `id`'s seat while their connection is down (a change between playing and watching
+    /// they waited for is dropped); returns whether they were here.
     pub fn hold_seat(&mut self, id: ClientId) -> bool {
         self.members
             .iter_mut()
             .find(|m| m.id == id)
-            .map(|m| m.away = true)
+            .map(|m| {
+                m.away = true;
+                m.wants = None;
+            })
             .is_some()
     }
 
@@ -327,7 +332,13 @@ impl Room {
         if self.host != Some(id) {
             return None;
         }
-        self.host = self.members.first().map(|m| m.id);
+        // The longest-present player takes over; a spectator only when no one plays.
+        self.host = self
+            .members
+            .iter()
+            .find(|m| !m.spectator)
+            .or(self.members.first())
+            .map(|m| m.id);
         self.host
     }
 
@@ -539,6 +550,23 @@ mod tests {
             [(ClientId(4), Err(RoleRefusal::PlayersFull { capacity: 2 }))]
         );
         assert!(room.is_spectator(ClientId(4)));
+        // A member whose connection drops while a change waits keeps what they were.
+        room.remove(ClientId(4));
+        assert_eq!(room.ask_role(ClientId(1), true, true), Ok(RoleChange::AtTurnEnd));
+        room.hold_seat(ClientId(1));
+        assert_eq!(room.settle_roles(), []);
+        assert!(!room.is_spectator(ClientId(1)));
+    }
+
+    #[test]
+    fn a_player_takes_over_from_a_leaving_host_before_a_spectator() {
+        let mut room = Room::new("r", 4, false);
+        room.add(ClientId(1), "Ann", addr(), false);
+        room.add_member(ClientId(2), "Ben", addr(), false, true);
+        room.add(ClientId(3), "Cy", addr(), false);
+        assert_eq!(room.remove(ClientId(1)), Some(ClientId(3)));
+        // With no player left, a spectator hosts rather than nobody.
+        assert_eq!(room.remove(ClientId(3)), Some(ClientId(2)));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bevy::prelude::*;
 
 use super::moderation::{Moderation, may_kick};
-use super::rules::{RoleChange, Room, RoomActivity, RoomConfig, may_make_a_room, plan_join};
+use super::rules::{RoleChange, RoleRefusal, Room, RoomActivity, RoomConfig, may_make_a_room, plan_join};
 use super::wire::{
     JoinRequest, KickedBy, ModerationRefusal, ModerationRequest, PlayerInfo, Rejection, RoleReply,
     RoleRequest, RoomUpdate, SessionToken, Welcome,
@@ -37,9 +37,10 @@ pub(super) fn plugin(app: &mut App) {
             // may connect and leave within one frame, so leavers come after.
             (
                 note_arrivals,
+                // Before admitting: a list asked for in the frame a join comes is still answered.
+                super::browse::answer_room_lists,
                 create_rooms,
                 admit_joiners,
-                super::browse::answer_room_lists,
                 change_roles,
                 moderate,
                 carry_out_kicks,
@@ -295,34 +296,56 @@ pub struct RoleChanged {
     pub spectator: bool,
 }
 
+/// How often one member may ask to change between playing and watching.
+pub const ROLE_CHANGE_EVERY: Duration = Duration::from_secs(2);
+
 /// Rooms where a change between playing and watching waits for the turn to end.
 #[derive(Resource, Default)]
 struct RolesWaiting(HashSet<Entity>);
 
+/// What a change between playing and watching sends.
+#[derive(bevy::ecs::system::SystemParam)]
+struct RoleOutput<'w> {
+    replies: MessageWriter<'w, ToClients<RoleReply>>,
+    updates: MessageWriter<'w, ToClients<RoomUpdate>>,
+    changed: MessageWriter<'w, RoleChanged>,
+}
+
+impl RoleOutput<'_> {
+    fn reply(&mut self, client: ClientId, reply: RoleReply) {
+        self.replies.write(ToClients::one(client, reply));
+    }
+
+    /// Tells the room, and the other plugins, that `client` now watches or plays.
+    fn tell(&mut self, room: &Room, entity: Entity, client: ClientId, spectator: bool) {
+        let update = RoomUpdate::Role {
+            id: client,
+            spectator,
+        };
+        self.updates
+            .write(ToClients::many(room.present().collect(), update));
+        self.changed.write(RoleChanged {
+            client,
+            room: entity,
+            spectator,
+        });
+    }
+}
+
 /// Members asking to watch or to play: done at once between turns, else when the turn ends
 /// (the room's [`RoomActivity::turn`], kept by the quiz).
 fn change_roles(
+    time: Res<Time<Real>>,
+    mut changed_at: Local<HashMap<ClientId, Duration>>,
     index: Res<RoomIndex>,
     players: Query<&Player>,
     mut rooms: Query<(&mut Room, Option<&RoomActivity>)>,
     mut waiting: ResMut<RolesWaiting>,
     mut requests: MessageReader<FromClient<RoleRequest>>,
-    mut replies: MessageWriter<ToClients<RoleReply>>,
-    mut updates: MessageWriter<ToClients<RoomUpdate>>,
-    mut changed: MessageWriter<RoleChanged>,
+    mut out: RoleOutput,
 ) {
-    let mut tell = |room: &Room, entity: Entity, client: ClientId, spectator: bool| {
-        let update = RoomUpdate::Role {
-            id: client,
-            spectator,
-        };
-        updates.write(ToClients::many(room.present().collect(), update));
-        changed.write(RoleChanged {
-            client,
-            room: entity,
-            spectator,
-        });
-    };
+    let now = time.elapsed();
+    changed_at.retain(|_, at| now.saturating_sub(*at) < ROLE_CHANGE_EVERY);
     for FromClient { client, msg } in requests.read() {
         let Some(player) = index.player(*client).and_then(|e| players.get(e).ok()) else {
             continue;
@@ -330,22 +353,27 @@ fn change_roles(
         let Ok((mut room, activity)) = rooms.get_mut(player.room) else {
             continue;
         };
+        // Each change tells the whole room and may reorder a game: one per member per 2 s.
+        if changed_at.contains_key(client) {
+            out.reply(*client, RoleReply::Refused(RoleRefusal::TooSoon));
+            continue;
+        }
         let turn = activity.is_some_and(|a| a.turn);
-        match room.ask_role(*client, msg.spectate, turn) {
+        let asked = room.ask_role(*client, msg.spectate, turn);
+        if asked.is_ok() {
+            changed_at.insert(*client, now);
+        }
+        match asked {
             Ok(RoleChange::AtTurnEnd) => {
                 waiting.0.insert(player.room);
                 let reply = RoleReply::Waiting {
                     spectate: msg.spectate,
                 };
-                replies.write(ToClients::one(*client, reply));
+                out.reply(*client, reply);
             }
-            Ok(RoleChange::Now) => tell(&room, player.room, *client, msg.spectate),
-            Ok(RoleChange::Cancelled) => {
-                replies.write(ToClients::one(*client, RoleReply::Cancelled));
-            }
-            Err(why) => {
-                replies.write(ToClients::one(*client, RoleReply::Refused(why)));
-            }
+            Ok(RoleChange::Now) => out.tell(&room, player.room, *client, msg.spectate),
+            Ok(RoleChange::Cancelled) => out.reply(*client, RoleReply::Cancelled),
+            Err(why) => out.reply(*client, RoleReply::Refused(why)),
         }
     }
     waiting.0.retain(|&entity| {
@@ -357,10 +385,8 @@ fn change_roles(
         }
         for (client, result) in room.settle_roles() {
             match result {
-                Ok(spectator) => tell(&room, entity, client, spectator),
-                Err(why) => {
-                    replies.write(ToClients::one(client, RoleReply::Refused(why)));
-                }
+                Ok(spectator) => out.tell(&room, entity, client, spectator),
+                Err(why) => out.reply(client, RoleReply::Refused(why)),
             }
         }
         false

@@ -46,9 +46,11 @@ pub const MAX_LISTED: usize = 100;
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RoomListing {
     pub name: String,
-    /// Members, those whose seat is held included.
+    /// Players (spectators aside), those whose seat is held included.
     pub players: u16,
     pub capacity: u16,
+    pub spectators: u16,
+    pub spectator_capacity: u16,
     /// A game is running (otherwise the room draws freely).
     pub playing: bool,
     /// The language of the words its games use (`ko`, `en`, or `custom` for the server's or
@@ -246,7 +248,7 @@ pub enum Rejection {
     InvalidRoomName(NameError),
     #[error("the room \"{room}\" is full ({capacity} players)")]
     RoomFull { room: String, capacity: u16 },
-    #[error("the room \"{room}\" has no place for another spectator ({capacity} watch already)")]
+    #[error("the room \"{room}\" has no place for another spectator (at most {capacity})")]
     SpectatorsFull { room: String, capacity: u16 },
     #[error("the server has no room for a new room (at most {max} rooms)")]
     TooManyRooms { max: u16 },
@@ -324,7 +326,8 @@ impl WireMessage for ListRooms {
 
 impl WireMessage for RoomList {
     const NAME: &'static str = "rooms.room_list";
-    const VERSION: u16 = 1;
+    /// 2: spectators.
+    const VERSION: u16 = 2;
 }
 
 impl WireMessage for ModerationRequest {
