@@ -2,6 +2,7 @@
 //! the plugins' `ui.rs` widget files (canvas, chat, quiz), which only the windowed game uses;
 //! the logic plugins run the same without it.
 
+mod album;
 mod autosave;
 mod fonts;
 mod launcher;
@@ -105,6 +106,7 @@ pub fn plugin(app: &mut App) {
     })
     .add_plugins(text_input::plugin)
     .init_resource::<UiState>()
+    .init_resource::<album::AlbumState>()
     .configure_sets(
         PostUpdate,
         CanvasSystems::LocalInput.after(EguiPostUpdateSet::EndPass),
@@ -120,6 +122,7 @@ pub fn plugin(app: &mut App) {
             window::register_canvas_texture,
             launcher::show.run_if(in_state(AppMode::Menu)),
             room::show.run_if(not(in_state(AppMode::Menu))),
+            album::show.run_if(not(in_state(AppMode::Menu))),
         )
             .chain(),
     )

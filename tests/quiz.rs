@@ -1177,15 +1177,14 @@ fn the_album_lists_each_turn_and_replays_its_drawing_on_request() {
         }
         assert_eq!(replayed.strokes(), final_drawing.strokes());
     }
-    // An unknown drawing, and the picture budget (6 a minute per address, 2 spent above and
-    // 2 more by the joins' pictures).
+    // An unknown drawing, and the album's budget (64 at once per address, 2 spent above).
     ann.app
         .world_mut()
         .write_message(ToServer(CanvasToServer::Replay { key: 999_999 }));
     step_until(&mut [&mut ann], Duration::from_secs(10), "refused", |cs| {
         cs[0].canvas().refused == Some(CanvasError::NoSuchDrawing)
     });
-    for _ in 0..6 {
+    for _ in 0..63 {
         ann.app
             .world_mut()
             .write_message(ToServer(CanvasToServer::Replay { key: album[0].key }));

@@ -67,7 +67,9 @@ fn a_browser_lists_the_rooms_without_joining_and_is_answered_at_most_once_a_seco
         },
         ..ServerOptions::default()
     });
+    // Ann first, so she hosts Zoo (and may start its game).
     let mut ann = Client::connect(server.addr, "Ann", Some("Zoo"));
+    step_until(&mut [&mut ann], LIMIT, "Ann joined", |cs| cs[0].joined());
     let mut bob = Client::connect(server.addr, "Bob", Some("Zoo"));
     let mut cat = Client::connect(server.addr, "Cat", Some("Attic"));
     let mut dan = Client::connect(server.addr, "Dan", None);

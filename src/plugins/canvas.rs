@@ -12,6 +12,8 @@ pub mod fill;
 pub mod gallery;
 pub mod model;
 #[cfg(feature = "client")]
+pub mod raster;
+#[cfg(feature = "client")]
 pub mod render;
 mod server;
 #[cfg(feature = "client")]

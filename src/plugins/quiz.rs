@@ -24,7 +24,9 @@ pub use game::{Event, Game, Guess, Phase, Timing};
 pub use scoring::Settings;
 pub use server::{QuizConfig, RoomGame, Session};
 pub use view::view_for;
-pub use wire::{GameView, MAX_STANDINGS, PhaseView, QuizRefusal, QuizToClient, QuizToServer, Standing, Tell};
+pub use wire::{
+    AlbumEntry, GameView, MAX_STANDINGS, PhaseView, QuizRefusal, QuizToClient, QuizToServer, Standing, Tell,
+};
 pub use words::Pack;
 
 pub fn plugin(app: &mut App) {

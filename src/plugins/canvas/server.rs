@@ -149,13 +149,31 @@ const PICTURE_SWEEP_AT: usize = 4096;
 #[derive(Resource, Default)]
 pub struct PictureBudget {
     by_address: HashMap<IpAddr, TokenBucket>,
+    /// The album's drawings sent to each address (see [`REPLAYS_PER_MINUTE`]).
+    replays: HashMap<IpAddr, TokenBucket>,
     /// The table's size that brings the next sweep (after it doubles, so sweeps stay cheap).
     sweep_at: usize,
     /// Joiners still owed the picture, oldest first.
     owed: Vec<(ClientId, IpAddr)>,
 }
 
+/// The album's drawings sent to one address a minute, and the burst: a whole album (its 64
+/// drawings at most) at once, then one every 2 s; each is at most one turn's recording.
+pub const REPLAYS_PER_MINUTE: f64 = 30.0;
+pub const REPLAY_BURST: f64 = 64.0;
+
 impl PictureBudget {
+    /// Takes one of the album's drawings from `ip`'s budget at `now`, if it has one.
+    pub fn take_replay(&mut self, ip: IpAddr, now: Instant) -> bool {
+        if self.replays.len() >= PICTURE_SWEEP_AT {
+            self.replays.retain(|_, bucket| !bucket.full_at(now));
+        }
+        self.replays
+            .entry(address_key(ip))
+            .or_insert_with(|| TokenBucket::starting_at(REPLAYS_PER_MINUTE / 60.0, REPLAY_BURST, now))
+            .take_at(now)
+    }
+
     /// Takes one picture from `ip`'s budget at `now`, if it has one.
     pub fn take(&mut self, ip: IpAddr, now: Instant) -> bool {
         if self.by_address.len() >= self.sweep_at.max(PICTURE_SWEEP_AT) {
@@ -357,9 +375,9 @@ fn apply_requests(
         let everyone = || Recipients::Many(room.members().collect());
         let others = || Recipients::Many(room.members().filter(|id| id != client).collect());
         if let CanvasToServer::Replay { key } = msg {
-            // A replay costs what a picture does: the same budget per address.
+            // Drawings of the album have their own budget per address.
             let known = canvas.shelf.get(*key).is_some();
-            let allowed = known && budget.take(player.addr.ip(), instant(&time));
+            let allowed = known && budget.take_replay(player.addr.ip(), instant(&time));
             if let Err(why) = send_replay(&canvas, *key, *client, allowed, &mut out) {
                 out.write(ToClients::one(*client, CanvasToClient::Refused(why)));
             }

@@ -1,0 +1,313 @@
+//! The game's album: after a game, every turn's drawing in a grid (word, drawer, who found it,
+//! likes), each replayable stroke by stroke at real speed or faster, and savable as a PNG or
+//! as an animated PNG time-lapse. The album stays open until its player closes it; a new
+//! game's album waits until then.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bevy::prelude::*;
+use bevy_egui::{EguiContexts, egui};
+use egui::RichText;
+
+use crate::plugins::canvas::raster::{Raster, Replayer, timelapse_apng};
+use crate::plugins::canvas::render::GallerySettings;
+use crate::plugins::canvas::{CanvasState, CanvasToServer, gallery};
+use crate::plugins::net::ToServer;
+use crate::plugins::quiz::{AlbumEntry, QuizView};
+use crate::plugins::rooms::Roster;
+use crate::theme;
+
+/// Thumbnails' width in pixels.
+const THUMB_WIDTH: usize = 200;
+/// The replay's width in pixels.
+const PLAYER_WIDTH: usize = 640;
+/// The speeds a replay can run at.
+const SPEEDS: [f32; 4] = [1.0, 2.0, 4.0, 8.0];
+
+/// What the album window shows.
+#[derive(Resource, Default)]
+pub(super) struct AlbumState {
+    open: bool,
+    entries: Vec<AlbumEntry>,
+    /// The album the window shows came from this game's (a later one waits until it closes).
+    shown: Vec<AlbumEntry>,
+    asked: Vec<u32>,
+    thumbs: HashMap<u32, egui::TextureHandle>,
+    player: Option<Player>,
+    /// The last save's outcome.
+    saved: Option<Result<String, String>>,
+}
+
+struct Player {
+    key: u32,
+    replay: Replayer,
+    texture: Option<egui::TextureHandle>,
+    playing: bool,
+    speed: f32,
+    /// Where the replay stands, in ms of the turn (moves with real time while playing).
+    at_ms: f64,
+}
+
+pub(super) fn show(
+    mut contexts: EguiContexts,
+    mut album: ResMut<AlbumState>,
+    quiz: Res<QuizView>,
+    canvas: Res<CanvasState>,
+    roster: Res<Roster>,
+    settings: Res<GallerySettings>,
+    time: Res<Time<Real>>,
+    mut out: MessageWriter<ToServer<CanvasToServer>>,
+) -> Result {
+    // A new album opens unless one is open.
+    if quiz.album != album.entries && !album.open && !quiz.album.is_empty() {
+        album.entries = quiz.album.clone();
+        album.shown = quiz.album.clone();
+        album.open = true;
+        album.asked.clear();
+        album.thumbs.clear();
+        album.player = None;
+        album.saved = None;
+    }
+    if !album.open {
+        return Ok(());
+    }
+    // Ask for each turn's drawing once (the server answers within its budget).
+    let wanted: Vec<u32> = album
+        .shown
+        .iter()
+        .map(|e| e.key)
+        .filter(|k| !album.asked.contains(k))
+        .collect();
+    for key in wanted {
+        out.write(ToServer(CanvasToServer::Replay { key }));
+        album.asked.push(key);
+    }
+    let ctx = contexts.ctx_mut()?;
+    let album = &mut *album;
+    for entry in &album.shown {
+        if album.thumbs.contains_key(&entry.key) {
+            continue;
+        }
+        if let Some(ops) = canvas.replays.get(entry.key) {
+            let mut replay = Replayer::new(ops.to_vec(), THUMB_WIDTH);
+            replay.advance_to(u32::MAX);
+            let texture = ctx.load_texture(
+                format!("album-thumb-{}", entry.key),
+                colour_image(&replay.raster),
+                egui::TextureOptions::LINEAR,
+            );
+            album.thumbs.insert(entry.key, texture);
+        }
+    }
+    if let Some(player) = &mut album.player {
+        advance(ctx, player, time.delta());
+    }
+    let mut open = true;
+    egui::Window::new(RichText::new("Album of the game").strong())
+        .open(&mut open)
+        .collapsible(false)
+        .resizable(false)
+        .default_width(700.0)
+        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+        .show(ctx, |ui| match album.player.is_some() {
+            true => player_view(ui, album, &roster.room, &settings),
+            false => grid(ui, album, &canvas),
+        });
+    album.open = open;
+    Ok(())
+}
+
+fn colour_image(raster: &Raster) -> egui::ColorImage {
+    egui::ColorImage::from_rgba_unmultiplied([raster.width, raster.height], &raster.rgba)
+}
+
+/// The grid of turns.
+fn grid(ui: &mut egui::Ui, album: &mut AlbumState, canvas: &CanvasState) {
+    let mut picked = None;
+    egui::ScrollArea::vertical().max_height(460.0).show(ui, |ui| {
+        egui::Grid::new("album-grid")
+            .spacing([12.0, 12.0])
+            .show(ui, |ui| {
+                for (i, entry) in album.shown.iter().enumerate() {
+                    ui.vertical(|ui| {
+                        ui.set_width(THUMB_WIDTH as f32);
+                        let size = egui::vec2(THUMB_WIDTH as f32, (THUMB_WIDTH * 9 / 16) as f32);
+                        match album.thumbs.get(&entry.key) {
+                            Some(texture) => {
+                                let image =
+                                    egui::Image::new((texture.id(), size)).sense(egui::Sense::click());
+                                if ui.add(image).on_hover_text("replay it").clicked() {
+                                    picked = Some(entry.key);
+                                }
+                            }
+                            None => {
+                                let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+                                ui.painter().rect_filled(rect, 2.0, theme::PAPER);
+                                ui.put(rect, egui::Spinner::new());
+                            }
+                        }
+                        ui.label(RichText::new(&entry.word).strong().size(16.0));
+                        ui.label(format!("drawn by {}", entry.drawer));
+                        let found = match entry.found.len() {
+                            0 => "nobody found it".to_owned(),
+                            _ => format!("found by {}", entry.found.join(", ")),
+                        };
+                        ui.label(RichText::new(found).weak());
+                        ui.horizontal(|ui| {
+                            if entry.likes > 0 {
+                                ui.label(format!("♥ {}", entry.likes));
+                            }
+                            let ready = canvas.replays.get(entry.key).is_some();
+                            if ui.add_enabled(ready, egui::Button::new("▶ Replay")).clicked() {
+                                picked = Some(entry.key);
+                            }
+                        });
+                    });
+                    if i % 3 == 2 {
+                        ui.end_row();
+                    }
+                }
+            });
+    });
+    if let Some(key) = picked
+        && let Some(ops) = canvas.replays.get(key)
+    {
+        album.player = Some(Player {
+            key,
+            replay: Replayer::new(ops.to_vec(), PLAYER_WIDTH),
+            texture: None,
+            playing: true,
+            speed: 1.0,
+            at_ms: 0.0,
+        });
+        album.saved = None;
+    }
+}
+
+/// Moves a playing replay on by `delta` of real time, at its speed, and shows it.
+fn advance(ctx: &egui::Context, player: &mut Player, delta: Duration) {
+    if player.playing {
+        player.at_ms += delta.as_secs_f64() * 1000.0 * player.speed as f64;
+        if player.at_ms >= player.replay.length_ms() as f64 {
+            player.at_ms = player.replay.length_ms() as f64;
+            player.playing = false;
+        }
+        // Keep the window drawing while it plays.
+        ctx.request_repaint();
+    }
+    player.replay.advance_to(player.at_ms as u32);
+    let image = colour_image(&player.replay.raster);
+    match &mut player.texture {
+        Some(texture) => texture.set(image, egui::TextureOptions::LINEAR),
+        None => {
+            player.texture = Some(ctx.load_texture("album-replay", image, egui::TextureOptions::LINEAR));
+        }
+    }
+}
+
+/// One turn's replay with its controls.
+fn player_view(ui: &mut egui::Ui, album: &mut AlbumState, room: &str, settings: &GallerySettings) {
+    let Some(player) = &mut album.player else { return };
+    let entry = album.shown.iter().find(|e| e.key == player.key).cloned();
+    if let Some(entry) = &entry {
+        ui.label(RichText::new(format!("{} — drawn by {}", entry.word, entry.drawer)).strong());
+    }
+    if let Some(texture) = &player.texture {
+        let size = egui::vec2(PLAYER_WIDTH as f32, (PLAYER_WIDTH * 9 / 16) as f32);
+        ui.image((texture.id(), size));
+    }
+    let length = player.replay.length_ms();
+    let mut back = false;
+    ui.horizontal(|ui| {
+        let label = if player.playing { "⏸ Pause" } else { "▶ Play" };
+        if ui.button(label).clicked() {
+            if !player.playing && player.at_ms >= length as f64 {
+                player.at_ms = 0.0;
+            }
+            player.playing = !player.playing;
+        }
+        if ui.button("⏮ Start").clicked() {
+            player.at_ms = 0.0;
+        }
+        for speed in SPEEDS {
+            if ui
+                .selectable_label(player.speed == speed, format!("{speed}×"))
+                .clicked()
+            {
+                player.speed = speed;
+            }
+        }
+        let mut at = (player.at_ms / 1000.0) as f32;
+        let slider = egui::Slider::new(&mut at, 0.0..=(length as f32 / 1000.0).max(0.1))
+            .suffix(" s")
+            .show_value(true);
+        if ui.add(slider).changed() {
+            player.at_ms = at as f64 * 1000.0;
+        }
+    });
+    ui.horizontal(|ui| {
+        if ui.button("Back to the album").clicked() {
+            back = true;
+        }
+        let word = entry.as_ref().map(|e| e.word.clone());
+        let drawer = entry.as_ref().map_or("", |e| e.drawer.as_str()).to_owned();
+        let name = |suffix: &str| {
+            let base = gallery::file_name(room, word.as_deref(), &drawer, unix_now());
+            format!("{}{suffix}.png", base.trim_end_matches(".png"))
+        };
+        if ui.button("💾 Save PNG").clicked() {
+            // The finished drawing at the board's full size.
+            let mut finished = player.replay.clone();
+            finished.advance_to(u32::MAX);
+            let mut raster = Raster::new(1600);
+            raster.paint(&finished.drawing);
+            album.saved = Some(
+                gallery::encode_png(&raster.rgba, raster.width as u32, raster.height as u32)
+                    .map_err(|e| e.to_string())
+                    .and_then(|png| save_to(settings, &name(""), &png)),
+            );
+        }
+        if ui
+            .button("🎞 Save time-lapse")
+            .on_hover_text("an animated PNG: a frame every half second of the drawing, 10 a second")
+            .clicked()
+        {
+            let ops = player.replay.ops().to_vec();
+            album.saved = Some(match timelapse_apng(&ops, 800, 500, 100) {
+                Ok((apng, _)) => save_to(settings, &name("-timelapse"), &apng),
+                Err(e) => Err(e.to_string()),
+            });
+        }
+    });
+    match &album.saved {
+        Some(Ok(path)) => {
+            ui.label(RichText::new(format!("Saved to {path}")).weak().small());
+        }
+        Some(Err(why)) => {
+            ui.label(RichText::new(why).color(theme::ERROR).small());
+        }
+        None => {}
+    }
+    if back {
+        album.player = None;
+        album.saved = None;
+    }
+}
+
+/// Writes a PNG to the gallery; the path, or why not.
+fn save_to(settings: &GallerySettings, name: &str, png: &[u8]) -> Result<String, String> {
+    let folder = settings
+        .folder
+        .clone()
+        .ok_or_else(|| gallery::SaveError::NoFolder.to_string())?;
+    gallery::save(&folder, name, png)
+        .map(|path| path.display().to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
