@@ -104,12 +104,14 @@ pub(super) fn show(
         advance(ctx, player, time.delta());
     }
     let mut open = true;
+    // It stays until closed, even into the next game: it can be folded and moved aside.
     egui::Window::new(RichText::new("Album of the game").strong())
         .open(&mut open)
-        .collapsible(false)
+        .collapsible(true)
         .resizable(false)
         .default_width(700.0)
-        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+        .pivot(egui::Align2::CENTER_CENTER)
+        .default_pos(ctx.content_rect().center())
         .show(ctx, |ui| match album.player.is_some() {
             true => player_view(ui, album, &roster.room, &settings),
             false => grid(ui, album, &canvas),
