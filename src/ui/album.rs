@@ -47,6 +47,8 @@ struct Player {
     speed: f32,
     /// Where the replay stands, in ms of the turn (moves with real time while playing).
     at_ms: f64,
+    /// Where the texture shows it.
+    shown_ms: Option<u32>,
 }
 
 pub(super) fn show(
@@ -182,6 +184,7 @@ fn grid(ui: &mut egui::Ui, album: &mut AlbumState, canvas: &CanvasState) {
             playing: true,
             speed: 1.0,
             at_ms: 0.0,
+            shown_ms: None,
         });
         album.saved = None;
     }
@@ -198,7 +201,13 @@ fn advance(ctx: &egui::Context, player: &mut Player, delta: Duration) {
         // Keep the window drawing while it plays.
         ctx.request_repaint();
     }
-    player.replay.advance_to(player.at_ms as u32);
+    // Nothing moved: the texture shows it already.
+    let at = player.at_ms as u32;
+    if player.texture.is_some() && player.shown_ms == Some(at) {
+        return;
+    }
+    player.shown_ms = Some(at);
+    player.replay.advance_to(at);
     let image = colour_image(&player.replay.raster);
     match &mut player.texture {
         Some(texture) => texture.set(image, egui::TextureOptions::LINEAR),
