@@ -33,6 +33,19 @@ impl TokenBucket {
         self.tokens + elapsed * self.per_second >= self.burst
     }
 
+    /// Takes `n` tokens at `now` if that many are left.
+    pub fn take_many_at(&mut self, now: Instant, n: f64) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
+        if self.tokens >= n {
+            self.tokens -= n;
+            true
+        } else {
+            false
+        }
+    }
+
     /// Takes a token at `now` if one is left.
     pub fn take_at(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();

@@ -32,12 +32,19 @@ pub(super) struct AlbumState {
     entries: Vec<AlbumEntry>,
     /// The album the window shows came from this game's (a later one waits until it closes).
     shown: Vec<AlbumEntry>,
-    asked: Vec<u32>,
+    /// When each turn's recording was last asked for (asked again after [`ASK_AGAIN`] until it
+    /// came: the server may have said "later").
+    asked: HashMap<u32, Duration>,
     thumbs: HashMap<u32, egui::TextureHandle>,
     player: Option<Player>,
     /// The last save's outcome.
     saved: Option<Result<String, String>>,
+    /// A save under way on its own thread (painting and encoding take a moment).
+    saving: Option<crossbeam_channel::Receiver<Result<String, String>>>,
 }
+
+/// How long before a recording that did not come is asked for again.
+const ASK_AGAIN: Duration = Duration::from_secs(10);
 
 struct Player {
     key: u32,
@@ -74,16 +81,23 @@ pub(super) fn show(
     if !album.open {
         return Ok(());
     }
-    // Ask for each turn's drawing once (the server answers within its budget).
+    // Ask for each turn's recording, again now and then until it comes (the server answers
+    // within its budget).
+    let now = time.elapsed();
     let wanted: Vec<u32> = album
         .shown
         .iter()
         .map(|e| e.key)
-        .filter(|k| !album.asked.contains(k))
+        .filter(|k| canvas.replays.get(*k).is_none())
+        .filter(|k| album.asked.get(k).is_none_or(|&at| now >= at + ASK_AGAIN))
         .collect();
     for key in wanted {
         out.write(ToServer(CanvasToServer::Replay { key }));
-        album.asked.push(key);
+        album.asked.insert(key, now);
+    }
+    if let Some(done) = album.saving.as_ref().and_then(|rx| rx.try_recv().ok()) {
+        album.saved = Some(done);
+        album.saving = None;
     }
     let ctx = contexts.ctx_mut()?;
     let album = &mut *album;
@@ -267,30 +281,38 @@ fn player_view(ui: &mut egui::Ui, album: &mut AlbumState, room: &str, settings: 
             let base = gallery::file_name(room, word.as_deref(), &drawer, unix_now());
             format!("{}{suffix}.png", base.trim_end_matches(".png"))
         };
-        if ui.button("💾 Save PNG").clicked() {
-            // The finished drawing at the board's full size.
-            let mut finished = player.replay.clone();
-            finished.advance_to(u32::MAX);
-            let mut raster = Raster::new(1600);
-            raster.paint(&finished.drawing);
-            album.saved = Some(
+        let idle = album.saving.is_none();
+        if ui.add_enabled(idle, egui::Button::new("💾 Save PNG")).clicked() {
+            // The finished drawing at the board's full size, painted and saved off the UI.
+            let ops = player.replay.ops().to_vec();
+            let (settings, name) = (settings.clone(), name(""));
+            album.saving = Some(in_background(move || {
+                let mut finished = Replayer::new(ops, 16);
+                finished.advance_to(u32::MAX);
+                let mut raster = Raster::new(1600);
+                raster.paint(&finished.drawing);
                 gallery::encode_png(&raster.rgba, raster.width as u32, raster.height as u32)
                     .map_err(|e| e.to_string())
-                    .and_then(|png| save_to(settings, &name(""), &png)),
-            );
+                    .and_then(|png| save_to(&settings, &name, &png))
+            }));
         }
         if ui
-            .button("🎞 Save time-lapse")
+            .add_enabled(idle, egui::Button::new("🎞 Save time-lapse"))
             .on_hover_text("an animated PNG: a frame every half second of the drawing, 10 a second")
             .clicked()
         {
             let ops = player.replay.ops().to_vec();
-            album.saved = Some(match timelapse_apng(&ops, 800, 500, 100) {
-                Ok((apng, _)) => save_to(settings, &name("-timelapse"), &apng),
+            let (settings, name) = (settings.clone(), name("-timelapse"));
+            album.saving = Some(in_background(move || match timelapse_apng(&ops, 800, 500, 100) {
+                Ok((apng, _)) => save_to(&settings, &name, &apng),
                 Err(e) => Err(e.to_string()),
-            });
+            }));
         }
     });
+    if album.saving.is_some() {
+        ui.label(RichText::new("Saving…").weak().small());
+        ui.ctx().request_repaint_after(Duration::from_millis(100));
+    }
     match &album.saved {
         Some(Ok(path)) => {
             ui.label(RichText::new(format!("Saved to {path}")).weak().small());
@@ -304,6 +326,24 @@ fn player_view(ui: &mut egui::Ui, album: &mut AlbumState, room: &str, settings: 
         album.player = None;
         album.saved = None;
     }
+}
+
+/// Runs a save on its own thread; its outcome comes on the channel.
+fn in_background(
+    save: impl FnOnce() -> Result<String, String> + Send + 'static,
+) -> crossbeam_channel::Receiver<Result<String, String>> {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let spawned = std::thread::Builder::new()
+        .name("album-save".into())
+        .spawn(move || {
+            let _ = tx.send(save());
+        });
+    if let Err(e) = spawned {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let _ = tx.send(Err(e.to_string()));
+        return rx;
+    }
+    rx
 }
 
 /// Writes a PNG to the gallery; the path, or why not.

@@ -133,7 +133,8 @@ mod tests {
         timeline.record(Duration::from_millis(7_000), ReplayOp::End { author: A });
         let times: Vec<u32> = timeline.ops.iter().map(|op| op.ms).collect();
         assert_eq!(times, [0, 250, 2_000]);
-        assert_eq!(timeline.points(), 11);
+        // Each change weighs one, and a batch its points too.
+        assert_eq!(timeline.points(), 1 + 11 + 1);
         for _ in 0..(MAX_TIMELINE_POINTS / 500) {
             timeline.record(Duration::from_secs(8), points(500));
         }
@@ -168,6 +169,6 @@ mod tests {
         let before = shelf.len();
         shelf.keep(105, drawing(1));
         assert_eq!(shelf.len(), before);
-        assert_eq!(shelf.get(105).unwrap().points(), 2);
+        assert_eq!(shelf.get(105).unwrap().points(), 1 + 2);
     }
 }

@@ -7,7 +7,7 @@ use bevy::prelude::*;
 
 use std::sync::Arc;
 
-use super::album::MAX_TIMELINE_POINTS;
+use super::album::{MAX_SHELF_POINTS, MAX_SHELVED, MAX_TIMELINE_POINTS};
 use super::fill::FillMask;
 use super::model::{self, BoardPoint, Brush, Drawing, Stroke, decode_deltas, encode_deltas};
 use super::wire::TimedOp;
@@ -79,44 +79,49 @@ pub enum PaintCanvas {
     Repaint,
 }
 
-/// The album's drawings this client asked for, as they arrive (a few at most).
+/// The album's drawings this client asked for, as they arrive.
 #[derive(Debug, Default)]
 pub struct Replays {
     /// By key, newest last: the changes so far, whether all came, whether the server cut the
-    /// turn's recording short.
-    pub drawings: Vec<(u32, Vec<TimedOp>, bool, bool)>,
+    /// turn's recording short, and what they weigh.
+    pub drawings: Vec<(u32, Vec<TimedOp>, bool, bool, usize)>,
+    /// What all of them weigh.
+    weight: usize,
 }
 
-/// Replays kept at once on a client.
-pub const MAX_REPLAYS: usize = 8;
-
 impl Replays {
+    /// Keeps a chunk of a recording: never more recordings than an album has, nor more weight
+    /// than a room keeps (the oldest go), nor more than a turn records, whatever a server sends.
     fn receive(&mut self, key: u32, ops: &[TimedOp], last: bool, cut_short: bool) {
-        let i = match self.drawings.iter().position(|(k, ..)| *k == key) {
+        let i = match self.drawings.iter().position(|d| d.0 == key) {
             Some(i) => i,
             None => {
-                if self.drawings.len() >= MAX_REPLAYS {
-                    self.drawings.remove(0);
+                if self.drawings.len() >= MAX_SHELVED {
+                    self.weight -= self.drawings.remove(0).4;
                 }
-                self.drawings.push((key, Vec::new(), false, cut_short));
+                self.drawings.push((key, Vec::new(), false, cut_short, 0));
                 self.drawings.len() - 1
             }
         };
-        let (_, kept, done, _) = &mut self.drawings[i];
-        // A server never sends more than a turn's recording; a hostile one cannot grow this.
-        let points: usize = kept.iter().map(|op| op.op.points()).sum();
-        if !*done && points + ops.iter().map(|op| op.op.points()).sum::<usize>() <= MAX_TIMELINE_POINTS {
+        let weight: usize = ops.iter().map(|op| op.op.points()).sum();
+        let (_, kept, done, _, kept_weight) = &mut self.drawings[i];
+        if !*done && *kept_weight + weight <= MAX_TIMELINE_POINTS {
             kept.extend_from_slice(ops);
+            *kept_weight += weight;
+            self.weight += weight;
         }
         *done |= last;
+        while self.weight > MAX_SHELF_POINTS && self.drawings.len() > 1 {
+            self.weight -= self.drawings.remove(0).4;
+        }
     }
 
     /// A drawing that came whole.
     pub fn get(&self, key: u32) -> Option<&[TimedOp]> {
         self.drawings
             .iter()
-            .find(|(k, _, done, _)| *k == key && *done)
-            .map(|(_, ops, ..)| ops.as_slice())
+            .find(|d| d.0 == key && d.2)
+            .map(|d| d.1.as_slice())
     }
 }
 
@@ -176,9 +181,13 @@ fn mirror_server(
     mut incoming: MessageReader<FromServer<CanvasToClient>>,
     mut paint: MessageWriter<PaintCanvas>,
 ) {
-    if welcomes.read().last().is_some() {
+    if let Some(FromServer(welcome)) = welcomes.read().last() {
         let (brush, fill_tool) = (state.brush, state.fill_tool);
-        let replays = std::mem::take(&mut state.replays);
+        // Recordings of another server (or room) mean nothing here; a seat given back keeps them.
+        let replays = match welcome.resumed {
+            true => std::mem::take(&mut state.replays),
+            false => Replays::default(),
+        };
         *state = CanvasState {
             brush,
             fill_tool,

@@ -47,7 +47,9 @@ impl FillMask {
         }
         let mut runs = 0;
         for row in &self.rows {
-            if row.len() % 2 != 0 {
+            // A flooded area is connected: no row of it is empty (and an empty row would cost
+            // the server memory for nothing).
+            if row.is_empty() || row.len() % 2 != 0 {
                 return Err(CanvasError::BadFill);
             }
             let mut x = 0usize;
@@ -379,7 +381,16 @@ mod tests {
             mask.rows,
             vec![vec![0, 3, 7, 10], vec![1599, 1], vec![], vec![100, 1]]
         );
-        mask.validate().unwrap();
+        assert_eq!(
+            mask.validate(),
+            Err(CanvasError::BadFill),
+            "an empty row: not one area"
+        );
+        let connected = FillMask {
+            top: 5,
+            rows: mask.rows[..2].to_vec(),
+        };
+        connected.validate().unwrap();
         let runs: Vec<_> = mask.runs().collect();
         assert_eq!(runs, [(5, 0, 3), (5, 10, 10), (6, 1599, 1), (8, 100, 1)]);
         assert_eq!(mask.bounds(), Some((0, 5, 1600, 4)));

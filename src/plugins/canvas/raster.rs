@@ -156,9 +156,9 @@ impl Replayer {
         &self.ops
     }
 
-    /// How long the turn's drawing took, in milliseconds.
+    /// How long the turn's drawing took, in milliseconds (its latest change's time).
     pub fn length_ms(&self) -> u32 {
-        self.ops.last().map_or(0, |op| op.ms)
+        self.ops.iter().map(|op| op.ms).max().unwrap_or(0)
     }
 
     /// Where the replay stands, in milliseconds of the turn.
@@ -189,20 +189,31 @@ impl Replayer {
                 break;
             }
             self.next += 1;
-            let tail = |d: &Drawing| d.strokes().last().and_then(|s| s.points.last().copied());
-            let before = tail(&self.drawing);
+            use super::wire::ReplayOp;
+            // Where the author's open stroke stood, and its brush, before this change.
+            let before = match &timed.op {
+                ReplayOp::Points { author, .. } => self.drawing.open_tail(*author).zip(
+                    self.drawing
+                        .strokes()
+                        .iter()
+                        .rev()
+                        .find(|s| s.author == *author)
+                        .map(|s| s.brush),
+                ),
+                _ => None,
+            };
             if timed.op.apply(&mut self.drawing).is_err() {
                 continue;
             }
-            use super::wire::ReplayOp;
             match &timed.op {
                 ReplayOp::Start { brush, at, .. } => self.raster.polyline(*brush, &[*at]),
                 ReplayOp::Points { deltas, .. } => {
-                    if let (Some(stroke), Some(from)) = (self.drawing.strokes().last(), before) {
-                        let new = &stroke.points[stroke.points.len() - deltas.len()..];
+                    if let Some((from, brush)) = before
+                        && let Ok(new) = super::model::decode_deltas(from, deltas)
+                    {
                         let mut line = vec![from];
-                        line.extend_from_slice(new);
-                        self.raster.polyline(stroke.brush, &line);
+                        line.extend(new);
+                        self.raster.polyline(brush, &line);
                     }
                 }
                 ReplayOp::Fill { colour, mask, .. } => self.raster.fill(*colour, mask),
@@ -230,43 +241,42 @@ pub fn timelapse_apng(
 ) -> Result<(Vec<u8>, usize), png::EncodingError> {
     let mut replay = Replayer::new(ops.to_vec(), width);
     let length = replay.length_ms();
-    let steps = (length / step_ms.max(1)) as usize + 1;
-    let step = match steps > MAX_TIMELAPSE_FRAMES - 1 {
-        true => length.div_ceil(MAX_TIMELAPSE_FRAMES as u32 - 1).max(1),
-        false => step_ms.max(1),
-    };
-    let mut frames = Vec::new();
-    let mut at = 0u32;
-    loop {
-        replay.advance_to(at);
-        frames.push(replay.raster.rgba.clone());
-        if replay.done() {
-            break;
-        }
-        at = at.saturating_add(step);
+    // Frames at 0, step, 2 step... up to the first at or past the end: known up front, so
+    // each is encoded as it is painted (never all of them in memory).
+    let mut step = step_ms.max(1);
+    if length.div_ceil(step) as usize + 1 > MAX_TIMELAPSE_FRAMES {
+        step = length.div_ceil(MAX_TIMELAPSE_FRAMES as u32 - 1).max(1);
     }
+    let frames = (length.div_ceil(step) as usize + 1).min(MAX_TIMELAPSE_FRAMES);
     let (w, h) = (replay.raster.width as u32, replay.raster.height as u32);
     let mut file = Vec::new();
     {
         let mut encoder = png::Encoder::new(&mut file, w, h);
         encoder.set_color(png::ColorType::Rgba);
         encoder.set_depth(png::BitDepth::Eight);
-        encoder.set_animated(frames.len() as u32, 0)?;
+        encoder.set_animated(frames as u32, 0)?;
         let mut writer = encoder.write_header()?;
-        let last = frames.len() - 1;
-        for (i, frame) in frames.iter().enumerate() {
-            let delay = if i == last { 2_000 } else { frame_ms };
-            writer.set_frame_delay(delay, 1_000)?;
-            writer.write_image_data(frame)?;
+        for i in 0..frames {
+            let last = i + 1 == frames;
+            // The last frame is the finished drawing, held two seconds.
+            let at = if last {
+                u32::MAX
+            } else {
+                (i as u32).saturating_mul(step)
+            };
+            replay.advance_to(at);
+            writer.set_frame_delay(if last { 2_000 } else { frame_ms }, 1_000)?;
+            writer.write_image_data(&replay.raster.rgba)?;
         }
         writer.finish()?;
     }
-    Ok((file, frames.len()))
+    Ok((file, frames))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::id::ClientId;
     use crate::plugins::canvas::fill::FillMask;
     use crate::plugins::canvas::model::fixtures::{A, INK, p};
     use crate::plugins::canvas::wire::ReplayOp;
@@ -363,6 +373,40 @@ mod tests {
     }
 
     #[test]
+    fn a_replay_survives_changes_that_do_not_fit_together() {
+        // Another author's fill between a stroke's start and its points, points for a stroke
+        // never started, an undo of nothing: played without a panic, the rest drawn.
+        let mut ops = turn();
+        ops.insert(
+            1,
+            timed(
+                100,
+                ReplayOp::Fill {
+                    author: crate::plugins::canvas::model::fixtures::B,
+                    at: p(10, 10),
+                    colour: [0, 255, 0],
+                    mask: std::sync::Arc::new(FillMask {
+                        top: 0,
+                        rows: vec![vec![0, 5]],
+                    }),
+                },
+            ),
+        );
+        ops.push(timed(
+            3_100,
+            ReplayOp::Points {
+                author: crate::plugins::canvas::model::fixtures::B,
+                deltas: vec![[1, 1]; 3],
+            },
+        ));
+        ops.push(timed(3_200, ReplayOp::Undo { author: ClientId(77) }));
+        let mut replay = Replayer::new(ops, 200);
+        replay.advance_to(u32::MAX);
+        assert!(replay.done());
+        assert_eq!(replay.drawing.strokes().len(), 3, "the stroke and both fills");
+    }
+
+    #[test]
     fn a_timelapse_is_an_apng_with_a_frame_per_step_that_decodes() {
         let (file, frames) = timelapse_apng(&turn(), 320, 500, 100).unwrap();
         // 0, 500, ..., 3000: seven steps.
@@ -390,5 +434,11 @@ mod tests {
         long.last_mut().unwrap().ms = 10 * 60 * 1000;
         let (_, frames) = timelapse_apng(&long, 160, 100, 50).unwrap();
         assert!(frames <= MAX_TIMELAPSE_FRAMES, "{frames}");
+        // Times out of order (a hostile recording) or none at all stay bounded too.
+        let mut shuffled = turn();
+        shuffled[1].ms = u32::MAX;
+        let (_, frames) = timelapse_apng(&shuffled, 160, 500, 50).unwrap();
+        assert!(frames <= MAX_TIMELAPSE_FRAMES, "{frames}");
+        assert_eq!(timelapse_apng(&[], 160, 500, 50).unwrap().1, 1);
     }
 }

@@ -149,7 +149,7 @@ const PICTURE_SWEEP_AT: usize = 4096;
 #[derive(Resource, Default)]
 pub struct PictureBudget {
     by_address: HashMap<IpAddr, TokenBucket>,
-    /// The album's drawings sent to each address (see [`REPLAYS_PER_MINUTE`]).
+    /// The album's recordings sent to each address (see [`REPLAY_POINTS_PER_MINUTE`]).
     replays: HashMap<IpAddr, TokenBucket>,
     /// The table's size that brings the next sweep (after it doubles, so sweeps stay cheap).
     sweep_at: usize,
@@ -157,21 +157,22 @@ pub struct PictureBudget {
     owed: Vec<(ClientId, IpAddr)>,
 }
 
-/// The album's drawings sent to one address a minute, and the burst: a whole album (its 64
-/// drawings at most) at once, then one every 2 s; each is at most one turn's recording.
-pub const REPLAYS_PER_MINUTE: f64 = 30.0;
-pub const REPLAY_BURST: f64 = 64.0;
+/// The album's recordings sent to one address, by what they weigh (a change and its points,
+/// see `ReplayOp::points`): a whole room's album at once ([`super::album::MAX_SHELF_POINTS`]),
+/// then this much a minute (about 1 MB of recordings).
+pub const REPLAY_POINTS_PER_MINUTE: f64 = 200_000.0;
 
 impl PictureBudget {
-    /// Takes one of the album's drawings from `ip`'s budget at `now`, if it has one.
-    pub fn take_replay(&mut self, ip: IpAddr, now: Instant) -> bool {
+    /// Takes a recording of `points` from `ip`'s budget at `now`, if it has that much.
+    pub fn take_replay(&mut self, ip: IpAddr, now: Instant, points: usize) -> bool {
         if self.replays.len() >= PICTURE_SWEEP_AT {
             self.replays.retain(|_, bucket| !bucket.full_at(now));
         }
+        let burst = super::album::MAX_SHELF_POINTS as f64;
         self.replays
             .entry(address_key(ip))
-            .or_insert_with(|| TokenBucket::starting_at(REPLAYS_PER_MINUTE / 60.0, REPLAY_BURST, now))
-            .take_at(now)
+            .or_insert_with(|| TokenBucket::starting_at(REPLAY_POINTS_PER_MINUTE / 60.0, burst, now))
+            .take_many_at(now, points as f64)
     }
 
     /// Takes one picture from `ip`'s budget at `now`, if it has one.
@@ -375,9 +376,9 @@ fn apply_requests(
         let everyone = || Recipients::Many(room.members().collect());
         let others = || Recipients::Many(room.members().filter(|id| id != client).collect());
         if let CanvasToServer::Replay { key } = msg {
-            // Drawings of the album have their own budget per address.
-            let known = canvas.shelf.get(*key).is_some();
-            let allowed = known && budget.take_replay(player.addr.ip(), instant(&time));
+            // Drawings of the album have their own budget per address, by weight.
+            let weight = canvas.shelf.get(*key).map(|t| t.points());
+            let allowed = weight.is_some_and(|w| budget.take_replay(player.addr.ip(), instant(&time), w));
             if let Err(why) = send_replay(&canvas, *key, *client, allowed, &mut out) {
                 out.write(ToClients::one(*client, CanvasToClient::Refused(why)));
             }
@@ -609,6 +610,25 @@ mod tests {
             top: y,
             rows: vec![vec![x, 10]; 10],
         }
+    }
+
+    #[test]
+    fn an_address_gets_a_whole_album_at_once_then_a_few_recordings_a_minute() {
+        use crate::plugins::canvas::album::MAX_SHELF_POINTS;
+        let mut budget = PictureBudget::default();
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let start = Instant::now();
+        // A room's whole album at once, by weight.
+        assert!(budget.take_replay(ip, start, MAX_SHELF_POINTS - 1_000));
+        assert!(budget.take_replay(ip, start, 1_000));
+        assert!(!budget.take_replay(ip, start, 1), "spent");
+        assert!(
+            budget.take_replay("10.0.0.2".parse().unwrap(), start, 50_000),
+            "another address"
+        );
+        // Then REPLAY_POINTS_PER_MINUTE: a 150,000-point turn after 45 s, not before.
+        assert!(!budget.take_replay(ip, start + Duration::from_secs(40), 150_000));
+        assert!(budget.take_replay(ip, start + Duration::from_secs(46), 150_000));
     }
 
     #[test]

@@ -30,15 +30,15 @@ pub enum CanvasToServer {
     End,
     Undo,
     Clear,
-    /// Asks for a drawing of the game's album (its key from the quiz's album), to replay it.
-    Replay {
-        key: u32,
-    },
     /// Fills the region `mask` with `colour` (the click was at `at`).
     Fill {
         at: BoardPoint,
         colour: [u8; 3],
         mask: FillMask,
+    },
+    /// Asks for a drawing of the game's album (its key from the quiz's album), to replay it.
+    Replay {
+        key: u32,
     },
 }
 
@@ -153,13 +153,22 @@ impl ReplayOp {
         })
     }
 
-    /// Points it adds (a fill counts its runs).
+    /// What it weighs in a recording: one for the change itself, and its points (a fill its
+    /// rows and runs), so no change is free.
     pub fn points(&self) -> usize {
-        match self {
-            Self::Start { .. } => 1,
+        1 + match self {
             Self::Points { deltas, .. } => deltas.len(),
-            Self::Fill { mask, .. } => 1 + mask.run_count(),
+            Self::Fill { mask, .. } => mask.rows.len() + mask.run_count(),
             _ => 0,
+        }
+    }
+
+    /// A bound on its encoded size.
+    fn size_estimate(&self) -> usize {
+        match self {
+            Self::Fill { mask, .. } => 32 + mask.run_count() * 6 + mask.rows.len() * 3,
+            Self::Points { deltas, .. } => 16 + deltas.len() * 6,
+            _ => 32,
         }
     }
 
@@ -199,7 +208,7 @@ pub fn replay_chunks(key: u32, ops: &[TimedOp], cut_short: bool) -> Vec<CanvasTo
     let mut chunks: Vec<Vec<TimedOp>> = vec![Vec::new()];
     let mut size = 0;
     for op in ops {
-        let estimate = 32 + op.op.points() * 6;
+        let estimate = 8 + op.op.size_estimate();
         if size + estimate > LOG_CHUNK_BYTES && !chunks.last().is_some_and(Vec::is_empty) {
             chunks.push(Vec::new());
             size = 0;
@@ -222,15 +231,15 @@ pub fn replay_chunks(key: u32, ops: &[TimedOp], cut_short: bool) -> Vec<CanvasTo
 
 impl WireMessage for CanvasToServer {
     const NAME: &'static str = "canvas.to_server";
-    /// 2: `Fill`, `Replay`.
-    const VERSION: u16 = 2;
+    /// 2: `Fill`; 3: `Replay`.
+    const VERSION: u16 = 3;
 }
 
 impl WireMessage for CanvasToClient {
     const NAME: &'static str = "canvas.to_client";
     /// 2: refusals for no-op requests (`NothingToUndo`, `AlreadyClear`); 3: `Spectating`; 4:
-    /// `Fill`, fills in the log, their refusals, `Replay`.
-    const VERSION: u16 = 4;
+    /// `Fill`, fills in the log, their refusals; 5: `Replay`, its refusals.
+    const VERSION: u16 = 5;
 }
 
 /// Splits a drawing into log messages that each encode under [`LOG_CHUNK_BYTES`].
@@ -272,6 +281,51 @@ mod tests {
         self,
         fixtures::{A, INK, p},
     };
+
+    #[test]
+    fn replay_chunks_fit_under_the_frame_cap_and_keep_every_change_in_order() {
+        use crate::plugins::canvas::fill::{FillMask, MAX_FILL_RUNS};
+        // Detailed fills (large gaps: three-byte varints) between full batches of points.
+        let detailed = std::sync::Arc::new(FillMask {
+            top: 0,
+            rows: (0..800)
+                .map(|_| [300u16, 300].repeat(MAX_FILL_RUNS / 800))
+                .collect(),
+        });
+        let mut ops = Vec::new();
+        for i in 0..20u32 {
+            let op = match i % 2 {
+                0 => ReplayOp::Fill {
+                    author: A,
+                    at: p(1, 1),
+                    colour: [1, 2, 3],
+                    mask: detailed.clone(),
+                },
+                _ => ReplayOp::Points {
+                    author: A,
+                    deltas: vec![[-3000, 3000]; model::MAX_BATCH_POINTS],
+                },
+            };
+            ops.push(TimedOp { ms: i * 10, op });
+        }
+        let chunks = replay_chunks(7, &ops, false);
+        assert!(chunks.len() > 1);
+        let mut again = Vec::new();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let bytes = crate::codec::encode(&(u32::MAX, chunk.clone())).unwrap();
+            assert!(
+                bytes.len() <= crate::codec::MAX_FRAME_LEN,
+                "{} bytes",
+                bytes.len()
+            );
+            let CanvasToClient::Replay { key, ops, last, .. } = chunk else {
+                panic!()
+            };
+            assert_eq!((*key, *last), (7, i == chunks.len() - 1));
+            again.extend(ops.iter().cloned());
+        }
+        assert_eq!(again, ops);
+    }
 
     #[test]
     fn log_chunks_fit_under_the_frame_cap_and_replay_the_drawing() {
