@@ -50,6 +50,8 @@ struct Player {
     key: u32,
     replay: Replayer,
     texture: Option<egui::TextureHandle>,
+    /// The server stopped recording the turn before it ended.
+    cut_short: bool,
     playing: bool,
     speed: f32,
     /// Where the replay stands, in ms of the turn (moves with real time while playing).
@@ -176,9 +178,16 @@ fn grid(ui: &mut egui::Ui, album: &mut AlbumState, canvas: &CanvasState) {
                             if entry.likes > 0 {
                                 ui.label(format!("♥ {}", entry.likes));
                             }
-                            let ready = canvas.replays.get(entry.key).is_some();
-                            if ui.add_enabled(ready, egui::Button::new("▶ Replay")).clicked() {
-                                picked = Some(entry.key);
+                            match canvas.replays.get(entry.key) {
+                                Some([]) => {
+                                    ui.label(RichText::new("nothing was drawn").weak());
+                                }
+                                ready => {
+                                    let button = egui::Button::new("▶ Replay");
+                                    if ui.add_enabled(ready.is_some(), button).clicked() {
+                                        picked = Some(entry.key);
+                                    }
+                                }
                             }
                         });
                     });
@@ -195,6 +204,7 @@ fn grid(ui: &mut egui::Ui, album: &mut AlbumState, canvas: &CanvasState) {
             key,
             replay: Replayer::new(ops.to_vec(), PLAYER_WIDTH),
             texture: None,
+            cut_short: canvas.replays.cut_short(key),
             playing: true,
             speed: 1.0,
             at_ms: 0.0,
@@ -237,6 +247,9 @@ fn player_view(ui: &mut egui::Ui, album: &mut AlbumState, room: &str, settings: 
     let entry = album.shown.iter().find(|e| e.key == player.key).cloned();
     if let Some(entry) = &entry {
         ui.label(RichText::new(format!("{} — drawn by {}", entry.word, entry.drawer)).strong());
+    }
+    if player.cut_short {
+        ui.label(RichText::new("A very long turn: the server kept only its beginning.").weak());
     }
     if let Some(texture) = &player.texture {
         let size = egui::vec2(PLAYER_WIDTH as f32, (PLAYER_WIDTH * 9 / 16) as f32);

@@ -116,6 +116,11 @@ impl Replays {
         }
     }
 
+    /// Whether the server cut the turn's recording short.
+    pub fn cut_short(&self, key: u32) -> bool {
+        self.drawings.iter().any(|d| d.0 == key && d.3)
+    }
+
     /// A drawing that came whole.
     pub fn get(&self, key: u32) -> Option<&[TimedOp]> {
         self.drawings
