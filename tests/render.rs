@@ -381,3 +381,84 @@ fn a_fill_of_a_read_back_ring_reaches_the_ink_replays_the_same_and_undoes() {
     let (mean, _) = diff(&undone, &board);
     assert!(mean < 0.5, "back to the ring: {mean}");
 }
+
+/// The album's replay (painted on the CPU from a turn's recording) against the live board the
+/// GPU drew from the same changes: the same picture but for anti-aliasing at the edges.
+#[test]
+fn an_album_replay_paints_what_the_live_board_showed() {
+    use catchmind::plugins::canvas::fill::flood;
+    use catchmind::plugins::canvas::model::encode_deltas;
+    use catchmind::plugins::canvas::raster::Replayer;
+    use catchmind::plugins::canvas::{ReplayOp, TimedOp};
+    let strokes = [
+        (RED, line((100, 100), (1500, 800), 60)),
+        (BLUE, line((200, 700), (900, 150), 30)),
+        (ERASER, line((600, 200), (1000, 700), 40)),
+    ];
+    let mut live = Canvas::new();
+    let mut ops = Vec::new();
+    for (i, (brush, points)) in strokes.iter().enumerate() {
+        live.stroke(*brush, points);
+        let ms = i as u32 * 1000;
+        ops.push(TimedOp {
+            ms,
+            op: ReplayOp::Start {
+                author: ME,
+                brush: *brush,
+                at: points[0],
+            },
+        });
+        ops.push(TimedOp {
+            ms: ms + 500,
+            op: ReplayOp::Points {
+                author: ME,
+                deltas: encode_deltas(points[0], &points[1..]),
+            },
+        });
+        ops.push(TimedOp {
+            ms: ms + 600,
+            op: ReplayOp::End { author: ME },
+        });
+    }
+    live.frames(2);
+    // A fill of the area left of the red stroke, from the board as drawn.
+    let board = live.pixels();
+    let seed = BoardPoint::new(1200, 200);
+    let mask = flood(&board, (1200, 200), [240, 200, 40]).expect("a region");
+    live.state().drawing.fill(ME, seed, [240, 200, 40], mask).unwrap();
+    let shared = live
+        .state()
+        .drawing
+        .strokes()
+        .last()
+        .unwrap()
+        .fill
+        .clone()
+        .unwrap();
+    live.paint(PaintCanvas::Fill {
+        colour: [240, 200, 40],
+        mask: shared.clone(),
+    });
+    ops.push(TimedOp {
+        ms: 4_000,
+        op: ReplayOp::Fill {
+            author: ME,
+            at: seed,
+            colour: [240, 200, 40],
+            mask: shared,
+        },
+    });
+    let live = live.pixels();
+    let mut replay = Replayer::new(ops, W);
+    replay.advance_to(u32::MAX);
+    save("album-replay", &replay.raster.rgba);
+    let (mean, differing) = diff(&live, &replay.raster.rgba);
+    println!(
+        "CPU replay against the GPU board: mean channel difference {mean:.3}, {differing} pixels differ by more than 48"
+    );
+    assert!(mean < 1.0, "mean channel difference {mean}");
+    assert!(
+        differing < W * H / 200,
+        "{differing} pixels differ by more than 48"
+    );
+}

@@ -165,7 +165,14 @@ fn collect_chat(
                     spectators: roster.spectating(),
                 });
             }
-            ChatToClient::Joined { name } => log.notice(format!("{name} joined.")),
+            ChatToClient::Joined { name } => {
+                // The room told this client who came (and whether to watch) just before.
+                let watching = roster.players.iter().any(|p| p.name == *name && p.spectator);
+                log.notice(match watching {
+                    true => format!("{name} joined to watch."),
+                    false => format!("{name} joined."),
+                })
+            }
             ChatToClient::Left { name, reason } => log.notice(format!("{name} {reason}.")),
             ChatToClient::Refused(why) => log.push(ChatEntry::Refused(why.to_string())),
         }
