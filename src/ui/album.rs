@@ -32,9 +32,10 @@ pub(super) struct AlbumState {
     entries: Vec<AlbumEntry>,
     /// The album the window shows came from this game's (a later one waits until it closes).
     shown: Vec<AlbumEntry>,
-    /// When each turn's recording was last asked for (asked again after [`ASK_AGAIN`] until it
-    /// came: the server may have said "later").
-    asked: HashMap<u32, Duration>,
+    /// When each turn's recording was last asked for, and how often (asked again after
+    /// [`ASK_AGAIN`] until it came: the server may have said "later"; after [`MAX_ASKS`] it
+    /// is taken as no longer kept).
+    asked: HashMap<u32, (Duration, u32)>,
     thumbs: HashMap<u32, egui::TextureHandle>,
     player: Option<Player>,
     /// The last save's outcome.
@@ -42,6 +43,9 @@ pub(super) struct AlbumState {
     /// A save under way on its own thread (painting and encoding take a moment).
     saving: Option<crossbeam_channel::Receiver<Result<String, String>>>,
 }
+
+/// How often a recording is asked for before the album says it is no longer kept.
+const MAX_ASKS: u32 = 4;
 
 /// How long before a recording that did not come is asked for again.
 const ASK_AGAIN: Duration = Duration::from_secs(10);
@@ -91,11 +95,17 @@ pub(super) fn show(
         .iter()
         .map(|e| e.key)
         .filter(|k| canvas.replays.get(*k).is_none())
-        .filter(|k| album.asked.get(k).is_none_or(|&at| now >= at + ASK_AGAIN))
+        .filter(|k| {
+            album
+                .asked
+                .get(k)
+                .is_none_or(|&(at, asks)| asks < MAX_ASKS && now >= at + ASK_AGAIN)
+        })
         .collect();
     for key in wanted {
         out.write(ToServer(CanvasToServer::Replay { key }));
-        album.asked.insert(key, now);
+        let asks = album.asked.get(&key).map_or(0, |&(_, n)| n);
+        album.asked.insert(key, (now, asks + 1));
     }
     if let Some(done) = album.saving.as_ref().and_then(|rx| rx.try_recv().ok()) {
         album.saved = Some(done);
@@ -164,7 +174,19 @@ fn grid(ui: &mut egui::Ui, album: &mut AlbumState, canvas: &CanvasState) {
                             None => {
                                 let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
                                 ui.painter().rect_filled(rect, 2.0, theme::PAPER);
-                                ui.put(rect, egui::Spinner::new());
+                                let gave_up = album
+                                    .asked
+                                    .get(&entry.key)
+                                    .is_some_and(|&(_, asks)| asks >= MAX_ASKS);
+                                match gave_up {
+                                    true => {
+                                        let text = RichText::new("no longer kept").color(theme::MUTED_TEXT);
+                                        ui.put(rect, egui::Label::new(text));
+                                    }
+                                    false => {
+                                        ui.put(rect, egui::Spinner::new());
+                                    }
+                                }
                             }
                         }
                         ui.label(RichText::new(&entry.word).strong().size(16.0));
