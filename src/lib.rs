@@ -6,6 +6,8 @@
 pub mod app;
 pub mod cli;
 pub mod codec;
+#[cfg(feature = "client")]
+pub mod i18n;
 pub mod id;
 pub mod names;
 pub mod plugins;

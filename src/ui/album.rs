@@ -16,6 +16,7 @@ use crate::plugins::canvas::{CanvasState, CanvasToServer, gallery};
 use crate::plugins::net::ToServer;
 use crate::plugins::quiz::{AlbumEntry, QuizView};
 use crate::plugins::rooms::Roster;
+use crate::t;
 use crate::theme;
 
 /// Thumbnails' width in pixels.
@@ -133,7 +134,7 @@ pub(super) fn show(
     }
     let mut open = true;
     // It stays until closed, even into the next game: it can be folded and moved aside.
-    egui::Window::new(RichText::new("Album of the game").strong())
+    egui::Window::new(RichText::new(t!("album-title")).strong())
         .open(&mut open)
         .collapsible(true)
         .resizable(false)
@@ -167,7 +168,7 @@ fn grid(ui: &mut egui::Ui, album: &mut AlbumState, canvas: &CanvasState) {
                             Some(texture) => {
                                 let image =
                                     egui::Image::new((texture.id(), size)).sense(egui::Sense::click());
-                                if ui.add(image).on_hover_text("replay it").clicked() {
+                                if ui.add(image).on_hover_text(t!("album-replay-hover")).clicked() {
                                     picked = Some(entry.key);
                                 }
                             }
@@ -180,7 +181,8 @@ fn grid(ui: &mut egui::Ui, album: &mut AlbumState, canvas: &CanvasState) {
                                     .is_some_and(|&(_, asks)| asks >= MAX_ASKS);
                                 match gave_up {
                                     true => {
-                                        let text = RichText::new("no longer kept").color(theme::MUTED_TEXT);
+                                        let text = RichText::new(t!("album-no-longer-kept"))
+                                            .color(theme::MUTED_TEXT);
                                         ui.put(rect, egui::Label::new(text));
                                     }
                                     false => {
@@ -190,10 +192,10 @@ fn grid(ui: &mut egui::Ui, album: &mut AlbumState, canvas: &CanvasState) {
                             }
                         }
                         ui.label(RichText::new(&entry.word).strong().size(16.0));
-                        ui.label(format!("drawn by {}", entry.drawer));
+                        ui.label(t!("album-drawn-by", name = entry.drawer.clone()));
                         let found = match entry.found.len() {
-                            0 => "nobody found it".to_owned(),
-                            _ => format!("found by {}", entry.found.join(", ")),
+                            0 => t!("album-nobody-found"),
+                            _ => t!("album-found-by", names = entry.found.join(", ")),
                         };
                         ui.label(RichText::new(found).weak());
                         ui.horizontal(|ui| {
@@ -202,10 +204,10 @@ fn grid(ui: &mut egui::Ui, album: &mut AlbumState, canvas: &CanvasState) {
                             }
                             match canvas.replays.get(entry.key) {
                                 Some([]) => {
-                                    ui.label(RichText::new("nothing was drawn").weak());
+                                    ui.label(RichText::new(t!("album-nothing-drawn")).weak());
                                 }
                                 ready => {
-                                    let button = egui::Button::new("▶ Replay");
+                                    let button = egui::Button::new(t!("album-replay"));
                                     if ui.add_enabled(ready.is_some(), button).clicked() {
                                         picked = Some(entry.key);
                                     }
@@ -268,10 +270,17 @@ fn player_view(ui: &mut egui::Ui, album: &mut AlbumState, room: &str, settings: 
     let Some(player) = &mut album.player else { return };
     let entry = album.shown.iter().find(|e| e.key == player.key).cloned();
     if let Some(entry) = &entry {
-        ui.label(RichText::new(format!("{} — drawn by {}", entry.word, entry.drawer)).strong());
+        ui.label(
+            RichText::new(t!(
+                "album-heading",
+                word = entry.word.clone(),
+                name = entry.drawer.clone()
+            ))
+            .strong(),
+        );
     }
     if player.cut_short {
-        ui.label(RichText::new("A very long turn: the server kept only its beginning.").weak());
+        ui.label(RichText::new(t!("album-cut-short")).weak());
     }
     if let Some(texture) = &player.texture {
         let size = egui::vec2(PLAYER_WIDTH as f32, (PLAYER_WIDTH * 9 / 16) as f32);
@@ -280,14 +289,18 @@ fn player_view(ui: &mut egui::Ui, album: &mut AlbumState, room: &str, settings: 
     let length = player.replay.length_ms();
     let mut back = false;
     ui.horizontal(|ui| {
-        let label = if player.playing { "⏸ Pause" } else { "▶ Play" };
+        let label = if player.playing {
+            t!("album-pause")
+        } else {
+            t!("album-play")
+        };
         if ui.button(label).clicked() {
             if !player.playing && player.at_ms >= length as f64 {
                 player.at_ms = 0.0;
             }
             player.playing = !player.playing;
         }
-        if ui.button("⏮ Start").clicked() {
+        if ui.button(t!("album-start")).clicked() {
             player.at_ms = 0.0;
         }
         for speed in SPEEDS {
@@ -307,7 +320,7 @@ fn player_view(ui: &mut egui::Ui, album: &mut AlbumState, room: &str, settings: 
         }
     });
     ui.horizontal(|ui| {
-        if ui.button("Back to the album").clicked() {
+        if ui.button(t!("album-back")).clicked() {
             back = true;
         }
         let word = entry.as_ref().map(|e| e.word.clone());
@@ -317,7 +330,10 @@ fn player_view(ui: &mut egui::Ui, album: &mut AlbumState, room: &str, settings: 
             format!("{}{suffix}.png", base.trim_end_matches(".png"))
         };
         let idle = album.saving.is_none();
-        if ui.add_enabled(idle, egui::Button::new("💾 Save PNG")).clicked() {
+        if ui
+            .add_enabled(idle, egui::Button::new(t!("album-save-png")))
+            .clicked()
+        {
             // The finished drawing at the board's full size, painted and saved off the UI.
             let ops = player.replay.ops().to_vec();
             let (settings, name) = (settings.clone(), name(""));
@@ -332,8 +348,8 @@ fn player_view(ui: &mut egui::Ui, album: &mut AlbumState, room: &str, settings: 
             }));
         }
         if ui
-            .add_enabled(idle, egui::Button::new("🎞 Save time-lapse"))
-            .on_hover_text("an animated PNG: a frame every half second of the drawing, 10 a second")
+            .add_enabled(idle, egui::Button::new(t!("album-save-timelapse")))
+            .on_hover_text(t!("album-save-timelapse-hover"))
             .clicked()
         {
             let ops = player.replay.ops().to_vec();
@@ -345,12 +361,16 @@ fn player_view(ui: &mut egui::Ui, album: &mut AlbumState, room: &str, settings: 
         }
     });
     if album.saving.is_some() {
-        ui.label(RichText::new("Saving…").weak().small());
+        ui.label(RichText::new(t!("album-saving")).weak().small());
         ui.ctx().request_repaint_after(Duration::from_millis(100));
     }
     match &album.saved {
         Some(Ok(path)) => {
-            ui.label(RichText::new(format!("Saved to {path}")).weak().small());
+            ui.label(
+                RichText::new(t!("album-saved", path = path.clone()))
+                    .weak()
+                    .small(),
+            );
         }
         Some(Err(why)) => {
             ui.label(RichText::new(why).color(theme::ERROR).small());

@@ -13,6 +13,7 @@ use crate::names::{MAX_NAME_CHARS, normalize_name};
 use crate::plugins::AppMode;
 use crate::plugins::net::NetServer;
 use crate::plugins::rooms::{BrowseServer, Browsing, JoinServer, StopBrowsing};
+use crate::t;
 use crate::theme;
 
 pub(super) fn show(
@@ -36,7 +37,7 @@ pub(super) fn show(
         ui.vertical_centered(|ui| {
             ui.add_space(48.0);
             ui.label(RichText::new("캐치마인드").size(44.0).strong());
-            ui.label(RichText::new("Catch Mind — one draws, everyone guesses").size(18.0));
+            ui.label(RichText::new(t!("launcher-tagline")).size(18.0));
             ui.add_space(28.0);
             ui.allocate_ui(egui::vec2(440.0, 0.0), |ui| {
                 action = form(ui, &mut state, &memory.remembered.servers);
@@ -61,7 +62,7 @@ pub(super) fn show(
     let name = match normalize_name(&state.name) {
         Ok(name) => name,
         Err(e) => {
-            state.error = Some(format!("Nickname: {e}."));
+            state.error = Some(t!("launcher-error-nickname", why = e.to_string()));
             return Ok(());
         }
     };
@@ -72,7 +73,7 @@ pub(super) fn show(
                 room => match normalize_name(room) {
                     Ok(room) => Some(room),
                     Err(e) => {
-                        state.error = Some(format!("Room: {e}."));
+                        state.error = Some(t!("launcher-error-room", why = e.to_string()));
                         return Ok(());
                     }
                 },
@@ -99,7 +100,7 @@ pub(super) fn show(
         }
         Action::Host => {
             let Some(port) = parse_port(&state.host_port) else {
-                state.error = Some("The port must be a number from 1 to 65535.".into());
+                state.error = Some(t!("launcher-error-port"));
                 return Ok(());
             };
             memory.remembered.name.clone_from(&name);
@@ -110,7 +111,7 @@ pub(super) fn show(
                 Ok(hosted) => {
                     start_hosting(&mut commands, &mut state, &mut next, &mut out.join, hosted, name)
                 }
-                Err(e) => state.error = Some(format!("Cannot host: {e}.")),
+                Err(e) => state.error = Some(t!("launcher-error-host", why = e.to_string())),
             }
         }
         Action::Browse | Action::CloseList => {}
@@ -130,11 +131,11 @@ pub(super) struct LauncherOut<'w> {
 fn server_address(state: &mut UiState) -> Option<(String, String)> {
     let address = state.address.trim().to_owned();
     if address.is_empty() {
-        state.error = Some("Enter the address of the host (for example 192.168.0.10).".into());
+        state.error = Some(t!("launcher-error-address"));
         return None;
     }
     let Some(port) = parse_port(&state.port) else {
-        state.error = Some("The port must be a number from 1 to 65535.".into());
+        state.error = Some(t!("launcher-error-port"));
         return None;
     };
     Some((crate::plugins::net::with_default_port(&address, port), address))
@@ -162,7 +163,7 @@ pub(super) const FIELD_WIDTH: f32 = 300.0;
 fn form(ui: &mut egui::Ui, state: &mut UiState, recent: &[RecentServer]) -> Option<Action> {
     let mut action = None;
     section(ui, None, |ui| name_fields(ui, state));
-    section(ui, Some("Join a game"), |ui| {
+    section(ui, Some(&t!("launcher-join-title")), |ui| {
         if let Some(asked) = join_fields(ui, state) {
             action = Some(asked);
         }
@@ -173,7 +174,7 @@ fn form(ui: &mut egui::Ui, state: &mut UiState, recent: &[RecentServer]) -> Opti
             action = Some(Action::Join(None));
         }
     });
-    section(ui, Some("Host a game"), |ui| {
+    section(ui, Some(&t!("launcher-host-title")), |ui| {
         if host_fields(ui, state) {
             action = Some(Action::Host);
         }
@@ -202,12 +203,12 @@ fn name_fields(ui: &mut egui::Ui, state: &mut UiState) {
 
 /// The nickname's label and field (the launcher's and the room list's).
 pub(super) fn nickname(ui: &mut egui::Ui, state: &mut UiState) {
-    ui.label("Nickname");
+    ui.label(t!("launcher-nickname"));
     ui.add(
         egui::TextEdit::singleline(&mut state.name)
             .char_limit(MAX_NAME_CHARS)
             .desired_width(FIELD_WIDTH)
-            .hint_text("1 to 24 characters"),
+            .hint_text(t!("launcher-nickname-hint")),
     );
 }
 
@@ -218,17 +219,17 @@ fn join_fields(ui: &mut egui::Ui, state: &mut UiState) -> Option<Action> {
         .num_columns(2)
         .spacing([12.0, 10.0])
         .show(ui, |ui| {
-            ui.label("Address");
+            ui.label(t!("launcher-address"));
             let r = ui.add(
                 egui::TextEdit::singleline(&mut state.address)
                     .desired_width(FIELD_WIDTH)
-                    .hint_text("host's IP or name"),
+                    .hint_text(t!("launcher-address-hint")),
             );
             if submitted(r, ui) {
                 join = true;
             }
             ui.end_row();
-            ui.label("Port");
+            ui.label(t!("launcher-port"));
             let r = ui.add(
                 egui::TextEdit::singleline(&mut state.port)
                     .desired_width(80.0)
@@ -238,28 +239,28 @@ fn join_fields(ui: &mut egui::Ui, state: &mut UiState) -> Option<Action> {
                 join = true;
             }
             ui.end_row();
-            ui.label("Room");
+            ui.label(t!("launcher-room"));
             let r = ui.add(
                 egui::TextEdit::singleline(&mut state.room)
                     .char_limit(MAX_NAME_CHARS)
                     .desired_width(FIELD_WIDTH)
-                    .hint_text("optional: the lobby if empty"),
+                    .hint_text(t!("launcher-room-hint")),
             );
             if submitted(r, ui) {
                 join = true;
             }
             ui.end_row();
         });
-    ui.checkbox(&mut state.spectate, "Watch only (join as a spectator)");
+    ui.checkbox(&mut state.spectate, t!("launcher-watch-only"));
     ui.add_space(4.0);
     let mut browse = false;
     ui.horizontal(|ui| {
         join |= ui
-            .add_sized([120.0, 30.0], egui::Button::new("Connect"))
+            .add_sized([120.0, 30.0], egui::Button::new(t!("launcher-connect")))
             .clicked();
         browse = ui
-            .add_sized([120.0, 30.0], egui::Button::new("Rooms…"))
-            .on_hover_text("list this server's rooms")
+            .add_sized([120.0, 30.0], egui::Button::new(t!("launcher-rooms")))
+            .on_hover_text(t!("launcher-rooms-hover"))
             .clicked();
     });
     if browse {
@@ -276,10 +277,14 @@ fn recent_servers<'a>(ui: &mut egui::Ui, recent: &'a [RecentServer]) -> Option<&
     }
     let mut picked = None;
     ui.add_space(8.0);
-    ui.label(RichText::new("Recent").weak());
+    ui.label(RichText::new(t!("launcher-recent")).weak());
     ui.horizontal_wrapped(|ui| {
         for server in recent {
-            if ui.button(server.label()).on_hover_text("join again").clicked() {
+            if ui
+                .button(server.label())
+                .on_hover_text(t!("launcher-recent-hover"))
+                .clicked()
+            {
                 picked = Some(server);
             }
         }
@@ -291,7 +296,7 @@ fn recent_servers<'a>(ui: &mut egui::Ui, recent: &'a [RecentServer]) -> Option<&
 fn host_fields(ui: &mut egui::Ui, state: &mut UiState) -> bool {
     let mut host = false;
     ui.horizontal(|ui| {
-        ui.label("Port");
+        ui.label(t!("launcher-port"));
         let r = ui.add(
             egui::TextEdit::singleline(&mut state.host_port)
                 .desired_width(80.0)
@@ -300,11 +305,14 @@ fn host_fields(ui: &mut egui::Ui, state: &mut UiState) -> bool {
         if submitted(r, ui) {
             host = true;
         }
-        if ui.add_sized([120.0, 30.0], egui::Button::new("Host")).clicked() {
+        if ui
+            .add_sized([120.0, 30.0], egui::Button::new(t!("launcher-host")))
+            .clicked()
+        {
             host = true;
         }
     });
-    ui.label(RichText::new("You play too; others join with your address.").weak());
+    ui.label(RichText::new(t!("launcher-host-note")).weak());
     host
 }
 

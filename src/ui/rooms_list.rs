@@ -8,6 +8,7 @@ use super::UiState;
 use super::launcher::{Action, FIELD_WIDTH, nickname, submitted};
 use crate::names::MAX_NAME_CHARS;
 use crate::plugins::rooms::{RoomBrowser, RoomListing};
+use crate::t;
 use crate::theme;
 
 /// The list's width, as the launcher's sections.
@@ -35,12 +36,12 @@ fn contents(ui: &mut egui::Ui, state: &mut UiState, browser: &RoomBrowser) -> Op
     let mut action = None;
     ui.horizontal(|ui| {
         ui.label(
-            RichText::new(format!("Rooms on {}", browser.addr))
+            RichText::new(t!("rooms-title", addr = browser.addr.clone()))
                 .strong()
                 .size(20.0),
         );
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            if ui.button("Back").clicked() {
+            if ui.button(t!("rooms-back")).clicked() {
                 action = Some(Action::CloseList);
             }
         });
@@ -48,28 +49,30 @@ fn contents(ui: &mut egui::Ui, state: &mut UiState, browser: &RoomBrowser) -> Op
     ui.add_space(8.0);
     ui.horizontal(|ui| {
         nickname(ui, state);
-        ui.checkbox(&mut state.spectate, "Watch only");
+        ui.checkbox(&mut state.spectate, t!("rooms-watch-only"));
     });
     ui.add_space(8.0);
     egui::Frame::group(ui.style()).inner_margin(10.0).show(ui, |ui| {
         ui.set_width(WIDTH - 24.0);
         match (&browser.list, &browser.error) {
             (list, Some(error)) => {
-                let what = match list {
-                    Some(_) => "The list stopped",
-                    None => "Cannot list the rooms",
+                let mut why = error.to_string();
+                if !why.ends_with(['.', '?', '!']) {
+                    why.push('.');
+                }
+                let text = match list {
+                    Some(_) => t!("rooms-stopped", why = why),
+                    None => t!("rooms-unreachable", why = why),
                 };
-                let error = error.to_string();
-                let end = if error.ends_with(['.', '?', '!']) { "" } else { "." };
-                ui.label(RichText::new(format!("{what}: {error}{end}")).color(theme::ERROR));
-                if ui.button("Try again").clicked() {
+                ui.label(RichText::new(text).color(theme::ERROR));
+                if ui.button(t!("rooms-try-again")).clicked() {
                     action = Some(Action::Browse);
                 }
             }
             (None, None) => {
                 ui.horizontal(|ui| {
                     ui.spinner();
-                    ui.label("Asking the server for its rooms…");
+                    ui.label(t!("rooms-asking"));
                 });
             }
             (Some(list), None) => {
@@ -78,12 +81,9 @@ fn contents(ui: &mut egui::Ui, state: &mut UiState, browser: &RoomBrowser) -> Op
                 }
                 let shown = list.rooms.len();
                 let note = if (list.total as usize) > shown {
-                    format!(
-                        "The {shown} fullest of {} rooms. Refreshed every 2 s.",
-                        list.total
-                    )
+                    t!("rooms-fullest", shown = shown as u64, total = list.total)
                 } else {
-                    "Refreshed every 2 s.".to_owned()
+                    t!("rooms-refreshed")
                 };
                 ui.add_space(4.0);
                 ui.label(RichText::new(note).weak());
@@ -92,14 +92,14 @@ fn contents(ui: &mut egui::Ui, state: &mut UiState, browser: &RoomBrowser) -> Op
     });
     ui.add_space(10.0);
     ui.horizontal(|ui| {
-        ui.label("New room");
+        ui.label(t!("rooms-new-room"));
         let r = ui.add(
             egui::TextEdit::singleline(&mut state.room)
                 .char_limit(MAX_NAME_CHARS)
                 .desired_width(FIELD_WIDTH - 60.0)
-                .hint_text("a name for your room"),
+                .hint_text(t!("rooms-new-room-hint")),
         );
-        let create = ui.button("Create").clicked() || submitted(r, ui);
+        let create = ui.button(t!("rooms-create")).clicked() || submitted(r, ui);
         if create && !state.room.trim().is_empty() {
             action = Some(Action::Join(Some(state.room.clone())));
         }
@@ -115,7 +115,7 @@ fn contents(ui: &mut egui::Ui, state: &mut UiState, browser: &RoomBrowser) -> Op
 /// clicked.
 fn table(ui: &mut egui::Ui, rooms: &[RoomListing], spectate: bool) -> Option<String> {
     if rooms.is_empty() {
-        ui.label("No rooms yet: make one below.");
+        ui.label(t!("rooms-none"));
         return None;
     }
     let mut picked = None;
@@ -133,7 +133,13 @@ fn table(ui: &mut egui::Ui, rooms: &[RoomListing], spectate: bool) -> Option<Str
                 .striped(true)
                 .spacing([16.0, 6.0])
                 .show(ui, |ui| {
-                    for heading in ["Room", "Players", "Now", "Words", ""] {
+                    for heading in [
+                        t!("rooms-col-room"),
+                        t!("rooms-col-players"),
+                        t!("rooms-col-now"),
+                        t!("rooms-col-words"),
+                        String::new(),
+                    ] {
                         ui.label(RichText::new(heading).weak());
                     }
                     ui.end_row();
@@ -148,7 +154,7 @@ fn table(ui: &mut egui::Ui, rooms: &[RoomListing], spectate: bool) -> Option<Str
                         let full = room.players >= room.capacity;
                         let mut count = format!("{}/{}", room.players, room.capacity);
                         if room.spectators > 0 {
-                            count.push_str(&format!(" +{} watching", room.spectators));
+                            count.push_str(&format!(" +{}", t!("rooms-watching", count = room.spectators)));
                         }
                         let players = RichText::new(count);
                         ui.label(if full {
@@ -157,18 +163,18 @@ fn table(ui: &mut egui::Ui, rooms: &[RoomListing], spectate: bool) -> Option<Str
                             players
                         });
                         ui.label(if room.playing {
-                            RichText::new("in a game").color(theme::EMPHASIS)
+                            RichText::new(t!("rooms-in-game")).color(theme::EMPHASIS)
                         } else {
-                            RichText::new("free drawing")
+                            RichText::new(t!("rooms-free-drawing"))
                         });
                         ui.label(language_label(room.language.as_deref()));
                         let (open, button, closed) = match spectate {
                             true => (
                                 room.spectators < room.spectator_capacity,
-                                "Watch",
-                                "no place for another spectator",
+                                t!("rooms-watch"),
+                                t!("rooms-no-spectator-place"),
                             ),
-                            false => (!full, "Join", "the room is full"),
+                            false => (!full, t!("rooms-join"), t!("rooms-full")),
                         };
                         let join = ui.add_enabled(open, egui::Button::new(button));
                         if join.on_disabled_hover_text(closed).clicked() {
@@ -185,9 +191,9 @@ fn table(ui: &mut egui::Ui, rooms: &[RoomListing], spectate: bool) -> Option<Str
 pub fn language_label(language: Option<&str>) -> String {
     match language {
         None => "—".into(),
-        Some("ko") => "Korean".into(),
-        Some("en") => "English".into(),
-        Some("custom") => "own words".into(),
+        Some("ko") => t!("rooms-lang-ko"),
+        Some("en") => t!("rooms-lang-en"),
+        Some("custom") => t!("rooms-lang-custom"),
         Some(other) => other.chars().take(12).collect(),
     }
 }
