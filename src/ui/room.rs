@@ -22,6 +22,7 @@ use crate::plugins::rooms::{
     CancelReconnect, KickReason, ModerationRequest, PlayerInfo, Reconnecting, Rejoin, RoleRequest, Roster,
     ServerClosing,
 };
+use crate::t;
 use crate::theme;
 
 #[derive(bevy::ecs::system::SystemParam)]
@@ -129,14 +130,18 @@ fn top_bar(root: &mut egui::Ui, state: &UiState, view: &RoomView, facts: Facts) 
         // The right side first, so the left side gets what is left and is clipped to it (a
         // small window must not draw the game's status over "connected").
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            let label = if facts.hosting { "Stop hosting" } else { "Leave" };
+            let label = if facts.hosting {
+                t!("room-stop-hosting")
+            } else {
+                t!("room-leave")
+            };
             if ui.button(label).clicked() {
                 leave = true;
             }
             let (status, colour) = match view.client.get() {
-                ClientState::Connected => ("● connected", theme::SUCCESS),
-                ClientState::Connecting => ("● connecting…", theme::PENDING),
-                ClientState::Disconnected => ("● disconnected", theme::ERROR),
+                ClientState::Connected => (t!("room-connected"), theme::SUCCESS),
+                ClientState::Connecting => (t!("room-connecting"), theme::PENDING),
+                ClientState::Disconnected => (t!("room-disconnected"), theme::ERROR),
             };
             ui.label(RichText::new(status).color(colour));
             ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
@@ -151,16 +156,17 @@ fn top_bar(root: &mut egui::Ui, state: &UiState, view: &RoomView, facts: Facts) 
 /// The server is stopping: what it is doing and, when a turn ends first, the time left.
 fn closing_label(closing: &ServerClosing, now: Duration) -> String {
     let what = if closing.restart {
-        "⚠ Server restarting"
+        t!("room-server-restarting")
     } else {
-        "⚠ Host closing the game"
+        t!("room-host-closing")
     };
     match closing.by {
         Some(by) => {
             let secs = by.saturating_sub(now).as_secs_f32().ceil() as u64;
-            format!("{what}: last turn, at most {}:{:02}", secs / 60, secs % 60)
+            let left = format!("{}:{:02}", secs / 60, secs % 60);
+            t!("room-last-turn", what = what, left = left)
         }
-        None => what.to_string(),
+        None => what,
     }
 }
 
@@ -168,19 +174,20 @@ fn top_bar_left(ui: &mut egui::Ui, state: &UiState, view: &RoomView, facts: Fact
     ui.label(RichText::new("캐치마인드").strong().size(20.0));
     ui.separator();
     if facts.connected {
-        ui.label(format!("Room: {}", view.roster.room));
+        ui.label(t!("room-name", room = view.roster.room.clone()));
         ui.separator();
-        ui.label(format!(
-            "{} / {} players",
-            view.roster.players.iter().filter(|p| !p.spectator).count(),
-            view.roster.capacity
+        let players = view.roster.players.iter().filter(|p| !p.spectator).count() as u64;
+        ui.label(t!(
+            "room-player-count",
+            players = players,
+            capacity = view.roster.capacity
         ));
         if facts.in_game {
             ui.separator();
             quiz_ui::top_bar(ui, &view.quiz, &view.roster, facts.now);
         }
     } else {
-        ui.label(format!("Server: {}", state.server_addr));
+        ui.label(t!("room-server", addr = state.server_addr.clone()));
     }
 }
 
@@ -238,7 +245,7 @@ fn side_panel(
                 act.moderate.write(ToServer(request));
             }
             ui.separator();
-            ui.label(RichText::new("Chat").strong());
+            ui.label(RichText::new(t!("room-chat")).strong());
             let me = view.roster.me;
             if let Some(text) = chat_panel(ui, &view.log, me, &mut state.chat_input, facts.connected) {
                 act.say.write(ToServer(ChatToServer::Say(text)));
@@ -302,20 +309,19 @@ fn reconnect_dialog(ctx: &egui::Context, reconnecting: &Reconnecting) -> bool {
         return false;
     };
     let mut cancel = false;
-    egui::Window::new("Reconnecting")
+    egui::Window::new(t!("room-reconnecting-title"))
         .collapsible(false)
         .resizable(false)
         .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
         .default_width(420.0)
         .show(ctx, |ui| {
-            ui.label(RichText::new(format!("Reconnecting… ({})", attempts.attempt.max(1))).size(16.0));
-            ui.label(format!(
-                "{}. Your seat, score and turn are kept for {} s.",
-                capitalise(&attempts.why.to_string()).trim_end_matches('.'),
-                attempts.hold.as_secs()
-            ));
+            ui.label(RichText::new(t!("room-reconnecting", attempt = attempts.attempt.max(1))).size(16.0));
+            let why = capitalise(&attempts.why.to_string())
+                .trim_end_matches('.')
+                .to_owned();
+            ui.label(t!("room-seat-kept", why = why, secs = attempts.hold.as_secs()));
             ui.add_space(8.0);
-            if ui.button("Cancel").clicked() {
+            if ui.button(t!("room-cancel")).clicked() {
                 cancel = true;
             }
         });
@@ -337,8 +343,8 @@ fn connection_dialogs(
         let again = match title {
             _ if hosting => None,
             super::session::REMOVED => None,
-            super::session::NOT_JOINED => Some("Try again"),
-            _ => Some("Reconnect"),
+            super::session::NOT_JOINED => Some(t!("room-try-again")),
+            _ => Some(t!("room-reconnect")),
         };
         egui::Window::new(title)
             .collapsible(false)
@@ -354,19 +360,19 @@ fn connection_dialogs(
                     {
                         rejoin = true;
                     }
-                    if ui.button("Back to launcher").clicked() {
+                    if ui.button(t!("room-back-to-launcher")).clicked() {
                         back = true;
                     }
                 });
             });
     } else if *client == ClientState::Connecting {
-        egui::Window::new("Connecting")
+        egui::Window::new(t!("room-connecting-title"))
             .collapsible(false)
             .resizable(false)
             .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
             .show(ctx, |ui| {
-                ui.label(format!("Connecting to {}…", state.server_addr));
-                if ui.button("Cancel").clicked() {
+                ui.label(t!("room-connecting-to", addr = state.server_addr.clone()));
+                if ui.button(t!("room-cancel")).clicked() {
                     back = true;
                 }
             });
@@ -401,11 +407,11 @@ fn players(
     let playing = roster.players.iter().filter(|p| !p.spectator).count();
     let watching = roster.players.len() - playing;
     let mut heading = match roster.capacity {
-        0 => "Players".to_owned(),
-        capacity => format!("Players ({playing}/{capacity})"),
+        0 => t!("room-players"),
+        capacity => t!("room-players-of", playing = playing as u64, capacity = capacity),
     };
     if watching > 0 {
-        heading.push_str(&format!(", {watching} watching"));
+        heading.push_str(&format!(", {}", t!("rooms-watching", count = watching as u64)));
     }
     ui.label(RichText::new(heading).strong());
     let show_addresses = roster.players.iter().any(|p| p.addr.is_some());
@@ -426,12 +432,12 @@ fn players(
                 .striped(true)
                 .show(ui, |ui| {
                     if show_addresses {
-                        ui.label(RichText::new("name").weak());
+                        ui.label(RichText::new(t!("room-col-name")).weak());
                         if scored {
-                            ui.label(RichText::new("score").weak());
+                            ui.label(RichText::new(t!("room-col-score")).weak());
                         }
-                        ui.label(RichText::new("ip").weak());
-                        ui.label(RichText::new("port").weak());
+                        ui.label(RichText::new(t!("room-col-ip")).weak());
+                        ui.label(RichText::new(t!("room-col-port")).weak());
                         ui.end_row();
                     }
                     for player in order {
@@ -443,7 +449,7 @@ fn players(
         });
     if hosting && !reachable.is_empty() {
         ui.add_space(4.0);
-        ui.label(RichText::new("Others join at:").weak());
+        ui.label(RichText::new(t!("room-others-join-at")).weak());
         for addr in reachable {
             ui.label(RichText::new(format!("game --client {addr}")).monospace());
         }
@@ -460,20 +466,20 @@ fn role_toggle(ui: &mut egui::Ui, roster: &Roster) -> Option<RoleRequest> {
     ui.horizontal(|ui| match roster.role_waiting {
         Some(spectate) => {
             let what = if spectate {
-                "You will watch"
+                t!("room-will-watch")
             } else {
-                "You will play"
+                t!("room-will-play")
             };
-            ui.label(RichText::new(format!("{what} from the end of the turn")).weak());
-            if ui.small_button("Stay").clicked() {
+            ui.label(RichText::new(what).weak());
+            if ui.small_button(t!("room-stay")).clicked() {
                 asked = Some(RoleRequest { spectate: spectating });
             }
         }
         None if spectating => {
-            ui.label(RichText::new("You are watching").color(theme::EMPHASIS));
+            ui.label(RichText::new(t!("room-you-watch")).color(theme::EMPHASIS));
             if ui
-                .small_button("Play")
-                .on_hover_text("take a player's seat (at the end of the turn, during a game)")
+                .small_button(t!("room-play"))
+                .on_hover_text(t!("room-play-hover"))
                 .clicked()
             {
                 asked = Some(RoleRequest { spectate: false });
@@ -481,8 +487,8 @@ fn role_toggle(ui: &mut egui::Ui, roster: &Roster) -> Option<RoleRequest> {
         }
         None => {
             if ui
-                .small_button("Watch")
-                .on_hover_text("stop playing and watch (at the end of the turn, during a game)")
+                .small_button(t!("room-watch"))
+                .on_hover_text(t!("room-watch-hover"))
                 .clicked()
             {
                 asked = Some(RoleRequest { spectate: true });
@@ -496,11 +502,11 @@ fn role_toggle(ui: &mut egui::Ui, roster: &Roster) -> Option<RoleRequest> {
 fn moderation_menu(ui: &mut egui::Ui, roster: &Roster, player: &PlayerInfo) -> Option<ModerationRequest> {
     let target = player.id;
     if roster.me.is_some() && roster.host == roster.me {
-        ui.label(RichText::new(format!("Kick {}", player.name)).strong());
+        ui.label(RichText::new(t!("room-kick-title", name = player.name.clone())).strong());
         for reason in KickReason::ALL {
             let label = match reason {
-                KickReason::Unspecified => "Kick (no reason)".to_owned(),
-                other => format!("Kick for {other}"),
+                KickReason::Unspecified => t!("room-kick-no-reason"),
+                other => t!("room-kick-for", reason = other.to_string()),
             };
             if ui.button(label).clicked() {
                 ui.close();
@@ -509,9 +515,12 @@ fn moderation_menu(ui: &mut egui::Ui, roster: &Roster, player: &PlayerInfo) -> O
         }
         None
     } else if roster.spectating() {
-        ui.label(RichText::new("Spectators do not vote to kick").weak());
+        ui.label(RichText::new(t!("room-spectators-no-vote")).weak());
         None
-    } else if ui.button(format!("Vote to kick {}", player.name)).clicked() {
+    } else if ui
+        .button(t!("room-vote-kick", name = player.name.clone()))
+        .clicked()
+    {
         ui.close();
         Some(ModerationRequest::VoteKick { target })
     } else {
@@ -535,13 +544,13 @@ fn player_row(
     }
     text.push_str(&player.name);
     if Some(player.id) == roster.me {
-        text.push_str(" (you)");
+        text.push_str(&format!(" {}", t!("room-you")));
     }
     if player.away {
-        text.push_str(" (reconnecting…)");
+        text.push_str(&format!(" {}", t!("room-reconnecting-mark")));
     }
     if player.spectator {
-        text.push_str(" · watching");
+        text.push_str(&format!(" · {}", t!("room-watching-mark")));
     }
     if !mark.is_empty() {
         text.push(' ');
