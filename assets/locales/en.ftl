@@ -120,3 +120,33 @@ room-vote-kick = Vote to kick { $name }
 room-you = (you)
 room-reconnecting-mark = (reconnecting…)
 room-watching-mark = watching
+
+## Drawing tools
+canvas-drawing = Drawing
+canvas-is-drawing = { $name } is drawing
+canvas-between-turns = Between turns
+canvas-nobody-drawing = Nobody is drawing
+canvas-your-turn = Your turn: draw!
+canvas-you-hold = You hold the pen
+canvas-release = Release the pen
+canvas-take = Take the pen
+canvas-take-hover = possible once they have not drawn for 10 s
+canvas-custom = Custom
+canvas-brush = ✏ Brush (B)
+canvas-eraser = Eraser (E)
+canvas-fill = Fill (F)
+canvas-fill-hover = fills the area you click with the colour
+canvas-size = Size ([ and ])
+canvas-undo = Undo
+canvas-undo-hover = Ctrl+Z: your last stroke
+canvas-clear = Clear
+canvas-clear-hover = cannot be undone
+canvas-save = 💾 Save PNG (Ctrl+S)
+canvas-saved-to = Saved to
+
+## Chat
+chat-hint = Type a message, Enter to send
+chat-not-connected = Not connected
+chat-send = Send
+chat-private-spectators = Only the spectators see this (during a turn)
+chat-private-insiders = Only the drawer and those who found the word see this

@@ -120,3 +120,33 @@ room-vote-kick = { $name } 강퇴 투표
 room-you = (나)
 room-reconnecting-mark = (다시 연결 중…)
 room-watching-mark = 관전
+
+## 그리기 도구
+canvas-drawing = 그리기
+canvas-is-drawing = { $name } 님이 그리는 중
+canvas-between-turns = 턴 사이
+canvas-nobody-drawing = 아무도 그리지 않음
+canvas-your-turn = 내 차례: 그리세요!
+canvas-you-hold = 펜을 잡고 있습니다
+canvas-release = 펜 놓기
+canvas-take = 펜 잡기
+canvas-take-hover = 상대가 10초 동안 그리지 않으면 가능
+canvas-custom = 직접 선택
+canvas-brush = ✏ 붓 (B)
+canvas-eraser = 지우개 (E)
+canvas-fill = 채우기 (F)
+canvas-fill-hover = 누른 곳의 영역을 색으로 채웁니다
+canvas-size = 크기 ([ 와 ])
+canvas-undo = 되돌리기
+canvas-undo-hover = Ctrl+Z: 마지막 획
+canvas-clear = 모두 지우기
+canvas-clear-hover = 되돌릴 수 없습니다
+canvas-save = 💾 PNG 저장 (Ctrl+S)
+canvas-saved-to = 저장한 곳
+
+## 채팅
+chat-hint = 메시지를 입력하고 Enter
+chat-not-connected = 연결되지 않음
+chat-send = 보내기
+chat-private-spectators = 관전자만 볼 수 있습니다 (턴 중)
+chat-private-insiders = 그리는 사람과 정답을 맞힌 사람만 볼 수 있습니다

@@ -6,6 +6,7 @@ use bevy_egui::egui::{self, Color32, RichText};
 use super::model::{MAX_BRUSH, MIN_BRUSH};
 use super::{BOARD_SIZE, BoardPoint, CanvasState, DrawInput};
 use crate::plugins::rooms::Roster;
+use crate::t;
 use crate::theme;
 
 pub use super::model::PALETTE;
@@ -132,7 +133,7 @@ pub fn tools(
     input: &mut Vec<DrawInput>,
 ) -> bool {
     let holding = state.i_hold_the_pen(roster.me);
-    ui.label(RichText::new("Drawing").strong());
+    ui.label(RichText::new(t!("canvas-drawing")).strong());
     pen_status(ui, state, roster, in_game, input);
     ui.separator();
     ui.add_enabled_ui(holding, |ui| {
@@ -155,44 +156,44 @@ fn pen_status(
     let me = roster.me;
     if roster.spectating() {
         match state.pen.map(|holder| roster.display_name(holder)) {
-            Some(name) => ui.label(format!("{name} is drawing")),
-            None if in_game => ui.label("Between turns"),
-            None => ui.label("Nobody is drawing"),
+            Some(name) => ui.label(t!("canvas-is-drawing", name = name.to_owned())),
+            None if in_game => ui.label(t!("canvas-between-turns")),
+            None => ui.label(t!("canvas-nobody-drawing")),
         };
-        ui.label(RichText::new("You are watching").weak());
+        ui.label(RichText::new(t!("room-you-watch")).weak());
         return;
     }
     match state.pen {
         Some(holder) if in_game && Some(holder) == me => {
-            ui.label(RichText::new("Your turn: draw!").color(theme::EMPHASIS));
+            ui.label(RichText::new(t!("canvas-your-turn")).color(theme::EMPHASIS));
         }
         Some(holder) if in_game => {
             let name = roster.display_name(holder);
-            ui.label(format!("{name} is drawing"));
+            ui.label(t!("canvas-is-drawing", name = name.to_owned()));
         }
         None if in_game => {
-            ui.label("Between turns");
+            ui.label(t!("canvas-between-turns"));
         }
         Some(holder) if Some(holder) == me => {
-            ui.label(RichText::new("You hold the pen").color(theme::SUCCESS));
-            if ui.button("Release the pen").clicked() {
+            ui.label(RichText::new(t!("canvas-you-hold")).color(theme::SUCCESS));
+            if ui.button(t!("canvas-release")).clicked() {
                 input.push(DrawInput::ReleasePen);
             }
         }
         Some(holder) => {
             let name = roster.display_name(holder);
-            ui.label(format!("{name} is drawing"));
+            ui.label(t!("canvas-is-drawing", name = name.to_owned()));
             if ui
-                .button("Take the pen")
-                .on_hover_text("possible once they have not drawn for 10 s")
+                .button(t!("canvas-take"))
+                .on_hover_text(t!("canvas-take-hover"))
                 .clicked()
             {
                 input.push(DrawInput::TakePen);
             }
         }
         None => {
-            ui.label("Nobody is drawing");
-            if ui.button("Take the pen").clicked() {
+            ui.label(t!("canvas-nobody-drawing"));
+            if ui.button(t!("canvas-take")).clicked() {
                 input.push(DrawInput::TakePen);
             }
         }
@@ -233,7 +234,7 @@ fn palette(ui: &mut egui::Ui, state: &mut CanvasState) {
 /// A custom colour, brush or eraser, size, undo and clear.
 fn brush_options(ui: &mut egui::Ui, state: &mut CanvasState, input: &mut Vec<DrawInput>) {
     ui.horizontal(|ui| {
-        ui.label("Custom");
+        ui.label(t!("canvas-custom"));
         if egui::color_picker::color_edit_button_srgb(ui, &mut state.brush.colour).changed() {
             state.brush.eraser = false;
         }
@@ -242,35 +243,39 @@ fn brush_options(ui: &mut egui::Ui, state: &mut CanvasState, input: &mut Vec<Dra
     ui.horizontal(|ui| {
         ui.spacing_mut().item_spacing.x = 4.0;
         let brush = !state.brush.eraser && !state.fill_tool;
-        if ui.selectable_label(brush, "✏ Brush (B)").clicked() {
+        if ui.selectable_label(brush, t!("canvas-brush")).clicked() {
             (state.brush.eraser, state.fill_tool) = (false, false);
         }
         if ui
-            .selectable_label(state.brush.eraser && !state.fill_tool, "Eraser (E)")
+            .selectable_label(state.brush.eraser && !state.fill_tool, t!("canvas-eraser"))
             .clicked()
         {
             (state.brush.eraser, state.fill_tool) = (true, false);
         }
     });
     if ui
-        .selectable_label(state.fill_tool, "Fill (F)")
-        .on_hover_text("fills the area you click with the colour")
+        .selectable_label(state.fill_tool, t!("canvas-fill"))
+        .on_hover_text(t!("canvas-fill-hover"))
         .clicked()
     {
         (state.brush.eraser, state.fill_tool) = (false, true);
     }
-    ui.label("Size ([ and ])");
+    ui.label(t!("canvas-size"));
     ui.add(egui::Slider::new(&mut state.brush.size, MIN_BRUSH..=MAX_BRUSH));
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         if ui
-            .button("Undo")
-            .on_hover_text("Ctrl+Z: your last stroke")
+            .button(t!("canvas-undo"))
+            .on_hover_text(t!("canvas-undo-hover"))
             .clicked()
         {
             input.push(DrawInput::Undo);
         }
-        if ui.button("Clear").on_hover_text("cannot be undone").clicked() {
+        if ui
+            .button(t!("canvas-clear"))
+            .on_hover_text(t!("canvas-clear-hover"))
+            .clicked()
+        {
             input.push(DrawInput::Clear);
         }
     });
@@ -279,10 +284,10 @@ fn brush_options(ui: &mut egui::Ui, state: &mut CanvasState, input: &mut Vec<Dra
 /// The save button and where the last picture went (or why it could not be saved). Returns
 /// whether the button was clicked.
 fn save_button(ui: &mut egui::Ui, last_save: Option<&Result<std::path::PathBuf, String>>) -> bool {
-    let save = ui.button("💾 Save PNG (Ctrl+S)").clicked();
+    let save = ui.button(t!("canvas-save")).clicked();
     match last_save {
         Some(Ok(path)) => {
-            ui.label(RichText::new("Saved to").weak().small());
+            ui.label(RichText::new(t!("canvas-saved-to")).weak().small());
             ui.label(RichText::new(path.display().to_string()).small());
         }
         Some(Err(why)) => {

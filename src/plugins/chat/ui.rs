@@ -5,6 +5,7 @@ use bevy_egui::egui::{self, Color32, RichText};
 use super::{ChatEntry, ChatLog, MAX_CHAT_CHARS};
 use crate::id::ClientId;
 use crate::names::truncate_chars;
+use crate::t;
 use crate::theme;
 
 /// Draws the chat log and input; returns a message to send when the player pressed Enter.
@@ -36,16 +37,18 @@ pub fn chat_panel(
             // focus (and the input method its state) from one line to the next.
             let field = egui::TextEdit::singleline(input)
                 .hint_text(if enabled {
-                    "Type a message, Enter to send"
+                    t!("chat-hint")
                 } else {
-                    "Not connected"
+                    t!("chat-not-connected")
                 })
                 .char_limit(MAX_CHAT_CHARS)
                 .return_key(None)
                 .desired_width(ui.available_width() - 60.0);
             let response = ui.add_enabled(enabled, field);
             let pressed_enter = response.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            let clicked = ui.add_enabled(enabled, egui::Button::new("Send")).clicked();
+            let clicked = ui
+                .add_enabled(enabled, egui::Button::new(t!("chat-send")))
+                .clicked();
             if enabled && (pressed_enter || clicked) {
                 truncate_chars(input, MAX_CHAT_CHARS);
                 let text = std::mem::take(input);
@@ -69,10 +72,10 @@ fn entry_row(ui: &mut egui::Ui, entry: &ChatEntry, me: Option<ClientId>) {
             spectators,
         } => {
             let who = match spectators {
-                true => "Only the spectators see this (during a turn)",
-                false => "Only the drawer and those who found the word see this",
+                true => t!("chat-private-spectators"),
+                false => t!("chat-private-insiders"),
             };
-            said_row(ui, *from, name, text, me, Some(who))
+            said_row(ui, *from, name, text, me, Some(&who))
         }
         ChatEntry::Highlight(text) => {
             ui.label(RichText::new(text).strong().color(theme::SUCCESS));
