@@ -10,6 +10,7 @@ use super::scoring::{MAX_CUT_SECS, MIN_CUT_SECS};
 use super::{Banner, GameView, Pack, PhaseView, QuizToServer, QuizView, Settings, Standing, found_word_text};
 use crate::id::ClientId;
 use crate::plugins::rooms::Roster;
+use crate::t;
 use crate::theme;
 
 /// How long a banner stays up.
@@ -40,10 +41,10 @@ pub fn top_bar(ui: &mut egui::Ui, view: &QuizView, roster: &Roster, now: Duratio
         return;
     };
     ui.label(
-        RichText::new(format!(
-            "Round {} / {}",
-            game.round.min(game.settings.rounds),
-            game.settings.rounds
+        RichText::new(t!(
+            "quiz-round",
+            round = game.round.min(game.settings.rounds),
+            rounds = game.settings.rounds
         ))
         .strong(),
     );
@@ -67,32 +68,32 @@ pub fn top_bar(ui: &mut egui::Ui, view: &QuizView, roster: &Roster, now: Duratio
     match &game.phase {
         // Cut short with "…" when the window is narrow.
         PhaseView::Choosing { .. } if Some(drawer) == me => {
-            let text = RichText::new("Your turn: choose a word")
+            let text = RichText::new(t!("quiz-your-turn-choose"))
                 .size(18.0)
                 .color(theme::EMPHASIS);
             ui.add(egui::Label::new(text).truncate());
         }
         PhaseView::Choosing { .. } => {
             let who = roster.display_name(drawer);
-            let text = RichText::new(format!("{who} is choosing a word…")).size(18.0);
+            let text = RichText::new(t!("quiz-choosing", who = who.to_owned())).size(18.0);
             ui.add(egui::Label::new(text).truncate());
         }
         PhaseView::Drawing { word: Some(word), .. } if Some(drawer) == me => {
-            ui.label(RichText::new("Draw:").size(18.0));
+            ui.label(RichText::new(t!("quiz-draw")).size(18.0));
             ui.label(RichText::new(word).size(24.0).strong().color(theme::EMPHASIS));
         }
         PhaseView::Drawing { word: Some(word), .. } => {
-            ui.label(RichText::new("✔ You got it:").size(18.0).color(theme::SUCCESS));
+            ui.label(RichText::new(t!("quiz-got-it")).size(18.0).color(theme::SUCCESS));
             ui.label(RichText::new(word).size(24.0).strong().color(theme::SUCCESS));
         }
         PhaseView::Drawing { mask, .. } => {
             let letters = mask.chars().filter(|c| *c == '_' || c.is_alphanumeric()).count();
-            ui.label(RichText::new("Guess:").size(18.0));
+            ui.label(RichText::new(t!("quiz-guess")).size(18.0));
             ui.label(RichText::new(mask).size(24.0).strong().monospace());
-            ui.label(RichText::new(format!("({letters})")).weak());
+            ui.label(RichText::new(format!("({})", t!("quiz-letters", count = letters as u64))).weak());
         }
         PhaseView::Reveal { word, .. } => {
-            ui.label(RichText::new("The word was").size(18.0));
+            ui.label(RichText::new(t!("quiz-word-was")).size(18.0));
             ui.label(RichText::new(word).size(24.0).strong().color(theme::EMPHASIS));
         }
     }
@@ -110,46 +111,46 @@ pub fn lobby(
         return None;
     }
     let mut request = None;
-    ui.label(RichText::new("Game").strong());
+    ui.label(RichText::new(t!("quiz-game")).strong());
     let host = roster.host;
     if host.is_none() || host != roster.me {
-        let who = host.map_or("the host", |id| roster.display_name(id));
-        ui.label(format!("Waiting for {who} (★) to start a game."));
+        let who = host.map_or(t!("quiz-the-host"), |id| roster.display_name(id).to_owned());
+        ui.label(t!("quiz-waiting-host", who = who));
         return None;
     }
     egui::Grid::new("game-settings")
         .num_columns(2)
         .spacing([8.0, 4.0])
         .show(ui, |ui| {
-            ui.label("Rounds");
+            ui.label(t!("quiz-rounds"));
             ui.add(egui::Slider::new(&mut settings.rounds, 1..=10));
             ui.end_row();
-            ui.label("Drawing time");
+            ui.label(t!("quiz-drawing-time"));
             ui.add(
                 egui::Slider::new(&mut settings.draw_secs, 30..=240)
                     .step_by(10.0)
                     .suffix(" s"),
             );
             ui.end_row();
-            ui.label("Words to pick from");
+            ui.label(t!("quiz-choices"));
             ui.add(egui::Slider::new(&mut settings.choices, 1..=5));
             ui.end_row();
-            ui.label("Hints");
-            ui.checkbox(&mut settings.hints, "letters over time");
+            ui.label(t!("quiz-hints"));
+            ui.checkbox(&mut settings.hints, t!("quiz-hints-on"));
             ui.end_row();
-            ui.label("Time cut");
+            ui.label(t!("quiz-time-cut"));
             time_cut(ui, &mut settings.cut_secs);
             ui.end_row();
-            ui.label("Room's words");
+            ui.label(t!("quiz-room-words"));
             room_words_share(ui, &mut settings.room_words, view.room_words);
             ui.end_row();
-            ui.label("Words");
+            ui.label(t!("quiz-words"));
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut settings.pack, Pack::Korean, "한국어");
-                ui.selectable_value(&mut settings.pack, Pack::English, "English");
+                ui.selectable_value(&mut settings.pack, Pack::English, t!("quiz-pack-english"));
                 if view.custom_words > 0 {
-                    ui.selectable_value(&mut settings.pack, Pack::Custom, "Custom")
-                        .on_hover_text(format!("the server's list: {} words", view.custom_words));
+                    ui.selectable_value(&mut settings.pack, Pack::Custom, t!("quiz-pack-custom"))
+                        .on_hover_text(t!("quiz-custom-hover", count = view.custom_words));
                 } else if settings.pack == Pack::Custom {
                     settings.pack = Pack::Korean;
                 }
@@ -161,16 +162,16 @@ pub fn lobby(
     }
     let enough = roster.players.iter().filter(|p| !p.spectator).count() >= 2;
     ui.horizontal(|ui| {
-        let button = egui::Button::new(RichText::new("▶ Start game").strong().size(16.0));
+        let button = egui::Button::new(RichText::new(t!("quiz-start")).strong().size(16.0));
         if ui
             .add_enabled(enough, button)
-            .on_disabled_hover_text("a game needs at least two players")
+            .on_disabled_hover_text(t!("quiz-needs-two"))
             .clicked()
         {
             request = Some(QuizToServer::Start(*settings));
         }
         if !enough {
-            ui.label(RichText::new("Waiting for a second player…").weak());
+            ui.label(RichText::new(t!("quiz-waiting-second")).weak());
         }
     });
     request
@@ -188,10 +189,10 @@ pub fn likes(ui: &mut egui::Ui, view: &QuizView, me: Option<ClientId>) -> Option
         let count = view.likes.count;
         if Some(game.phase.drawer()) == me || view.likes.mine {
             let text = RichText::new(format!("♥ {count}")).color(theme::EMPHASIS);
-            ui.label(text).on_hover_text("likes of this drawing");
+            ui.label(text).on_hover_text(t!("quiz-likes-hover"));
         } else if ui
-            .button(format!("♡ Like the drawing ({count})"))
-            .on_hover_text("once per turn")
+            .button(t!("quiz-like", count = count))
+            .on_hover_text(t!("quiz-like-hover"))
             .clicked()
         {
             like = Some(QuizToServer::Like);
@@ -207,8 +208,8 @@ fn time_cut(ui: &mut egui::Ui, cut_secs: &mut u16) {
         ui.spacing_mut().slider_width = 60.0;
         let mut on = *cut_secs > 0;
         if ui
-            .checkbox(&mut on, "at first find")
-            .on_hover_text("once the first guesser finds the word, the others have at most this long")
+            .checkbox(&mut on, t!("quiz-cut-on"))
+            .on_hover_text(t!("quiz-cut-hover"))
             .changed()
         {
             *cut_secs = if on { DEFAULT_CUT_SECS } else { 0 };
@@ -227,22 +228,22 @@ fn room_words_share(ui: &mut egui::Ui, share: &mut u8, words: u32) {
     ui.vertical(|ui| {
         ui.add_enabled_ui(words > 0, |ui| {
             ui.horizontal(|ui| {
-                ui.selectable_value(share, 0, "not used");
+                ui.selectable_value(share, 0, t!("quiz-room-words-off"));
                 let mixed = (1..100).contains(share);
-                if ui.selectable_label(mixed, "mixed").clicked() && !mixed {
+                if ui.selectable_label(mixed, t!("quiz-room-words-mixed")).clicked() && !mixed {
                     *share = DEFAULT_ROOM_WORDS_SHARE;
                 }
-                ui.selectable_value(share, 100, "only these");
+                ui.selectable_value(share, 100, t!("quiz-room-words-only"));
             });
         })
         .response
-        .on_disabled_hover_text("paste a list below first");
+        .on_disabled_hover_text(t!("quiz-room-words-first"));
         if (1..100).contains(share) {
             // Narrow: the side column is 360 px.
             ui.spacing_mut().slider_width = 90.0;
             let slider = egui::Slider::new(share, 10..=90)
                 .step_by(10.0)
-                .suffix(" % of turns");
+                .suffix(t!("quiz-percent-of-turns"));
             ui.add(slider);
         }
     });
@@ -255,8 +256,8 @@ const DEFAULT_ROOM_WORDS_SHARE: u8 = 50;
 fn room_words_editor(ui: &mut egui::Ui, words: u32, text: &mut String) -> Option<String> {
     let mut set = None;
     let title = match words {
-        0 => "Room's own words".to_string(),
-        n => format!("Room's own words ({n} set)"),
+        0 => t!("quiz-own-words"),
+        n => t!("quiz-own-words-set", count = n),
     };
     egui::CollapsingHeader::new(title)
         .id_salt("room-words")
@@ -265,13 +266,13 @@ fn room_words_editor(ui: &mut egui::Ui, words: u32, text: &mut String) -> Option
                 egui::TextEdit::multiline(text)
                     .desired_rows(4)
                     .desired_width(ui.available_width())
-                    .hint_text("words separated by commas or new lines: up to 1,000 words of 32 characters"),
+                    .hint_text(t!("quiz-room-words-hint")),
             );
             ui.horizontal(|ui| {
-                if ui.button("Set words").clicked() {
+                if ui.button(t!("quiz-set-words")).clicked() {
                     set = Some(text.clone());
                 }
-                if words > 0 && ui.button("Clear").clicked() {
+                if words > 0 && ui.button(t!("quiz-clear-words")).clicked() {
                     text.clear();
                     set = Some(String::new());
                 }
@@ -298,19 +299,13 @@ pub fn choose(
         return None;
     }
     let mut picked = None;
-    egui::Window::new("Your turn!")
+    egui::Window::new(t!("quiz-your-turn-title"))
         .collapsible(false)
         .resizable(false)
         .anchor(Align2::CENTER_CENTER, [0.0, -40.0])
         .show(ctx, |ui| {
-            ui.label(RichText::new("Choose a word to draw").size(18.0));
-            ui.label(
-                RichText::new(format!(
-                    "{} s, then one is picked for you",
-                    view.seconds_left(now)
-                ))
-                .weak(),
-            );
+            ui.label(RichText::new(t!("quiz-choose-word")).size(18.0));
+            ui.label(RichText::new(t!("quiz-pick-for-you", secs = view.seconds_left(now))).weak());
             ui.add_space(8.0);
             ui.horizontal(|ui| {
                 for (i, word) in options.iter().enumerate() {
@@ -333,7 +328,7 @@ pub fn overlays(ctx: &egui::Context, board: egui::Rect, view: &QuizView, roster:
             PhaseView::Choosing { drawer, .. } if Some(*drawer) != roster.me => {
                 card(ctx, "choosing", board.center(), Align2::CENTER_CENTER, |ui| {
                     let who = roster.display_name(*drawer);
-                    ui.label(RichText::new(format!("{who} is choosing a word…")).size(22.0));
+                    ui.label(RichText::new(t!("quiz-choosing", who = who.to_owned())).size(22.0));
                 });
             }
             PhaseView::Reveal {
@@ -343,7 +338,7 @@ pub fn overlays(ctx: &egui::Context, board: egui::Rect, view: &QuizView, roster:
                 let at = egui::pos2(board.center().x, board.bottom() - 12.0);
                 card(ctx, "reveal", at, Align2::CENTER_BOTTOM, |ui| {
                     ui.vertical_centered(|ui| {
-                        ui.label(RichText::new("The word was").size(18.0));
+                        ui.label(RichText::new(t!("quiz-word-was")).size(18.0));
                         ui.label(RichText::new(word).size(34.0).strong().color(theme::EMPHASIS));
                         ui.add_space(6.0);
                         let mut points = points.clone();
@@ -358,7 +353,7 @@ pub fn overlays(ctx: &egui::Context, board: egui::Rect, view: &QuizView, roster:
                             }
                         });
                         if points_nobody(game) {
-                            ui.label(RichText::new("Nobody found it.").weak());
+                            ui.label(RichText::new(t!("quiz-nobody-found")).weak());
                         }
                     });
                 });
@@ -415,14 +410,14 @@ fn said_by_a_card(banner: &Banner, view: &QuizView, me: Option<ClientId>) -> boo
 /// A banner's text and colour (also used for the window title).
 pub fn banner_text(banner: &Banner) -> (String, Color32) {
     match banner {
-        Banner::YourTurn => ("✏ Your turn to draw!".into(), theme::EMPHASIS),
+        Banner::YourTurn => (t!("quiz-banner-your-turn"), theme::EMPHASIS),
         Banner::Guessed { name, points, me } => (
             format!("✔ {}", found_word_text(name, *points, *me)),
             theme::SUCCESS,
         ),
-        Banner::Reveal { word } => (format!("The word was: {word}"), theme::EMPHASIS),
-        Banner::GameOver { early: true } => ("Game over: too few players".into(), theme::ERROR),
-        Banner::GameOver { early: false } => ("🏆 Game over!".into(), theme::EMPHASIS),
+        Banner::Reveal { word } => (t!("quiz-banner-word-was", word = word.clone()), theme::EMPHASIS),
+        Banner::GameOver { early: true } => (t!("quiz-banner-over-early"), theme::ERROR),
+        Banner::GameOver { early: false } => (t!("quiz-banner-over"), theme::EMPHASIS),
     }
 }
 
@@ -444,9 +439,9 @@ fn card(ctx: &egui::Context, id: &str, at: egui::Pos2, pivot: Align2, body: impl
 pub fn podium(ctx: &egui::Context, early: bool, standings: &[Standing], me: Option<ClientId>) -> bool {
     let mut close = false;
     egui::Window::new(if early {
-        "Game over (ended early)"
+        t!("quiz-over-early-title")
     } else {
-        "Game over"
+        t!("quiz-over-title")
     })
     .collapsible(false)
     .resizable(false)
@@ -454,7 +449,7 @@ pub fn podium(ctx: &egui::Context, early: bool, standings: &[Standing], me: Opti
     .show(ctx, |ui| {
         ui.vertical_centered(|ui| {
             if early {
-                ui.label("Fewer than two players were left; the scores so far:");
+                ui.label(t!("quiz-ended-early-note"));
             }
             egui::Grid::new("podium")
                 .num_columns(3)
@@ -477,19 +472,19 @@ pub fn podium(ctx: &egui::Context, early: bool, standings: &[Standing], me: Opti
                         ui.label(RichText::new(format!("● {rank}.")).size(size).color(medal));
                         let mut label = s.name.clone();
                         if Some(s.id) == me {
-                            label.push_str(" (you)");
+                            label.push_str(&format!(" {}", t!("room-you")));
                         }
                         if !s.present {
-                            label.push_str(" (left)");
+                            label.push_str(&format!(" {}", t!("quiz-left-mark")));
                         }
                         let colour = if rank == 1 { theme::MEDAL_GOLD } else { theme::TEXT };
                         ui.label(RichText::new(label).size(size).strong().color(colour));
-                        ui.label(RichText::new(format!("{} pts", s.points)).size(size));
+                        ui.label(RichText::new(t!("quiz-points", points = s.points)).size(size));
                         ui.end_row();
                     }
                 });
             ui.add_space(8.0);
-            if ui.button("Close").clicked() {
+            if ui.button(t!("quiz-close")).clicked() {
                 close = true;
             }
         });
