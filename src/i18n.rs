@@ -104,12 +104,17 @@ fn bundle(lang: Lang, text: &str) -> FluentBundle<FluentResource> {
 
 /// The message `key` in the current language, with its arguments.
 pub fn tr_args(key: &str, args: &[(&str, FluentValue<'_>)]) -> String {
+    tr_args_in(current(), key, args)
+}
+
+/// The message `key` in `lang`, with its arguments.
+pub fn tr_args_in(lang: Lang, key: &str, args: &[(&str, FluentValue<'_>)]) -> String {
     let mut fluent_args = FluentArgs::new();
     for (name, value) in args {
         fluent_args.set(*name, value.clone());
     }
     let all = bundles();
-    [current().index(), Lang::En.index()]
+    [lang.index(), Lang::En.index()]
         .into_iter()
         .find_map(|i| {
             let bundle = &all[i];
@@ -210,12 +215,22 @@ mod tests {
 
     #[test]
     fn messages_follow_the_language_with_english_as_the_fallback() {
-        set(Lang::Ko);
-        assert_eq!(tr("launcher-connect"), "접속");
-        assert_eq!(tr("no-such-message"), "no-such-message");
-        set(Lang::En);
-        assert_eq!(tr("launcher-connect"), "Connect");
+        // (The global language is left alone: other tests read messages meanwhile.)
+        assert_eq!(tr_args_in(Lang::Ko, "launcher-connect", &[]), "접속");
+        assert_eq!(tr_args_in(Lang::Ko, "no-such-message", &[]), "no-such-message");
+        assert_eq!(tr_args_in(Lang::En, "launcher-connect", &[]), "Connect");
         assert_eq!(crate::t!("album-drawn-by", name = "Ann"), "drawn by Ann");
+        let joined = |lang, others: u64, watching: u64| {
+            let args = [
+                ("room", FluentValue::from("lobby")),
+                ("others", FluentValue::from(others)),
+                ("watching", FluentValue::from(watching)),
+            ];
+            tr_args_in(lang, "chat-joined-room", &args)
+        };
+        assert_eq!(joined(Lang::En, 1, 0), "You joined room \"lobby\" (1 other player here).");
+        assert_eq!(joined(Lang::En, 0, 2), "You joined room \"lobby\" (0 other players here, 2 watching).");
+        assert_eq!(joined(Lang::Ko, 3, 0), "\"lobby\" 방에 들어왔습니다 (다른 플레이어 3명).");
     }
 
     #[test]

@@ -6,7 +6,6 @@
 pub mod app;
 pub mod cli;
 pub mod codec;
-#[cfg(feature = "client")]
 pub mod i18n;
 pub mod id;
 pub mod names;

@@ -206,3 +206,64 @@ quiz-ended-early-note = Fewer than two players were left; the scores so far:
 quiz-left-mark = (left)
 quiz-points = { $points } pts
 quiz-close = Close
+
+## Chat notices
+chat-while-away = While you were away:
+chat-reconnected = Reconnected: you are back in your seat in room "{ $room }".
+chat-watching-room = You are watching room "{ $room }": you see the board, the chat and the scores; during a turn only the other spectators read what you write.
+chat-joined-room = You joined room "{ $room }" ({ $others } other { $others ->
+        [one] player
+       *[other] players
+    } here{ $watching ->
+        [0] {""}
+       *[other] , { $watching } watching
+    }).
+chat-earlier-above = (earlier messages above)
+chat-joined = { $name } joined.
+chat-joined-to-watch = { $name } joined to watch.
+chat-left = { $name } { $reason }.
+chat-away = { $name } lost their connection; their seat is kept for them.
+chat-back = { $name } is back.
+chat-kicked = { $name } was kicked { $by }.
+chat-kick-vote = { $voter } voted to kick { $target } ({ $votes } of { $needed } votes needed; right-click a name to vote).
+chat-will-watch = You will watch from the end of this turn.
+chat-will-play = You will play from the end of this turn.
+chat-stay = You stay as you are.
+chat-cannot-change = Cannot change: { $why }.
+chat-ended-removed = Removed
+chat-ended-not-joined = Could not join
+chat-ended-disconnected = Disconnected
+chat-ended = { $what }: { $why }.
+chat-you-watch = You now watch: you see the board, the chat and the scores; during a turn only the other spectators read what you write.
+chat-you-play = You play again.
+chat-now-watches = { $name } now watches.
+chat-plays-again = { $name } plays again.
+chat-server-restarting = The server is restarting
+chat-host-closing = The host is closing the game
+chat-last-turn = { $what }: this turn is the last one; the room closes when it ends (at most { $left } from now).
+chat-closes-now = { $what }; the room closes now.
+
+## Game notices
+quiz-you-found = You guessed the word! +{ $points }
+quiz-found = { $name } guessed the word! +{ $points }
+quiz-hint = Hint: { $mask }
+quiz-reshuffled = Every word of the pack has come up: it was shuffled again.
+quiz-the-host-capital = The host
+quiz-room-words-cleared = { $name } cleared the room's own words.
+quiz-room-words-given = { $name } gave this room { $count } words of its own for games.
+quiz-likes-yours = ♥ { $name } likes your drawing.
+quiz-time-cut-notice = The word was found: { $secs } s left to draw.
+quiz-game-begins = The game begins: { $rounds } { $rounds ->
+        [one] round
+       *[other] rounds
+    }.
+quiz-round-choosing = Round { $round }: { $name } is choosing a word.
+quiz-ended-early = The game ended early: fewer than two players are left.
+quiz-winner = Game over! { $name } wins with { $points } points.
+quiz-tie = Game over! A tie at { $points } points: { $names }.
+tell-close = So close! One letter off.
+tell-contains-word = Not sent: your message gave the word away, so you (and anyone at your address) cannot score in this turn. Type a guess alone.
+tell-barred = Not sent: you, or someone at your address, gave the word away in this turn; you can score again in the next.
+tell-drawer-leak = Not sent: you are drawing, so you cannot give the word away in chat.
+tell-next-turn = Not sent: you joined during this turn, so you can score from the next one.
+tell-one-at-a-time = Not sent: one guess per message (it names more than one word of the pack).

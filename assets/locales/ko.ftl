@@ -206,3 +206,58 @@ quiz-ended-early-note = 남은 플레이어가 두 명보다 적습니다. 지�
 quiz-left-mark = (나감)
 quiz-points = { $points }점
 quiz-close = 닫기
+
+## 채팅 알림
+chat-while-away = 자리를 비운 동안:
+chat-reconnected = 다시 연결됨: "{ $room }" 방의 내 자리로 돌아왔습니다.
+chat-watching-room = "{ $room }" 방을 관전 중입니다: 그림과 채팅, 점수를 볼 수 있고, 턴 중에는 내 글을 다른 관전자만 읽습니다.
+chat-joined-room = "{ $room }" 방에 들어왔습니다 (다른 플레이어 { $others }명{ $watching ->
+        [0] {""}
+       *[other] , 관전 { $watching }명
+    }).
+chat-earlier-above = (이전 메시지는 위에)
+chat-joined = { $name } 님이 들어왔습니다.
+chat-joined-to-watch = { $name } 님이 관전하러 들어왔습니다.
+chat-left = { $name }: { $reason }.
+chat-away = { $name } 님의 연결이 끊겼습니다. 자리는 유지됩니다.
+chat-back = { $name } 님이 돌아왔습니다.
+chat-kicked = { $name } 님이 강퇴되었습니다 ({ $by }).
+chat-kick-vote = { $voter } 님이 { $target } 님 강퇴에 투표했습니다 ({ $needed }표 중 { $votes }표; 이름을 오른쪽 클릭해 투표).
+chat-will-watch = 이번 턴이 끝나면 관전합니다.
+chat-will-play = 이번 턴이 끝나면 참여합니다.
+chat-stay = 그대로 있습니다.
+chat-cannot-change = 바꿀 수 없습니다: { $why }.
+chat-ended-removed = 강퇴됨
+chat-ended-not-joined = 참가 못 함
+chat-ended-disconnected = 연결 끊김
+chat-ended = { $what }: { $why }.
+chat-you-watch = 이제 관전합니다: 그림과 채팅, 점수를 볼 수 있고, 턴 중에는 내 글을 다른 관전자만 읽습니다.
+chat-you-play = 다시 참여합니다.
+chat-now-watches = { $name } 님이 관전을 시작했습니다.
+chat-plays-again = { $name } 님이 다시 참여합니다.
+chat-server-restarting = 서버가 다시 시작됩니다
+chat-host-closing = 호스트가 게임을 닫습니다
+chat-last-turn = { $what }: 이번 턴이 마지막이고, 턴이 끝나면 방이 닫힙니다 (최대 { $left } 후).
+chat-closes-now = { $what }; 방이 지금 닫힙니다.
+
+## 게임 알림
+quiz-you-found = 정답! +{ $points }
+quiz-found = { $name } 님 정답! +{ $points }
+quiz-hint = 힌트: { $mask }
+quiz-reshuffled = 단어를 모두 썼습니다: 다시 섞었습니다.
+quiz-the-host-capital = 방장
+quiz-room-words-cleared = { $name } 님이 방의 단어를 지웠습니다.
+quiz-room-words-given = { $name } 님이 이 방에 게임용 단어 { $count }개를 넣었습니다.
+quiz-likes-yours = ♥ { $name } 님이 내 그림을 좋아합니다.
+quiz-time-cut-notice = 정답이 나왔습니다: 그릴 시간 { $secs }초 남음.
+quiz-game-begins = 게임 시작: { $rounds }라운드.
+quiz-round-choosing = { $round }라운드: { $name } 님이 단어를 고르는 중.
+quiz-ended-early = 플레이어가 두 명보다 적어 게임이 일찍 끝났습니다.
+quiz-winner = 게임 끝! { $name } 님이 { $points }점으로 우승.
+quiz-tie = 게임 끝! { $points }점 공동 1위: { $names }.
+tell-close = 아깝다! 한 글자 차이.
+tell-contains-word = 보내지 않음: 메시지가 정답을 알려 주어서, 나(와 같은 주소의 사람)는 이번 턴에 점수를 얻을 수 없습니다. 답만 입력하세요.
+tell-barred = 보내지 않음: 나 또는 같은 주소의 누군가가 이번 턴에 정답을 알렸습니다. 다음 턴부터 다시 점수를 얻을 수 있습니다.
+tell-drawer-leak = 보내지 않음: 그리는 사람은 채팅으로 정답을 알릴 수 없습니다.
+tell-next-turn = 보내지 않음: 이번 턴 중에 들어와서 다음 턴부터 점수를 얻을 수 있습니다.
+tell-one-at-a-time = 보내지 않음: 메시지 하나에 답 하나 (단어가 둘 이상 들어 있습니다).

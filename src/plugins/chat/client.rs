@@ -9,6 +9,7 @@ use crate::id::ClientId;
 use crate::plugins::LogicSystems;
 use crate::plugins::net::FromServer;
 use crate::plugins::rooms::{RoleReply, RoomUpdate, Roster, SessionEnded, Welcome};
+use crate::t;
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<ChatLog>()
@@ -81,7 +82,7 @@ impl ChatLog {
             .unwrap_or(0);
         let missed = &history[seen..];
         if !missed.is_empty() {
-            self.notice("While you were away:");
+            self.notice(t!("chat-while-away"));
             for line in missed {
                 self.push(line_entry(line));
             }
@@ -115,32 +116,23 @@ fn collect_chat(
         // The history that follows a resumed welcome is merged, not shown again.
         *resumed = welcome.resumed;
         if welcome.resumed {
-            log.notice(format!(
-                "Reconnected: you are back in your seat in room \"{}\".",
-                welcome.room
-            ));
+            log.notice(t!("chat-reconnected", room = welcome.room.clone()));
             continue;
         }
         log.entries.clear();
         let watching = welcome.players.iter().any(|p| p.id == welcome.you && p.spectator);
         if watching {
-            log.notice(format!(
-                "You are watching room \"{}\": you see the board, the chat and the scores; during a turn only the other spectators read what you write.",
-                welcome.room
-            ));
+            log.notice(t!("chat-watching-room", room = welcome.room.clone()));
             continue;
         }
         let playing = welcome.players.iter().filter(|p| !p.spectator).count();
         let others = playing.saturating_sub(1);
-        let watching = match welcome.players.len() - playing {
-            0 => String::new(),
-            n => format!(", {n} watching"),
-        };
-        log.notice(format!(
-            "You joined room \"{}\" ({} other player{} here{watching}).",
-            welcome.room,
-            others,
-            if others == 1 { "" } else { "s" }
+        let watching = (welcome.players.len() - playing) as u64;
+        log.notice(t!(
+            "chat-joined-room",
+            room = welcome.room.clone(),
+            others = others as u64,
+            watching = watching
         ));
     }
     for FromServer(msg) in incoming.read() {
@@ -154,7 +146,7 @@ fn collect_chat(
                 for line in lines {
                     log.push(line_entry(line));
                 }
-                log.notice("(earlier messages above)");
+                log.notice(t!("chat-earlier-above"));
             }
             ChatToClient::Private(line) => {
                 log.push(ChatEntry::Private {
@@ -169,34 +161,35 @@ fn collect_chat(
                 // The room told this client who came (and whether to watch) just before.
                 let watching = roster.players.iter().any(|p| p.name == *name && p.spectator);
                 log.notice(match watching {
-                    true => format!("{name} joined to watch."),
-                    false => format!("{name} joined."),
+                    true => t!("chat-joined-to-watch", name = name.clone()),
+                    false => t!("chat-joined", name = name.clone()),
                 })
             }
-            ChatToClient::Left { name, reason } => log.notice(format!("{name} {reason}.")),
+            ChatToClient::Left { name, reason } => {
+                log.notice(t!("chat-left", name = name.clone(), reason = reason.to_string()))
+            }
             ChatToClient::Refused(why) => log.push(ChatEntry::Refused(why.to_string())),
         }
     }
     for FromServer(update) in updates.read() {
         match update {
-            RoomUpdate::Away(id) => log.notice(format!(
-                "{} lost their connection; their seat is kept for them.",
-                roster.display_name(*id)
-            )),
-            RoomUpdate::Back(id) => log.notice(format!("{} is back.", roster.display_name(*id))),
+            RoomUpdate::Away(id) => log.notice(t!("chat-away", name = roster.display_name(*id).to_owned())),
+            RoomUpdate::Back(id) => log.notice(t!("chat-back", name = roster.display_name(*id).to_owned())),
             // This client's own kick is told when its session ends (its roster may be gone).
             RoomUpdate::Kicked { id, name, by } if roster.me.is_some_and(|me| me != *id) => {
-                log.notice(format!("{name} was kicked {by}."))
+                log.notice(t!("chat-kicked", name = name.clone(), by = by.to_string()))
             }
             RoomUpdate::KickVote {
                 target,
                 voter,
                 votes,
                 needed,
-            } => log.notice(format!(
-                "{} voted to kick {} ({votes} of {needed} votes needed; right-click a name to vote).",
-                roster.display_name(*voter),
-                roster.display_name(*target)
+            } => log.notice(t!(
+                "chat-kick-vote",
+                voter = roster.display_name(*voter).to_owned(),
+                target = roster.display_name(*target).to_owned(),
+                votes = *votes,
+                needed = *needed
             )),
             RoomUpdate::ServerClosing {
                 restart,
@@ -212,31 +205,31 @@ fn collect_chat(
     }
     for FromServer(reply) in role_replies.read() {
         log.notice(match reply {
-            RoleReply::Waiting { spectate: true } => "You will watch from the end of this turn.".to_owned(),
-            RoleReply::Waiting { spectate: false } => "You will play from the end of this turn.".to_owned(),
-            RoleReply::Cancelled => "You stay as you are.".to_owned(),
-            RoleReply::Refused(why) => format!("Cannot change: {why}."),
+            RoleReply::Waiting { spectate: true } => t!("chat-will-watch"),
+            RoleReply::Waiting { spectate: false } => t!("chat-will-play"),
+            RoleReply::Cancelled => t!("chat-stay"),
+            RoleReply::Refused(why) => t!("chat-cannot-change", why = why.to_string()),
         });
     }
     for ended in ended.read() {
         let what = if ended.was_kicked() {
-            "Removed"
+            t!("chat-ended-removed")
         } else if ended.is_join_failure() {
-            "Could not join"
+            t!("chat-ended-not-joined")
         } else {
-            "Disconnected"
+            t!("chat-ended-disconnected")
         };
-        log.notice(format!("{what}: {ended}."));
+        log.notice(t!("chat-ended", what = what, why = ended.to_string()));
     }
 }
 
 /// A member started watching or playing.
 fn role_notice(name: &str, me: bool, spectator: bool) -> String {
     match (me, spectator) {
-        (true, true) => "You now watch: you see the board, the chat and the scores; during a turn only the other spectators read what you write.".into(),
-        (true, false) => "You play again.".into(),
-        (false, true) => format!("{name} now watches."),
-        (false, false) => format!("{name} plays again."),
+        (true, true) => t!("chat-you-watch"),
+        (true, false) => t!("chat-you-play"),
+        (false, true) => t!("chat-now-watches", name = name.to_owned()),
+        (false, false) => t!("chat-plays-again", name = name.to_owned()),
     }
 }
 
@@ -249,17 +242,17 @@ fn add_entries(mut log: ResMut<ChatLog>, mut entries: MessageReader<AddToChatLog
 /// What a player reads when the server starts to stop.
 fn closing_notice(restart: bool, last_turn_secs: Option<u16>) -> String {
     let what = if restart {
-        "The server is restarting"
+        t!("chat-server-restarting")
     } else {
-        "The host is closing the game"
+        t!("chat-host-closing")
     };
     match last_turn_secs {
-        Some(secs) => format!(
-            "{what}: this turn is the last one; the room closes when it ends (at most {}:{:02} from now).",
-            secs / 60,
-            secs % 60
+        Some(secs) => t!(
+            "chat-last-turn",
+            what = what,
+            left = format!("{}:{:02}", secs / 60, secs % 60)
         ),
-        None => format!("{what}; the room closes now."),
+        None => t!("chat-closes-now", what = what),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::plugins::canvas::album::MAX_SHELVED;
 use crate::plugins::chat::{AddToChatLog, ChatEntry};
 use crate::plugins::net::FromServer;
 use crate::plugins::rooms::{Roster, SessionEnded, Welcome};
+use crate::t;
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<QuizView>()
@@ -97,9 +98,9 @@ pub struct TurnEnded {
 /// The one wording of a found word, in the chat log and on the banner.
 pub fn found_word_text(name: &str, points: u32, me: bool) -> String {
     if me {
-        format!("You guessed the word! +{points}")
+        t!("quiz-you-found", points = points)
     } else {
-        format!("{name} guessed the word! +{points}")
+        t!("quiz-found", name = name.to_owned(), points = points)
     }
 }
 
@@ -144,7 +145,7 @@ fn follow_game(
                 }) = &mut view.game
                 {
                     shown.clone_from(mask);
-                    out.notice(format!("Hint: {mask}"));
+                    out.notice(t!("quiz-hint", mask = mask.clone()));
                 }
             }
             QuizToClient::Guessed { who, name, points } => {
@@ -160,19 +161,19 @@ fn follow_game(
                 };
                 out.log.write(AddToChatLog(entry));
             }
-            QuizToClient::Reshuffled => {
-                out.notice("Every word of the pack has come up: it was shuffled again.".into())
-            }
+            QuizToClient::Reshuffled => out.notice(t!("quiz-reshuffled")),
             QuizToClient::Album(entries) => {
                 // Never more than a server keeps, whatever one sends.
                 view.album = entries.iter().take(MAX_SHELVED).cloned().collect();
             }
             QuizToClient::RoomWords { count } => {
                 view.room_words = *count;
-                let name = roster.host.map_or("The host", |id| roster.display_name(id));
+                let name = roster.host.map_or(t!("quiz-the-host-capital"), |id| {
+                    roster.display_name(id).to_owned()
+                });
                 out.notice(match count {
-                    0 => format!("{name} cleared the room's own words."),
-                    n => format!("{name} gave this room {n} words of its own for games."),
+                    0 => t!("quiz-room-words-cleared", name = name),
+                    n => t!("quiz-room-words-given", name = name, count = *n),
                 });
             }
             QuizToClient::Liked { by, count } => {
@@ -182,7 +183,7 @@ fn follow_game(
                 }
                 let drawing = view.game.as_ref().map(|g| g.phase.drawer());
                 if drawing.is_some() && drawing == roster.me {
-                    out.notice(format!("♥ {} likes your drawing.", roster.display_name(*by)));
+                    out.notice(t!("quiz-likes-yours", name = roster.display_name(*by).to_owned()));
                 }
             }
             QuizToClient::TimeCut { ms_left } => {
@@ -194,9 +195,9 @@ fn follow_game(
                     *shown = (*ms_left).min(*shown);
                     let left = Duration::from_millis((*shown).into());
                     view.deadline = view.deadline.min(now + left);
-                    out.notice(format!(
-                        "The word was found: {} s left to draw.",
-                        left.as_secs_f32().ceil() as u32
+                    out.notice(t!(
+                        "quiz-time-cut-notice",
+                        secs = left.as_secs_f32().ceil() as u32
                     ));
                 }
             }
@@ -222,19 +223,21 @@ fn on_state(view: &mut QuizView, state: &GameView, roster: &Roster, now: Duratio
             view.likes = Likes::default();
             let fresh = before.is_none() && state.round == 1 && state.scores.iter().all(|(_, p)| *p == 0);
             if fresh {
-                let rounds = state.settings.rounds;
-                let plural = if rounds == 1 { "" } else { "s" };
-                out.highlight(format!("The game begins: {rounds} round{plural}."));
+                out.highlight(t!("quiz-game-begins", rounds = state.settings.rounds));
             }
             if Some(*drawer) == roster.me {
                 view.banner(now, Banner::YourTurn);
             }
             let name = roster.display_name(*drawer);
-            out.notice(format!("Round {}: {name} is choosing a word.", state.round));
+            out.notice(t!(
+                "quiz-round-choosing",
+                round = state.round,
+                name = name.to_owned()
+            ));
         }
         // A turn this player watched ended (not one they joined at its reveal).
         (Some(PhaseView::Drawing { .. }), PhaseView::Reveal { word, drawer, .. }) => {
-            out.highlight(format!("The word was: {word}"));
+            out.highlight(t!("quiz-banner-word-was", word = word.clone()));
             view.banner(now, Banner::Reveal { word: word.clone() });
             out.turn_ended.write(TurnEnded {
                 word: word.clone(),
@@ -281,7 +284,7 @@ fn on_over(view: &mut QuizView, early: bool, standings: &[Standing], now: Durati
     view.last_game = Some((early, standings.to_vec()));
     view.banner(now, Banner::GameOver { early });
     if early {
-        out.notice("The game ended early: fewer than two players are left.".into());
+        out.notice(t!("quiz-ended-early"));
     }
     if let Some(best) = standings.first().map(|s| s.points) {
         let winners: Vec<&str> = standings
@@ -290,8 +293,8 @@ fn on_over(view: &mut QuizView, early: bool, standings: &[Standing], now: Durati
             .map(|s| s.name.as_str())
             .collect();
         let text = match winners.as_slice() {
-            [one] => format!("Game over! {one} wins with {best} points."),
-            many => format!("Game over! A tie at {best} points: {}.", many.join(", ")),
+            [one] => t!("quiz-winner", name = one.to_string(), points = best),
+            many => t!("quiz-tie", points = best, names = many.join(", ")),
         };
         out.highlight(text);
     }

@@ -142,18 +142,14 @@ pub enum Tell {
 }
 
 impl Tell {
-    pub fn text(self) -> &'static str {
+    pub fn text(self) -> String {
         match self {
-            Tell::Close => "So close! One letter off.",
-            Tell::ContainsWord => {
-                "Not sent: your message gave the word away, so you (and anyone at your address) cannot score in this turn. Type a guess alone."
-            }
-            Tell::Barred => {
-                "Not sent: you, or someone at your address, gave the word away in this turn; you can score again in the next."
-            }
-            Tell::DrawerLeak => "Not sent: you are drawing, so you cannot give the word away in chat.",
-            Tell::NextTurn => "Not sent: you joined during this turn, so you can score from the next one.",
-            Tell::OneAtATime => "Not sent: one guess per message (it names more than one word of the pack).",
+            Tell::Close => crate::t!("tell-close"),
+            Tell::ContainsWord => crate::t!("tell-contains-word"),
+            Tell::Barred => crate::t!("tell-barred"),
+            Tell::DrawerLeak => crate::t!("tell-drawer-leak"),
+            Tell::NextTurn => crate::t!("tell-next-turn"),
+            Tell::OneAtATime => crate::t!("tell-one-at-a-time"),
         }
     }
 }
