@@ -156,8 +156,8 @@ fn follow_game(
             }
             QuizToClient::Told(tell) => {
                 let entry = match tell {
-                    Tell::Close => ChatEntry::Highlight(tell.text().into()),
-                    _ => ChatEntry::Refused(tell.text().into()),
+                    Tell::Close => ChatEntry::Highlight(tell.text()),
+                    _ => ChatEntry::Refused(tell.text()),
                 };
                 out.log.write(AddToChatLog(entry));
             }
