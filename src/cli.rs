@@ -46,6 +46,11 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", requires = "client")]
     pub room: Option<String>,
 
+    /// The interface's language: ko (한국어) or en (English); by default the one the launcher
+    /// last used, else the environment's (LANG), else English.
+    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
+    pub lang: Option<crate::i18n::Lang>,
+
     /// Join as a spectator: watch the board, the chat and the scores without playing.
     #[arg(long, requires = "client")]
     pub spectate: bool,
@@ -133,9 +138,23 @@ fn parse_size(text: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
+/// `--lang`'s value: `ko` or `en` (a locale such as `ko_KR.UTF-8` works too).
+fn parse_lang(text: &str) -> Result<crate::i18n::Lang, String> {
+    crate::i18n::Lang::parse(text)
+        .ok_or_else(|| format!("{text:?}: the game speaks ko (한국어) and en (English)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_language_is_ko_or_en() {
+        let cli = Cli::try_parse_from(["game", "--lang", "ko"]).unwrap();
+        assert_eq!(cli.lang, Some(crate::i18n::Lang::Ko));
+        assert_eq!(Cli::try_parse_from(["game"]).unwrap().lang, None);
+        assert!(Cli::try_parse_from(["game", "--lang", "fr"]).is_err());
+    }
 
     #[test]
     fn parses_the_documented_forms() {

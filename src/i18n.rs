@@ -228,9 +228,18 @@ mod tests {
             ];
             tr_args_in(lang, "chat-joined-room", &args)
         };
-        assert_eq!(joined(Lang::En, 1, 0), "You joined room \"lobby\" (1 other player here).");
-        assert_eq!(joined(Lang::En, 0, 2), "You joined room \"lobby\" (0 other players here, 2 watching).");
-        assert_eq!(joined(Lang::Ko, 3, 0), "\"lobby\" 방에 들어왔습니다 (다른 플레이어 3명).");
+        assert_eq!(
+            joined(Lang::En, 1, 0),
+            "You joined room \"lobby\" (1 other player here)."
+        );
+        assert_eq!(
+            joined(Lang::En, 0, 2),
+            "You joined room \"lobby\" (0 other players here, 2 watching)."
+        );
+        assert_eq!(
+            joined(Lang::Ko, 3, 0),
+            "\"lobby\" 방에 들어왔습니다 (다른 플레이어 3명)."
+        );
     }
 
     #[test]

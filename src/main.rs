@@ -112,6 +112,7 @@ fn run_windowed(cli: &Cli, options: ServerOptions) -> ExitCode {
         position: cli.window_pos,
         size: cli.window_size,
         gallery,
+        lang: cli.lang,
     };
     match ui::run(launch, window, options) {
         bevy::app::AppExit::Success => ExitCode::SUCCESS,

@@ -49,6 +49,8 @@ pub struct WindowOptions {
     pub position: Option<(i32, i32)>,
     pub size: (u32, u32),
     pub gallery: GallerySettings,
+    /// `--lang`, if given.
+    pub lang: Option<crate::i18n::Lang>,
 }
 
 const TITLE: &str = "캐치마인드 Catch Mind";
@@ -65,6 +67,18 @@ const UNFOCUSED_MODE: UpdateMode = UpdateMode::Reactive {
 pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -> AppExit {
     let primary = primary_window(&window);
     let memory = memory::LauncherMemory::load_default();
+    // `--lang`, else the launcher's last choice, else the environment's locale.
+    let lang = window
+        .lang
+        .or_else(|| {
+            memory
+                .remembered
+                .language
+                .as_deref()
+                .and_then(crate::i18n::Lang::parse)
+        })
+        .unwrap_or_else(crate::i18n::Lang::from_env);
+    crate::i18n::set(lang);
     let ui_state = initial_ui_state(&launch, &memory.remembered);
     App::new()
         .add_plugins(

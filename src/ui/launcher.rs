@@ -30,6 +30,11 @@ pub(super) fn show(
     let mut root = root_ui(ctx);
     let mut action = None;
     egui::CentralPanel::default_margins().show(&mut root, |ui| {
+        if let Some(lang) = language_menu(ui) {
+            crate::i18n::set(lang);
+            memory.remembered.language = Some(lang.code().to_owned());
+            memory.save();
+        }
         if let Some(browser) = &browsing.0 {
             action = rooms::show(ui, &mut state, browser);
             return;
@@ -125,6 +130,26 @@ pub(super) struct LauncherOut<'w> {
     join: MessageWriter<'w, JoinServer>,
     browse: MessageWriter<'w, BrowseServer>,
     stop: MessageWriter<'w, StopBrowsing>,
+}
+
+/// The interface's language, at the top right; returns a new choice.
+fn language_menu(ui: &mut egui::Ui) -> Option<crate::i18n::Lang> {
+    let current = crate::i18n::current();
+    let mut picked = None;
+    let top_right = egui::Rect::from_min_size(
+        egui::pos2(ui.max_rect().right() - 200.0, ui.max_rect().top()),
+        egui::vec2(200.0, 24.0),
+    );
+    ui.scope_builder(egui::UiBuilder::new().max_rect(top_right), |ui| {
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            for lang in crate::i18n::Lang::ALL.into_iter().rev() {
+                if ui.selectable_label(lang == current, lang.name()).clicked() && lang != current {
+                    picked = Some(lang);
+                }
+            }
+        });
+    });
+    picked
 }
 
 /// The typed server's address with its port (and the address as typed), or the error shown.

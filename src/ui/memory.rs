@@ -22,6 +22,8 @@ const MAX_FIELD_CHARS: usize = 255;
 pub struct Remembered {
     pub name: String,
     pub servers: Vec<RecentServer>,
+    /// The interface's language as last chosen (`en`, `ko`); unset follows the environment.
+    pub language: Option<String>,
 }
 
 /// A server joined from the launcher, as typed.
@@ -72,6 +74,12 @@ impl Remembered {
             cut(&mut server.port, MAX_FIELD_CHARS);
             cut(&mut server.room, MAX_FIELD_CHARS);
         }
+        // Only a language the game speaks is kept.
+        self.language = self
+            .language
+            .as_deref()
+            .and_then(crate::i18n::Lang::parse)
+            .map(|lang| lang.code().to_owned());
         self
     }
 }
@@ -197,6 +205,22 @@ mod tests {
         save(&path, &remembered).unwrap();
         assert_eq!(load(&path), (remembered, None));
         assert_eq!(server("example.org", "우리방").label(), "example.org / 우리방");
+    }
+
+    #[test]
+    fn only_a_language_the_game_speaks_is_remembered() {
+        let kept = |language: &str| {
+            Remembered {
+                language: Some(language.into()),
+                ..Remembered::default()
+            }
+            .bounded()
+            .language
+        };
+        assert_eq!(kept("ko"), Some("ko".into()));
+        assert_eq!(kept("ko_KR.UTF-8"), Some("ko".into()));
+        assert_eq!(kept("en"), Some("en".into()));
+        assert_eq!(kept("klingon"), None);
     }
 
     #[test]
