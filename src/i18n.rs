@@ -9,6 +9,11 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 
+/// A reason or refusal in the interface's language (its `Display` stays English, for logs).
+pub trait Describe {
+    fn describe(&self) -> String;
+}
+
 /// The languages the interface speaks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Lang {

@@ -94,6 +94,20 @@ pub fn truncate_chars(text: &mut String, max: usize) {
     }
 }
 
+impl crate::i18n::Describe for NameError {
+    fn describe(&self) -> String {
+        match self {
+            NameError::Empty => crate::t!("err-name-empty"),
+            NameError::TooLong => crate::t!("err-name-too-long", max = MAX_NAME_CHARS as u64),
+            NameError::ControlCharacter => crate::t!("err-name-control"),
+            NameError::BidiOverride => crate::t!("err-name-bidi"),
+            NameError::ZeroWidth => crate::t!("err-name-zero-width"),
+            NameError::PathSeparator => crate::t!("err-name-path"),
+            NameError::NothingVisible => crate::t!("err-name-invisible"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ use super::rooms_list as rooms;
 use super::{HostOptions, UiState, root_ui, start_hosting, start_joining};
 use crate::app::HostedServer;
 use crate::cli::DEFAULT_PORT;
+use crate::i18n::Describe;
 use crate::names::{MAX_NAME_CHARS, normalize_name};
 use crate::plugins::AppMode;
 use crate::plugins::net::NetServer;
@@ -40,7 +41,8 @@ pub(super) fn show(
             return;
         }
         ui.vertical_centered(|ui| {
-            ui.add_space(48.0);
+            // The language switch above takes a line.
+            ui.add_space(24.0);
             ui.label(RichText::new("캐치마인드").size(44.0).strong());
             ui.label(RichText::new(t!("launcher-tagline")).size(18.0));
             ui.add_space(28.0);
@@ -67,7 +69,7 @@ pub(super) fn show(
     let name = match normalize_name(&state.name) {
         Ok(name) => name,
         Err(e) => {
-            state.error = Some(t!("launcher-error-nickname", why = e.to_string()));
+            state.error = Some(t!("launcher-error-nickname", why = e.describe()));
             return Ok(());
         }
     };
@@ -78,7 +80,7 @@ pub(super) fn show(
                 room => match normalize_name(room) {
                     Ok(room) => Some(room),
                     Err(e) => {
-                        state.error = Some(t!("launcher-error-room", why = e.to_string()));
+                        state.error = Some(t!("launcher-error-room", why = e.describe()));
                         return Ok(());
                     }
                 },

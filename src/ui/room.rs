@@ -9,6 +9,7 @@ use egui::RichText;
 
 use super::{UiState, root_ui};
 use crate::app::HostedServer;
+use crate::i18n::Describe;
 use crate::plugins::AppMode;
 use crate::plugins::canvas::gallery;
 use crate::plugins::canvas::render::{LastSave, SaveCanvas};
@@ -316,7 +317,7 @@ fn reconnect_dialog(ctx: &egui::Context, reconnecting: &Reconnecting) -> bool {
         .default_width(420.0)
         .show(ctx, |ui| {
             ui.label(RichText::new(t!("room-reconnecting", attempt = attempts.attempt.max(1))).size(16.0));
-            let why = capitalise(&attempts.why.to_string())
+            let why = capitalise(&attempts.why.describe())
                 .trim_end_matches('.')
                 .to_owned();
             ui.label(t!("room-seat-kept", why = why, secs = attempts.hold.as_secs()));
@@ -506,7 +507,7 @@ fn moderation_menu(ui: &mut egui::Ui, roster: &Roster, player: &PlayerInfo) -> O
         for reason in KickReason::ALL {
             let label = match reason {
                 KickReason::Unspecified => t!("room-kick-no-reason"),
-                other => t!("room-kick-for", reason = other.to_string()),
+                other => t!("room-kick-for", reason = other.describe()),
             };
             if ui.button(label).clicked() {
                 ui.close();

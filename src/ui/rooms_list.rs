@@ -6,6 +6,7 @@ use egui::RichText;
 
 use super::UiState;
 use super::launcher::{Action, FIELD_WIDTH, nickname, submitted};
+use crate::i18n::Describe;
 use crate::names::MAX_NAME_CHARS;
 use crate::plugins::rooms::{RoomBrowser, RoomListing};
 use crate::t;
@@ -56,7 +57,7 @@ fn contents(ui: &mut egui::Ui, state: &mut UiState, browser: &RoomBrowser) -> Op
         ui.set_width(WIDTH - 24.0);
         match (&browser.list, &browser.error) {
             (list, Some(error)) => {
-                let mut why = error.to_string();
+                let mut why = error.describe();
                 if !why.ends_with(['.', '?', '!']) {
                     why.push('.');
                 }

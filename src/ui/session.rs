@@ -8,6 +8,7 @@ use bevy::prelude::*;
 use super::{Launch, UiState};
 use crate::app::{HostedServer, ServerOptions};
 use crate::cli::DEFAULT_PORT;
+use crate::i18n::Describe;
 use crate::plugins::AppMode;
 use crate::plugins::net::with_default_port;
 use crate::plugins::rooms::{JoinRequest, JoinServer, SessionEnded};
@@ -121,7 +122,7 @@ pub(super) fn note_connection_end(mut ended: MessageReader<SessionEnded>, mut st
         } else {
             DISCONNECTED
         };
-        state.ended = Some((title, error.to_string()));
+        state.ended = Some((title, error.describe()));
     }
 }
 

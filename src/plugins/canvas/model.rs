@@ -493,6 +493,33 @@ impl Pen {
     }
 }
 
+impl crate::i18n::Describe for CanvasError {
+    fn describe(&self) -> String {
+        use crate::t;
+        match self {
+            CanvasError::NotYourPen => t!("err-canvas-not-your-pen"),
+            CanvasError::PenBusy => t!("err-canvas-pen-busy"),
+            CanvasError::OffBoard => t!("err-canvas-off-board"),
+            CanvasError::StrokeTooLong => t!("err-canvas-stroke-too-long", max = MAX_STROKE_POINTS as u64),
+            CanvasError::BatchTooLarge => t!("err-canvas-batch-too-large", max = MAX_BATCH_POINTS as u64),
+            CanvasError::DrawingFull => t!("err-canvas-drawing-full", max = MAX_DRAWING_POINTS as u64),
+            CanvasError::NoStroke => t!("err-canvas-no-stroke"),
+            CanvasError::NotYourTurn => t!("err-canvas-not-your-turn"),
+            CanvasError::NothingToUndo => t!("err-canvas-nothing-to-undo"),
+            CanvasError::AlreadyClear => t!("err-canvas-already-clear"),
+            CanvasError::Spectating => t!("err-canvas-spectating"),
+            CanvasError::BadFill => t!("err-canvas-bad-fill"),
+            CanvasError::FillTooDetailed => t!(
+                "err-canvas-fill-detailed",
+                max = super::fill::MAX_FILL_RUNS as u64
+            ),
+            CanvasError::TooManyFills => t!("err-canvas-too-many-fills", max = super::fill::MAX_FILLS as u64),
+            CanvasError::NoSuchDrawing => t!("err-canvas-no-such-drawing"),
+            CanvasError::ReplayLater => t!("err-canvas-replay-later"),
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod fixtures {
     //! Players, a brush and points the canvas tests share.

@@ -5,6 +5,7 @@ use bevy_egui::egui::{self, Color32, RichText};
 
 use super::model::{MAX_BRUSH, MIN_BRUSH};
 use super::{BOARD_SIZE, BoardPoint, CanvasState, DrawInput};
+use crate::i18n::Describe;
 use crate::plugins::rooms::Roster;
 use crate::t;
 use crate::theme;
@@ -199,7 +200,7 @@ fn pen_status(
         }
     }
     if let Some(why) = &state.refused {
-        ui.label(RichText::new(why.to_string()).color(theme::ERROR).small());
+        ui.label(RichText::new(why.describe()).color(theme::ERROR).small());
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use bevy::prelude::*;
 
 use super::wire::{ChatLine, ChatToClient};
+use crate::i18n::Describe;
 use crate::id::ClientId;
 use crate::plugins::LogicSystems;
 use crate::plugins::net::FromServer;
@@ -166,9 +167,9 @@ fn collect_chat(
                 })
             }
             ChatToClient::Left { name, reason } => {
-                log.notice(t!("chat-left", name = name.clone(), reason = reason.to_string()))
+                log.notice(t!("chat-left", name = name.clone(), reason = reason.describe()))
             }
-            ChatToClient::Refused(why) => log.push(ChatEntry::Refused(why.to_string())),
+            ChatToClient::Refused(why) => log.push(ChatEntry::Refused(why.describe())),
         }
     }
     for FromServer(update) in updates.read() {
@@ -177,7 +178,7 @@ fn collect_chat(
             RoomUpdate::Back(id) => log.notice(t!("chat-back", name = roster.display_name(*id).to_owned())),
             // This client's own kick is told when its session ends (its roster may be gone).
             RoomUpdate::Kicked { id, name, by } if roster.me.is_some_and(|me| me != *id) => {
-                log.notice(t!("chat-kicked", name = name.clone(), by = by.to_string()))
+                log.notice(t!("chat-kicked", name = name.clone(), by = by.describe()))
             }
             RoomUpdate::KickVote {
                 target,
@@ -208,7 +209,7 @@ fn collect_chat(
             RoleReply::Waiting { spectate: true } => t!("chat-will-watch"),
             RoleReply::Waiting { spectate: false } => t!("chat-will-play"),
             RoleReply::Cancelled => t!("chat-stay"),
-            RoleReply::Refused(why) => t!("chat-cannot-change", why = why.to_string()),
+            RoleReply::Refused(why) => t!("chat-cannot-change", why = why.describe()),
         });
     }
     for ended in ended.read() {
@@ -219,7 +220,7 @@ fn collect_chat(
         } else {
             t!("chat-ended-disconnected")
         };
-        log.notice(t!("chat-ended", what = what, why = ended.to_string()));
+        log.notice(t!("chat-ended", what = what, why = ended.describe()));
     }
 }
 

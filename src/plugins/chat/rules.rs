@@ -101,6 +101,18 @@ impl ChatHistory {
     }
 }
 
+impl crate::i18n::Describe for ChatRefusal {
+    fn describe(&self) -> String {
+        match self {
+            ChatRefusal::Empty => crate::t!("err-chat-empty"),
+            ChatRefusal::TooLong => crate::t!("err-chat-too-long", max = MAX_CHAT_CHARS as u64),
+            ChatRefusal::TooFast { burst, secs } => {
+                crate::t!("err-chat-too-fast", burst = *burst, secs = *secs)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

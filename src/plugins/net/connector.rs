@@ -184,3 +184,32 @@ async fn connect(addr: &str) -> Result<TcpStream, ConnectionError> {
     }
     Err(last)
 }
+
+impl crate::i18n::Describe for ConnectionError {
+    fn describe(&self) -> String {
+        match self {
+            Self::Resolve { addr, detail } => {
+                crate::t!("err-conn-resolve", addr = addr.clone(), detail = detail.clone())
+            }
+            Self::Refused { addr } => crate::t!("err-conn-refused", addr = addr.clone()),
+            Self::ConnectTimeout { addr } => crate::t!("err-conn-timeout", addr = addr.clone()),
+            Self::Connect { addr, detail } => {
+                crate::t!("err-conn-connect", addr = addr.clone(), detail = detail.clone())
+            }
+            Self::ClosedByServer(CloseReason::ServerShutdown) => crate::t!("err-close-shutdown"),
+            Self::ClosedByServer(CloseReason::ServerRestarting) => crate::t!("err-close-restarting-join"),
+            Self::ClosedByServer(CloseReason::Refused(Refusal::ByTheGame)) => {
+                crate::t!("err-conn-refused-in")
+            }
+            Self::ClosedByServer(CloseReason::Refused(why)) => {
+                crate::t!("err-conn-refused-in-why", why = why.describe())
+            }
+            Self::ClosedByServer(other) => crate::t!("err-conn-disconnected", why = other.describe()),
+            Self::ServerGone => crate::t!("err-conn-gone"),
+            Self::Lost => crate::t!("err-conn-lost"),
+            Self::ServerSilent => crate::t!("err-conn-silent"),
+            Self::BadServer(what) => crate::t!("err-conn-bad-server", what = what.clone()),
+            Self::Left => crate::t!("err-conn-left"),
+        }
+    }
+}

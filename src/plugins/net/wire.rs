@@ -263,6 +263,49 @@ pub(crate) fn fingerprint<'a>(types: impl Iterator<Item = (char, &'a str, u16)>)
     hash
 }
 
+impl crate::i18n::Describe for CloseReason {
+    fn describe(&self) -> String {
+        match self {
+            CloseReason::Refused(why) => why.describe(),
+            CloseReason::ServerShutdown => crate::t!("err-close-shutdown"),
+            CloseReason::TimedOut => crate::t!("err-close-timed-out"),
+            CloseReason::TooSlow => crate::t!("err-close-too-slow"),
+            CloseReason::Flooding => crate::t!("err-close-flooding"),
+            CloseReason::ProtocolViolation(v) => crate::t!("err-close-violation", what = v.to_string()),
+            CloseReason::ServerRestarting => crate::t!("err-close-restarting"),
+        }
+    }
+}
+
+impl crate::i18n::Describe for Refusal {
+    fn describe(&self) -> String {
+        match self {
+            Refusal::VersionMismatch { server, client } if server == client => {
+                crate::t!("err-refused-fingerprint", server = *server)
+            }
+            Refusal::VersionMismatch { server, client } => {
+                crate::t!("err-refused-version", server = *server, client = *client)
+            }
+            Refusal::ServerFull => crate::t!("err-refused-full"),
+            Refusal::ByTheGame => crate::t!("err-refused-by-game"),
+            Refusal::TooManyFromAddress => crate::t!("err-refused-address"),
+            Refusal::Draining => crate::t!("err-refused-draining"),
+        }
+    }
+}
+
+impl crate::i18n::Describe for LeaveReason {
+    fn describe(&self) -> String {
+        match self {
+            LeaveReason::Left => crate::t!("leave-left"),
+            LeaveReason::ConnectionLost => crate::t!("leave-lost"),
+            LeaveReason::TimedOut => crate::t!("leave-timed-out"),
+            LeaveReason::Closed(why) => crate::t!("leave-closed", why = why.describe()),
+            LeaveReason::ServerStopped => crate::t!("leave-server-stopped"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

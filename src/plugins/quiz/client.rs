@@ -7,6 +7,7 @@ use std::time::Duration;
 use bevy::prelude::*;
 
 use super::wire::{AlbumEntry, GameView, PhaseView, QuizToClient, Standing, Tell};
+use crate::i18n::Describe;
 use crate::id::ClientId;
 use crate::plugins::LogicSystems;
 use crate::plugins::canvas::album::MAX_SHELVED;
@@ -203,7 +204,7 @@ fn follow_game(
             }
             QuizToClient::Over { early, standings } => on_over(&mut view, *early, standings, now, &mut out),
             QuizToClient::Refused(why) => {
-                out.log.write(AddToChatLog(ChatEntry::Refused(why.to_string())));
+                out.log.write(AddToChatLog(ChatEntry::Refused(why.describe())));
             }
         }
     }

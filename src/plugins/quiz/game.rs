@@ -703,6 +703,21 @@ fn next_hint_at(turn: &Turn) -> Option<Duration> {
     Some(at + Duration::from_millis(1))
 }
 
+impl crate::i18n::Describe for QuizError {
+    fn describe(&self) -> String {
+        use crate::t;
+        match self {
+            QuizError::TooFewPlayers => t!("quiz-needs-two"),
+            QuizError::NotChoosing => t!("err-quiz-not-choosing"),
+            QuizError::NoSuchChoice => t!("err-quiz-no-such-choice"),
+            QuizError::NoWords => t!("err-quiz-no-words"),
+            QuizError::NothingToLike => t!("err-quiz-nothing-to-like"),
+            QuizError::OwnDrawing => t!("err-quiz-own-drawing"),
+            QuizError::AlreadyLiked => t!("err-quiz-already-liked"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

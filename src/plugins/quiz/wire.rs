@@ -2,6 +2,7 @@
 //! what a player is told about their own messages.
 
 use serde::{Deserialize, Serialize};
+
 use thiserror::Error;
 
 use super::game::QuizError;
@@ -202,4 +203,21 @@ impl WireMessage for QuizToClient {
     /// `RoomWords`, `Liked`, `Settings::room_words`, the room's words and likes refusals; 5:
     /// `QuizRefusal::RoomWordsTooSoon`; 6: `QuizRefusal::Spectating`; 7: `Album`.
     const VERSION: u16 = 7;
+}
+
+impl crate::i18n::Describe for QuizRefusal {
+    fn describe(&self) -> String {
+        use crate::t;
+        match self {
+            QuizRefusal::AlreadyRunning => t!("err-quiz-running"),
+            QuizRefusal::NotHost => t!("err-quiz-not-host"),
+            QuizRefusal::NoCustomWords => t!("err-quiz-no-custom"),
+            QuizRefusal::NotRunning => t!("err-quiz-not-running"),
+            QuizRefusal::Game(e) => e.describe(),
+            QuizRefusal::NoRoomWords => t!("err-quiz-no-room-words"),
+            QuizRefusal::RoomWords(e) => t!("err-quiz-room-words", why = e.describe()),
+            QuizRefusal::RoomWordsTooSoon => t!("err-quiz-room-words-soon"),
+            QuizRefusal::Spectating => t!("err-quiz-spectating"),
+        }
+    }
 }

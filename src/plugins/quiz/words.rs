@@ -240,6 +240,23 @@ pub fn parse_room_words(text: &str) -> Result<Vec<String>, RoomWordsError> {
     Ok(words)
 }
 
+impl crate::i18n::Describe for RoomWordsError {
+    fn describe(&self) -> String {
+        use crate::t;
+        match self {
+            RoomWordsError::TooLarge => t!("err-words-too-large"),
+            RoomWordsError::TooMany => t!("err-words-too-many", max = MAX_ROOM_WORDS as u64),
+            RoomWordsError::TooLong(word) => t!(
+                "err-words-too-long",
+                word = word.clone(),
+                max = MAX_WORD_CHARS as u64
+            ),
+            RoomWordsError::Unguessable(word) => t!("err-words-unguessable", word = word.clone()),
+            RoomWordsError::ControlCharacter => t!("err-words-control"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -526,3 +526,13 @@ fn rejoin(
         });
     }
 }
+
+impl crate::i18n::Describe for SessionEnded {
+    fn describe(&self) -> String {
+        match &self.rejection {
+            Some(why @ Rejection::Kicked(_)) => why.describe(),
+            Some(why) => crate::t!("err-refused-you", why = why.describe()),
+            None => self.error.describe(),
+        }
+    }
+}

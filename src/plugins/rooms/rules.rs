@@ -413,6 +413,19 @@ pub fn plan_join<'a>(
     })
 }
 
+impl crate::i18n::Describe for RoleRefusal {
+    fn describe(&self) -> String {
+        match self {
+            RoleRefusal::AlreadyThat => crate::t!("err-role-already"),
+            RoleRefusal::TooSoon => crate::t!("err-role-too-soon"),
+            RoleRefusal::PlayersFull { capacity } => crate::t!("err-role-players-full", capacity = *capacity),
+            RoleRefusal::SpectatorsFull { capacity } => {
+                crate::t!("err-role-spectators-full", capacity = *capacity)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -340,3 +340,79 @@ impl WireMessage for ModerationRefusal {
     /// 2: `Spectator`.
     const VERSION: u16 = 2;
 }
+
+impl crate::i18n::Describe for Rejection {
+    fn describe(&self) -> String {
+        use crate::t;
+        match self {
+            Rejection::InvalidName(e) => t!("err-rej-name", why = e.describe()),
+            Rejection::NameTaken(name) => t!("err-rej-name-taken", name = name.clone()),
+            Rejection::InvalidRoomName(e) => t!("err-rej-room-name", why = e.describe()),
+            Rejection::RoomFull { room, capacity } => {
+                t!("err-rej-room-full", room = room.clone(), capacity = *capacity)
+            }
+            Rejection::SpectatorsFull { room, capacity } => {
+                t!(
+                    "err-rej-spectators-full",
+                    room = room.clone(),
+                    capacity = *capacity
+                )
+            }
+            Rejection::TooManyRooms { max } => t!("err-rej-too-many-rooms", max = *max),
+            Rejection::TooManyRoomsFromAddress { max } => t!("err-rej-rooms-from-address", max = *max),
+            Rejection::UnknownSession => t!("err-rej-unknown-session"),
+            Rejection::SeatExpired { secs } => t!("err-rej-seat-expired", secs = *secs),
+            Rejection::SessionUsed => t!("err-rej-session-used"),
+            Rejection::SeatInUse => t!("err-rej-seat-in-use"),
+            Rejection::SeatElsewhere { room } => t!("err-rej-seat-elsewhere", room = room.clone()),
+            Rejection::Kicked(by) => t!("err-rej-kicked", by = by.describe()),
+            Rejection::Banned { minutes } => t!("err-rej-banned", minutes = *minutes),
+            Rejection::AddressWaiting { secs } => t!("err-rej-address-waiting", secs = *secs),
+            Rejection::TooManyJoins => t!("err-rej-too-many-joins"),
+        }
+    }
+}
+
+impl crate::i18n::Describe for KickedBy {
+    fn describe(&self) -> String {
+        match self {
+            KickedBy::Host {
+                name,
+                reason: KickReason::Unspecified,
+            } => crate::t!("kicked-by-host", name = name.clone()),
+            KickedBy::Host { name, reason } => {
+                crate::t!(
+                    "kicked-by-host-for",
+                    name = name.clone(),
+                    reason = reason.describe()
+                )
+            }
+            KickedBy::Vote { votes, of } => crate::t!("kicked-by-vote", votes = *votes, of = *of),
+        }
+    }
+}
+
+impl crate::i18n::Describe for KickReason {
+    fn describe(&self) -> String {
+        match self {
+            KickReason::Unspecified => crate::t!("kick-reason-none"),
+            KickReason::Spamming => crate::t!("kick-reason-spamming"),
+            KickReason::Offensive => crate::t!("kick-reason-offensive"),
+            KickReason::Cheating => crate::t!("kick-reason-cheating"),
+            KickReason::Away => crate::t!("kick-reason-away"),
+        }
+    }
+}
+
+impl crate::i18n::Describe for ModerationRefusal {
+    fn describe(&self) -> String {
+        match self {
+            ModerationRefusal::NotHost => crate::t!("err-mod-not-host"),
+            ModerationRefusal::NotYourself => crate::t!("err-mod-yourself"),
+            ModerationRefusal::Operator => crate::t!("err-mod-operator"),
+            ModerationRefusal::NoSuchPlayer => crate::t!("err-mod-no-such-player"),
+            ModerationRefusal::AlreadyVoted => crate::t!("err-mod-already-voted"),
+            ModerationRefusal::Spectator => crate::t!("err-mod-spectator"),
+        }
+    }
+}
