@@ -211,7 +211,7 @@ pub(crate) struct UiState {
     pub error: Option<String>,
     /// Why the connection failed or ended (title, reason), shown until the player goes back
     /// to the launcher.
-    pub ended: Option<(&'static str, String)>,
+    pub ended: Option<(session::Ended, String)>,
     pub chat_input: String,
     /// Where the server we joined is, as typed.
     pub server_addr: String,

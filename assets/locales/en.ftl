@@ -233,7 +233,7 @@ chat-cannot-change = Cannot change: { $why }.
 chat-ended-removed = Removed
 chat-ended-not-joined = Could not join
 chat-ended-disconnected = Disconnected
-chat-ended = { $what }: { $why }.
+chat-ended = { $what }: { $why }
 chat-you-watch = You now watch: you see the board, the chat and the scores; during a turn only the other spectators read what you write.
 chat-you-play = You play again.
 chat-now-watches = { $name } now watches.
@@ -379,3 +379,8 @@ err-words-too-many = the list has more than { $max } words
 err-words-too-long = "{ $word }…" is longer than { $max } characters
 err-words-unguessable = "{ $word }" has nothing to guess once spaces and invisible characters are removed
 err-words-control = a word contains a control character
+
+## Ended sessions
+ended-removed = Removed from the room
+ended-not-joined = Could not join
+ended-disconnected = Disconnected

@@ -230,7 +230,7 @@ chat-cannot-change = 바꿀 수 없습니다: { $why }.
 chat-ended-removed = 강퇴됨
 chat-ended-not-joined = 참가 못 함
 chat-ended-disconnected = 연결 끊김
-chat-ended = { $what }: { $why }.
+chat-ended = { $what }: { $why }
 chat-you-watch = 이제 관전합니다: 그림과 채팅, 점수를 볼 수 있고, 턴 중에는 내 글을 다른 관전자만 읽습니다.
 chat-you-play = 다시 참여합니다.
 chat-now-watches = { $name } 님이 관전을 시작했습니다.
@@ -373,3 +373,8 @@ err-words-too-many = 목록의 단어가 { $max }개보다 많습니다
 err-words-too-long = "{ $word }…"는 { $max }자보다 깁니다
 err-words-unguessable = "{ $word }"는 공백과 보이지 않는 문자를 빼면 맞힐 것이 없습니다
 err-words-control = 단어에 제어 문자가 있습니다
+
+## 끝난 세션
+ended-removed = 방에서 강퇴됨
+ended-not-joined = 참가하지 못함
+ended-disconnected = 연결 끊김

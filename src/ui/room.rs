@@ -343,11 +343,11 @@ fn connection_dialogs(
     if let Some((title, reason)) = state.ended.clone() {
         let again = match title {
             _ if hosting => None,
-            super::session::REMOVED => None,
-            super::session::NOT_JOINED => Some(t!("room-try-again")),
-            _ => Some(t!("room-reconnect")),
+            super::session::Ended::Removed => None,
+            super::session::Ended::NotJoined => Some(t!("room-try-again")),
+            super::session::Ended::Disconnected => Some(t!("room-reconnect")),
         };
-        egui::Window::new(title)
+        egui::Window::new(title.title())
             .collapsible(false)
             .resizable(false)
             .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
@@ -586,12 +586,18 @@ fn player_row(
     asked
 }
 
+/// A reason as a sentence: a capital first letter and a full stop (unless it ends with one, or
+/// with a question or an exclamation).
 fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
-        None => String::new(),
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let mut sentence: String = first.to_uppercase().chain(chars).collect();
+    if !sentence.ends_with(['.', '?', '!']) {
+        sentence.push('.');
     }
+    sentence
 }
 
 pub(super) fn unix_now() -> u64 {

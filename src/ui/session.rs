@@ -108,19 +108,33 @@ pub(super) fn start_joining(
 }
 
 /// The titles of the dialog a session's end shows.
-pub(super) const REMOVED: &str = "Removed from the room";
-pub(super) const NOT_JOINED: &str = "Could not join";
-pub(super) const DISCONNECTED: &str = "Disconnected";
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ended {
+    Removed,
+    NotJoined,
+    Disconnected,
+}
+
+impl Ended {
+    /// The dialog's title.
+    pub(crate) fn title(self) -> String {
+        match self {
+            Ended::Removed => crate::t!("ended-removed"),
+            Ended::NotJoined => crate::t!("ended-not-joined"),
+            Ended::Disconnected => crate::t!("ended-disconnected"),
+        }
+    }
+}
 
 pub(super) fn note_connection_end(mut ended: MessageReader<SessionEnded>, mut state: ResMut<UiState>) {
     if let Some(error) = ended.read().last() {
         eprintln!("game: {error}");
         let title = if error.was_kicked() {
-            REMOVED
+            Ended::Removed
         } else if error.is_join_failure() {
-            NOT_JOINED
+            Ended::NotJoined
         } else {
-            DISCONNECTED
+            Ended::Disconnected
         };
         state.ended = Some((title, error.describe()));
     }

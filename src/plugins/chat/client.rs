@@ -220,7 +220,12 @@ fn collect_chat(
         } else {
             t!("chat-ended-disconnected")
         };
-        log.notice(t!("chat-ended", what = what, why = ended.describe()));
+        let mut why = ended.describe();
+        // One full stop, unless the reason ends a question already.
+        if !why.ends_with(['.', '?', '!']) {
+            why.push('.');
+        }
+        log.notice(t!("chat-ended", what = what, why = why));
     }
 }
 
