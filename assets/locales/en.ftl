@@ -384,3 +384,6 @@ err-words-control = a word contains a control character
 ended-removed = Removed from the room
 ended-not-joined = Could not join
 ended-disconnected = Disconnected
+err-save-encode = cannot encode the PNG: { $why }
+err-save-write = cannot write { $path }: { $why }
+err-save-no-folder = no data folder found for the gallery; choose one with --gallery DIR

@@ -378,3 +378,6 @@ err-words-control = 단어에 제어 문자가 있습니다
 ended-removed = 방에서 강퇴됨
 ended-not-joined = 참가하지 못함
 ended-disconnected = 연결 끊김
+err-save-encode = PNG로 바꿀 수 없습니다: { $why }
+err-save-write = { $path }에 쓸 수 없습니다: { $why }
+err-save-no-folder = 갤러리를 둘 데이터 폴더가 없습니다. --gallery DIR로 정하세요

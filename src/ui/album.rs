@@ -10,6 +10,7 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
 use egui::RichText;
 
+use crate::i18n::Describe;
 use crate::plugins::canvas::raster::{Raster, Replayer, timelapse_apng};
 use crate::plugins::canvas::render::GallerySettings;
 use crate::plugins::canvas::{CanvasState, CanvasToServer, gallery};
@@ -343,7 +344,7 @@ fn player_view(ui: &mut egui::Ui, album: &mut AlbumState, room: &str, settings: 
                 let mut raster = Raster::new(1600);
                 raster.paint(&finished.drawing);
                 gallery::encode_png(&raster.rgba, raster.width as u32, raster.height as u32)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.describe())
                     .and_then(|png| save_to(&settings, &name, &png))
             }));
         }
@@ -406,10 +407,10 @@ fn save_to(settings: &GallerySettings, name: &str, png: &[u8]) -> Result<String,
     let folder = settings
         .folder
         .clone()
-        .ok_or_else(|| gallery::SaveError::NoFolder.to_string())?;
+        .ok_or_else(|| gallery::SaveError::NoFolder.describe())?;
     gallery::save(&folder, name, png)
         .map(|path| path.display().to_string())
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.describe())
 }
 
 fn unix_now() -> u64 {

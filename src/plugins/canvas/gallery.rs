@@ -20,6 +20,22 @@ pub enum SaveError {
     NoFolder,
 }
 
+impl crate::i18n::Describe for SaveError {
+    fn describe(&self) -> String {
+        match self {
+            SaveError::Encode(e) => crate::t!("err-save-encode", why = e.to_string()),
+            SaveError::Write { path, source } => {
+                crate::t!(
+                    "err-save-write",
+                    path = path.display().to_string(),
+                    why = source.to_string()
+                )
+            }
+            SaveError::NoFolder => crate::t!("err-save-no-folder"),
+        }
+    }
+}
+
 /// Encodes tightly packed 8-bit RGBA pixels as a PNG.
 pub fn encode_png(rgba: &[u8], width: u32, height: u32) -> Result<Vec<u8>, SaveError> {
     let mut bytes = Vec::new();

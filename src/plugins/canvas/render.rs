@@ -441,7 +441,9 @@ pub(super) fn save_requests(
     let Some(image) = image else { return };
     for SaveCanvas { name } in requests.read() {
         let Some(folder) = settings.folder.clone() else {
-            last.0 = Some(Err(super::gallery::SaveError::NoFolder.to_string()));
+            last.0 = Some(Err(crate::i18n::Describe::describe(
+                &super::gallery::SaveError::NoFolder,
+            )));
             continue;
         };
         let name = name.clone();
@@ -457,7 +459,7 @@ pub(super) fn save_requests(
                     if let Err(e) = &result {
                         warn!("{e}");
                     }
-                    last.0 = Some(result.map_err(|e| e.to_string()));
+                    last.0 = Some(result.map_err(|e| crate::i18n::Describe::describe(&e)));
                     commands.entity(done.entity).despawn();
                 },
             );
