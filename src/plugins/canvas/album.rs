@@ -5,7 +5,7 @@
 //! Bounds: a timeline records at most [`MAX_TIMELINE_POINTS`] points (past that it is marked
 //! cut short: a drawer who draws and undoes without end cannot grow it), and a room keeps at
 //! most [`MAX_SHELVED`] drawings and [`MAX_SHELF_POINTS`] points of them, the oldest going
-//! first: under 2 MB per room at worst. Only a game's turns are recorded, not free drawing.
+//! first: about 1.6 MB per room at worst (a change weighs what it takes in memory). Only a game's turns are recorded, not free drawing.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -109,6 +109,7 @@ impl Shelf {
 mod tests {
     use super::*;
     use crate::plugins::canvas::model::fixtures::{A, INK, p};
+    use crate::plugins::canvas::wire::CHANGE_WEIGHT;
 
     fn start() -> ReplayOp {
         ReplayOp::Start {
@@ -134,7 +135,12 @@ mod tests {
         let times: Vec<u32> = timeline.ops.iter().map(|op| op.ms).collect();
         assert_eq!(times, [0, 250, 2_000]);
         // Each change weighs one, and a batch its points too.
-        assert_eq!(timeline.points(), 1 + 11 + 1);
+        assert_eq!(
+            timeline.points(),
+            CHANGE_WEIGHT + (CHANGE_WEIGHT + 10) + CHANGE_WEIGHT
+        );
+        // A change weighs what it takes in memory, in 4-byte points.
+        assert!(std::mem::size_of::<TimedOp>() <= 4 * CHANGE_WEIGHT);
         for _ in 0..(MAX_TIMELINE_POINTS / 500) {
             timeline.record(Duration::from_secs(8), points(500));
         }
@@ -169,6 +175,6 @@ mod tests {
         let before = shelf.len();
         shelf.keep(105, drawing(1));
         assert_eq!(shelf.len(), before);
-        assert_eq!(shelf.get(105).unwrap().points(), 1 + 2);
+        assert_eq!(shelf.get(105).unwrap().points(), 2 * CHANGE_WEIGHT + 1);
     }
 }

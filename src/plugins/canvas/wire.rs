@@ -95,6 +95,10 @@ pub struct TimedOp {
     pub op: ReplayOp,
 }
 
+/// A change's own weight in a recording: a [`TimedOp`] is at most 12 points' worth of memory
+/// (48 bytes; a unit test checks).
+pub const CHANGE_WEIGHT: usize = 12;
+
 /// The changes a replay is made of (as the room saw them live).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum ReplayOp {
@@ -153,14 +157,16 @@ impl ReplayOp {
         })
     }
 
-    /// What it weighs in a recording: one for the change itself, and its points (a fill its
-    /// rows and runs), so no change is free.
+    /// What it weighs in a recording, in units of a point (4 bytes): [`CHANGE_WEIGHT`] for the
+    /// change itself (what a [`TimedOp`] takes in memory) and its points (a fill its rows and
+    /// runs), so no change is free and a room's recordings stay small in memory.
     pub fn points(&self) -> usize {
-        1 + match self {
-            Self::Points { deltas, .. } => deltas.len(),
-            Self::Fill { mask, .. } => mask.rows.len() + mask.run_count(),
-            _ => 0,
-        }
+        CHANGE_WEIGHT
+            + match self {
+                Self::Points { deltas, .. } => deltas.len(),
+                Self::Fill { mask, .. } => mask.rows.len() + mask.run_count(),
+                _ => 0,
+            }
     }
 
     /// A bound on its encoded size.
