@@ -2,10 +2,11 @@
 //!
 //! Guessers: 50 points for getting it, up to 150 more the sooner they guess (linear in the
 //! time left), and 50 more for the first one to guess. Drawer: the total of the points of the
-//! guessers who were in the room when the turn began, divided by how many there were; players
-//! who join during the turn can guess and score but do not count for the drawer, and players
-//! who leave still count (as zero if they had not guessed), so joining and leaving cannot
-//! raise the drawer's score.
+//! guessers who were in the room when the turn began, divided by how many there were. Only
+//! those guessers score in a turn (`Game::guess`): a player who joins during it cannot (their
+//! correct guess is withheld and they are told they score from the next turn) and does not
+//! count for the drawer; players who leave still count (as zero if they had not guessed), so
+//! joining and leaving cannot raise the drawer's score.
 
 use std::time::Duration;
 
