@@ -49,7 +49,7 @@ pub fn server_app(
         app.insert_resource(OperatorToken(token));
     }
     // Every plugin has registered its wire types by now.
-    let server = NetServer::start(
+    let mut server = NetServer::start(
         listener,
         options.net,
         app.world().resource::<WireRegistry>(),
@@ -142,10 +142,31 @@ impl HostedServer {
     /// Stops the server (telling clients; the turns in progress end first, within
     /// [`HOSTED_DRAIN_TIMEOUT`]) and waits for its thread.
     pub fn stop(&mut self) {
-        self.shutdown.request();
+        self.request_stop();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+
+    /// Asks the server to stop without waiting: it drains on its own thread (see
+    /// [`HostedServer::has_stopped`]); asked again, it stops at once.
+    pub fn request_stop(&self) {
+        self.shutdown.request();
+    }
+
+    /// Whether a stop was asked for.
+    pub fn stopping(&self) -> bool {
+        self.shutdown.requests() > 0
+    }
+
+    /// Whether the server has stopped: every client told, its port free.
+    pub fn has_stopped(&self) -> bool {
+        self.thread.as_ref().is_none_or(|thread| thread.is_finished())
+    }
+
+    /// The server's open connections, as of its last update.
+    pub fn connections(&self) -> usize {
+        self.shutdown.connections()
     }
 }
 

@@ -11,113 +11,176 @@ pub const DEFAULT_PORT: u16 = 1234;
 #[derive(Parser, Debug, Clone)]
 #[command(
     name = "game",
-    version,
+    version = crate::version::BUILD,
     about,
     long_about = None,
     after_help = "With no arguments, opens the launcher to host or join a game."
 )]
 pub struct Cli {
-    /// Host a game (with a window, the host plays too; add --headless for a dedicated server).
-    #[arg(long, conflicts_with = "client")]
-    pub server: bool,
-
-    /// Join the game at ADDR (host or host:port; the port defaults to 1234).
-    #[arg(long, value_name = "ADDR")]
+    /// Join the game at ADDR (host, host:port or [IPv6]:port; the port defaults to 1234).
+    #[arg(long, value_name = "ADDR", help_heading = "Play")]
+    #[cfg_attr(not(feature = "client"), arg(hide = true))]
     pub client: Option<String>,
 
-    /// Address the server listens on.
-    #[arg(
-        long,
-        value_name = "ADDR",
-        default_value = "0.0.0.0:1234",
-        requires = "server"
-    )]
-    pub bind: String,
-
-    /// Run the server without a window, logging to stderr (stop with Ctrl+C or SIGTERM).
-    #[arg(long, requires = "server")]
-    pub headless: bool,
-
     /// Your nickname (1 to 24 characters).
-    #[arg(long, value_name = "NICK")]
+    #[arg(long, value_name = "NICK", help_heading = "Play")]
+    #[cfg_attr(not(feature = "client"), arg(hide = true))]
     pub name: Option<String>,
 
     /// Room to join or create (default: the server's lobby).
-    #[arg(long, value_name = "NAME", requires = "client")]
+    #[arg(long, value_name = "NAME", requires = "client", help_heading = "Play")]
+    #[cfg_attr(not(feature = "client"), arg(hide = true))]
     pub room: Option<String>,
 
-    /// The interface's language: ko (한국어) or en (English); by default the one the launcher
-    /// last used, else the environment's (LANG), else English.
-    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
-    pub lang: Option<crate::i18n::Lang>,
-
     /// Join as a spectator: watch the board, the chat and the scores without playing.
-    #[arg(long, requires = "client")]
+    #[arg(long, requires = "client", help_heading = "Play")]
+    #[cfg_attr(not(feature = "client"), arg(hide = true))]
     pub spectate: bool,
 
+    /// The interface's language: ko (한국어) or en (English); by default the one the launcher
+    /// last used, else the system's, else English.
+    #[arg(long, value_name = "LANG", value_parser = parse_lang, help_heading = "Play")]
+    #[cfg_attr(not(feature = "client"), arg(hide = true))]
+    pub lang: Option<crate::i18n::Lang>,
+
+    /// Host a game (with a window, the host plays too; add --headless for a dedicated server).
+    #[arg(long, conflicts_with = "client", help_heading = "Host")]
+    pub server: bool,
+
+    /// Listen on every address, IPv4 and IPv6, on port N (default 1234).
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "server",
+        conflicts_with = "bind",
+        help_heading = "Host"
+    )]
+    pub port: Option<u16>,
+
+    /// Listen on ADDR only (for example 127.0.0.1:1234 or [::1]:1234) rather than on every
+    /// address.
+    #[arg(long, value_name = "ADDR", requires = "server", help_heading = "Host")]
+    pub bind: Option<String>,
+
+    /// Run the server without a window, logging to stderr (stop with Ctrl+C or SIGTERM).
+    #[arg(long, requires = "server", help_heading = "Host")]
+    pub headless: bool,
+
     /// Most players per room.
-    #[arg(long, value_name = "N", default_value_t = 12, value_parser = clap::value_parser!(u16).range(2..=64), requires = "server")]
+    #[arg(long, value_name = "N", default_value_t = 12, value_parser = clap::value_parser!(u16).range(2..=64), requires = "server", help_heading = "Server")]
     pub room_size: u16,
 
     /// Spectators each room takes besides its players (they take no player's seat).
-    #[arg(long, value_name = "N", default_value_t = crate::plugins::rooms::rules::DEFAULT_SPECTATORS, value_parser = clap::value_parser!(u16).range(0..=64), requires = "server")]
+    #[arg(long, value_name = "N", default_value_t = crate::plugins::rooms::rules::DEFAULT_SPECTATORS, value_parser = clap::value_parser!(u16).range(0..=64), requires = "server", help_heading = "Server")]
     pub spectators: u16,
 
     /// Most rooms on the server.
-    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..=4096), requires = "server")]
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..=4096), requires = "server", help_heading = "Server")]
     pub max_rooms: u16,
 
     /// Seconds a player's seat (name, score, turn) is kept after their connection drops, for
     /// them to reconnect to; 0 keeps none.
-    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u16).range(0..=3600), requires = "server")]
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u16).range(0..=3600), requires = "server", help_heading = "Server")]
     pub seat_hold: u16,
+
+    /// A custom word list for games (one word per line; blank lines and # comments ignored),
+    /// offered to hosts as the "custom" pack.
+    #[arg(long, value_name = "FILE", requires = "server", help_heading = "Server")]
+    pub words: Option<std::path::PathBuf>,
 
     /// Most connections the server holds at once; its open-file limit is raised to fit (or, if
     /// the hard limit is lower, the cap is lowered and it says so).
-    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=65536), requires = "server")]
+    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=65536), requires = "server", help_heading = "Operator")]
     pub max_connections: u32,
+
+    /// Open connections from one address (a household, a classroom or an office behind one
+    /// NAT shares one; IPv6 counts per /64). Higher lets one person take more of the server.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=65536), requires = "server", help_heading = "Operator")]
+    pub per_address_connections: u32,
+
+    /// Rooms that players from one address made and that still exist.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=4096), requires = "server", help_heading = "Operator")]
+    pub per_address_rooms: u16,
+
+    /// New connections per minute from one address (bursts of half that, at least 30).
+    #[arg(long, value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=60000), requires = "server", help_heading = "Operator")]
+    pub per_address_rate: u32,
 
     /// Seconds a stop (SIGTERM, Ctrl+C) waits for the games' turns in progress to end before
     /// it closes every connection; a second signal stops at once; 0 stops at once.
-    #[arg(long, value_name = "SECS", default_value_t = 90, value_parser = clap::value_parser!(u16).range(0..=3600), requires = "server")]
+    #[arg(long, value_name = "SECS", default_value_t = 90, value_parser = clap::value_parser!(u16).range(0..=3600), requires = "server", help_heading = "Operator")]
     pub drain_timeout: u16,
 
     /// Serve the admin endpoint at ADDR (for example 127.0.0.1:9100): /metrics (Prometheus),
     /// /healthz (the game loop ticks) and /readyz (takes players: not draining, not full).
-    #[arg(long, value_name = "ADDR", requires = "headless")]
+    /// Needs --headless.
+    #[arg(long, value_name = "ADDR", requires = "headless", help_heading = "Operator")]
     pub admin: Option<String>,
 
     /// Allow --admin on an address other machines can reach (its figures are counts only: no
     /// names or addresses).
-    #[arg(long, requires = "admin")]
+    #[arg(long, requires = "admin", help_heading = "Operator")]
     pub admin_public: bool,
 
     /// Run under Agones: tell its SDK sidecar (AGONES_SDK_GRPC_PORT, else port 9357) that the
     /// server is Ready, ping its health from the game loop, report players and rooms as its
-    /// Counters, and say Shutdown after a drain. Needs a build with the `agones` feature.
-    #[arg(long, requires = "headless")]
+    /// Counters, and say Shutdown after a drain. Needs --headless and a build with the
+    /// `agones` feature.
+    #[arg(long, requires = "headless", help_heading = "Operator")]
     pub agones: bool,
 
-    /// A custom word list for games (one word per line; blank lines and # comments ignored),
-    /// offered to hosts as the "custom" pack.
-    #[arg(long, value_name = "FILE", requires = "server")]
-    pub words: Option<std::path::PathBuf>,
-
-    /// Folder the gallery of drawings is saved in (default: the user's data folder).
-    #[arg(long, value_name = "DIR")]
+    /// Folder the gallery of drawings is saved in (default: the user's data folder); the game
+    /// deletes only drawings it saved there, never other files.
+    #[arg(long, value_name = "DIR", help_heading = "Window")]
+    #[cfg_attr(not(feature = "client"), arg(hide = true))]
     pub gallery: Option<std::path::PathBuf>,
 
     /// Do not save each finished drawing to the gallery by itself.
-    #[arg(long)]
+    #[arg(long, help_heading = "Window")]
+    #[cfg_attr(not(feature = "client"), arg(hide = true))]
     pub no_autosave: bool,
 
     /// Window position on screen, as X,Y (handy for several windows on one screen).
-    #[arg(long, value_name = "X,Y", value_parser = parse_pair::<i32>)]
+    #[arg(long, value_name = "X,Y", value_parser = parse_pair::<i32>, help_heading = "Window")]
+    #[cfg_attr(not(feature = "client"), arg(hide = true))]
     pub window_pos: Option<(i32, i32)>,
 
-    /// Window size, as WIDTHxHEIGHT.
-    #[arg(long, value_name = "WxH", default_value = "1280x800", value_parser = parse_size)]
-    pub window_size: (u32, u32),
+    /// Window size, as WIDTHxHEIGHT (default 1280x800).
+    #[arg(long, value_name = "WxH", value_parser = parse_size, help_heading = "Window")]
+    #[cfg_attr(not(feature = "client"), arg(hide = true))]
+    pub window_size: Option<(u32, u32)>,
+}
+
+/// The window's size when `--window-size` is not given.
+pub const DEFAULT_WINDOW_SIZE: (u32, u32) = (1280, 800);
+
+impl Cli {
+    /// What the server listens on: `--bind`'s address, else every address on `--port` (or
+    /// 1234).
+    pub fn listen(&self) -> crate::plugins::net::Listen {
+        match &self.bind {
+            Some(addr) => crate::plugins::net::Listen::Addr(addr.clone()),
+            None => crate::plugins::net::Listen::Everywhere(self.port.unwrap_or(DEFAULT_PORT)),
+        }
+    }
+
+    /// The options given that a headless server has no use for (a window's, a player's).
+    pub fn headless_misfits(&self) -> Vec<&'static str> {
+        if !self.headless {
+            return Vec::new();
+        }
+        [
+            ("--name", self.name.is_some()),
+            ("--lang", self.lang.is_some()),
+            ("--gallery", self.gallery.is_some()),
+            ("--no-autosave", self.no_autosave),
+            ("--window-pos", self.window_pos.is_some()),
+            ("--window-size", self.window_size.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
 }
 
 fn parse_pair<T: std::str::FromStr>(text: &str) -> Result<(T, T), String> {
@@ -165,7 +228,10 @@ mod tests {
         assert_eq!(cli.client.as_deref(), Some("10.0.0.5"));
         assert_eq!(cli.room.as_deref(), Some("방1"));
         let cli = Cli::try_parse_from(["game", "--window-pos", "10,20", "--window-size", "800x600"]).unwrap();
-        assert_eq!((cli.window_pos, cli.window_size), (Some((10, 20)), (800, 600)));
+        assert_eq!(
+            (cli.window_pos, cli.window_size),
+            (Some((10, 20)), Some((800, 600)))
+        );
     }
 
     #[test]
@@ -173,5 +239,83 @@ mod tests {
         assert!(Cli::try_parse_from(["game", "--server", "--client", "x"]).is_err());
         assert!(Cli::try_parse_from(["game", "--headless"]).is_err());
         assert!(Cli::try_parse_from(["game", "--server", "--room-size", "1"]).is_err());
+    }
+
+    #[test]
+    fn port_is_every_address_and_bind_one() {
+        use crate::plugins::net::Listen;
+        let cli = Cli::try_parse_from(["game", "--server", "--port", "4000"]).unwrap();
+        assert_eq!(cli.listen(), Listen::Everywhere(4000));
+        let cli = Cli::try_parse_from(["game", "--server"]).unwrap();
+        assert_eq!(cli.listen(), Listen::Everywhere(DEFAULT_PORT));
+        let cli = Cli::try_parse_from(["game", "--server", "--bind", "127.0.0.1:5"]).unwrap();
+        assert_eq!(cli.listen(), Listen::Addr("127.0.0.1:5".into()));
+        assert!(Cli::try_parse_from(["game", "--server", "--port", "1", "--bind", "x"]).is_err());
+        assert!(Cli::try_parse_from(["game", "--port", "1"]).is_err());
+    }
+
+    #[test]
+    fn per_address_limits_have_flags() {
+        let cli = Cli::try_parse_from(["game", "--server"]).unwrap();
+        assert_eq!(
+            (
+                cli.per_address_connections,
+                cli.per_address_rooms,
+                cli.per_address_rate
+            ),
+            (16, 4, 60)
+        );
+        let cli = Cli::try_parse_from([
+            "game",
+            "--server",
+            "--per-address-connections",
+            "64",
+            "--per-address-rooms",
+            "10",
+            "--per-address-rate",
+            "300",
+        ])
+        .unwrap();
+        assert_eq!(
+            (
+                cli.per_address_connections,
+                cli.per_address_rooms,
+                cli.per_address_rate
+            ),
+            (64, 10, 300)
+        );
+        assert!(Cli::try_parse_from(["game", "--server", "--per-address-connections", "0"]).is_err());
+    }
+
+    #[test]
+    fn a_headless_server_refuses_window_and_player_options() {
+        let cli = Cli::try_parse_from(["game", "--server", "--headless"]).unwrap();
+        assert!(cli.headless_misfits().is_empty());
+        let cli = Cli::try_parse_from([
+            "game",
+            "--server",
+            "--headless",
+            "--name",
+            "x",
+            "--window-size",
+            "800x600",
+        ])
+        .unwrap();
+        assert_eq!(cli.headless_misfits(), ["--name", "--window-size"]);
+        // A hosting window takes them all.
+        let cli = Cli::try_parse_from(["game", "--server", "--name", "x", "--window-pos", "1,2"]).unwrap();
+        assert!(cli.headless_misfits().is_empty());
+    }
+
+    #[test]
+    fn help_groups_the_options_and_the_version_names_the_commit() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_help().to_string();
+        for heading in ["Play:", "Host:", "Server:", "Operator:", "Window:"] {
+            assert!(help.contains(heading), "{heading} missing from:\n{help}");
+        }
+        assert!(help.find("Play:") < help.find("Operator:"));
+        let version = Cli::command().render_version().to_string();
+        assert_eq!(version.trim(), format!("game {}", crate::version::BUILD));
     }
 }

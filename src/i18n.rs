@@ -3,11 +3,28 @@
 //! start. [`t!`](crate::t) looks a message up in the current language, falling back to English
 //! and then to the key itself, so a missing message shows but never breaks the window.
 
+#[cfg(feature = "client")]
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use fluent_bundle::concurrent::FluentBundle;
-use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+#[cfg(feature = "client")]
+use fluent_bundle::{FluentArgs, FluentResource, concurrent::FluentBundle};
+
+/// A message's argument: a string or a number.
+#[cfg(feature = "client")]
+pub use fluent_bundle::FluentValue as Arg;
+
+/// A message's argument, as text: the server-only build has no interface, and no Fluent.
+#[cfg(not(feature = "client"))]
+#[derive(Clone, Debug)]
+pub struct Arg(String);
+
+#[cfg(not(feature = "client"))]
+impl<T: std::fmt::Display> From<T> for Arg {
+    fn from(value: T) -> Self {
+        Arg(value.to_string())
+    }
+}
 
 /// A reason or refusal in the interface's language (its `Display` stays English, for logs).
 pub trait Describe {
@@ -55,17 +72,23 @@ impl Lang {
         }
     }
 
-    /// The environment's locale (`LC_ALL`, `LC_MESSAGES`, `LANG`, the first set), English when
-    /// it names neither language.
-    pub fn from_env() -> Lang {
-        ["LC_ALL", "LC_MESSAGES", "LANG"]
-            .iter()
-            .filter_map(|name| std::env::var(name).ok())
-            .find(|value| !value.is_empty())
-            .and_then(|value| Lang::parse(&value))
+    /// The system's language: the first of the user's preferred languages the game speaks (on
+    /// Unix `LC_ALL`, `LC_MESSAGES` or `LANG`; on Windows and macOS the system's settings,
+    /// which set no `LANG`), English when it speaks none of them.
+    #[cfg(feature = "client")]
+    pub fn from_system() -> Lang {
+        Self::first_spoken(sys_locale::get_locales())
+    }
+
+    /// The first of `locales` the game speaks, else English.
+    pub fn first_spoken(locales: impl IntoIterator<Item = String>) -> Lang {
+        locales
+            .into_iter()
+            .find_map(|locale| Lang::parse(&locale))
             .unwrap_or_default()
     }
 
+    #[cfg(feature = "client")]
     fn index(self) -> usize {
         self as usize
     }
@@ -79,10 +102,28 @@ pub fn set(lang: Lang) {
 }
 
 pub fn current() -> Lang {
+    #[cfg(test)]
+    if let Some(lang) = TEST_LANG.with(std::cell::Cell::get) {
+        return lang;
+    }
     match CURRENT.load(Ordering::Relaxed) {
         1 => Lang::Ko,
         _ => Lang::En,
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    static TEST_LANG: std::cell::Cell<Option<Lang>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with the interface in `lang` on this thread only (tests run side by side).
+#[cfg(test)]
+pub fn in_lang<R>(lang: Lang, f: impl FnOnce() -> R) -> R {
+    TEST_LANG.with(|l| l.set(Some(lang)));
+    let result = f();
+    TEST_LANG.with(|l| l.set(None));
+    result
 }
 
 /// The message files, by language.
@@ -91,11 +132,13 @@ pub const SOURCES: [(Lang, &str); 2] = [
     (Lang::Ko, include_str!("../assets/locales/ko.ftl")),
 ];
 
+#[cfg(feature = "client")]
 fn bundles() -> &'static [FluentBundle<FluentResource>; 2] {
     static BUNDLES: OnceLock<[FluentBundle<FluentResource>; 2]> = OnceLock::new();
     BUNDLES.get_or_init(|| SOURCES.map(|(lang, text)| bundle(lang, text)))
 }
 
+#[cfg(feature = "client")]
 fn bundle(lang: Lang, text: &str) -> FluentBundle<FluentResource> {
     let id = lang.code().parse().expect("a language code");
     let mut bundle = FluentBundle::new_concurrent(vec![id]);
@@ -108,12 +151,13 @@ fn bundle(lang: Lang, text: &str) -> FluentBundle<FluentResource> {
 }
 
 /// The message `key` in the current language, with its arguments.
-pub fn tr_args(key: &str, args: &[(&str, FluentValue<'_>)]) -> String {
+pub fn tr_args(key: &str, args: &[(&str, Arg)]) -> String {
     tr_args_in(current(), key, args)
 }
 
 /// The message `key` in `lang`, with its arguments.
-pub fn tr_args_in(lang: Lang, key: &str, args: &[(&str, FluentValue<'_>)]) -> String {
+#[cfg(feature = "client")]
+pub fn tr_args_in(lang: Lang, key: &str, args: &[(&str, Arg)]) -> String {
     let mut fluent_args = FluentArgs::new();
     for (name, value) in args {
         fluent_args.set(*name, value.clone());
@@ -134,6 +178,17 @@ pub fn tr_args_in(lang: Lang, key: &str, args: &[(&str, FluentValue<'_>)]) -> St
         .unwrap_or_else(|| key.to_owned())
 }
 
+/// The server-only build shows no interface and carries no Fluent: a message is its key and
+/// its arguments (`err-name-too-long max=24`), should one ever reach a log.
+#[cfg(not(feature = "client"))]
+pub fn tr_args_in(_: Lang, key: &str, args: &[(&str, Arg)]) -> String {
+    let mut text = key.to_owned();
+    for (name, Arg(value)) in args {
+        text.push_str(&format!(" {name}={value}"));
+    }
+    text
+}
+
 /// The message `key` in the current language.
 pub fn tr(key: &str) -> String {
     tr_args(key, &[])
@@ -149,7 +204,7 @@ macro_rules! t {
     ($key:literal, $($name:ident = $value:expr),+ $(,)?) => {
         $crate::i18n::tr_args(
             $key,
-            &[$((stringify!($name), fluent_bundle::FluentValue::from($value))),+],
+            &[$((stringify!($name), $crate::i18n::Arg::from($value))),+],
         )
     };
 }
@@ -227,9 +282,9 @@ mod tests {
         assert_eq!(crate::t!("album-drawn-by", name = "Ann"), "drawn by Ann");
         let joined = |lang, others: u64, watching: u64| {
             let args = [
-                ("room", FluentValue::from("lobby")),
-                ("others", FluentValue::from(others)),
-                ("watching", FluentValue::from(watching)),
+                ("room", Arg::from("lobby")),
+                ("others", Arg::from(others)),
+                ("watching", Arg::from(watching)),
             ];
             tr_args_in(lang, "chat-joined-room", &args)
         };
@@ -254,5 +309,35 @@ mod tests {
         assert_eq!(Lang::parse("KO"), Some(Lang::Ko));
         assert_eq!(Lang::parse("fr_FR"), None);
         assert_eq!(Lang::parse(""), None);
+    }
+
+    #[test]
+    fn the_system_language_is_the_first_preferred_one_the_game_speaks() {
+        let list = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(Lang::first_spoken(list(&["fr-FR", "ko-KR", "en-US"])), Lang::Ko);
+        assert_eq!(Lang::first_spoken(list(&["en-GB", "ko"])), Lang::En);
+        assert_eq!(Lang::first_spoken(list(&["de"])), Lang::En);
+        assert_eq!(Lang::first_spoken(list(&[])), Lang::En);
+    }
+
+    #[test]
+    fn os_error_details_get_a_lead_in_in_the_interfaces_language() {
+        use crate::plugins::net::ServerError;
+        let error = ServerError::Bind {
+            addr: "1234".into(),
+            source: std::io::ErrorKind::AddrInUse.into(),
+        };
+        let korean = in_lang(Lang::Ko, || error.describe());
+        assert!(korean.starts_with("포트 또는 주소 1234"), "{korean}");
+        assert!(in_lang(Lang::En, || error.describe()).starts_with("the port or address 1234"));
+        let other = ServerError::Bind {
+            addr: "[::1]:1".into(),
+            source: std::io::ErrorKind::PermissionDenied.into(),
+        };
+        let korean = in_lang(Lang::Ko, || other.describe());
+        assert!(
+            korean.starts_with("[::1]:1에서 연결을 받을 수 없습니다: "),
+            "{korean}"
+        );
     }
 }

@@ -6,6 +6,8 @@
 pub mod app;
 pub mod cli;
 pub mod codec;
+#[cfg(feature = "client")]
+pub mod files;
 pub mod i18n;
 pub mod id;
 pub mod names;
@@ -17,3 +19,4 @@ pub mod startup;
 pub mod theme;
 #[cfg(feature = "client")]
 pub mod ui;
+pub mod version;

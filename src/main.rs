@@ -7,12 +7,21 @@ use catchmind::app::{self, ServerOptions};
 use catchmind::cli::{Cli, DEFAULT_PORT};
 use catchmind::plugins::chat::ChatConfig;
 use catchmind::plugins::net::admin::AdminConfig;
-use catchmind::plugins::net::{NetConfig, NetServer, ShutdownSignal, reachable_addresses};
+use catchmind::plugins::net::{AddressLimits, NetConfig, NetServer, ShutdownSignal, reachable_addresses};
 use catchmind::plugins::quiz::{QuizConfig, words};
 use catchmind::plugins::rooms::RoomConfig;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let misfits = cli.headless_misfits();
+    if !misfits.is_empty() {
+        eprintln!(
+            "game: {}: a --headless server has no window and plays no part; drop {} or --headless",
+            misfits.join(", "),
+            if misfits.len() == 1 { "it" } else { "them" }
+        );
+        return ExitCode::from(2);
+    }
     let mut quiz = QuizConfig::default();
     if let Some(path) = &cli.words {
         match words::load(path) {
@@ -33,12 +42,17 @@ fn main() -> ExitCode {
             max_rooms: cli.max_rooms,
             spectators: cli.spectators,
             seat_hold: std::time::Duration::from_secs(cli.seat_hold.into()),
+            rooms_per_address: cli.per_address_rooms,
             ..RoomConfig::default()
         },
         chat: ChatConfig::default(),
         net: NetConfig {
             max_connections: cli.max_connections as usize,
             drain_timeout: std::time::Duration::from_secs(cli.drain_timeout.into()),
+            per_address: AddressLimits::with(
+                cli.per_address_connections as usize,
+                cli.per_address_rate as f64,
+            ),
             admin: cli.admin.as_ref().map(|addr| AdminConfig {
                 addr: addr.clone(),
                 public: cli.admin_public,
@@ -81,8 +95,8 @@ fn run_windowed(cli: &Cli, options: ServerOptions) -> ExitCode {
         return ExitCode::from(2);
     }
     let launch = if cli.server {
-        let hosted =
-            NetServer::bind(&cli.bind).and_then(|listener| HostedServer::spawn(listener, options.clone()));
+        let hosted = NetServer::listen(&cli.listen())
+            .and_then(|listener| HostedServer::spawn(listener, options.clone()));
         match hosted {
             Ok(hosted) => Launch::Host {
                 hosted,
@@ -110,7 +124,7 @@ fn run_windowed(cli: &Cli, options: ServerOptions) -> ExitCode {
     gallery.auto_save = !cli.no_autosave;
     let window = WindowOptions {
         position: cli.window_pos,
-        size: cli.window_size,
+        size: cli.window_size.unwrap_or(catchmind::cli::DEFAULT_WINDOW_SIZE),
         gallery,
         lang: cli.lang,
     };
@@ -121,7 +135,7 @@ fn run_windowed(cli: &Cli, options: ServerOptions) -> ExitCode {
 }
 
 fn run_headless(cli: &Cli, options: ServerOptions) -> ExitCode {
-    let listener = match NetServer::bind(&cli.bind) {
+    let listener = match NetServer::listen(&cli.listen()) {
         Ok(listener) => listener,
         Err(e) => {
             eprintln!("game: {e}");

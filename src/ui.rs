@@ -27,7 +27,7 @@ use crate::plugins::canvas::render::GallerySettings;
 use crate::plugins::canvas::{self, CanvasSystems};
 use crate::plugins::quiz::Settings;
 use crate::plugins::{self, AppMode, LogicSystems};
-use session::{HostOptions, PendingLaunch, start_hosting, start_joining};
+use session::{HostOptions, PendingLaunch, start_joining};
 
 /// What the window does first.
 pub enum Launch {
@@ -67,7 +67,7 @@ const UNFOCUSED_MODE: UpdateMode = UpdateMode::Reactive {
 pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -> AppExit {
     let primary = primary_window(&window);
     let memory = memory::LauncherMemory::load_default();
-    // `--lang`, else the launcher's last choice, else the environment's locale.
+    // `--lang`, else the launcher's last choice, else the system's language.
     let lang = window
         .lang
         .or_else(|| {
@@ -77,7 +77,7 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
                 .as_deref()
                 .and_then(crate::i18n::Lang::parse)
         })
-        .unwrap_or_else(crate::i18n::Lang::from_env);
+        .unwrap_or_else(crate::i18n::Lang::from_system);
     crate::i18n::set(lang);
     let ui_state = initial_ui_state(&launch, &memory.remembered);
     App::new()
@@ -85,6 +85,8 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
             DefaultPlugins
                 .set(WindowPlugin {
                     primary_window: Some(primary),
+                    // A hosting window stops its server before it closes (session::close_requested).
+                    close_when_requested: false,
                     ..default()
                 })
                 // Compile pipelines when first needed, so the first stroke is never skipped.
@@ -137,6 +139,7 @@ pub fn plugin(app: &mut App) {
             launcher::show.run_if(in_state(AppMode::Menu)),
             room::show.run_if(not(in_state(AppMode::Menu))),
             album::show.run_if(not(in_state(AppMode::Menu))),
+            session::show_stopping,
         )
             .chain(),
     )
@@ -144,6 +147,8 @@ pub fn plugin(app: &mut App) {
         Update,
         (
             session::note_connection_end,
+            session::close_requested,
+            session::finish_stopping,
             window::update_title,
             // Sees the pen change hands before the game's news of the same frame, so a free
             // drawing is saved when a game takes the pen.
@@ -212,6 +217,10 @@ pub(crate) struct UiState {
     /// Why the connection failed or ended (title, reason), shown until the player goes back
     /// to the launcher.
     pub ended: Option<(session::Ended, String)>,
+    /// The room turned the name away: the dialog offers this one to edit before trying again.
+    pub rename: Option<String>,
+    /// Why the edited name cannot be used.
+    pub rename_error: Option<String>,
     pub chat_input: String,
     /// Where the server we joined is, as typed.
     pub server_addr: String,

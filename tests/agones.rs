@@ -244,7 +244,7 @@ fn ready_health_counters_and_shutdown_follow_the_server() {
     // Ready once listening, after the version label and the capacities.
     fake.wait_for("Ready", || app.update(), |f| f.position(&Call::Ready).is_some());
     let ready = fake.position(&Call::Ready).unwrap();
-    let label = Call::Label(VERSION_LABEL.into(), env!("CARGO_PKG_VERSION").into());
+    let label = Call::Label(VERSION_LABEL.into(), catchmind::version::label());
     for before in [
         label,
         Call::Capacity("players".into(), 256 * 12),

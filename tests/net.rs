@@ -138,11 +138,13 @@ fn builds_that_registered_differently_refuse_each_other() {
         !ended.is_empty()
     });
     match &ended[0].0 {
-        ConnectionError::ClosedByServer(CloseReason::Refused(Refusal::VersionMismatch {
+        ConnectionError::ClosedByServer(CloseReason::Refused(Refusal::BuildMismatch {
             server,
             client,
+            server_build,
         })) => {
-            assert_eq!(server, client, "same protocol, other messages")
+            assert_eq!(server, client, "same protocol, other messages");
+            assert_eq!(server_build, catchmind::version::BUILD);
         }
         other => panic!("expected a version mismatch, got {other}"),
     }

@@ -205,16 +205,20 @@ fn a_second_signal_stops_at_once_still_telling_every_player() {
     );
 }
 
-#[test]
-fn a_closing_hosting_window_waits_for_the_turn_at_most_its_drain_time() {
-    let options = catchmind::app::ServerOptions {
+/// A hosting window's server whose drain lasts at most a second.
+fn hosted_with_a_one_second_drain() -> catchmind::app::HostedServer {
+    common::start_server(catchmind::app::ServerOptions {
         net: NetConfig {
             drain_timeout: Duration::from_secs(1),
             ..NetConfig::default()
         },
         ..Default::default()
-    };
-    let server = common::start_server(options);
+    })
+}
+
+#[test]
+fn a_closing_hosting_window_waits_for_the_turn_at_most_its_drain_time() {
+    let server = hosted_with_a_one_second_drain();
     let (mut clients, _, _) = three_in_a_drawing_turn(server.addr);
     let closing = Instant::now();
     drop(server);
@@ -239,4 +243,35 @@ fn a_closing_hosting_window_waits_for_the_turn_at_most_its_drain_time() {
         waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
         "{waited:?}"
     );
+}
+
+#[test]
+fn a_stopping_hosted_server_reports_its_drain_without_blocking_and_frees_its_port() {
+    use catchmind::plugins::net::{Listen, NetServer};
+    let server = hosted_with_a_one_second_drain();
+    let port = server.addr.port();
+    let (mut clients, _, _) = three_in_a_drawing_turn(server.addr);
+    assert_eq!(server.connections(), 3, "the players it would have to tell");
+    assert!(!server.stopping());
+    server.request_stop();
+    assert!(
+        server.stopping() && !server.has_stopped(),
+        "the turn in progress ends first"
+    );
+    // While it drains, the port is still its own: a new host waits for it (the launcher does).
+    let held = NetServer::listen(&Listen::Addr(format!("127.0.0.1:{port}")));
+    assert!(held.is_err(), "the draining server still listens");
+    let mut refs: Vec<&mut Client> = clients.iter_mut().collect();
+    step_until(&mut refs, Duration::from_secs(10), "every player told", |_| {
+        server.has_stopped()
+    });
+    drop(refs);
+    for client in &mut clients {
+        let mut one = [client];
+        step_until(&mut one, Duration::from_secs(5), "the goodbye", |cs| {
+            !cs[0].ended().is_empty()
+        });
+    }
+    // Stopped: its port is free at once, though the connections it closed linger (TIME_WAIT).
+    NetServer::listen(&Listen::Addr(format!("127.0.0.1:{port}"))).expect("the port is free again");
 }

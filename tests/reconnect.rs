@@ -69,11 +69,15 @@ fn a_held_seat_comes_back_with_its_token_and_only_with_it() {
         "Bob lost their connection; their seat is kept"
     ));
 
-    // Held: the name is taken, a forged token gives nothing, a token for another room neither.
-    assert_eq!(
-        try_join(server.addr, hello("bob", None)).1,
-        Err(Rejection::NameTaken("bob".into()))
-    );
+    // Held: the name is taken (for as long as the seat is held), a forged token gives nothing,
+    // a token for another room neither.
+    match try_join(server.addr, hello("bob", None)).1 {
+        Err(Rejection::NameHeld { name, secs }) => {
+            assert_eq!(name, "bob");
+            assert!((55..=60).contains(&secs), "held {secs} s more");
+        }
+        other => panic!("expected the held name, got {other:?}"),
+    }
     assert_eq!(
         try_join(server.addr, resume([7; 16], None)).1,
         Err(Rejection::UnknownSession)
@@ -350,7 +354,7 @@ fn after_a_seat_is_lost_the_player_joins_again_by_hand() {
     both[1]
         .app
         .world_mut()
-        .write_message(catchmind::plugins::rooms::Rejoin);
+        .write_message(catchmind::plugins::rooms::Rejoin::default());
     step_until(&mut both, LIMIT, "Ben back as a newcomer", |cs| {
         cs[1].joined() && cs[1].roster().room == "den" && cs[0].roster().players.len() == 2
     });

@@ -31,7 +31,7 @@ pub use connector::ConnectionError;
 pub use frames::{DRAIN_TIMEOUT, NetConfig, frame_codec};
 pub use per_address::{AddressLimits, address_key};
 pub use server::{
-    Draining, IDLE_WAKE, MIN_UPDATE_GAP, NetServer, ServerError, ServerWake, ShutdownSignal,
+    Draining, IDLE_WAKE, Listen, MIN_UPDATE_GAP, NetServer, ServerError, ServerWake, ShutdownSignal,
     reachable_addresses, server_runner,
 };
 pub use wire::{CloseReason, LeaveReason, PROTOCOL_VERSION, Refusal, Violation, WireMessage};

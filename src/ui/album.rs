@@ -327,7 +327,7 @@ fn player_view(ui: &mut egui::Ui, album: &mut AlbumState, room: &str, settings: 
         let word = entry.as_ref().map(|e| e.word.clone());
         let drawer = entry.as_ref().map_or("", |e| e.drawer.as_str()).to_owned();
         let name = |suffix: &str| {
-            let base = gallery::file_name(room, word.as_deref(), &drawer, unix_now());
+            let base = gallery::file_name(room, word.as_deref(), &drawer, &gallery::local_stamp());
             format!("{}{suffix}.png", base.trim_end_matches(".png"))
         };
         let idle = album.saving.is_none();
@@ -411,10 +411,4 @@ fn save_to(settings: &GallerySettings, name: &str, png: &[u8]) -> Result<String,
     gallery::save(&folder, name, png)
         .map(|path| path.display().to_string())
         .map_err(|e| e.describe())
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

@@ -3,7 +3,6 @@
 
 use bevy::prelude::*;
 
-use super::room::unix_now;
 use crate::id::ClientId;
 use crate::plugins::canvas::render::{GallerySettings, SaveCanvas};
 use crate::plugins::canvas::{CanvasState, gallery};
@@ -30,7 +29,7 @@ pub(super) fn save_finished_drawings(
     {
         let name = roster.display_name(drawer);
         save.write(SaveCanvas {
-            name: gallery::file_name(&roster.room, None, name, unix_now()),
+            name: gallery::file_name(&roster.room, None, name, &gallery::local_stamp()),
         });
     }
     *previous = state.pen;
@@ -48,7 +47,7 @@ pub(super) fn save_finished_turns(
         if settings.auto_save && !state.drawing.strokes().is_empty() {
             let name = roster.display_name(*drawer);
             save.write(SaveCanvas {
-                name: gallery::file_name(&roster.room, Some(word.as_str()), name, unix_now()),
+                name: gallery::file_name(&roster.room, Some(word.as_str()), name, &gallery::local_stamp()),
             });
         }
     }

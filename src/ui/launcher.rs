@@ -6,13 +6,11 @@ use egui::RichText;
 
 use super::memory::{LauncherMemory, RecentServer};
 use super::rooms_list as rooms;
-use super::{HostOptions, UiState, root_ui, start_hosting, start_joining};
-use crate::app::HostedServer;
+use super::{HostOptions, UiState, root_ui, session, start_joining};
 use crate::cli::DEFAULT_PORT;
 use crate::i18n::Describe;
 use crate::names::{MAX_NAME_CHARS, normalize_name};
 use crate::plugins::AppMode;
-use crate::plugins::net::NetServer;
 use crate::plugins::rooms::{BrowseServer, Browsing, JoinServer, StopBrowsing};
 use crate::t;
 use crate::theme;
@@ -49,6 +47,14 @@ pub(super) fn show(
             ui.allocate_ui(egui::vec2(440.0, 0.0), |ui| {
                 action = form(ui, &mut state, &memory.remembered.servers);
             });
+        });
+        // Which build this is, for telling builds apart (a version mismatch names both).
+        ui.with_layout(egui::Layout::bottom_up(egui::Align::RIGHT), |ui| {
+            ui.label(
+                RichText::new(format!("v{}", crate::version::BUILD))
+                    .small()
+                    .weak(),
+            );
         });
     });
     let Some(action) = action else { return Ok(()) };
@@ -112,13 +118,21 @@ pub(super) fn show(
             };
             memory.remembered.name.clone_from(&name);
             memory.save();
-            let hosted = NetServer::bind(&format!("0.0.0.0:{port}"))
-                .and_then(|listener| HostedServer::spawn(listener, host_options.0.clone()));
-            match hosted {
-                Ok(hosted) => {
-                    start_hosting(&mut commands, &mut state, &mut next, &mut out.join, hosted, name)
-                }
-                Err(e) => state.error = Some(t!("launcher-error-host", why = e.to_string())),
+            if let Some(stopping) = out.stopping.as_deref_mut() {
+                // The last game is still telling its players: host once its port is free.
+                stopping.then_host = Some((port, name));
+                return Ok(());
+            }
+            let hosting = session::host(
+                &mut commands,
+                &mut state,
+                &mut next,
+                &mut out.join,
+                (port, name),
+                &host_options.0,
+            );
+            if let Err(e) = hosting {
+                state.error = Some(t!("launcher-error-host", why = e.describe()));
             }
         }
         Action::Browse | Action::CloseList => {}
@@ -130,6 +144,7 @@ pub(super) fn show(
 #[derive(bevy::ecs::system::SystemParam)]
 pub(super) struct LauncherOut<'w> {
     join: MessageWriter<'w, JoinServer>,
+    stopping: Option<ResMut<'w, session::Stopping>>,
     browse: MessageWriter<'w, BrowseServer>,
     stop: MessageWriter<'w, StopBrowsing>,
 }

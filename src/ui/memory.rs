@@ -1,7 +1,7 @@
 //! What the launcher remembers between runs: the nickname and the last few servers (address,
 //! port, room), in `launcher.json` in the platform's config folder. A file that cannot be read
-//! or understood is ignored with one warning, never a crash; saving writes a temporary file and
-//! renames it over the old one, so a crash mid-save leaves the old file whole.
+//! or understood is ignored with one warning, never a crash; saving writes a temporary file of a
+//! unique name and renames it over the old one, so a crash mid-save leaves the old file whole.
 
 use std::path::{Path, PathBuf};
 
@@ -147,15 +147,14 @@ pub fn load(path: &Path) -> (Remembered, Option<String>) {
     }
 }
 
-/// Writes `remembered` to `path` whole: a temporary file beside it, then a rename.
+/// Writes `remembered` to `path` whole: a temporary file of its own beside it (two windows on
+/// one machine save at once), then a rename.
 pub fn save(path: &Path, remembered: &Remembered) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let text = serde_json::to_string_pretty(remembered).map_err(std::io::Error::other)?;
-    let temporary = path.with_extension("json.tmp");
-    std::fs::write(&temporary, text)?;
-    std::fs::rename(&temporary, path)
+    crate::files::write_whole(path, text.as_bytes())
 }
 
 #[cfg(test)]
@@ -250,5 +249,38 @@ mod tests {
         assert_eq!(warning, None);
         assert_eq!(remembered.name.chars().count(), MAX_NAME_CHARS);
         assert_eq!(remembered.servers, [server("a", "")]);
+    }
+
+    #[test]
+    fn two_windows_saving_at_once_both_succeed_and_leave_a_whole_file() {
+        let dir = folder("two-windows");
+        let path = dir.join("launcher.json");
+        let writers: Vec<_> = ["Ann", "영희"]
+            .into_iter()
+            .map(|name| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let remembered = Remembered {
+                        name: name.into(),
+                        servers: (0..MAX_SERVERS)
+                            .map(|i| server(&format!("10.0.0.{i}"), name))
+                            .collect(),
+                        language: None,
+                    };
+                    for _ in 0..300 {
+                        save(&path, &remembered).expect("every save succeeds");
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        let (remembered, warning) = load(&path);
+        assert_eq!(warning, None);
+        assert!(["Ann", "영희"].contains(&remembered.name.as_str()));
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary file is left behind");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

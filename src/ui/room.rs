@@ -8,7 +8,6 @@ use bevy_egui::{EguiContexts, egui};
 use egui::RichText;
 
 use super::{UiState, root_ui};
-use crate::app::HostedServer;
 use crate::i18n::Describe;
 use crate::plugins::AppMode;
 use crate::plugins::canvas::gallery;
@@ -51,6 +50,7 @@ pub(super) struct RoomActions<'w> {
     moderate: MessageWriter<'w, ToServer<ModerationRequest>>,
     role: MessageWriter<'w, ToServer<RoleRequest>>,
     rejoin: MessageWriter<'w, Rejoin>,
+    memory: ResMut<'w, super::memory::LauncherMemory>,
 }
 
 /// This frame's facts, shared by the screen's pieces.
@@ -110,11 +110,18 @@ pub(super) fn show(
         back_to_launcher = true;
     }
     if view.reconnecting.0.is_none() {
-        let (back, rejoin) = connection_dialogs(ctx, &state, view.client.get(), facts.hosting);
+        let (back, rejoin) = connection_dialogs(ctx, &mut state, view.client.get(), facts.hosting);
         back_to_launcher |= back;
-        if rejoin {
+        if let Some(rejoin) = rejoin {
             state.ended = None;
-            act.rejoin.write(Rejoin);
+            state.rename = None;
+            if let Some(name) = &rejoin.name {
+                // The new name is the player's from now on, in this window and the next.
+                state.name.clone_from(name);
+                act.memory.remembered.name.clone_from(name);
+                act.memory.save();
+            }
+            act.rejoin.write(rejoin);
         }
     }
     if back_to_launcher {
@@ -299,7 +306,12 @@ fn save_picture(view: &RoomView, act: &mut RoomActions) {
         .unwrap_or("free");
     let word = quiz_ui::known_word(&view.quiz);
     act.save.write(SaveCanvas {
-        name: gallery::file_name(&view.roster.room, word.as_deref(), drawer, unix_now()),
+        name: gallery::file_name(
+            &view.roster.room,
+            word.as_deref(),
+            drawer,
+            &gallery::local_stamp(),
+        ),
     });
 }
 
@@ -335,11 +347,11 @@ fn reconnect_dialog(ctx: &egui::Context, reconnecting: &Reconnecting) -> bool {
 /// is gone).
 fn connection_dialogs(
     ctx: &egui::Context,
-    state: &UiState,
+    state: &mut UiState,
     client: &ClientState,
     hosting: bool,
-) -> (bool, bool) {
-    let (mut back, mut rejoin) = (false, false);
+) -> (bool, Option<Rejoin>) {
+    let (mut back, mut rejoin) = (false, None);
     if let Some((title, reason)) = state.ended.clone() {
         let again = match title {
             _ if hosting => None,
@@ -355,11 +367,34 @@ fn connection_dialogs(
             .show(ctx, |ui| {
                 ui.label(RichText::new(capitalise(&reason)).size(16.0));
                 ui.add_space(8.0);
+                // The name was turned away: another one, typed here, gets in.
+                let mut submitted = false;
+                if let Some(name) = state.rename.as_mut() {
+                    ui.horizontal(|ui| {
+                        ui.label(t!("room-rename"));
+                        let field = ui.add(
+                            egui::TextEdit::singleline(name)
+                                .char_limit(crate::names::MAX_NAME_CHARS)
+                                .desired_width(220.0),
+                        );
+                        submitted = super::launcher::submitted(field, ui);
+                    });
+                    if let Some(error) = &state.rename_error {
+                        ui.label(RichText::new(error).color(theme::ERROR));
+                    }
+                    ui.add_space(8.0);
+                }
                 ui.horizontal(|ui| {
                     if let Some(label) = again
-                        && ui.button(label).clicked()
+                        && (ui.button(label).clicked() || submitted)
                     {
-                        rejoin = true;
+                        match state.rename.as_deref().map(crate::names::normalize_name) {
+                            None => rejoin = Some(Rejoin::default()),
+                            Some(Ok(name)) => rejoin = Some(Rejoin { name: Some(name) }),
+                            Some(Err(e)) => {
+                                state.rename_error = Some(t!("launcher-error-nickname", why = e.describe()))
+                            }
+                        }
                     }
                     if ui.button(t!("room-back-to-launcher")).clicked() {
                         back = true;
@@ -388,8 +423,8 @@ fn leave_room(
     next: &mut NextState<AppMode>,
 ) {
     act.leave.write(LeaveRequested);
-    // Dropping the hosted server stops it and tells its clients.
-    commands.remove_resource::<HostedServer>();
+    // The hosted server stops on its own thread and tells its clients; the launcher shows it.
+    commands.queue(super::session::stop_hosting);
     commands.insert_resource(Roster::default());
     state.ended = None;
     state.chat_input.clear();
@@ -598,10 +633,4 @@ fn capitalise(text: &str) -> String {
         sentence.push('.');
     }
     sentence
-}
-
-pub(super) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

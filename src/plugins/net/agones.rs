@@ -17,7 +17,7 @@ use super::OrchestratorCounts;
 pub const HEALTH_EVERY: Duration = Duration::from_secs(1);
 /// How long the server waits for the SDK to take its Shutdown before it exits anyway.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(3);
-/// The GameServer label with the game's version.
+/// The GameServer label with the game's version and commit ([`crate::version::label`]).
 pub const VERSION_LABEL: &str = "catchmind-version";
 
 /// How to reach the SDK sidecar.
@@ -91,7 +91,7 @@ async fn run(
             return;
         }
     };
-    if let Err(e) = sdk.set_label(VERSION_LABEL, env!("CARGO_PKG_VERSION")).await {
+    if let Err(e) = sdk.set_label(VERSION_LABEL, &crate::version::label()).await {
         bevy::log::warn!("agones: cannot set the version label: {e}");
     }
     // The plugins' first counts (capacities included) before Ready, so an allocator sees them.

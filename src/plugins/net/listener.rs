@@ -102,7 +102,7 @@ fn count_refusal(why: &CloseReason) {
         CloseReason::Refused(Refusal::ServerFull) => "server_full",
         CloseReason::Refused(Refusal::TooManyFromAddress) => "per_address",
         CloseReason::Refused(Refusal::Draining) => "draining",
-        CloseReason::Refused(Refusal::VersionMismatch { .. }) => "version",
+        CloseReason::Refused(Refusal::VersionMismatch { .. } | Refusal::BuildMismatch { .. }) => "version",
         _ => "other",
     };
     metrics::counter!("catchmind_connections_refused_total", "reason" => reason).increment(1);
@@ -360,8 +360,5 @@ fn violation(why: Violation) -> ReadEnd {
 }
 
 fn version_mismatch(client: u16) -> ReadEnd {
-    ReadEnd::Violation(CloseReason::Refused(Refusal::VersionMismatch {
-        server: PROTOCOL_VERSION,
-        client,
-    }))
+    ReadEnd::Violation(CloseReason::Refused(Refusal::mismatch(client)))
 }

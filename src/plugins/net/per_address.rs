@@ -32,6 +32,20 @@ impl Default for AddressLimits {
     }
 }
 
+impl AddressLimits {
+    /// `connections` open at once and `per_minute` new ones from one address; the handshakes
+    /// and bursts allowed grow with them (half of each, never below the defaults).
+    pub fn with(connections: usize, per_minute: f64) -> Self {
+        let defaults = Self::default();
+        Self {
+            connections,
+            half_open: (connections / 2).max(defaults.half_open).min(connections),
+            per_minute,
+            burst: (per_minute / 2.0).max(defaults.burst),
+        }
+    }
+}
+
 /// What is known of one address.
 #[derive(Debug)]
 struct Seen {
@@ -156,6 +170,22 @@ mod tests {
         assert_eq!(book.arrive(ip(3), now), Ok(()), "another address is not affected");
         book.closed(ip(2), false, now);
         assert_eq!(book.arrive(ip(2), now), Ok(()), "a slot freed");
+    }
+
+    #[test]
+    fn the_limits_scale_from_their_flags() {
+        assert_eq!(AddressLimits::with(16, 60.0), AddressLimits::default());
+        let class = AddressLimits::with(64, 300.0);
+        assert_eq!((class.connections, class.half_open, class.burst), (64, 32, 150.0));
+        let strict = AddressLimits::with(2, 10.0);
+        assert_eq!((strict.connections, strict.half_open, strict.burst), (2, 2, 30.0));
+        // A classroom of 40 behind one address gets in with the raised limit.
+        let mut book = AddressBook::new(AddressLimits::with(64, 300.0));
+        let now = Instant::now();
+        for _ in 0..40 {
+            book.arrive(ip(1), now).unwrap();
+            book.handshake_done(ip(1));
+        }
     }
 
     #[test]

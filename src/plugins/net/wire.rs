@@ -16,8 +16,12 @@ use thiserror::Error;
 
 use crate::codec::{self, CodecError, MAX_FRAME_LEN};
 
-/// Bumped when the layer's own framing or control frames change.
-pub const PROTOCOL_VERSION: u16 = 5;
+/// Bumped when the layer's own framing or control frames change. 6: `Refusal::BuildMismatch`.
+pub const PROTOCOL_VERSION: u16 = 6;
+
+/// The first protocol whose clients read [`Refusal::BuildMismatch`]; older ones are refused
+/// with `VersionMismatch`, which every protocol reads.
+pub const FIRST_WITH_BUILD_MISMATCH: u16 = 6;
 
 /// The first tag a registered message type gets; the ones below are control frames.
 pub const FIRST_TAG: u32 = 8;
@@ -90,6 +94,35 @@ pub enum Refusal {
     /// The server is finishing its games before it stops or restarts.
     #[error("the server is restarting; try again in a minute")]
     Draining,
+    /// Another build (another protocol, or the same protocol with other messages), with the
+    /// server's build, for a client of protocol 6 or later (variants stay in this order).
+    #[error(
+        "version mismatch: this server runs {server_build} (protocol {server}), the client protocol {client}"
+    )]
+    BuildMismatch {
+        server: u16,
+        client: u16,
+        server_build: String,
+    },
+}
+
+impl Refusal {
+    /// The refusal of a client of protocol `client` (or of its messages) by this build: with
+    /// this build named, when the client can read it.
+    pub fn mismatch(client: u16) -> Self {
+        if client >= FIRST_WITH_BUILD_MISMATCH {
+            Refusal::BuildMismatch {
+                server: PROTOCOL_VERSION,
+                client,
+                server_build: crate::version::BUILD.to_owned(),
+            }
+        } else {
+            Refusal::VersionMismatch {
+                server: PROTOCOL_VERSION,
+                client,
+            }
+        }
+    }
 }
 
 impl CloseReason {
@@ -281,11 +314,24 @@ impl crate::i18n::Describe for Refusal {
     fn describe(&self) -> String {
         match self {
             Refusal::VersionMismatch { server, client } if server == client => {
-                crate::t!("err-refused-fingerprint", server = *server)
+                crate::t!(
+                    "err-refused-fingerprint",
+                    server = *server,
+                    client = crate::version::BUILD
+                )
             }
-            Refusal::VersionMismatch { server, client } => {
-                crate::t!("err-refused-version", server = *server, client = *client)
+            Refusal::VersionMismatch { server, .. } => {
+                crate::t!(
+                    "err-refused-version",
+                    server = *server,
+                    client = crate::version::BUILD
+                )
             }
+            Refusal::BuildMismatch { server_build, .. } => crate::t!(
+                "err-refused-build",
+                server = crate::version::shown(server_build),
+                client = crate::version::BUILD
+            ),
             Refusal::ServerFull => crate::t!("err-refused-full"),
             Refusal::ByTheGame => crate::t!("err-refused-by-game"),
             Refusal::TooManyFromAddress => crate::t!("err-refused-address"),
@@ -399,6 +445,53 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_client_is_told_both_builds_in_a_form_it_reads() {
+        use crate::i18n::Describe;
+        let Refusal::BuildMismatch { server_build, .. } = Refusal::mismatch(PROTOCOL_VERSION) else {
+            panic!("a client of this protocol reads the build")
+        };
+        assert_eq!(server_build, crate::version::BUILD);
+        assert!(matches!(
+            Refusal::mismatch(5),
+            Refusal::VersionMismatch {
+                server: PROTOCOL_VERSION,
+                client: 5
+            }
+        ));
+        let en = |refusal: Refusal| crate::i18n::in_lang(crate::i18n::Lang::En, || refusal.describe());
+        let told = en(Refusal::BuildMismatch {
+            server: PROTOCOL_VERSION,
+            client: PROTOCOL_VERSION,
+            server_build: "0.1.0 (0123456789ab)".into(),
+        });
+        assert_eq!(
+            told,
+            format!(
+                "version mismatch: this server runs 0.1.0 (0123456789ab), you run {}; use the same build",
+                crate::version::BUILD
+            )
+        );
+        // An older server names no build: its protocol, and ours.
+        let told = en(Refusal::VersionMismatch {
+            server: 5,
+            client: PROTOCOL_VERSION,
+        });
+        assert!(
+            told.contains("protocol 5") && told.contains(crate::version::BUILD),
+            "{told}"
+        );
+        let bytes = encode_control(&ServerControl::Closing(CloseReason::Refused(Refusal::mismatch(
+            PROTOCOL_VERSION,
+        ))));
+        assert!(matches!(
+            decode_frame::<ServerControl>(&bytes, &[]),
+            Ok(Frame::Control(ServerControl::Closing(CloseReason::Refused(
+                Refusal::BuildMismatch { .. }
+            ))))
+        ));
+    }
+
+    #[test]
     fn a_protocol_2_client_reads_our_version_mismatch() {
         // What a protocol-2 client decodes a server frame as (its own types, cut down).
         #[derive(Deserialize, Debug, PartialEq)]
@@ -414,12 +507,9 @@ mod tests {
         enum OldRejection {
             VersionMismatch { server: u16, client: u16 },
         }
-        let ours = encode_control(&ServerControl::Closing(CloseReason::Refused(
-            Refusal::VersionMismatch {
-                server: PROTOCOL_VERSION,
-                client: 2,
-            },
-        )));
+        let ours = encode_control(&ServerControl::Closing(CloseReason::Refused(Refusal::mismatch(
+            2,
+        ))));
         assert_eq!(
             codec::decode::<OldServerMsg>(&ours),
             Ok(OldServerMsg::Closing(OldCloseReason::Rejected(

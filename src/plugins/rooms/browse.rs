@@ -183,7 +183,7 @@ pub(super) fn answer_room_lists(
         });
         if browser.sent != Some(*hash) {
             browser.sent = Some(*hash);
-            metrics::counter!("catchmind_room_lists_sent").increment(1);
+            metrics::counter!("catchmind_room_lists_sent_total").increment(1);
             out.write(ToClients::one(*client, list.clone()));
         }
     }

@@ -117,9 +117,11 @@ pub struct Attempts {
 }
 
 /// Join the last server and room again, by hand, as a newcomer (after the session ended: the
-/// seat was not kept, or the server restarted).
+/// seat was not kept, or the server restarted), under `name` if the player chose another.
 #[derive(Message, Debug, Clone, Default)]
-pub struct Rejoin;
+pub struct Rejoin {
+    pub name: Option<String>,
+}
 
 /// The player gave up reconnecting.
 #[derive(Message, Debug, Clone, Default)]
@@ -164,6 +166,15 @@ impl SessionEnded {
     /// It ended before the player got into a room.
     pub fn is_join_failure(&self) -> bool {
         !self.was_kicked() && (self.rejection.is_some() || self.error.is_connect_failure())
+    }
+
+    /// The room turned the player's name away (someone has it, or a held seat): another name
+    /// gets in.
+    pub fn name_refused(&self) -> bool {
+        matches!(
+            self.rejection,
+            Some(Rejection::NameTaken(_) | Rejection::NameHeld { .. })
+        )
     }
 
     /// The room removed this player.
@@ -513,12 +524,16 @@ fn rejoin(
     mut pending: ResMut<PendingJoin>,
     mut connect: MessageWriter<ConnectRequested>,
 ) {
-    if asked.read().last().is_none() || *state.get() != ClientState::Disconnected {
+    let Some(Rejoin { name }) = asked.read().last() else {
+        return;
+    };
+    if *state.get() != ClientState::Disconnected {
         return;
     }
     if let Some(join) = &seat.join {
         pending.0 = Some(JoinRequest {
             resume: None,
+            name: name.clone().unwrap_or_else(|| join.name.clone()),
             ..join.clone()
         });
         connect.write(ConnectRequested {

@@ -2,6 +2,7 @@
 //! who takes over, and where a join request puts a player.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bevy::prelude::{Component, Resource};
 
@@ -15,12 +16,12 @@ pub struct RoomConfig {
     pub room_size: u16,
     pub max_rooms: u16,
     /// How long a connection has, after the network handshake, to ask to join a room.
-    pub join_timeout: std::time::Duration,
+    pub join_timeout: Duration,
     /// Rooms that players from one address may have made and that still exist.
     pub rooms_per_address: u16,
     /// How long a player's seat (name, score, turn) is kept after their connection drops;
     /// zero keeps none.
-    pub seat_hold: std::time::Duration,
+    pub seat_hold: Duration,
     /// Spectators a room takes besides its players (they take no player's seat).
     pub spectators: u16,
 }
@@ -34,9 +35,9 @@ impl Default for RoomConfig {
             default_room: "lobby".into(),
             room_size: 12,
             max_rooms: 256,
-            join_timeout: std::time::Duration::from_secs(10),
+            join_timeout: Duration::from_secs(10),
             rooms_per_address: 4,
-            seat_hold: std::time::Duration::from_secs(60),
+            seat_hold: Duration::from_secs(60),
             spectators: DEFAULT_SPECTATORS,
         }
     }
@@ -86,6 +87,8 @@ struct Member {
     operator: bool,
     /// The connection dropped; the seat is held.
     away: bool,
+    /// Until when a held seat is kept, on the server's clock.
+    held_until: Duration,
     /// Watches: never draws, guesses or scores.
     spectator: bool,
     /// Asked to become a spectator (`true`) or a player, once the turn ends.
@@ -246,10 +249,21 @@ impl Room {
         self.members.iter().any(|m| m.id == id)
     }
 
-    /// Whether a player (or a spectator, `spectate`) whose name has `key` may join.
-    pub fn admission(&self, name: &str, key: &str, spectate: bool) -> Result<(), Rejection> {
-        if self.members.iter().any(|m| m.key == key) {
-            return Err(Rejection::NameTaken(name.into()));
+    /// Whether a player (or a spectator, `spectate`) whose name has `key` may join at `now`.
+    /// A name whose seat is held for a dropped connection says for how long.
+    pub fn admission(&self, name: &str, key: &str, spectate: bool, now: Duration) -> Result<(), Rejection> {
+        if let Some(member) = self.members.iter().find(|m| m.key == key) {
+            return Err(match member.away {
+                true => Rejection::NameHeld {
+                    name: name.into(),
+                    secs: member
+                        .held_until
+                        .saturating_sub(now)
+                        .as_secs()
+                        .clamp(1, u16::MAX as u64) as u16,
+                },
+                false => Rejection::NameTaken(name.into()),
+            });
         }
         self.has_room_for(spectate).map_err(|full| match full {
             RoleRefusal::SpectatorsFull { capacity } => Rejection::SpectatorsFull {
@@ -286,6 +300,7 @@ impl Room {
             addr,
             operator,
             away: false,
+            held_until: Duration::ZERO,
             spectator,
             wants: None,
         });
@@ -301,14 +316,15 @@ impl Room {
         self.members.iter().filter(|m| !m.away).map(|m| m.id)
     }
 
-    /// Holds `id`'s seat while their connection is down (a change between playing and watching
-    /// they waited for is dropped); returns whether they were here.
-    pub fn hold_seat(&mut self, id: ClientId) -> bool {
+    /// Holds `id`'s seat while their connection is down, until `until` (a change between
+    /// playing and watching they waited for is dropped); returns whether they were here.
+    pub fn hold_seat(&mut self, id: ClientId, until: Duration) -> bool {
         self.members
             .iter_mut()
             .find(|m| m.id == id)
             .map(|m| {
                 m.away = true;
+                m.held_until = until;
                 m.wants = None;
             })
             .is_some()
@@ -381,6 +397,7 @@ pub fn plan_join<'a>(
     spectate: bool,
     find_room: impl Fn(&str) -> Option<&'a Room>,
     room_count: usize,
+    now: Duration,
 ) -> Result<JoinPlan, Rejection> {
     let name = names::normalize_name(raw_name).map_err(Rejection::InvalidName)?;
     let room_name = match raw_room {
@@ -391,7 +408,7 @@ pub fn plan_join<'a>(
     let name_key = name_key(&name);
     let create = match find_room(&room_key) {
         Some(room) => {
-            room.admission(&name, &name_key, spectate)?;
+            room.admission(&name, &name_key, spectate, now)?;
             false
         }
         // The default room never counts against the cap and can always be made.
@@ -473,16 +490,24 @@ mod tests {
         let mut room = Room::new("r", 2, false);
         room.add(ClientId(1), "Alice", addr(), false);
         room.add(ClientId(2), "Bob", addr(), false);
-        assert!(room.hold_seat(ClientId(1)));
+        assert!(room.hold_seat(ClientId(1), Duration::from_secs(60)));
         assert!(room.roster_for(false)[0].away);
         assert_eq!(room.present().collect::<Vec<_>>(), vec![ClientId(2)]);
         assert_eq!(
-            room.admission("alice", &name_key("alice"), false),
-            Err(Rejection::NameTaken("alice".into())),
-            "the held name is taken"
+            room.admission("alice", &name_key("alice"), false, Duration::from_secs(15)),
+            Err(Rejection::NameHeld {
+                name: "alice".into(),
+                secs: 45
+            }),
+            "the held name is taken, and says for how long"
+        );
+        assert_eq!(
+            room.admission("bob", &name_key("bob"), false, Duration::ZERO),
+            Err(Rejection::NameTaken("bob".into())),
+            "a present player's name is taken"
         );
         assert!(matches!(
-            room.admission("Carol", &name_key("Carol"), false),
+            room.admission("Carol", &name_key("Carol"), false, Duration::ZERO),
             Err(Rejection::RoomFull { .. })
         ));
         let moved: SocketAddr = "127.0.0.9:6000".parse().unwrap();
@@ -492,7 +517,7 @@ mod tests {
             "only a held seat comes back"
         );
         assert_eq!(room.roster_for(true)[0].addr.as_deref(), Some("127.0.0.9:6000"));
-        assert!(!room.hold_seat(ClientId(7)));
+        assert!(!room.hold_seat(ClientId(7), Duration::from_secs(60)));
     }
 
     #[test]
@@ -501,17 +526,20 @@ mod tests {
         room.add(ClientId(1), "Ann", addr(), false);
         room.add(ClientId(2), "Bob", addr(), false);
         assert!(matches!(
-            room.admission("Cat", &name_key("Cat"), false),
+            room.admission("Cat", &name_key("Cat"), false, Duration::ZERO),
             Err(Rejection::RoomFull { capacity: 2, .. })
         ));
-        assert_eq!(room.admission("Cat", &name_key("Cat"), true), Ok(()));
+        assert_eq!(
+            room.admission("Cat", &name_key("Cat"), true, Duration::ZERO),
+            Ok(())
+        );
         room.add_member(ClientId(3), "Cat", addr(), false, true);
         assert!(matches!(
-            room.admission("Dan", &name_key("Dan"), true),
+            room.admission("Dan", &name_key("Dan"), true, Duration::ZERO),
             Err(Rejection::SpectatorsFull { capacity: 1, .. })
         ));
         assert_eq!(
-            room.admission("cat", &name_key("cat"), false),
+            room.admission("cat", &name_key("cat"), false, Duration::ZERO),
             Err(Rejection::NameTaken("cat".into())),
             "a spectator's name is taken too"
         );
@@ -566,7 +594,7 @@ mod tests {
         // A member whose connection drops while a change waits keeps what they were.
         room.remove(ClientId(4));
         assert_eq!(room.ask_role(ClientId(1), true, true), Ok(RoleChange::AtTurnEnd));
-        room.hold_seat(ClientId(1));
+        room.hold_seat(ClientId(1), Duration::from_secs(60));
         assert_eq!(room.settle_roles(), []);
         assert!(!room.is_spectator(ClientId(1)));
     }
@@ -600,38 +628,42 @@ mod tests {
         lobby.add(ClientId(1), "Alice", addr(), false);
         let find = |key: &str| (key == "lobby").then_some(&lobby);
 
-        let plan = plan_join(&cfg, " Bob ", None, false, find, 1).unwrap();
+        let plan = plan_join(&cfg, " Bob ", None, false, find, 1, Duration::ZERO).unwrap();
         assert_eq!(
             (plan.name.as_str(), plan.room_name.as_str(), plan.create),
             ("Bob", "lobby", false)
         );
         assert_eq!(
-            plan_join(&cfg, "", None, false, find, 1),
+            plan_join(&cfg, "", None, false, find, 1, Duration::ZERO),
             Err(Rejection::InvalidName(NameError::Empty))
         );
         assert_eq!(
-            plan_join(&cfg, "ALICE", None, false, find, 1),
+            plan_join(&cfg, "ALICE", None, false, find, 1, Duration::ZERO),
             Err(Rejection::NameTaken("ALICE".into()))
         );
         assert_eq!(
-            plan_join(&cfg, "ａｌｉｃｅ", Some("LOBBY"), false, find, 1),
+            plan_join(&cfg, "ａｌｉｃｅ", Some("LOBBY"), false, find, 1, Duration::ZERO),
             Err(Rejection::NameTaken("alice".into()))
         );
         assert_eq!(
-            plan_join(&cfg, "Bob", Some("a/b"), false, find, 1),
+            plan_join(&cfg, "Bob", Some("a/b"), false, find, 1, Duration::ZERO),
             Err(Rejection::InvalidRoomName(NameError::PathSeparator))
         );
-        let created = plan_join(&cfg, "Bob", Some("새 방"), false, find, 1).unwrap();
+        let created = plan_join(&cfg, "Bob", Some("새 방"), false, find, 1, Duration::ZERO).unwrap();
         assert!(created.create);
         assert_eq!(
-            plan_join(&cfg, "Bob", Some("third"), false, find, 2),
+            plan_join(&cfg, "Bob", Some("third"), false, find, 2, Duration::ZERO),
             Err(Rejection::TooManyRooms { max: 2 })
         );
         // With the cap reached by other rooms, the lobby can still be made.
         let nothing = |_: &str| None;
-        assert!(plan_join(&cfg, "Bob", None, false, nothing, 2).unwrap().create);
         assert!(
-            plan_join(&cfg, "Bob", Some("ＬＯＢＢＹ"), false, nothing, 2)
+            plan_join(&cfg, "Bob", None, false, nothing, 2, Duration::ZERO)
+                .unwrap()
+                .create
+        );
+        assert!(
+            plan_join(&cfg, "Bob", Some("ＬＯＢＢＹ"), false, nothing, 2, Duration::ZERO)
                 .unwrap()
                 .create
         );
@@ -639,7 +671,7 @@ mod tests {
         lobby.add(ClientId(2), "Bob", addr(), false);
         let find = |key: &str| (key == "lobby").then_some(&lobby);
         assert_eq!(
-            plan_join(&cfg, "Carol", None, false, find, 1),
+            plan_join(&cfg, "Carol", None, false, find, 1, Duration::ZERO),
             Err(Rejection::RoomFull {
                 room: "lobby".into(),
                 capacity: 2

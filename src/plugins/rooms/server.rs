@@ -64,7 +64,7 @@ pub(super) fn plugin(app: &mut App) {
 fn rejection_label(rejection: &Rejection) -> &'static str {
     match rejection {
         Rejection::InvalidName(_) => "invalid_name",
-        Rejection::NameTaken(_) => "name_taken",
+        Rejection::NameTaken(_) | Rejection::NameHeld { .. } => "name_taken",
         Rejection::InvalidRoomName(_) => "invalid_room_name",
         Rejection::RoomFull { .. } | Rejection::SpectatorsFull { .. } => "room_full",
         Rejection::TooManyRooms { .. } => "too_many_rooms",
@@ -528,6 +528,7 @@ fn admit_joiners(
             msg.spectate,
             |key| rooms.get(*index.rooms.get(key)?).ok(),
             index.counted_rooms(&config),
+            time.elapsed(),
         );
         // The room does not exist: it was not made for this request (see create_rooms).
         let plan = plan.and_then(|plan| match index.rooms.contains_key(&plan.room_key) {
@@ -794,7 +795,7 @@ impl Departures<'_, '_> {
     fn hold(&mut self, client: ClientId, reason: &LeaveReason, until: Duration) -> Option<Entity> {
         let player = self.players.get(*self.index.players.get(&client)?).ok()?;
         let mut room = self.rooms.get_mut(player.room).ok()?;
-        room.hold_seat(client);
+        room.hold_seat(client, until);
         self.index.held.insert(client, (until, reason.clone()));
         info!(
             "{} dropped from room {} ({reason}); seat held",

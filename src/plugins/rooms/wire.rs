@@ -273,6 +273,10 @@ pub enum Rejection {
     AddressWaiting { secs: u16 },
     #[error("that name has joined this room too often in the last minute; try again in a few seconds")]
     TooManyJoins,
+    /// The name is a member's whose connection dropped: their seat (perhaps your own) is held
+    /// for `secs` more seconds for them to come back.
+    #[error("the name \"{name}\" belongs to a seat held {secs} s more for a dropped connection")]
+    NameHeld { name: String, secs: u16 },
 }
 
 impl Rejection {
@@ -308,8 +312,9 @@ impl WireMessage for RoleReply {
 impl WireMessage for Rejection {
     const NAME: &'static str = "rooms.rejection";
     /// 2: names that show nothing but marks (`NameError::NothingVisible`); 3: rooms per address;
-    /// 4: resuming a seat; 5: kicks and bans; 6: joins per name; 7: `SpectatorsFull`.
-    const VERSION: u16 = 7;
+    /// 4: resuming a seat; 5: kicks and bans; 6: joins per name; 7: `SpectatorsFull`; 8:
+    /// `NameHeld`.
+    const VERSION: u16 = 8;
 }
 
 impl WireMessage for RoomUpdate {
@@ -347,6 +352,9 @@ impl crate::i18n::Describe for Rejection {
         match self {
             Rejection::InvalidName(e) => t!("err-rej-name", why = e.describe()),
             Rejection::NameTaken(name) => t!("err-rej-name-taken", name = name.clone()),
+            Rejection::NameHeld { name, secs } => {
+                t!("err-rej-name-held", name = name.clone(), secs = *secs as u64)
+            }
             Rejection::InvalidRoomName(e) => t!("err-rej-room-name", why = e.describe()),
             Rejection::RoomFull { room, capacity } => {
                 t!("err-rej-room-full", room = room.clone(), capacity = *capacity)
