@@ -288,8 +288,11 @@ fn chat_limits_are_enforced_and_explained() {
 
 #[test]
 fn the_hosting_operator_sees_addresses_and_hosts_the_default_room() {
-    let listener = catchmind::plugins::net::NetServer::bind("127.0.0.1:0").unwrap();
-    let server = catchmind::app::HostedServer::spawn(listener, ServerOptions::default()).unwrap();
+    // Listening as the launcher's Host does: every address, IPv4 and IPv6 on one socket.
+    use catchmind::plugins::net::{Listen, NetServer};
+    let listener = NetServer::listen(&Listen::Everywhere(0)).unwrap();
+    let mut server = catchmind::app::HostedServer::spawn(listener, ServerOptions::default()).unwrap();
+    server.addr = std::net::SocketAddr::from(([127, 0, 0, 1], server.addr.port()));
     let mut guest = Client::connect(server.addr, "Guest", None);
     join_all(&mut [&mut guest]);
     // The handshake carries the token, as the host window's does.
@@ -309,11 +312,14 @@ fn the_hosting_operator_sees_addresses_and_hosts_the_default_room() {
     step_until(&mut [&mut guest, &mut host], LIMIT, "host change", |cs| {
         cs[0].roster().host == host_id
     });
+    // IPv4 peers of the dual-stack socket show as IPv4, not as ::ffff:127.0.0.1.
     assert!(
         host.roster()
             .players
             .iter()
-            .all(|p| p.addr.as_deref().is_some_and(|a| a.starts_with("127.0.0.1:")))
+            .all(|p| p.addr.as_deref().is_some_and(|a| a.starts_with("127.0.0.1:"))),
+        "{:?}",
+        host.roster().players
     );
     assert!(guest.roster().players.iter().all(|p| p.addr.is_none()));
 }

@@ -148,6 +148,9 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>
                 continue;
             }
         };
+        // A dual-stack socket gives IPv4 peers as IPv4-mapped IPv6 (::ffff:192.0.2.7): every
+        // plugin sees, shows and limits them as the IPv4 addresses they are.
+        let addr = std::net::SocketAddr::new(addr.ip().to_canonical(), addr.port());
         let _ = stream.set_nodelay(true);
         if shared.draining.load(Ordering::Relaxed) {
             shared
