@@ -363,3 +363,42 @@ fn after_a_seat_is_lost_the_player_joins_again_by_hand() {
         cs[0].notices().iter().filter(|n| *n == "Ben joined.").count() == 2
     });
 }
+
+#[test]
+fn a_name_turned_away_is_changed_in_the_dialog_and_kept_for_the_next_join() {
+    let server = start_server(ServerOptions {
+        rooms: RoomConfig {
+            seat_hold: Duration::ZERO,
+            ..RoomConfig::default()
+        },
+        ..ServerOptions::default()
+    });
+    let link = CuttableLink::to(server.addr);
+    let mut ann = Client::connect(server.addr, "Ann", Some("den"));
+    join_all(&mut [&mut ann]);
+    let mut twin = Client::connect(link.addr, "ann", Some("den"));
+    let mut both = [&mut ann, &mut twin];
+    step_until(&mut both, LIMIT, "the name turned away", |cs| {
+        !cs[1].ended().is_empty()
+    });
+    // Try again with the name typed in the dialog.
+    let rename = catchmind::plugins::rooms::Rejoin {
+        name: Some("Ben".into()),
+    };
+    both[1].app.world_mut().write_message(rename);
+    step_until(&mut both, LIMIT, "in as Ben", |cs| {
+        cs[1].joined() && cs[0].roster().players.iter().any(|p| p.name == "Ben")
+    });
+    // The connection drops; Reconnect joins under the new name, not the refused one.
+    link.cut();
+    step_until(&mut both, LIMIT, "Ben's session over", |cs| {
+        cs[0].roster().players.len() == 1 && !cs[1].joined()
+    });
+    both[1]
+        .app
+        .world_mut()
+        .write_message(catchmind::plugins::rooms::Rejoin::default());
+    step_until(&mut both, LIMIT, "Ben back", |cs| {
+        cs[1].joined() && cs[0].roster().players.iter().any(|p| p.name == "Ben")
+    });
+}

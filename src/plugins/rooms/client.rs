@@ -519,7 +519,7 @@ fn cancel_reconnect(
 
 fn rejoin(
     mut asked: MessageReader<Rejoin>,
-    seat: Res<Seat>,
+    mut seat: ResMut<Seat>,
     state: Res<State<ClientState>>,
     mut pending: ResMut<PendingJoin>,
     mut connect: MessageWriter<ConnectRequested>,
@@ -530,10 +530,13 @@ fn rejoin(
     if *state.get() != ClientState::Disconnected {
         return;
     }
-    if let Some(join) = &seat.join {
+    if let Some(join) = &mut seat.join {
+        // A name chosen in the dialog is this seat's from now on (a later reconnect uses it).
+        if let Some(name) = name {
+            join.name.clone_from(name);
+        }
         pending.0 = Some(JoinRequest {
             resume: None,
-            name: name.clone().unwrap_or_else(|| join.name.clone()),
             ..join.clone()
         });
         connect.write(ConnectRequested {
