@@ -73,8 +73,8 @@ impl Lang {
     }
 
     /// The system's language: the first of the user's preferred languages the game speaks (on
-    /// Unix `LC_ALL`, `LC_MESSAGES` or `LANG`; on Windows and macOS the system's settings,
-    /// which set no `LANG`), English when it speaks none of them.
+    /// Unix `LANGUAGE`, `LC_ALL`, `LC_MESSAGES`, `LANG`; on Windows and macOS the system's
+    /// settings, which set no `LANG`), English when it speaks none of them.
     #[cfg(feature = "client")]
     pub fn from_system() -> Lang {
         Self::first_spoken(sys_locale::get_locales())
