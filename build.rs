@@ -1,4 +1,4 @@
-//! Names the commit the game is built from (`CATCHMIND_COMMIT`: `git describe`'s short hash,
+//! Names the commit the game is built from (`CATCHMIND_COMMIT`: the 12-digit hash of `HEAD`,
 //! with `dirty` when the sources differ from it; else the environment's `CATCHMIND_COMMIT`, as a
 //! Docker build without `.git` passes it; else `unknown commit`), so two builds can tell each
 //! other apart. With the `agones` feature, also compiles the server side of the Agones SDK

@@ -329,9 +329,8 @@ fn a_goodbye_then_a_reset_while_messages_arrive_is_a_leave_not_a_drop() {
     assert_eq!(left, LEAVERS, "{other:?}");
 }
 
-#[test]
-fn after_a_seat_is_lost_the_player_joins_again_by_hand() {
-    // No seat kept: the drop ends the session; Reconnect joins the same room afresh.
+/// A server that holds no seats, a link to it that can be cut, and Ann in room "den".
+fn ann_in_den_without_held_seats() -> (catchmind::app::HostedServer, CuttableLink, Client) {
     let server = start_server(ServerOptions {
         rooms: RoomConfig {
             seat_hold: Duration::ZERO,
@@ -342,6 +341,13 @@ fn after_a_seat_is_lost_the_player_joins_again_by_hand() {
     let link = CuttableLink::to(server.addr);
     let mut ann = Client::connect(server.addr, "Ann", Some("den"));
     join_all(&mut [&mut ann]);
+    (server, link, ann)
+}
+
+#[test]
+fn after_a_seat_is_lost_the_player_joins_again_by_hand() {
+    // No seat kept: the drop ends the session; Reconnect joins the same room afresh.
+    let (server, link, mut ann) = ann_in_den_without_held_seats();
     let mut ben = Client::connect(link.addr, "Ben", Some("den"));
     let mut both = [&mut ann, &mut ben];
     join_all(&mut both);
@@ -366,16 +372,7 @@ fn after_a_seat_is_lost_the_player_joins_again_by_hand() {
 
 #[test]
 fn a_name_turned_away_is_changed_in_the_dialog_and_kept_for_the_next_join() {
-    let server = start_server(ServerOptions {
-        rooms: RoomConfig {
-            seat_hold: Duration::ZERO,
-            ..RoomConfig::default()
-        },
-        ..ServerOptions::default()
-    });
-    let link = CuttableLink::to(server.addr);
-    let mut ann = Client::connect(server.addr, "Ann", Some("den"));
-    join_all(&mut [&mut ann]);
+    let (server, link, mut ann) = ann_in_den_without_held_seats();
     let mut twin = Client::connect(link.addr, "ann", Some("den"));
     let mut both = [&mut ann, &mut twin];
     step_until(&mut both, LIMIT, "the name turned away", |cs| {
