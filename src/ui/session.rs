@@ -274,7 +274,8 @@ pub(super) fn show_stopping(
     egui::Window::new(crate::t!("stopping-title"))
         .collapsible(false)
         .resizable(false)
-        .anchor(egui::Align2::CENTER_TOP, [0.0, 12.0])
+        // At the bottom: over neither the launcher's title nor the room's top bar.
+        .anchor(egui::Align2::CENTER_BOTTOM, [0.0, -48.0])
         .show(ctx, |ui| {
             ui.horizontal(|ui| {
                 ui.spinner();
