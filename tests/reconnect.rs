@@ -347,7 +347,7 @@ fn ann_in_den_without_held_seats() -> (catchmind::app::HostedServer, CuttableLin
 #[test]
 fn after_a_seat_is_lost_the_player_joins_again_by_hand() {
     // No seat kept: the drop ends the session; Reconnect joins the same room afresh.
-    let (server, link, mut ann) = ann_in_den_without_held_seats();
+    let (_server, link, mut ann) = ann_in_den_without_held_seats();
     let mut ben = Client::connect(link.addr, "Ben", Some("den"));
     let mut both = [&mut ann, &mut ben];
     join_all(&mut both);
@@ -372,7 +372,7 @@ fn after_a_seat_is_lost_the_player_joins_again_by_hand() {
 
 #[test]
 fn a_name_turned_away_is_changed_in_the_dialog_and_kept_for_the_next_join() {
-    let (server, link, mut ann) = ann_in_den_without_held_seats();
+    let (_server, link, mut ann) = ann_in_den_without_held_seats();
     let mut twin = Client::connect(link.addr, "ann", Some("den"));
     let mut both = [&mut ann, &mut twin];
     step_until(&mut both, LIMIT, "the name turned away", |cs| {
