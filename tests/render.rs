@@ -2,6 +2,8 @@
 //! Strokes are painted through the game's own render plugin, the canvas image is read back
 //! from the GPU, and its pixels are checked. Without an adapter these tests fail.
 
+mod common;
+
 use bevy::prelude::*;
 use catchmind::id::ClientId;
 use catchmind::plugins::canvas::render;
@@ -461,4 +463,130 @@ fn an_album_replay_paints_what_the_live_board_showed() {
         differing < W * H / 200,
         "{differing} pixels differ by more than 48"
     );
+}
+
+/// The drawer's own board against a viewer's, both the game's client with its renderer and
+/// joined to a server over loopback: a black rectangle drawn, the pointer lifted and red picked
+/// in the same frame (a swatch clicked as the stroke ends), then a red zigzag with green picked
+/// in the frame after its end. The drawer's board shows what the viewer's shows and what its own
+/// log repaints to, pixel for pixel: the stroke keeps the brush it began with. (The drawer's
+/// last segments took the newly picked colour.)
+#[test]
+fn a_colour_picked_as_a_stroke_ends_leaves_the_drawers_board_as_everyone_sees_it() {
+    use catchmind::app::ServerOptions;
+    use catchmind::plugins::canvas::DrawInput;
+    use catchmind::plugins::rooms::{JoinServer, Roster};
+    use common::{Client, hello, join_all, start_server, step_until};
+    use std::time::Duration;
+    const LIMIT: Duration = Duration::from_secs(60);
+    const BLACK: [u8; 3] = [20, 20, 20];
+    const GREEN: [u8; 3] = [30, 160, 60];
+    let pick = |client: &mut Client, colour: [u8; 3]| {
+        client.app.world_mut().resource_mut::<CanvasState>().brush = Brush {
+            colour,
+            size: 10,
+            eraser: false,
+        };
+    };
+
+    let server = start_server(ServerOptions::default());
+    let connect = |name: &str| {
+        let mut app = render::offscreen::client_app();
+        app.world_mut().write_message(JoinServer {
+            addr: server.addr.to_string(),
+            join: hello(name, None),
+        });
+        Client::from_app(app, name)
+    };
+    let (mut drawer, mut viewer) = (connect("Drawer"), connect("Viewer"));
+    join_all(&mut [&mut drawer, &mut viewer]);
+    drawer.draw(DrawInput::TakePen);
+    let me = drawer.app.world().resource::<Roster>().me;
+    step_until(&mut [&mut drawer, &mut viewer], LIMIT, "pen taken", |cs| {
+        cs.iter().all(|c| c.canvas().pen == me)
+    });
+
+    // A rectangle, a few points a frame; the last corner, the pointer going up and red picked
+    // all in one frame.
+    pick(&mut drawer, BLACK);
+    let corners = [(300, 200), (900, 200), (900, 600), (300, 600), (300, 210)];
+    let mut outline = vec![BoardPoint::new(300, 200)];
+    for pair in corners.windows(2) {
+        outline.extend(line(pair[0], pair[1], 12).into_iter().skip(1));
+    }
+    let (last, body) = outline.split_last().unwrap();
+    drawer.draw(DrawInput::Begin(body[0]));
+    for chunk in body[1..].chunks(4) {
+        for &p in chunk {
+            drawer.draw(DrawInput::MoveTo(p));
+        }
+        drawer.step();
+    }
+    drawer.draw(DrawInput::MoveTo(*last));
+    drawer.draw(DrawInput::End);
+    pick(&mut drawer, RED.colour);
+    drawer.step();
+
+    // A zigzag in red, ended, and green picked in the next frame.
+    let zigzag: Vec<BoardPoint> = (0..=16)
+        .map(|i| BoardPoint::new(1000 + i * 30, if i % 2 == 0 { 300 } else { 500 }))
+        .collect();
+    drawer.draw(DrawInput::Begin(zigzag[0]));
+    for &p in &zigzag[1..] {
+        drawer.draw(DrawInput::MoveTo(p));
+    }
+    drawer.draw(DrawInput::End);
+    drawer.step();
+    pick(&mut drawer, GREEN);
+
+    let strokes = |c: &Client| c.canvas().drawing.strokes().to_vec();
+    step_until(
+        &mut [&mut drawer, &mut viewer],
+        LIMIT,
+        "the viewer has both strokes",
+        |cs| {
+            cs[0].canvas().drawing.open_author().is_none()
+                && strokes(cs[0]).len() == 2
+                && strokes(cs[1]) == strokes(cs[0])
+        },
+    );
+    assert_eq!(strokes(&drawer)[0].brush.colour, BLACK);
+    assert_eq!(strokes(&drawer)[1].brush.colour, RED.colour);
+
+    let seen = drawer.pixels();
+    let shown = viewer.pixels();
+    drawer.app.world_mut().write_message(PaintCanvas::Repaint);
+    let repainted = drawer.pixels();
+    save("drawer", &seen);
+    save("viewer", &shown);
+    save("drawer-repainted", &repainted);
+    // The last corner of the rectangle, on the drawer's board, is black.
+    assert!(
+        close(at(&seen, 300, 225), BLACK, 2),
+        "the rectangle's last segment: {:?}",
+        at(&seen, 300, 225)
+    );
+    assert!(
+        close(at(&seen, 1465, 400), RED.colour, 2),
+        "the zigzag's last segment: {:?}",
+        at(&seen, 1465, 400)
+    );
+    for (what, other) in [("the viewer's board", &shown), ("the log repainted", &repainted)] {
+        let differing = seen
+            .chunks(4)
+            .zip(other.chunks(4))
+            .filter(|(p, q)| p != q)
+            .count();
+        assert_eq!(
+            differing, 0,
+            "pixels differing between the drawer's board and {what}"
+        );
+    }
+}
+
+impl common::Client {
+    /// Reads this client's board back from the GPU.
+    fn pixels(&mut self) -> Vec<u8> {
+        render::offscreen::read_back(&mut self.app)
+    }
 }

@@ -235,16 +235,17 @@ fn apply_server_msg(
             }
         }
         CanvasToClient::Points { author, deltas } => {
-            let Some(tail) = state.drawing.open_tail(*author) else {
+            let Some((tail, brush)) = state
+                .drawing
+                .open_stroke(*author)
+                .and_then(|s| Some((*s.points.last()?, s.brush)))
+            else {
                 return;
             };
             let Ok(points) = decode_deltas(tail, deltas) else {
                 return;
             };
-            let brush = state.drawing.strokes().last().map(|s| s.brush);
-            if state.drawing.extend(*author, &points).is_ok()
-                && let Some(brush) = brush
-            {
+            if state.drawing.extend(*author, &points).is_ok() {
                 let mut line = Vec::with_capacity(points.len() + 1);
                 line.push(tail);
                 line.extend(points);
@@ -343,7 +344,13 @@ fn apply_local_input(
                 }
             }
             DrawInput::MoveTo(to) => {
-                let Some(tail) = state.drawing.open_tail(me) else {
+                // The stroke keeps the brush it began with, whatever is picked meanwhile (a
+                // swatch clicked in the frame the pointer went up).
+                let Some((tail, brush)) = state
+                    .drawing
+                    .open_stroke(me)
+                    .and_then(|s| Some((*s.points.last()?, s.brush)))
+                else {
                     continue;
                 };
                 let (dx, dy) = (to.x as i32 - tail.x as i32, to.y as i32 - tail.y as i32);
@@ -352,7 +359,6 @@ fn apply_local_input(
                 }
                 if state.drawing.extend(me, &[to]).is_ok() {
                     state.pending.push(to);
-                    let brush = state.current_brush();
                     paint.write(PaintCanvas::Segments {
                         brush,
                         points: vec![tail, to],

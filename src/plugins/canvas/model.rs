@@ -269,12 +269,17 @@ impl Drawing {
         Ok(())
     }
 
-    /// The last point of `author`'s open stroke (deltas continue from it).
-    pub fn open_tail(&self, author: ClientId) -> Option<BoardPoint> {
+    /// `author`'s open stroke, if any.
+    pub fn open_stroke(&self, author: ClientId) -> Option<&Stroke> {
         match self.open {
-            Some((who, index)) if who == author => self.strokes[index].points.last().copied(),
+            Some((who, index)) if who == author => Some(&self.strokes[index]),
             _ => None,
         }
+    }
+
+    /// The last point of `author`'s open stroke (deltas continue from it).
+    pub fn open_tail(&self, author: ClientId) -> Option<BoardPoint> {
+        self.open_stroke(author)?.points.last().copied()
     }
 
     /// Ends `author`'s open stroke; whether there was one.

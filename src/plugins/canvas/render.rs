@@ -481,6 +481,25 @@ pub mod offscreen {
 
     /// An app with the renderer and the canvas plugin's render side only.
     pub fn app() -> App {
+        let mut app = renderer();
+        app.init_resource::<CanvasState>()
+            .add_message::<PaintCanvas>()
+            .add_message::<super::super::FillWanted>()
+            .add_message::<super::super::FillComputed>()
+            .add_plugins(super::plugin);
+        started(app)
+    }
+
+    /// The game's client as the window runs it, logic and canvas renderer, without a window:
+    /// what a player's own board shows, for tests that join a server.
+    pub fn client_app() -> App {
+        let mut app = renderer();
+        app.insert_state(crate::plugins::AppMode::Client)
+            .add_plugins((crate::plugins::logic, super::plugin));
+        started(app)
+    }
+
+    fn renderer() -> App {
         let mut app = App::new();
         app.add_plugins(
             DefaultPlugins
@@ -495,12 +514,11 @@ pub mod offscreen {
                 })
                 .disable::<bevy::winit::WinitPlugin>()
                 .disable::<bevy::log::LogPlugin>(),
-        )
-        .init_resource::<CanvasState>()
-        .add_message::<PaintCanvas>()
-        .add_message::<super::super::FillWanted>()
-        .add_message::<super::super::FillComputed>()
-        .add_plugins(super::plugin);
+        );
+        app
+    }
+
+    fn started(mut app: App) -> App {
         crate::startup::finish_plugins(&mut app);
         for _ in 0..3 {
             app.update();
