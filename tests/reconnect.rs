@@ -399,3 +399,61 @@ fn a_name_turned_away_is_changed_in_the_dialog_and_kept_for_the_next_join() {
         cs[1].joined() && cs[0].roster().players.iter().any(|p| p.name == "Ben")
     });
 }
+
+/// A session that ended leaves nothing of itself in the next one: a join that fails shows only
+/// its own failure, not the last room's chat, players, drawing or game, and failing again from
+/// the dialog does not pile the failures up. (The last room's chat and players stayed, and
+/// each failed attempt added a line.)
+#[test]
+fn a_failed_join_shows_only_its_own_failure() {
+    use catchmind::plugins::canvas::{BoardPoint, DrawInput};
+    use catchmind::plugins::net::ClientState;
+    use catchmind::plugins::rooms::{JoinServer, Rejoin};
+    let server = start_server(ServerOptions::default());
+    let mut ann = Client::connect(server.addr, "Ann", None);
+    let mut ben = Client::connect(server.addr, "Ben", None);
+    let mut both = [&mut ann, &mut ben];
+    join_all(&mut both);
+    both[0].say("hello from the old room");
+    both[0].draw(DrawInput::TakePen);
+    step_until(&mut both, LIMIT, "Ann holds the pen", |cs| {
+        cs[0].canvas().pen.is_some() && cs[0].canvas().pen == cs[0].roster().me
+    });
+    both[0].draw(DrawInput::Begin(BoardPoint::new(100, 100)));
+    both[0].draw(DrawInput::MoveTo(BoardPoint::new(200, 100)));
+    both[0].draw(DrawInput::End);
+    step_until(&mut both, LIMIT, "the line and the stroke seen", |cs| {
+        cs[1].lines().len() == 1 && cs[1].canvas().drawing.strokes().len() == 1
+    });
+    both[0].leave();
+    step_until(&mut both, LIMIT, "Ann gone", |cs| {
+        cs[0].state() == ClientState::Disconnected && cs[1].roster().players.len() == 1
+    });
+
+    // A join where nobody listens, then twice again from the dialog.
+    let nowhere = format!("127.0.0.1:{}", common::free_port());
+    ann.app.world_mut().write_message(JoinServer {
+        addr: nowhere,
+        join: hello("Ann", None),
+    });
+    for attempt in 0..3 {
+        if attempt > 0 {
+            ann.app.world_mut().write_message(Rejoin::default());
+        }
+        let before = ann.ended().len();
+        step_until(&mut [&mut ann], LIMIT, "the join failed", |cs| {
+            cs[0].ended().len() > before && cs[0].state() == ClientState::Disconnected
+        });
+        assert!(ann.lines().is_empty(), "attempt {attempt}: {:?}", ann.lines());
+        assert_eq!(ann.log().len(), 1, "attempt {attempt}: {:?}", ann.log());
+        let roster = ann.roster();
+        assert_eq!(
+            (roster.me, roster.players.len(), roster.room.as_str()),
+            (None, 0, "")
+        );
+        assert!(ann.canvas().drawing.strokes().is_empty());
+        assert_eq!(ann.canvas().pen, None);
+        let quiz = ann.app.world().resource::<QuizView>();
+        assert!(quiz.game.is_none() && quiz.last_game.is_none());
+    }
+}

@@ -127,6 +127,7 @@ canvas-drawing = Drawing
 canvas-is-drawing = { $name } is drawing
 canvas-between-turns = Between turns
 canvas-nobody-drawing = Nobody is drawing
+canvas-not-in-room = Not in a room
 canvas-your-turn = Your turn: draw!
 canvas-you-hold = You hold the pen
 canvas-release = Release the pen

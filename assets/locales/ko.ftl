@@ -127,6 +127,7 @@ canvas-drawing = 그리기
 canvas-is-drawing = { $name } 님이 그리는 중
 canvas-between-turns = 턴 사이
 canvas-nobody-drawing = 아무도 그리지 않음
+canvas-not-in-room = 방에 들어가 있지 않음
 canvas-your-turn = 내 차례: 그리세요!
 canvas-you-hold = 펜을 잡고 있습니다
 canvas-release = 펜 놓기

@@ -12,8 +12,8 @@ pub mod wire;
 use bevy::prelude::*;
 
 pub use client::{
-    BROWSE_EVERY, BrowseServer, Browsing, CancelReconnect, JoinServer, Reconnecting, Rejoin, RoomBrowser,
-    Roster, ServerClosing, SessionEnded, StopBrowsing,
+    BROWSE_EVERY, BrowseServer, Browsing, CancelReconnect, JoinServer, NewSession, Reconnecting, Rejoin,
+    RoomBrowser, Roster, ServerClosing, SessionEnded, StopBrowsing,
 };
 pub use rules::{
     JoinPlan, RoleChange, RoleRefusal, Room, RoomActivity, RoomConfig, may_make_a_room, plan_join,

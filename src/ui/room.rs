@@ -247,12 +247,15 @@ fn side_panel(
             {
                 act.role.write(ToServer(request));
             }
-            if let Some(request) = players(ui, &view.roster, &view.quiz, facts.hosting, &state.reachable)
-                && facts.connected
-            {
-                act.moderate.write(ToServer(request));
+            // No room (connecting, or the session ended): no players to list.
+            if view.roster.me.is_some() {
+                if let Some(request) = players(ui, &view.roster, &view.quiz, facts.hosting, &state.reachable)
+                    && facts.connected
+                {
+                    act.moderate.write(ToServer(request));
+                }
+                ui.separator();
             }
-            ui.separator();
             ui.label(RichText::new(t!("room-chat")).strong());
             let me = view.roster.me;
             if let Some(text) = chat_panel(ui, &view.log, me, &mut state.chat_input, facts.connected) {

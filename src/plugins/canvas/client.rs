@@ -17,7 +17,7 @@ use crate::id::ClientId;
 use crate::plugins::LogicSystems;
 use crate::plugins::canvas::model::CanvasError;
 use crate::plugins::net::{FromServer, NetSystems, ToServer};
-use crate::plugins::rooms::{Roster, Welcome};
+use crate::plugins::rooms::{NewSession, Roster, Welcome};
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<CanvasState>()
@@ -182,14 +182,20 @@ impl CanvasState {
 fn mirror_server(
     mut state: ResMut<CanvasState>,
     roster: Res<Roster>,
+    mut new_session: MessageReader<NewSession>,
     mut welcomes: MessageReader<FromServer<Welcome>>,
     mut incoming: MessageReader<FromServer<CanvasToClient>>,
     mut paint: MessageWriter<PaintCanvas>,
 ) {
-    if let Some(FromServer(welcome)) = welcomes.read().last() {
+    // A new session starts from a blank board; a welcome brings the room's own log. Recordings
+    // of another server (or room) mean nothing here; a seat given back keeps them.
+    let resumed = match welcomes.read().last() {
+        Some(FromServer(welcome)) => Some(welcome.resumed),
+        None => new_session.read().last().map(|_| false),
+    };
+    if let Some(resumed) = resumed {
         let (brush, fill_tool) = (state.brush, state.fill_tool);
-        // Recordings of another server (or room) mean nothing here; a seat given back keeps them.
-        let replays = match welcome.resumed {
+        let replays = match resumed {
             true => std::mem::take(&mut state.replays),
             false => Replays::default(),
         };
@@ -201,6 +207,7 @@ fn mirror_server(
         };
         paint.write(PaintCanvas::Repaint);
     }
+    new_session.clear();
     for FromServer(msg) in incoming.read() {
         apply_server_msg(&mut state, msg, roster.me, &mut paint);
     }

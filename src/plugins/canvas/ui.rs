@@ -155,6 +155,11 @@ fn pen_status(
     input: &mut Vec<DrawInput>,
 ) {
     let me = roster.me;
+    if me.is_none() {
+        // Connecting, or the session ended: nobody's pen to take.
+        ui.label(RichText::new(t!("canvas-not-in-room")).weak());
+        return;
+    }
     if roster.spectating() {
         match state.pen.map(|holder| roster.display_name(holder)) {
             Some(name) => ui.label(t!("canvas-is-drawing", name = name.to_owned())),
@@ -339,4 +344,49 @@ pub fn shortcuts(
 
 fn rgb([r, g, b]: [u8; 3]) -> Color32 {
     Color32::from_rgb(r, g, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::ClientId;
+
+    /// Every text the tool column shows for this roster, laid out in a bare egui context.
+    fn shown(roster: &Roster) -> Vec<String> {
+        let ctx = egui::Context::default();
+        let mut state = CanvasState::default();
+        let mut input = Vec::new();
+        let mut output = ctx.run_ui(egui::RawInput::default(), |ui| {
+            tools(ui, &mut state, roster, false, None, &mut input);
+        });
+        output.textures_delta.clear();
+        fn collect(shape: &egui::Shape, out: &mut Vec<String>) {
+            match shape {
+                egui::Shape::Text(text) => out.push(text.galley.text().to_owned()),
+                egui::Shape::Vec(shapes) => shapes.iter().for_each(|s| collect(s, out)),
+                _ => {}
+            }
+        }
+        let mut texts = Vec::new();
+        for clipped in &output.shapes {
+            collect(&clipped.shape, &mut texts);
+        }
+        texts
+    }
+
+    /// Out of a room (connecting, or after the session ended) nothing offers the pen; in one,
+    /// the free pen is offered. (The column offered "Take the pen" to a window not in a room.)
+    #[test]
+    fn the_pen_is_offered_only_in_a_room() {
+        crate::i18n::in_lang(crate::i18n::Lang::En, || {
+            let outside = shown(&Roster::default());
+            assert!(!outside.contains(&t!("canvas-take")), "{outside:?}");
+            assert!(outside.contains(&t!("canvas-not-in-room")), "{outside:?}");
+            let mut roster = Roster::default();
+            roster.me = Some(ClientId(1));
+            let inside = shown(&roster);
+            assert!(inside.contains(&t!("canvas-take")), "{inside:?}");
+            assert!(!inside.contains(&t!("canvas-not-in-room")), "{inside:?}");
+        });
+    }
 }

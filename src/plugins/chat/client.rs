@@ -9,7 +9,7 @@ use crate::i18n::Describe;
 use crate::id::ClientId;
 use crate::plugins::LogicSystems;
 use crate::plugins::net::FromServer;
-use crate::plugins::rooms::{RoleReply, RoomUpdate, Roster, SessionEnded, Welcome};
+use crate::plugins::rooms::{NewSession, RoleReply, RoomUpdate, Roster, SessionEnded, Welcome};
 use crate::t;
 
 pub(super) fn plugin(app: &mut App) {
@@ -106,6 +106,7 @@ fn line_entry(line: &ChatLine) -> ChatEntry {
 fn collect_chat(
     mut resumed: Local<bool>,
     mut log: ResMut<ChatLog>,
+    mut new_session: MessageReader<NewSession>,
     mut welcomes: MessageReader<FromServer<Welcome>>,
     mut incoming: MessageReader<FromServer<ChatToClient>>,
     mut ended: MessageReader<SessionEnded>,
@@ -113,6 +114,11 @@ fn collect_chat(
     mut role_replies: MessageReader<FromServer<RoleReply>>,
     roster: Res<Roster>,
 ) {
+    if new_session.read().last().is_some() {
+        // The last session's lines, and why it ended, are not this one's.
+        log.entries.clear();
+        *resumed = false;
+    }
     for FromServer(welcome) in welcomes.read() {
         // The history that follows a resumed welcome is merged, not shown again.
         *resumed = welcome.resumed;

@@ -13,7 +13,7 @@ use crate::plugins::LogicSystems;
 use crate::plugins::canvas::album::MAX_SHELVED;
 use crate::plugins::chat::{AddToChatLog, ChatEntry};
 use crate::plugins::net::FromServer;
-use crate::plugins::rooms::{Roster, SessionEnded, Welcome};
+use crate::plugins::rooms::{NewSession, Roster, SessionEnded, Welcome};
 use crate::t;
 
 pub(super) fn plugin(app: &mut App) {
@@ -128,11 +128,13 @@ fn follow_game(
     mut view: ResMut<QuizView>,
     mut welcomes: MessageReader<FromServer<Welcome>>,
     mut incoming: MessageReader<FromServer<QuizToClient>>,
-    mut ended: MessageReader<SessionEnded>,
+    mut sessions: (MessageReader<NewSession>, MessageReader<SessionEnded>),
     mut out: Follow,
 ) {
     let now = time.elapsed();
-    if welcomes.read().last().is_some() || ended.read().last().is_some() {
+    let (new_session, ended) = &mut sessions;
+    if welcomes.read().last().is_some() | new_session.read().last().is_some() | ended.read().last().is_some()
+    {
         *view = QuizView::default();
     }
     for FromServer(msg) in incoming.read() {

@@ -27,6 +27,7 @@ pub(super) fn plugin(app: &mut App) {
         .add_message::<SessionEnded>()
         .add_message::<CancelReconnect>()
         .add_message::<Rejoin>()
+        .add_message::<NewSession>()
         .add_systems(
             PreUpdate,
             (connect_to_browse, connect_to_join)
@@ -122,6 +123,12 @@ pub struct Attempts {
 pub struct Rejoin {
     pub name: Option<String>,
 }
+
+/// A join was asked for (from the launcher, or again from the dialog of a session that ended):
+/// what the last session showed is no longer true, and each plugin clears its view of it. Not
+/// sent for the attempts that get a dropped seat back, which keep the room on screen.
+#[derive(Message, Debug, Clone, Copy, Default)]
+pub struct NewSession;
 
 /// The player gave up reconnecting.
 #[derive(Message, Debug, Clone, Default)]
@@ -270,9 +277,13 @@ fn connect_to_join(
     mut seat: ResMut<Seat>,
     mut reconnecting: ResMut<Reconnecting>,
     mut browsing: ResMut<Browsing>,
+    mut roster: ResMut<Roster>,
     mut connect: MessageWriter<ConnectRequested>,
+    mut new_session: MessageWriter<NewSession>,
 ) {
     if let Some(JoinServer { addr, join }) = requests.read().last() {
+        *roster = Roster::default();
+        new_session.write(NewSession);
         // Joining from the room list: its connection gives way to this one.
         browsing.0 = None;
         pending.0 = Some(join.clone());
@@ -522,7 +533,9 @@ fn rejoin(
     mut seat: ResMut<Seat>,
     state: Res<State<ClientState>>,
     mut pending: ResMut<PendingJoin>,
+    mut roster: ResMut<Roster>,
     mut connect: MessageWriter<ConnectRequested>,
+    mut new_session: MessageWriter<NewSession>,
 ) {
     let Some(Rejoin { name }) = asked.read().last() else {
         return;
@@ -539,6 +552,8 @@ fn rejoin(
             resume: None,
             ..join.clone()
         });
+        *roster = Roster::default();
+        new_session.write(NewSession);
         connect.write(ConnectRequested {
             addr: seat.addr.clone(),
         });
