@@ -147,6 +147,7 @@ pub fn plugin(app: &mut App) {
         Update,
         (
             session::note_connection_end,
+            session::remember_joined,
             session::close_requested,
             session::finish_stopping,
             window::update_title,
@@ -229,10 +230,18 @@ pub(crate) struct UiState {
     pub canvas_texture: Option<bevy_egui::egui::TextureId>,
     /// The host's game settings, kept between games.
     pub quiz_settings: Settings,
+    /// The server the launcher is joining, to remember among the recent ones once joined.
+    pub joining: Option<memory::RecentServer>,
+    /// The host picked the word pack (until then it follows the interface language).
+    pub pack_picked: bool,
     /// The host's list of the room's own words, as typed.
     pub room_words_text: String,
     /// The player closed the last game's leaderboard.
     pub podium_closed: bool,
+    /// The last game's leaderboard is on screen (windows that would cover it wait).
+    pub podium_shown: bool,
+    /// Where the board is on screen this frame (the album stays over it).
+    pub board: Option<bevy_egui::egui::Rect>,
 }
 
 /// A full-window `Ui` for panels to be shown in (egui 0.36 panels live inside a `Ui`).

@@ -76,6 +76,10 @@ album-saving = Saving…
 album-saved = Saved to { $path }
 
 ## Room screen
+# The default room's name as players read it ("lobby" on the wire).
+lobby = lobby
+# A player no longer (or not yet) in the room.
+someone = someone
 room-stop-hosting = Stop hosting
 room-leave = Leave
 room-connected = ● connected
@@ -208,6 +212,7 @@ quiz-ended-early-note = Fewer than two players were left; the scores so far:
 quiz-left-mark = (left)
 quiz-points = { $points } pts
 quiz-close = Close
+quiz-see-album = The drawings ▸
 
 ## Chat notices
 chat-while-away = While you were away:

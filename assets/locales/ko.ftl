@@ -76,6 +76,10 @@ album-saving = 저장 중…
 album-saved = 저장한 곳: { $path }
 
 ## 방 화면
+# 기본 방의 이름 (네트워크에서는 "lobby")
+lobby = 로비
+# 방에 없는 (또는 아직 들어오지 않은) 플레이어
+someone = 누군가
 room-stop-hosting = 호스팅 끝내기
 room-leave = 나가기
 room-connected = ● 연결됨
@@ -208,6 +212,7 @@ quiz-ended-early-note = 남은 플레이어가 두 명보다 적습니다. 지�
 quiz-left-mark = (나감)
 quiz-points = { $points }점
 quiz-close = 닫기
+quiz-see-album = 이번 게임 그림 ▸
 
 ## 채팅 알림
 chat-while-away = 자리를 비운 동안:

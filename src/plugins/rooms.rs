@@ -13,10 +13,10 @@ use bevy::prelude::*;
 
 pub use client::{
     BROWSE_EVERY, BrowseServer, Browsing, CancelReconnect, JoinServer, NewSession, Reconnecting, Rejoin,
-    RoomBrowser, Roster, ServerClosing, SessionEnded, StopBrowsing,
+    RoomBrowser, Roster, ServerClosing, SessionEnded, StopBrowsing, means_lobby, room_label,
 };
 pub use rules::{
-    JoinPlan, RoleChange, RoleRefusal, Room, RoomActivity, RoomConfig, may_make_a_room, plan_join,
+    JoinPlan, LOBBY, RoleChange, RoleRefusal, Room, RoomActivity, RoomConfig, may_make_a_room, plan_join,
 };
 pub use server::{
     DrainHold, OperatorToken, Player, PlayerAway, PlayerJoined, PlayerLeft, RoleChanged, RoomIndex,

@@ -24,6 +24,10 @@ use crate::theme;
 const THUMB_WIDTH: usize = 200;
 /// The replay's width in pixels.
 const PLAYER_WIDTH: usize = 640;
+/// The album's widest (three thumbnails to a row).
+const ALBUM_WIDTH: f32 = 3.0 * THUMB_WIDTH as f32 + 2.0 * GRID_GAP;
+/// The gap between thumbnails.
+const GRID_GAP: f32 = 12.0;
 /// The speeds a replay can run at.
 const SPEEDS: [f32; 4] = [1.0, 2.0, 4.0, 8.0];
 
@@ -72,10 +76,14 @@ pub(super) fn show(
     quiz: Res<QuizView>,
     canvas: Res<CanvasState>,
     roster: Res<Roster>,
-    settings: Res<GallerySettings>,
+    (settings, ui_state): (Res<GallerySettings>, Res<super::UiState>),
     time: Res<Time<Real>>,
     mut out: MessageWriter<ToServer<CanvasToServer>>,
 ) -> Result {
+    // The game's ranking comes first: the album waits until the leaderboard is closed.
+    if ui_state.podium_shown {
+        return Ok(());
+    }
     // A new album opens unless one is open.
     if quiz.album != album.entries && !album.open && !quiz.album.is_empty() {
         album.entries = quiz.album.clone();
@@ -134,17 +142,23 @@ pub(super) fn show(
         advance(ctx, player, time.delta());
     }
     let mut open = true;
+    // Over the board, never the players and the chat; as wide as the board allows (fewer
+    // columns, a smaller replay in a small window).
+    let board = ui_state.board.unwrap_or_else(|| ctx.content_rect());
+    let width = (board.width() - 24.0).clamp(THUMB_WIDTH as f32, ALBUM_WIDTH);
+    let height = (board.height() - 120.0).max(THUMB_WIDTH as f32);
     // It stays until closed, even into the next game: it can be folded and moved aside.
     egui::Window::new(RichText::new(t!("album-title")).strong())
         .open(&mut open)
         .collapsible(true)
         .resizable(false)
-        .default_width(700.0)
+        .max_width(width)
         .pivot(egui::Align2::CENTER_CENTER)
-        .default_pos(ctx.content_rect().center())
+        .default_pos(board.center())
+        .constrain_to(board)
         .show(ctx, |ui| match album.player.is_some() {
             true => player_view(ui, album, &roster.room, &settings),
-            false => grid(ui, album, &canvas),
+            false => grid(ui, album, &canvas, height),
         });
     album.open = open;
     Ok(())
@@ -155,73 +169,77 @@ fn colour_image(raster: &Raster) -> egui::ColorImage {
 }
 
 /// The grid of turns.
-fn grid(ui: &mut egui::Ui, album: &mut AlbumState, canvas: &CanvasState) {
+fn grid(ui: &mut egui::Ui, album: &mut AlbumState, canvas: &CanvasState, max_height: f32) {
     let mut picked = None;
-    egui::ScrollArea::vertical().max_height(460.0).show(ui, |ui| {
-        egui::Grid::new("album-grid")
-            .spacing([12.0, 12.0])
-            .show(ui, |ui| {
-                for (i, entry) in album.shown.iter().enumerate() {
-                    ui.vertical(|ui| {
-                        ui.set_width(THUMB_WIDTH as f32);
-                        let size = egui::vec2(THUMB_WIDTH as f32, (THUMB_WIDTH * 9 / 16) as f32);
-                        match album.thumbs.get(&entry.key) {
-                            Some(texture) => {
-                                let image =
-                                    egui::Image::new((texture.id(), size)).sense(egui::Sense::click());
-                                if ui.add(image).on_hover_text(t!("album-replay-hover")).clicked() {
-                                    picked = Some(entry.key);
-                                }
-                            }
-                            None => {
-                                let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
-                                ui.painter().rect_filled(rect, 2.0, theme::PAPER);
-                                let gave_up = album
-                                    .asked
-                                    .get(&entry.key)
-                                    .is_some_and(|&(_, asks)| asks >= MAX_ASKS);
-                                match gave_up {
-                                    true => {
-                                        let text = RichText::new(t!("album-no-longer-kept"))
-                                            .color(theme::MUTED_TEXT);
-                                        ui.put(rect, egui::Label::new(text));
-                                    }
-                                    false => {
-                                        ui.put(rect, egui::Spinner::new());
-                                    }
-                                }
-                            }
-                        }
-                        ui.label(RichText::new(&entry.word).strong().size(16.0));
-                        ui.label(t!("album-drawn-by", name = entry.drawer.clone()));
-                        let found = match entry.found.len() {
-                            0 => t!("album-nobody-found"),
-                            _ => t!("album-found-by", names = entry.found.join(", ")),
-                        };
-                        ui.label(RichText::new(found).weak());
-                        ui.horizontal(|ui| {
-                            if entry.likes > 0 {
-                                ui.label(format!("♥ {}", entry.likes));
-                            }
-                            match canvas.replays.get(entry.key) {
-                                Some([]) => {
-                                    ui.label(RichText::new(t!("album-nothing-drawn")).weak());
-                                }
-                                ready => {
-                                    let button = egui::Button::new(t!("album-replay"));
-                                    if ui.add_enabled(ready.is_some(), button).clicked() {
+    let columns =
+        (((ui.available_width() + GRID_GAP) / (THUMB_WIDTH as f32 + GRID_GAP)) as usize).clamp(1, 3);
+    egui::ScrollArea::vertical()
+        .max_height(max_height.min(460.0))
+        .show(ui, |ui| {
+            egui::Grid::new("album-grid")
+                .spacing([GRID_GAP, GRID_GAP])
+                .show(ui, |ui| {
+                    for (i, entry) in album.shown.iter().enumerate() {
+                        ui.vertical(|ui| {
+                            ui.set_width(THUMB_WIDTH as f32);
+                            let size = egui::vec2(THUMB_WIDTH as f32, (THUMB_WIDTH * 9 / 16) as f32);
+                            match album.thumbs.get(&entry.key) {
+                                Some(texture) => {
+                                    let image =
+                                        egui::Image::new((texture.id(), size)).sense(egui::Sense::click());
+                                    if ui.add(image).on_hover_text(t!("album-replay-hover")).clicked() {
                                         picked = Some(entry.key);
                                     }
                                 }
+                                None => {
+                                    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+                                    ui.painter().rect_filled(rect, 2.0, theme::PAPER);
+                                    let gave_up = album
+                                        .asked
+                                        .get(&entry.key)
+                                        .is_some_and(|&(_, asks)| asks >= MAX_ASKS);
+                                    match gave_up {
+                                        true => {
+                                            let text = RichText::new(t!("album-no-longer-kept"))
+                                                .color(theme::MUTED_TEXT);
+                                            ui.put(rect, egui::Label::new(text));
+                                        }
+                                        false => {
+                                            ui.put(rect, egui::Spinner::new());
+                                        }
+                                    }
+                                }
                             }
+                            ui.label(RichText::new(&entry.word).strong().size(16.0));
+                            ui.label(t!("album-drawn-by", name = entry.drawer.clone()));
+                            let found = match entry.found.len() {
+                                0 => t!("album-nobody-found"),
+                                _ => t!("album-found-by", names = entry.found.join(", ")),
+                            };
+                            ui.label(RichText::new(found).weak());
+                            ui.horizontal(|ui| {
+                                if entry.likes > 0 {
+                                    ui.label(format!("♥ {}", entry.likes));
+                                }
+                                match canvas.replays.get(entry.key) {
+                                    Some([]) => {
+                                        ui.label(RichText::new(t!("album-nothing-drawn")).weak());
+                                    }
+                                    ready => {
+                                        let button = egui::Button::new(t!("album-replay"));
+                                        if ui.add_enabled(ready.is_some(), button).clicked() {
+                                            picked = Some(entry.key);
+                                        }
+                                    }
+                                }
+                            });
                         });
-                    });
-                    if i % 3 == 2 {
-                        ui.end_row();
+                        if i % columns == columns - 1 {
+                            ui.end_row();
+                        }
                     }
-                }
-            });
-    });
+                });
+        });
     if let Some(key) = picked
         && let Some(ops) = canvas.replays.get(key)
     {
@@ -284,8 +302,8 @@ fn player_view(ui: &mut egui::Ui, album: &mut AlbumState, room: &str, settings: 
         ui.label(RichText::new(t!("album-cut-short")).weak());
     }
     if let Some(texture) = &player.texture {
-        let size = egui::vec2(PLAYER_WIDTH as f32, (PLAYER_WIDTH * 9 / 16) as f32);
-        ui.image((texture.id(), size));
+        let width = ui.available_width().min(PLAYER_WIDTH as f32);
+        ui.image((texture.id(), egui::vec2(width, width * 9.0 / 16.0)));
     }
     let length = player.replay.length_ms();
     let mut back = false;
@@ -314,11 +332,13 @@ fn player_view(ui: &mut egui::Ui, album: &mut AlbumState, room: &str, settings: 
         }
         let mut at = (player.at_ms / 1000.0) as f32;
         let slider = egui::Slider::new(&mut at, 0.0..=(length as f32 / 1000.0).max(0.1))
-            .suffix(" s")
+            .custom_formatter(|secs, _| clock(secs))
+            .custom_parser(parse_clock)
             .show_value(true);
         if ui.add(slider).changed() {
             player.at_ms = at as f64 * 1000.0;
         }
+        ui.label(format!("/ {}", clock(length as f64 / 1000.0)));
     });
     ui.horizontal(|ui| {
         if ui.button(t!("album-back")).clicked() {
@@ -411,4 +431,40 @@ fn save_to(settings: &GallerySettings, name: &str, png: &[u8]) -> Result<String,
     gallery::save(&folder, name, png)
         .map(|path| path.display().to_string())
         .map_err(|e| e.describe())
+}
+/// A time in a replay as a player reads it: minutes, seconds and tenths (`1:05.3`).
+fn clock(secs: f64) -> String {
+    let tenths = (secs.max(0.0) * 10.0).round() as u64;
+    format!("{}:{:02}.{}", tenths / 600, tenths / 10 % 60, tenths % 10)
+}
+
+/// A time typed into the replay's slider: `m:ss.s`, or seconds.
+fn parse_clock(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let secs = match text.split_once(':') {
+        Some((m, s)) => m.trim().parse::<u32>().ok()? as f64 * 60.0 + s.trim().parse::<f64>().ok()?,
+        None => text.parse::<f64>().ok()?,
+    };
+    (secs.is_finite() && secs >= 0.0).then_some(secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{clock, parse_clock};
+
+    #[test]
+    fn replay_times_read_as_minutes_seconds_and_tenths() {
+        assert_eq!(clock(3.5774), "0:03.6");
+        assert_eq!(clock(0.0), "0:00.0");
+        assert_eq!(clock(59.96), "1:00.0");
+        assert_eq!(clock(65.34), "1:05.3");
+        assert_eq!(clock(-1.0), "0:00.0");
+        assert_eq!(parse_clock("1:05.3"), Some(65.3));
+        assert_eq!(parse_clock(" 12.5 "), Some(12.5));
+        assert_eq!(parse_clock("x"), None);
+        assert_eq!(parse_clock("-3"), None);
+        for secs in [0.0, 3.6, 65.3, 125.0] {
+            assert_eq!(parse_clock(&clock(secs)), Some(secs));
+        }
+    }
 }

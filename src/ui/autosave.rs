@@ -29,7 +29,7 @@ pub(super) fn save_finished_drawings(
     {
         let name = roster.display_name(drawer);
         save.write(SaveCanvas {
-            name: gallery::file_name(&roster.room, None, name, &gallery::local_stamp()),
+            name: gallery::file_name(&roster.room, None, &name, &gallery::local_stamp()),
         });
     }
     *previous = state.pen;
@@ -47,7 +47,7 @@ pub(super) fn save_finished_turns(
         if settings.auto_save && !state.drawing.strokes().is_empty() {
             let name = roster.display_name(*drawer);
             save.write(SaveCanvas {
-                name: gallery::file_name(&roster.room, Some(word.as_str()), name, &gallery::local_stamp()),
+                name: gallery::file_name(&roster.room, Some(word.as_str()), &name, &gallery::local_stamp()),
             });
         }
     }

@@ -11,7 +11,7 @@ use crate::cli::DEFAULT_PORT;
 use crate::i18n::Describe;
 use crate::names::{MAX_NAME_CHARS, normalize_name};
 use crate::plugins::AppMode;
-use crate::plugins::rooms::{BrowseServer, Browsing, JoinServer, StopBrowsing};
+use crate::plugins::rooms::{BrowseServer, Browsing, JoinServer, StopBrowsing, means_lobby};
 use crate::t;
 use crate::theme;
 
@@ -82,7 +82,8 @@ pub(super) fn show(
     match action {
         Action::Join(room) => {
             let room = match room.as_deref().unwrap_or(&state.room).trim() {
-                "" => None,
+                // The lobby, by any of its names.
+                room if room.is_empty() || means_lobby(room) => None,
                 room => match normalize_name(room) {
                     Ok(room) => Some(room),
                     Err(e) => {
@@ -95,12 +96,12 @@ pub(super) fn show(
                 return Ok(());
             };
             memory.remembered.name.clone_from(&name);
-            memory.remembered.joined(RecentServer {
+            memory.save();
+            let recent = RecentServer {
                 address,
                 port: state.port.trim().to_owned(),
                 room: room.clone().unwrap_or_default(),
-            });
-            memory.save();
+            };
             let spectate = state.spectate;
             start_joining(
                 &mut state,
@@ -110,6 +111,8 @@ pub(super) fn show(
                 name,
                 (room, spectate),
             );
+            // Remembered once the server lets us in (`session::remember_joined`).
+            state.joining = Some(recent);
         }
         Action::Host => {
             let Some(port) = parse_port(&state.host_port) else {
@@ -199,6 +202,8 @@ fn parse_port(text: &str) -> Option<u16> {
     }
 }
 
+/// The height of the launcher's buttons.
+const BUTTON_HEIGHT: f32 = 30.0;
 /// The width of the launcher's text fields.
 pub(super) const FIELD_WIDTH: f32 = 300.0;
 
@@ -233,14 +238,37 @@ pub(super) fn submitted(response: egui::Response, ui: &egui::Ui) -> bool {
     response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))
 }
 
-fn name_fields(ui: &mut egui::Ui, state: &mut UiState) {
-    egui::Grid::new("name")
+/// A launcher section's grid of labels and fields. Every section's label column is as wide as
+/// the widest label of all of them, so the fields line up from one section to the next.
+fn fields_grid(id: &str, ui: &mut egui::Ui, add: impl FnOnce(&mut egui::Ui)) {
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let labels = [
+        "launcher-nickname",
+        "launcher-address",
+        "launcher-port",
+        "launcher-room",
+    ];
+    let widest = labels
+        .iter()
+        .map(|key| {
+            ui.painter()
+                .layout_no_wrap(crate::i18n::tr(key), font.clone(), egui::Color32::WHITE)
+                .size()
+                .x
+        })
+        .fold(0.0, f32::max);
+    egui::Grid::new(id)
         .num_columns(2)
         .spacing([12.0, 10.0])
-        .show(ui, |ui| {
-            nickname(ui, state);
-            ui.end_row();
-        });
+        .min_col_width(widest)
+        .show(ui, add);
+}
+
+fn name_fields(ui: &mut egui::Ui, state: &mut UiState) {
+    fields_grid("name", ui, |ui| {
+        nickname(ui, state);
+        ui.end_row();
+    });
 }
 
 /// The nickname's label and field (the launcher's and the room list's).
@@ -257,42 +285,39 @@ pub(super) fn nickname(ui: &mut egui::Ui, state: &mut UiState) {
 /// Address, port and room, and the Connect and Rooms buttons. Returns what the player asked.
 fn join_fields(ui: &mut egui::Ui, state: &mut UiState) -> Option<Action> {
     let mut join = false;
-    egui::Grid::new("join")
-        .num_columns(2)
-        .spacing([12.0, 10.0])
-        .show(ui, |ui| {
-            ui.label(t!("launcher-address"));
-            let r = ui.add(
-                egui::TextEdit::singleline(&mut state.address)
-                    .desired_width(FIELD_WIDTH)
-                    .hint_text(t!("launcher-address-hint")),
-            );
-            if submitted(r, ui) {
-                join = true;
-            }
-            ui.end_row();
-            ui.label(t!("launcher-port"));
-            let r = ui.add(
-                egui::TextEdit::singleline(&mut state.port)
-                    .desired_width(80.0)
-                    .hint_text(DEFAULT_PORT.to_string()),
-            );
-            if submitted(r, ui) {
-                join = true;
-            }
-            ui.end_row();
-            ui.label(t!("launcher-room"));
-            let r = ui.add(
-                egui::TextEdit::singleline(&mut state.room)
-                    .char_limit(MAX_NAME_CHARS)
-                    .desired_width(FIELD_WIDTH)
-                    .hint_text(t!("launcher-room-hint")),
-            );
-            if submitted(r, ui) {
-                join = true;
-            }
-            ui.end_row();
-        });
+    fields_grid("join", ui, |ui| {
+        ui.label(t!("launcher-address"));
+        let r = ui.add(
+            egui::TextEdit::singleline(&mut state.address)
+                .desired_width(FIELD_WIDTH)
+                .hint_text(t!("launcher-address-hint")),
+        );
+        if submitted(r, ui) {
+            join = true;
+        }
+        ui.end_row();
+        ui.label(t!("launcher-port"));
+        let r = ui.add(
+            egui::TextEdit::singleline(&mut state.port)
+                .desired_width(80.0)
+                .hint_text(DEFAULT_PORT.to_string()),
+        );
+        if submitted(r, ui) {
+            join = true;
+        }
+        ui.end_row();
+        ui.label(t!("launcher-room"));
+        let r = ui.add(
+            egui::TextEdit::singleline(&mut state.room)
+                .char_limit(MAX_NAME_CHARS)
+                .desired_width(FIELD_WIDTH)
+                .hint_text(t!("launcher-room-hint")),
+        );
+        if submitted(r, ui) {
+            join = true;
+        }
+        ui.end_row();
+    });
     ui.checkbox(&mut state.spectate, t!("launcher-watch-only"));
     ui.add_space(4.0);
     let mut browse = false;
@@ -337,22 +362,29 @@ fn recent_servers<'a>(ui: &mut egui::Ui, recent: &'a [RecentServer]) -> Option<&
 /// The port to host on and the Host button. Returns whether the player asked to host.
 fn host_fields(ui: &mut egui::Ui, state: &mut UiState) -> bool {
     let mut host = false;
-    ui.horizontal(|ui| {
-        ui.label(t!("launcher-port"));
-        let r = ui.add(
-            egui::TextEdit::singleline(&mut state.host_port)
-                .desired_width(80.0)
-                .hint_text(DEFAULT_PORT.to_string()),
-        );
-        if submitted(r, ui) {
-            host = true;
-        }
-        if ui
-            .add_sized([120.0, 30.0], egui::Button::new(t!("launcher-host")))
-            .clicked()
-        {
-            host = true;
-        }
+    fields_grid("host", ui, |ui| {
+        // The label, the field and the (taller) button centred on one line.
+        let centred = egui::Layout::left_to_right(egui::Align::Center);
+        ui.allocate_ui_with_layout(egui::vec2(0.0, BUTTON_HEIGHT), centred, |ui| {
+            ui.label(t!("launcher-port"))
+        });
+        ui.allocate_ui_with_layout(egui::vec2(FIELD_WIDTH, BUTTON_HEIGHT), centred, |ui| {
+            let r = ui.add(
+                egui::TextEdit::singleline(&mut state.host_port)
+                    .desired_width(80.0)
+                    .hint_text(DEFAULT_PORT.to_string()),
+            );
+            if submitted(r, ui) {
+                host = true;
+            }
+            if ui
+                .add_sized([120.0, BUTTON_HEIGHT], egui::Button::new(t!("launcher-host")))
+                .clicked()
+            {
+                host = true;
+            }
+        });
+        ui.end_row();
     });
     ui.label(RichText::new(t!("launcher-host-note")).weak());
     host

@@ -20,7 +20,7 @@ use crate::plugins::quiz::ui as quiz_ui;
 use crate::plugins::quiz::{QuizToServer, QuizView};
 use crate::plugins::rooms::{
     CancelReconnect, KickReason, ModerationRequest, PlayerInfo, Reconnecting, Rejoin, RoleRequest, Roster,
-    ServerClosing,
+    ServerClosing, room_label,
 };
 use crate::t;
 use crate::theme;
@@ -94,6 +94,8 @@ pub(super) fn show(
             canvas_ui::board(ui, state.canvas_texture, &view.canvas, holding, &mut input)
         })
         .inner;
+    state.board = Some(board);
+    state.podium_shown = false;
     if facts.connected {
         game_windows(ctx, &mut state, &view, &mut act, board, facts);
     }
@@ -182,7 +184,7 @@ fn top_bar_left(ui: &mut egui::Ui, state: &UiState, view: &RoomView, facts: Fact
     ui.label(RichText::new("캐치마인드").strong().size(20.0));
     ui.separator();
     if facts.connected {
-        ui.label(t!("room-name", room = view.roster.room.clone()));
+        ui.label(t!("room-name", room = room_label(&view.roster.room)));
         ui.separator();
         let players = view.roster.players.iter().filter(|p| !p.spectator).count() as u64;
         ui.label(t!(
@@ -227,7 +229,7 @@ fn side_panel(
                     ui,
                     &view.quiz,
                     &view.roster,
-                    &mut state.quiz_settings,
+                    (&mut state.quiz_settings, &mut state.pack_picked),
                     &mut state.room_words_text,
                 )
             {
@@ -291,12 +293,17 @@ fn game_windows(
     if let Some(pick) = quiz_ui::choose(ctx, &view.quiz, view.roster.me, facts.now) {
         act.quiz.write(ToServer(pick));
     }
+    state.podium_shown = false;
     if !facts.in_game
         && !state.podium_closed
         && let Some((early, standings)) = &view.quiz.last_game
-        && quiz_ui::podium(ctx, *early, standings, view.roster.me)
     {
-        state.podium_closed = true;
+        // The ranking first: the game's album waits until it is closed (`album::show`).
+        let album_next = !view.quiz.album.is_empty();
+        state.podium_shown = true;
+        if quiz_ui::podium(ctx, board, (*early, standings), view.roster.me, album_next) {
+            state.podium_closed = true;
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use super::UiState;
 use super::launcher::{Action, FIELD_WIDTH, nickname, submitted};
 use crate::i18n::Describe;
 use crate::names::MAX_NAME_CHARS;
-use crate::plugins::rooms::{RoomBrowser, RoomListing};
+use crate::plugins::rooms::{RoomBrowser, RoomListing, room_label};
 use crate::t;
 use crate::theme;
 
@@ -150,7 +150,7 @@ fn table(ui: &mut egui::Ui, rooms: &[RoomListing], spectate: bool) -> Option<Str
                         ui.scope(|ui| {
                             ui.set_min_width(NAME_WIDTH);
                             ui.set_max_width(NAME_WIDTH);
-                            ui.add(egui::Label::new(&room.name).truncate());
+                            ui.add(egui::Label::new(room_label(&room.name)).truncate());
                         });
                         let full = room.players >= room.capacity;
                         let mut count = format!("{}/{}", room.players, room.capacity);

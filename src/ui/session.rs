@@ -10,8 +10,9 @@ use crate::app::{HostedServer, ServerOptions};
 use crate::cli::DEFAULT_PORT;
 use crate::i18n::Describe;
 use crate::plugins::AppMode;
+use crate::plugins::net::FromServer;
 use crate::plugins::net::{LeaveRequested, Listen, NetServer, ServerError, with_default_port};
-use crate::plugins::rooms::{JoinRequest, JoinServer, SessionEnded};
+use crate::plugins::rooms::{JoinRequest, JoinServer, SessionEnded, Welcome};
 
 #[derive(Resource)]
 pub(super) struct HostOptions(pub(super) ServerOptions);
@@ -81,6 +82,7 @@ pub(super) fn start_hosting(
         .collect();
     state.server_addr = format!("127.0.0.1:{port}");
     state.ended = None;
+    state.joining = None;
     connect.write(JoinServer {
         addr: state.server_addr.clone(),
         join: join_request(name, None, Some(hosted.token), false),
@@ -100,6 +102,7 @@ pub(super) fn start_joining(
     state.server_addr = with_default_port(addr, DEFAULT_PORT);
     state.reachable.clear();
     state.ended = None;
+    state.joining = None;
     connect.write(JoinServer {
         addr: state.server_addr.clone(),
         join: join_request(name, room, None, spectate),
@@ -139,6 +142,21 @@ pub(super) fn note_connection_end(mut ended: MessageReader<SessionEnded>, mut st
         state.ended = Some((title, error.describe()));
         state.rename = error.name_refused().then(|| state.name.clone());
         state.rename_error = None;
+    }
+}
+
+/// The launcher's server goes first among the recent ones once it let the player in: a server
+/// that could not be reached, or refused the join, is not remembered.
+pub(super) fn remember_joined(
+    mut welcomes: MessageReader<FromServer<Welcome>>,
+    mut state: ResMut<UiState>,
+    mut memory: ResMut<super::memory::LauncherMemory>,
+) {
+    if welcomes.read().last().is_some()
+        && let Some(server) = state.joining.take()
+    {
+        memory.remembered.joined(server);
+        memory.save();
     }
 }
 

@@ -14,7 +14,7 @@ use crate::plugins::canvas::render::CanvasImage;
 use crate::plugins::net::NetWaker;
 use crate::plugins::quiz::QuizView;
 use crate::plugins::quiz::ui::{BANNER_TIME, banner_text};
-use crate::plugins::rooms::Roster;
+use crate::plugins::rooms::{Roster, room_label};
 
 /// The window's camera carries the UI. Named explicitly: left to itself, bevy_egui would
 /// pick whichever camera came first, and that may be the canvas camera.
@@ -88,7 +88,7 @@ pub(super) fn update_title(
             let (text, _) = banner_text(&flash.expect("checked").1);
             format!("★ {text} ★")
         }
-        (Some(name), _) => format!("{TITLE} — {name} @ {}", roster.room),
+        (Some(name), _) => format!("{TITLE} — {name} @ {}", room_label(&roster.room)),
     };
     for mut window in &mut windows {
         if window.title != title {

@@ -162,7 +162,7 @@ fn pen_status(
     }
     if roster.spectating() {
         match state.pen.map(|holder| roster.display_name(holder)) {
-            Some(name) => ui.label(t!("canvas-is-drawing", name = name.to_owned())),
+            Some(name) => ui.label(t!("canvas-is-drawing", name = name)),
             None if in_game => ui.label(t!("canvas-between-turns")),
             None => ui.label(t!("canvas-nobody-drawing")),
         };
@@ -175,7 +175,7 @@ fn pen_status(
         }
         Some(holder) if in_game => {
             let name = roster.display_name(holder);
-            ui.label(t!("canvas-is-drawing", name = name.to_owned()));
+            ui.label(t!("canvas-is-drawing", name = name));
         }
         None if in_game => {
             ui.label(t!("canvas-between-turns"));
@@ -188,7 +188,7 @@ fn pen_status(
         }
         Some(holder) => {
             let name = roster.display_name(holder);
-            ui.label(t!("canvas-is-drawing", name = name.to_owned()));
+            ui.label(t!("canvas-is-drawing", name = name));
             if ui
                 .button(t!("canvas-take"))
                 .on_hover_text(t!("canvas-take-hover"))

@@ -9,7 +9,7 @@ use crate::i18n::Describe;
 use crate::id::ClientId;
 use crate::plugins::LogicSystems;
 use crate::plugins::net::FromServer;
-use crate::plugins::rooms::{NewSession, RoleReply, RoomUpdate, Roster, SessionEnded, Welcome};
+use crate::plugins::rooms::{NewSession, RoleReply, RoomUpdate, Roster, SessionEnded, Welcome, room_label};
 use crate::t;
 
 pub(super) fn plugin(app: &mut App) {
@@ -123,13 +123,13 @@ fn collect_chat(
         // The history that follows a resumed welcome is merged, not shown again.
         *resumed = welcome.resumed;
         if welcome.resumed {
-            log.notice(t!("chat-reconnected", room = welcome.room.clone()));
+            log.notice(t!("chat-reconnected", room = room_label(&welcome.room)));
             continue;
         }
         log.entries.clear();
         let watching = welcome.players.iter().any(|p| p.id == welcome.you && p.spectator);
         if watching {
-            log.notice(t!("chat-watching-room", room = welcome.room.clone()));
+            log.notice(t!("chat-watching-room", room = room_label(&welcome.room)));
             continue;
         }
         let playing = welcome.players.iter().filter(|p| !p.spectator).count();
@@ -137,7 +137,7 @@ fn collect_chat(
         let watching = (welcome.players.len() - playing) as u64;
         log.notice(t!(
             "chat-joined-room",
-            room = welcome.room.clone(),
+            room = room_label(&welcome.room),
             others = others as u64,
             watching = watching
         ));
@@ -180,8 +180,8 @@ fn collect_chat(
     }
     for FromServer(update) in updates.read() {
         match update {
-            RoomUpdate::Away(id) => log.notice(t!("chat-away", name = roster.display_name(*id).to_owned())),
-            RoomUpdate::Back(id) => log.notice(t!("chat-back", name = roster.display_name(*id).to_owned())),
+            RoomUpdate::Away(id) => log.notice(t!("chat-away", name = roster.display_name(*id))),
+            RoomUpdate::Back(id) => log.notice(t!("chat-back", name = roster.display_name(*id))),
             // This client's own kick is told when its session ends (its roster may be gone).
             RoomUpdate::Kicked { id, name, by } if roster.me.is_some_and(|me| me != *id) => {
                 log.notice(t!("chat-kicked", name = name.clone(), by = by.describe()))
@@ -193,8 +193,8 @@ fn collect_chat(
                 needed,
             } => log.notice(t!(
                 "chat-kick-vote",
-                voter = roster.display_name(*voter).to_owned(),
-                target = roster.display_name(*target).to_owned(),
+                voter = roster.display_name(*voter),
+                target = roster.display_name(*target),
                 votes = *votes,
                 needed = *needed
             )),
@@ -203,7 +203,7 @@ fn collect_chat(
                 last_turn_secs,
             } => log.notice(closing_notice(*restart, *last_turn_secs)),
             RoomUpdate::Role { id, spectator } => log.notice(role_notice(
-                roster.display_name(*id),
+                &roster.display_name(*id),
                 roster.me == Some(*id),
                 *spectator,
             )),

@@ -171,9 +171,9 @@ fn follow_game(
             }
             QuizToClient::RoomWords { count } => {
                 view.room_words = *count;
-                let name = roster.host.map_or(t!("quiz-the-host-capital"), |id| {
-                    roster.display_name(id).to_owned()
-                });
+                let name = roster
+                    .host
+                    .map_or(t!("quiz-the-host-capital"), |id| roster.display_name(id));
                 out.notice(match count {
                     0 => t!("quiz-room-words-cleared", name = name),
                     n => t!("quiz-room-words-given", name = name, count = *n),
@@ -186,7 +186,7 @@ fn follow_game(
                 }
                 let drawing = view.game.as_ref().map(|g| g.phase.drawer());
                 if drawing.is_some() && drawing == roster.me {
-                    out.notice(t!("quiz-likes-yours", name = roster.display_name(*by).to_owned()));
+                    out.notice(t!("quiz-likes-yours", name = roster.display_name(*by)));
                 }
             }
             QuizToClient::TimeCut { ms_left } => {
@@ -231,11 +231,10 @@ fn on_state(view: &mut QuizView, state: &GameView, roster: &Roster, now: Duratio
             if Some(*drawer) == roster.me {
                 view.banner(now, Banner::YourTurn);
             }
-            let name = roster.display_name(*drawer);
             out.notice(t!(
                 "quiz-round-choosing",
                 round = state.round,
-                name = name.to_owned()
+                name = roster.display_name(*drawer)
             ));
         }
         // A turn this player watched ended (not one they joined at its reveal).

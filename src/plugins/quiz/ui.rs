@@ -75,7 +75,7 @@ pub fn top_bar(ui: &mut egui::Ui, view: &QuizView, roster: &Roster, now: Duratio
         }
         PhaseView::Choosing { .. } => {
             let who = roster.display_name(drawer);
-            let text = RichText::new(t!("quiz-choosing", who = who.to_owned())).size(18.0);
+            let text = RichText::new(t!("quiz-choosing", who = who)).size(18.0);
             ui.add(egui::Label::new(text).truncate());
         }
         PhaseView::Drawing { word: Some(word), .. } if Some(drawer) == me => {
@@ -99,12 +99,13 @@ pub fn top_bar(ui: &mut egui::Ui, view: &QuizView, roster: &Roster, now: Duratio
     }
 }
 
-/// The lobby section: the host's settings and start button, or who will start.
+/// The lobby section: the host's settings and start button, or who will start. Until the host
+/// picks a word pack (`pack_picked`), the pack is the interface language's.
 pub fn lobby(
     ui: &mut egui::Ui,
     view: &QuizView,
     roster: &Roster,
-    settings: &mut Settings,
+    (settings, pack_picked): (&mut Settings, &mut bool),
     words_text: &mut String,
 ) -> Option<QuizToServer> {
     if view.game.is_some() {
@@ -114,10 +115,15 @@ pub fn lobby(
     ui.label(RichText::new(t!("quiz-game")).strong());
     let host = roster.host;
     if host.is_none() || host != roster.me {
-        let who = host.map_or(t!("quiz-the-host"), |id| roster.display_name(id).to_owned());
+        let who = host.map_or(t!("quiz-the-host"), |id| roster.display_name(id));
         ui.label(t!("quiz-waiting-host", who = who));
         return None;
     }
+    let default_pack = Pack::of_lang(crate::i18n::current());
+    if !*pack_picked {
+        settings.pack = default_pack;
+    }
+    let pack_before = settings.pack;
     egui::Grid::new("game-settings")
         .num_columns(2)
         .spacing([8.0, 4.0])
@@ -152,11 +158,12 @@ pub fn lobby(
                     ui.selectable_value(&mut settings.pack, Pack::Custom, t!("quiz-pack-custom"))
                         .on_hover_text(t!("quiz-custom-hover", count = view.custom_words));
                 } else if settings.pack == Pack::Custom {
-                    settings.pack = Pack::Korean;
+                    settings.pack = default_pack;
                 }
             });
             ui.end_row();
         });
+    *pack_picked |= settings.pack != pack_before;
     if let Some(text) = room_words_editor(ui, view.room_words, words_text) {
         request = Some(QuizToServer::RoomWords(text));
     }
@@ -328,7 +335,7 @@ pub fn overlays(ctx: &egui::Context, board: egui::Rect, view: &QuizView, roster:
             PhaseView::Choosing { drawer, .. } if Some(*drawer) != roster.me => {
                 card(ctx, "choosing", board.center(), Align2::CENTER_CENTER, |ui| {
                     let who = roster.display_name(*drawer);
-                    ui.label(RichText::new(t!("quiz-choosing", who = who.to_owned())).size(22.0));
+                    ui.label(RichText::new(t!("quiz-choosing", who = who)).size(22.0));
                 });
             }
             PhaseView::Reveal {
@@ -435,8 +442,15 @@ fn card(ctx: &egui::Context, id: &str, at: egui::Pos2, pivot: Align2, body: impl
         });
 }
 
-/// The final leaderboard; returns whether the player closed it.
-pub fn podium(ctx: &egui::Context, early: bool, standings: &[Standing], me: Option<ClientId>) -> bool {
+/// The last game's leaderboard, centred on the board. Returns whether the player closed it: with
+/// `album_next`, its button says the game's album comes next (it waits until this closes).
+pub fn podium(
+    ctx: &egui::Context,
+    board: egui::Rect,
+    (early, standings): (bool, &[Standing]),
+    me: Option<ClientId>,
+    album_next: bool,
+) -> bool {
     let mut close = false;
     egui::Window::new(if early {
         t!("quiz-over-early-title")
@@ -445,7 +459,9 @@ pub fn podium(ctx: &egui::Context, early: bool, standings: &[Standing], me: Opti
     })
     .collapsible(false)
     .resizable(false)
-    .anchor(Align2::CENTER_CENTER, [0.0, 0.0])
+    .pivot(Align2::CENTER_CENTER)
+    .fixed_pos(board.center())
+    .constrain_to(board)
     .show(ctx, |ui| {
         ui.vertical_centered(|ui| {
             if early {
@@ -484,7 +500,11 @@ pub fn podium(ctx: &egui::Context, early: bool, standings: &[Standing], me: Opti
                     }
                 });
             ui.add_space(8.0);
-            if ui.button(t!("quiz-close")).clicked() {
+            let label = match album_next {
+                true => t!("quiz-see-album"),
+                false => t!("quiz-close"),
+            };
+            if ui.button(RichText::new(label).size(16.0)).clicked() {
                 close = true;
             }
         });

@@ -38,6 +38,16 @@ pub enum Pack {
     Custom,
 }
 
+impl Pack {
+    /// The built-in pack in an interface language: what a host is offered until they pick one.
+    pub fn of_lang(lang: crate::i18n::Lang) -> Pack {
+        match lang {
+            crate::i18n::Lang::Ko => Pack::Korean,
+            crate::i18n::Lang::En => Pack::English,
+        }
+    }
+}
+
 pub fn builtin(pack: Pack) -> Vec<String> {
     let text = match pack {
         Pack::Korean | Pack::Custom => KOREAN,

@@ -5,10 +5,12 @@ use bevy::prelude::*;
 
 use std::time::Duration;
 
+use super::rules::LOBBY;
 use super::wire::{
     JoinRequest, ListRooms, PlayerInfo, Rejection, RoleReply, RoomList, RoomUpdate, SessionToken, Welcome,
 };
 use crate::id::ClientId;
+use crate::names::name_key;
 use crate::plugins::LogicSystems;
 use crate::plugins::net::{
     ClientState, CloseReason, ConnectRequested, ConnectionEnded, ConnectionError, ConnectionReady,
@@ -237,10 +239,32 @@ impl Roster {
             .is_some_and(|p| p.spectator)
     }
 
-    /// The player's name, or "someone" for a player no longer (or not yet) in the room.
-    pub fn display_name(&self, id: ClientId) -> &str {
-        self.name_of(id).unwrap_or("someone")
+    /// The player's name, or "someone" (in the reader's language) for a player no longer (or
+    /// not yet) in the room.
+    pub fn display_name(&self, id: ClientId) -> String {
+        self.name_of(id)
+            .map_or_else(|| crate::t!("someone"), str::to_owned)
     }
+}
+
+/// A room's name as a player reads it: the lobby ([`LOBBY`] on the wire) in the reader's
+/// language, any other room as it is named.
+pub fn room_label(name: &str) -> String {
+    match name_key(name) == name_key(LOBBY) {
+        true => crate::t!("lobby"),
+        false => name.to_owned(),
+    }
+}
+
+/// Whether a room name a player typed means the lobby: its wire name, or its name in any of
+/// the interface's languages (so "로비" typed in the launcher goes to the lobby, not to a new
+/// room of that name).
+pub fn means_lobby(typed: &str) -> bool {
+    let key = name_key(typed);
+    key == name_key(LOBBY)
+        || crate::i18n::Lang::ALL
+            .iter()
+            .any(|&lang| key == name_key(&crate::i18n::tr_args_in(lang, "lobby", &[])))
 }
 
 fn connect_to_browse(
@@ -567,5 +591,31 @@ impl crate::i18n::Describe for SessionEnded {
             Some(why) => crate::t!("err-refused-you", why = why.describe()),
             None => self.error.describe(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{Lang, in_lang};
+
+    #[test]
+    fn the_lobby_is_named_in_the_readers_language_and_found_by_any_of_its_names() {
+        assert_eq!(in_lang(Lang::Ko, || room_label("lobby")), "로비");
+        assert_eq!(in_lang(Lang::Ko, || room_label("Lobby")), "로비");
+        assert_eq!(in_lang(Lang::En, || room_label("lobby")), "lobby");
+        assert_eq!(in_lang(Lang::Ko, || room_label("den")), "den");
+        for typed in ["lobby", "LOBBY", "로비", " 로비"] {
+            assert!(means_lobby(typed.trim()), "{typed}");
+        }
+        assert!(!means_lobby("den"));
+        assert!(!means_lobby("로비2"));
+    }
+
+    #[test]
+    fn a_player_not_in_the_room_is_someone_in_the_readers_language() {
+        let roster = Roster::default();
+        assert_eq!(in_lang(Lang::Ko, || roster.display_name(ClientId(9))), "누군가");
+        assert_eq!(in_lang(Lang::En, || roster.display_name(ClientId(9))), "someone");
     }
 }

@@ -9,6 +9,9 @@ use bevy::prelude::{Component, Resource};
 use super::wire::{PlayerInfo, Rejection};
 use crate::id::ClientId;
 use crate::names::{self, name_key};
+/// The default room's name on the wire (players read it in their language: `room_label`).
+pub const LOBBY: &str = "lobby";
+
 /// Server-wide room limits.
 #[derive(Resource, Clone, Debug)]
 pub struct RoomConfig {
@@ -32,7 +35,7 @@ pub const DEFAULT_SPECTATORS: u16 = 8;
 impl Default for RoomConfig {
     fn default() -> Self {
         Self {
-            default_room: "lobby".into(),
+            default_room: LOBBY.into(),
             room_size: 12,
             max_rooms: 256,
             join_timeout: Duration::from_secs(10),
