@@ -145,11 +145,15 @@ pub struct Cli {
     #[cfg_attr(not(feature = "client"), arg(hide = true))]
     pub window_pos: Option<(i32, i32)>,
 
-    /// Window size, as WIDTHxHEIGHT (default 1280x800).
+    /// Window size, as WIDTHxHEIGHT (default 1280x800, at least 960x600).
     #[arg(long, value_name = "WxH", value_parser = parse_size, help_heading = "Window")]
     #[cfg_attr(not(feature = "client"), arg(hide = true))]
     pub window_size: Option<(u32, u32)>,
 }
+
+/// The smallest window the game's screens are laid out for (the room screen's tool and side
+/// columns with a board between them); the window cannot be made smaller.
+pub const MIN_WINDOW_SIZE: (u32, u32) = (960, 600);
 
 /// The window's size when `--window-size` is not given.
 pub const DEFAULT_WINDOW_SIZE: (u32, u32) = (1280, 800);
@@ -195,8 +199,9 @@ fn parse_size(text: &str) -> Result<(u32, u32), String> {
     let (w, h) = text.split_once(['x', 'X']).ok_or("expected WIDTHxHEIGHT")?;
     let w: u32 = w.trim().parse().map_err(|_| format!("bad width {w:?}"))?;
     let h: u32 = h.trim().parse().map_err(|_| format!("bad height {h:?}"))?;
-    if !(320..=8192).contains(&w) || !(240..=8192).contains(&h) {
-        return Err("window size out of range".into());
+    let (min_w, min_h) = MIN_WINDOW_SIZE;
+    if !(min_w..=8192).contains(&w) || !(min_h..=8192).contains(&h) {
+        return Err(format!("window size out of range: at least {min_w}x{min_h}"));
     }
     Ok((w, h))
 }
@@ -227,10 +232,10 @@ mod tests {
             Cli::try_parse_from(["game", "--client", "10.0.0.5", "--name", "철수", "--room", "방1"]).unwrap();
         assert_eq!(cli.client.as_deref(), Some("10.0.0.5"));
         assert_eq!(cli.room.as_deref(), Some("방1"));
-        let cli = Cli::try_parse_from(["game", "--window-pos", "10,20", "--window-size", "800x600"]).unwrap();
+        let cli = Cli::try_parse_from(["game", "--window-pos", "10,20", "--window-size", "960x600"]).unwrap();
         assert_eq!(
             (cli.window_pos, cli.window_size),
-            (Some((10, 20)), Some((800, 600)))
+            (Some((10, 20)), Some((960, 600)))
         );
     }
 
@@ -238,6 +243,8 @@ mod tests {
     fn rejects_contradictions() {
         assert!(Cli::try_parse_from(["game", "--server", "--client", "x"]).is_err());
         assert!(Cli::try_parse_from(["game", "--headless"]).is_err());
+        // Smaller than the screens are laid out for.
+        assert!(Cli::try_parse_from(["game", "--window-size", "800x600"]).is_err());
         assert!(Cli::try_parse_from(["game", "--server", "--room-size", "1"]).is_err());
     }
 
@@ -298,7 +305,7 @@ mod tests {
             "--name",
             "x",
             "--window-size",
-            "800x600",
+            "960x600",
         ])
         .unwrap();
         assert_eq!(cli.headless_misfits(), ["--name", "--window-size"]);

@@ -166,6 +166,11 @@ fn primary_window(window: &WindowOptions) -> Window {
     Window {
         title: TITLE.into(),
         resolution: WindowResolution::from(window.size),
+        resize_constraints: bevy::window::WindowResizeConstraints {
+            min_width: crate::cli::MIN_WINDOW_SIZE.0 as f32,
+            min_height: crate::cli::MIN_WINDOW_SIZE.1 as f32,
+            ..default()
+        },
         position: match window.position {
             Some((x, y)) => WindowPosition::At(IVec2::new(x, y)),
             None => WindowPosition::Automatic,
@@ -240,8 +245,8 @@ pub(crate) struct UiState {
     pub podium_closed: bool,
     /// The last game's leaderboard is on screen (windows that would cover it wait).
     pub podium_shown: bool,
-    /// Where the board is on screen this frame (the album stays over it).
-    pub board: Option<bevy_egui::egui::Rect>,
+    /// The room screen's middle column (the board) this frame: the album stays over it.
+    pub middle: Option<bevy_egui::egui::Rect>,
 }
 
 /// A full-window `Ui` for panels to be shown in (egui 0.36 panels live inside a `Ui`).

@@ -212,7 +212,7 @@ quiz-ended-early-note = Fewer than two players were left; the scores so far:
 quiz-left-mark = (left)
 quiz-points = { $points } pts
 quiz-close = Close
-quiz-see-album = The drawings ▸
+quiz-see-album = The drawings ▶
 
 ## Chat notices
 chat-while-away = While you were away:

@@ -212,7 +212,7 @@ quiz-ended-early-note = 남은 플레이어가 두 명보다 적습니다. 지�
 quiz-left-mark = (나감)
 quiz-points = { $points }점
 quiz-close = 닫기
-quiz-see-album = 이번 게임 그림 ▸
+quiz-see-album = 이번 게임 그림 ▶
 
 ## 채팅 알림
 chat-while-away = 자리를 비운 동안:

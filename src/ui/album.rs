@@ -16,16 +16,16 @@ use crate::plugins::canvas::render::GallerySettings;
 use crate::plugins::canvas::{CanvasState, CanvasToServer, gallery};
 use crate::plugins::net::ToServer;
 use crate::plugins::quiz::{AlbumEntry, QuizView};
-use crate::plugins::rooms::Roster;
+use crate::plugins::rooms::{NewSession, Roster};
 use crate::t;
 use crate::theme;
 
 /// Thumbnails' width in pixels.
 const THUMB_WIDTH: usize = 200;
+/// The narrowest a thumbnail is shown (in a small window, to keep two to a row).
+const MIN_THUMB_WIDTH: f32 = 150.0;
 /// The replay's width in pixels.
 const PLAYER_WIDTH: usize = 640;
-/// The album's widest (three thumbnails to a row).
-const ALBUM_WIDTH: f32 = 3.0 * THUMB_WIDTH as f32 + 2.0 * GRID_GAP;
 /// The gap between thumbnails.
 const GRID_GAP: f32 = 12.0;
 /// The speeds a replay can run at.
@@ -79,7 +79,12 @@ pub(super) fn show(
     (settings, ui_state): (Res<GallerySettings>, Res<super::UiState>),
     time: Res<Time<Real>>,
     mut out: MessageWriter<ToServer<CanvasToServer>>,
+    mut new_session: MessageReader<NewSession>,
 ) -> Result {
+    // The last session's album is not this one's (its recordings went with it).
+    if new_session.read().last().is_some() {
+        *album = AlbumState::default();
+    }
     // The game's ranking comes first: the album waits until the leaderboard is closed.
     if ui_state.podium_shown {
         return Ok(());
@@ -144,21 +149,28 @@ pub(super) fn show(
     let mut open = true;
     // Over the board, never the players and the chat; as wide as the board allows (fewer
     // columns, a smaller replay in a small window).
-    let board = ui_state.board.unwrap_or_else(|| ctx.content_rect());
-    let width = (board.width() - 24.0).clamp(THUMB_WIDTH as f32, ALBUM_WIDTH);
-    let height = (board.height() - 120.0).max(THUMB_WIDTH as f32);
+    let middle = ui_state.middle.unwrap_or_else(|| ctx.content_rect());
+    let room = (middle.width() - 40.0).max(MIN_THUMB_WIDTH);
+    let columns = ((room + GRID_GAP) / (MIN_THUMB_WIDTH + GRID_GAP)).clamp(1.0, 3.0) as usize;
+    let thumb = ((room - GRID_GAP * (columns - 1) as f32) / columns as f32).min(THUMB_WIDTH as f32);
+    let width = match album.player.is_some() {
+        true => room.min(PLAYER_WIDTH as f32),
+        false => columns as f32 * (thumb + GRID_GAP) - GRID_GAP,
+    };
+    let height = (middle.height() - 140.0).max(THUMB_WIDTH as f32);
     // It stays until closed, even into the next game: it can be folded and moved aside.
     egui::Window::new(RichText::new(t!("album-title")).strong())
         .open(&mut open)
         .collapsible(true)
         .resizable(false)
+        .min_width(width)
         .max_width(width)
         .pivot(egui::Align2::CENTER_CENTER)
-        .default_pos(board.center())
-        .constrain_to(board)
+        .default_pos(middle.center())
+        .constrain_to(middle)
         .show(ctx, |ui| match album.player.is_some() {
             true => player_view(ui, album, &roster.room, &settings),
-            false => grid(ui, album, &canvas, height),
+            false => grid(ui, album, &canvas, (columns, thumb, height)),
         });
     album.open = open;
     Ok(())
@@ -168,11 +180,14 @@ fn colour_image(raster: &Raster) -> egui::ColorImage {
     egui::ColorImage::from_rgba_unmultiplied([raster.width, raster.height], &raster.rgba)
 }
 
-/// The grid of turns.
-fn grid(ui: &mut egui::Ui, album: &mut AlbumState, canvas: &CanvasState, max_height: f32) {
+/// The grid of turns, `columns` to a row `thumb` wide, scrolling past `max_height`.
+fn grid(
+    ui: &mut egui::Ui,
+    album: &mut AlbumState,
+    canvas: &CanvasState,
+    (columns, thumb, max_height): (usize, f32, f32),
+) {
     let mut picked = None;
-    let columns =
-        (((ui.available_width() + GRID_GAP) / (THUMB_WIDTH as f32 + GRID_GAP)) as usize).clamp(1, 3);
     egui::ScrollArea::vertical()
         .max_height(max_height.min(460.0))
         .show(ui, |ui| {
@@ -181,8 +196,8 @@ fn grid(ui: &mut egui::Ui, album: &mut AlbumState, canvas: &CanvasState, max_hei
                 .show(ui, |ui| {
                     for (i, entry) in album.shown.iter().enumerate() {
                         ui.vertical(|ui| {
-                            ui.set_width(THUMB_WIDTH as f32);
-                            let size = egui::vec2(THUMB_WIDTH as f32, (THUMB_WIDTH * 9 / 16) as f32);
+                            ui.set_width(thumb);
+                            let size = egui::vec2(thumb, thumb * 9.0 / 16.0);
                             match album.thumbs.get(&entry.key) {
                                 Some(texture) => {
                                     let image =

@@ -89,15 +89,15 @@ pub(super) fn show(
     let mut input = Vec::new();
     let holding = facts.connected && view.canvas.i_hold_the_pen(view.roster.me);
     let mut save = tools_panel(&mut root, &mut view, facts.in_game, &mut input);
-    let board = egui::CentralPanel::default_margins()
-        .show(&mut root, |ui| {
-            canvas_ui::board(ui, state.canvas_texture, &view.canvas, holding, &mut input)
-        })
-        .inner;
-    state.board = Some(board);
+    let middle = egui::CentralPanel::default_margins().show(&mut root, |ui| {
+        canvas_ui::board(ui, state.canvas_texture, &view.canvas, holding, &mut input)
+    });
+    // The picture, and the middle column it sits in (where the game's windows stay).
+    let (board, middle) = (middle.inner, middle.response.rect);
+    state.middle = Some(middle);
     state.podium_shown = false;
     if facts.connected {
-        game_windows(ctx, &mut state, &view, &mut act, board, facts);
+        game_windows(ctx, &mut state, &view, &mut act, (board, middle), facts);
     }
     save |= canvas_ui::shortcuts(ctx, &mut view.canvas, holding, &mut input);
     if save {
@@ -286,11 +286,11 @@ fn game_windows(
     state: &mut UiState,
     view: &RoomView,
     act: &mut RoomActions,
-    board: egui::Rect,
+    (board, middle): (egui::Rect, egui::Rect),
     facts: Facts,
 ) {
     quiz_ui::overlays(ctx, board, &view.quiz, &view.roster, facts.now);
-    if let Some(pick) = quiz_ui::choose(ctx, &view.quiz, view.roster.me, facts.now) {
+    if let Some(pick) = quiz_ui::choose(ctx, middle, &view.quiz, view.roster.me, facts.now) {
         act.quiz.write(ToServer(pick));
     }
     state.podium_shown = false;
@@ -301,7 +301,7 @@ fn game_windows(
         // The ranking first: the game's album waits until it is closed (`album::show`).
         let album_next = !view.quiz.album.is_empty();
         state.podium_shown = true;
-        if quiz_ui::podium(ctx, board, (*early, standings), view.roster.me, album_next) {
+        if quiz_ui::podium(ctx, middle, (*early, standings), view.roster.me, album_next) {
             state.podium_closed = true;
         }
     }

@@ -294,6 +294,7 @@ const DEFAULT_CUT_SECS: u16 = 20;
 /// The drawer's word choice, over the board.
 pub fn choose(
     ctx: &egui::Context,
+    middle: egui::Rect,
     view: &QuizView,
     me: Option<ClientId>,
     now: Duration,
@@ -309,12 +310,16 @@ pub fn choose(
     egui::Window::new(t!("quiz-your-turn-title"))
         .collapsible(false)
         .resizable(false)
-        .anchor(Align2::CENTER_CENTER, [0.0, -40.0])
+        // In the board's column, the words wrapping to its width: never over the chat.
+        .pivot(Align2::CENTER_CENTER)
+        .fixed_pos(middle.center() - egui::vec2(0.0, 40.0))
+        .constrain_to(middle)
+        .max_width(middle.width() - 24.0)
         .show(ctx, |ui| {
             ui.label(RichText::new(t!("quiz-choose-word")).size(18.0));
             ui.label(RichText::new(t!("quiz-pick-for-you", secs = view.seconds_left(now))).weak());
             ui.add_space(8.0);
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 for (i, word) in options.iter().enumerate() {
                     let button = egui::Button::new(RichText::new(word).size(22.0).strong())
                         .min_size(egui::vec2(110.0, 48.0));
@@ -341,26 +346,29 @@ pub fn overlays(ctx: &egui::Context, board: egui::Rect, view: &QuizView, roster:
             PhaseView::Reveal {
                 word, points, drawer, ..
             } => {
-                // Low on the board, so the picture stays in view with its word.
-                let at = egui::pos2(board.center().x, board.bottom() - 12.0);
-                card(ctx, "reveal", at, Align2::CENTER_BOTTOM, |ui| {
-                    ui.vertical_centered(|ui| {
+                // Under the picture, in the board's margin where there is room, and compact
+                // (the points on a line or two): the picture stays in view with its word.
+                let at = egui::pos2(board.center().x, board.bottom() + 6.0);
+                card(ctx, "reveal", at, Align2::CENTER_TOP, |ui| {
+                    ui.set_max_width(board.width() - 40.0);
+                    ui.horizontal(|ui| {
                         ui.label(RichText::new(t!("quiz-word-was")).size(18.0));
-                        ui.label(RichText::new(word).size(34.0).strong().color(theme::EMPHASIS));
-                        ui.add_space(6.0);
-                        let mut points = points.clone();
-                        points.sort_by_key(|p| std::cmp::Reverse(p.1));
-                        egui::Grid::new("turn-points").num_columns(2).show(ui, |ui| {
-                            for (id, p) in points {
-                                let role = if id == *drawer { " ✏" } else { "" };
-                                ui.label(format!("{}{role}", roster.display_name(id)));
-                                let colour = if p > 0 { theme::SUCCESS } else { theme::MUTED_TEXT };
-                                ui.label(RichText::new(format!("+{p}")).color(colour).strong());
-                                ui.end_row();
-                            }
-                        });
+                        ui.label(RichText::new(word).size(28.0).strong().color(theme::EMPHASIS));
                         if points_nobody(game) {
                             ui.label(RichText::new(t!("quiz-nobody-found")).weak());
+                        }
+                    });
+                    let mut points = points.clone();
+                    points.sort_by_key(|p| std::cmp::Reverse(p.1));
+                    ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Wrap);
+                    ui.horizontal_wrapped(|ui| {
+                        ui.spacing_mut().item_spacing.x = 4.0;
+                        for (id, p) in points {
+                            let role = if id == *drawer { " ✏" } else { "" };
+                            ui.label(format!("{}{role}", roster.display_name(id)));
+                            let colour = if p > 0 { theme::SUCCESS } else { theme::MUTED_TEXT };
+                            ui.label(RichText::new(format!("+{p}")).color(colour).strong());
+                            ui.add_space(12.0);
                         }
                     });
                 });
@@ -437,16 +445,16 @@ fn card(ctx: &egui::Context, id: &str, at: egui::Pos2, pivot: Align2, body: impl
         .show(ctx, |ui| {
             ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
             egui::Frame::popup(ui.style())
-                .inner_margin(egui::Margin::same(18))
+                .inner_margin(egui::Margin::symmetric(18, 10))
                 .show(ui, body);
         });
 }
 
-/// The last game's leaderboard, centred on the board. Returns whether the player closed it: with
+/// The last game's leaderboard, centred in the board's column (`middle`). Returns whether the player closed it: with
 /// `album_next`, its button says the game's album comes next (it waits until this closes).
 pub fn podium(
     ctx: &egui::Context,
-    board: egui::Rect,
+    middle: egui::Rect,
     (early, standings): (bool, &[Standing]),
     me: Option<ClientId>,
     album_next: bool,
@@ -460,8 +468,8 @@ pub fn podium(
     .collapsible(false)
     .resizable(false)
     .pivot(Align2::CENTER_CENTER)
-    .fixed_pos(board.center())
-    .constrain_to(board)
+    .fixed_pos(middle.center())
+    .constrain_to(middle)
     .show(ctx, |ui| {
         ui.vertical_centered(|ui| {
             if early {
