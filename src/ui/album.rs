@@ -59,7 +59,8 @@ const ASK_AGAIN: Duration = Duration::from_secs(10);
 struct Player {
     key: u32,
     replay: Replayer,
-    texture: Option<egui::TextureHandle>,
+    /// The texture showing it (the album's one replay image).
+    texture: Option<egui::TextureId>,
     /// The server stopped recording the turn before it ended.
     cut_short: bool,
     playing: bool,
@@ -70,6 +71,9 @@ struct Player {
     shown_ms: Option<u32>,
 }
 
+/// The image replays are painted into, and its egui texture (made once, reused).
+type ReplayImage = Option<(Handle<Image>, egui::TextureId)>;
+
 pub(super) fn show(
     mut contexts: EguiContexts,
     mut album: ResMut<AlbumState>,
@@ -79,7 +83,11 @@ pub(super) fn show(
     (settings, ui_state): (Res<GallerySettings>, Res<super::UiState>),
     time: Res<Time<Real>>,
     mut out: MessageWriter<ToServer<CanvasToServer>>,
-    mut new_session: MessageReader<NewSession>,
+    (mut new_session, mut images, mut replay_image): (
+        MessageReader<NewSession>,
+        ResMut<Assets<Image>>,
+        Local<ReplayImage>,
+    ),
 ) -> Result {
     // The last session's album is not this one's (its recordings went with it).
     if new_session.read().last().is_some() {
@@ -126,8 +134,32 @@ pub(super) fn show(
         album.saved = Some(done);
         album.saving = None;
     }
-    let ctx = contexts.ctx_mut()?;
     let album = &mut *album;
+    if let Some(player) = &mut album.player {
+        // The replay is painted into an image of the game's own, changed in place: an egui
+        // texture replaced whole every frame is a new GPU texture every frame, and showed
+        // nothing while a replay played.
+        let (handle, id) = replay_image.get_or_insert_with(|| {
+            let handle = images.add(replay_canvas(&player.replay.raster));
+            let id = contexts.add_image(bevy_egui::EguiTextureHandle::Strong(handle.clone()));
+            (handle, id)
+        });
+        player.texture = Some(*id);
+        if advance(player, time.delta())
+            && let Some(mut image) = images.get_mut(&*handle)
+        {
+            let rgba = &player.replay.raster.rgba;
+            match image.data.as_mut() {
+                Some(data) if data.len() == rgba.len() => data.copy_from_slice(rgba),
+                _ => *image = replay_canvas(&player.replay.raster),
+            }
+        }
+    }
+    let ctx = contexts.ctx_mut()?;
+    if album.player.as_ref().is_some_and(|p| p.playing) {
+        // Keep the window drawing while it plays.
+        ctx.request_repaint();
+    }
     for entry in &album.shown {
         if album.thumbs.contains_key(&entry.key) {
             continue;
@@ -142,9 +174,6 @@ pub(super) fn show(
             );
             album.thumbs.insert(entry.key, texture);
         }
-    }
-    if let Some(player) = &mut album.player {
-        advance(ctx, player, time.delta());
     }
     let mut open = true;
     // Over the board, never the players and the chat; as wide as the board allows (fewer
@@ -272,31 +301,38 @@ fn grid(
     }
 }
 
-/// Moves a playing replay on by `delta` of real time, at its speed, and shows it.
-fn advance(ctx: &egui::Context, player: &mut Player, delta: Duration) {
+/// Moves a playing replay on by `delta` of real time, at its speed; whether the picture changed.
+fn advance(player: &mut Player, delta: Duration) -> bool {
     if player.playing {
         player.at_ms += delta.as_secs_f64() * 1000.0 * player.speed as f64;
         if player.at_ms >= player.replay.length_ms() as f64 {
             player.at_ms = player.replay.length_ms() as f64;
             player.playing = false;
         }
-        // Keep the window drawing while it plays.
-        ctx.request_repaint();
     }
-    // Nothing moved: the texture shows it already.
+    // Nothing moved: the image shows it already.
     let at = player.at_ms as u32;
-    if player.texture.is_some() && player.shown_ms == Some(at) {
-        return;
+    if player.shown_ms == Some(at) {
+        return false;
     }
     player.shown_ms = Some(at);
     player.replay.advance_to(at);
-    let image = colour_image(&player.replay.raster);
-    match &mut player.texture {
-        Some(texture) => texture.set(image, egui::TextureOptions::LINEAR),
-        None => {
-            player.texture = Some(ctx.load_texture("album-replay", image, egui::TextureOptions::LINEAR));
-        }
-    }
+    true
+}
+
+/// An image of a replay's raster (sRGB, as the raster is), for egui to show.
+fn replay_canvas(raster: &Raster) -> Image {
+    Image::new(
+        bevy::render::render_resource::Extent3d {
+            width: raster.width as u32,
+            height: raster.height as u32,
+            depth_or_array_layers: 1,
+        },
+        bevy::render::render_resource::TextureDimension::D2,
+        raster.rgba.clone(),
+        bevy::render::render_resource::TextureFormat::Rgba8UnormSrgb,
+        bevy::asset::RenderAssetUsages::default(),
+    )
 }
 
 /// One turn's replay with its controls.
@@ -316,13 +352,13 @@ fn player_view(ui: &mut egui::Ui, album: &mut AlbumState, room: &str, settings: 
     if player.cut_short {
         ui.label(RichText::new(t!("album-cut-short")).weak());
     }
-    if let Some(texture) = &player.texture {
+    if let Some(texture) = player.texture {
         let width = ui.available_width().min(PLAYER_WIDTH as f32);
-        ui.image((texture.id(), egui::vec2(width, width * 9.0 / 16.0)));
+        ui.image((texture, egui::vec2(width, width * 9.0 / 16.0)));
     }
     let length = player.replay.length_ms();
     let mut back = false;
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let label = if player.playing {
             t!("album-pause")
         } else {
@@ -355,7 +391,7 @@ fn player_view(ui: &mut egui::Ui, album: &mut AlbumState, room: &str, settings: 
         }
         ui.label(format!("/ {}", clock(length as f64 / 1000.0)));
     });
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         if ui.button(t!("album-back")).clicked() {
             back = true;
         }

@@ -319,6 +319,20 @@ pub fn choose(
             ui.label(RichText::new(t!("quiz-choose-word")).size(18.0));
             ui.label(RichText::new(t!("quiz-pick-for-you", secs = view.seconds_left(now))).weak());
             ui.add_space(8.0);
+            // On one line where the column allows (a window sizes itself to what it holds, so
+            // ask for the line's width), else wrapped.
+            let font = egui::FontId::proportional(22.0);
+            let padding = 2.0 * ui.spacing().button_padding.x;
+            let line: f32 = options
+                .iter()
+                .map(|word| {
+                    let text = ui
+                        .painter()
+                        .layout_no_wrap(word.clone(), font.clone(), Color32::WHITE);
+                    (text.size().x + padding).max(110.0) + ui.spacing().item_spacing.x
+                })
+                .sum();
+            ui.set_min_width(line.min(middle.width() - 48.0));
             ui.horizontal_wrapped(|ui| {
                 for (i, word) in options.iter().enumerate() {
                     let button = egui::Button::new(RichText::new(word).size(22.0).strong())
