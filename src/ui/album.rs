@@ -180,7 +180,9 @@ pub(super) fn show(
     // columns, a smaller replay in a small window).
     let middle = ui_state.middle.unwrap_or_else(|| ctx.content_rect());
     let room = (middle.width() - 40.0).max(MIN_THUMB_WIDTH);
-    let columns = ((room + GRID_GAP) / (MIN_THUMB_WIDTH + GRID_GAP)).clamp(1.0, 3.0) as usize;
+    let fit = ((room + GRID_GAP) / (MIN_THUMB_WIDTH + GRID_GAP)).clamp(1.0, 3.0) as usize;
+    // No empty columns for a short game.
+    let columns = fit.min(album.shown.len()).max(1);
     let thumb = ((room - GRID_GAP * (columns - 1) as f32) / columns as f32).min(THUMB_WIDTH as f32);
     let width = match album.player.is_some() {
         true => room.min(PLAYER_WIDTH as f32),
