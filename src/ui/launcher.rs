@@ -286,37 +286,26 @@ pub(super) fn nickname(ui: &mut egui::Ui, state: &mut UiState) {
 fn join_fields(ui: &mut egui::Ui, state: &mut UiState) -> Option<Action> {
     let mut join = false;
     fields_grid("join", ui, |ui| {
-        ui.label(t!("launcher-address"));
-        let r = ui.add(
-            egui::TextEdit::singleline(&mut state.address)
-                .desired_width(FIELD_WIDTH)
-                .hint_text(t!("launcher-address-hint")),
-        );
-        if submitted(r, ui) {
-            join = true;
-        }
-        ui.end_row();
-        ui.label(t!("launcher-port"));
-        let r = ui.add(
-            egui::TextEdit::singleline(&mut state.port)
-                .desired_width(80.0)
-                .hint_text(DEFAULT_PORT.to_string()),
-        );
-        if submitted(r, ui) {
-            join = true;
-        }
-        ui.end_row();
-        ui.label(t!("launcher-room"));
-        let r = ui.add(
-            egui::TextEdit::singleline(&mut state.room)
-                .char_limit(MAX_NAME_CHARS)
-                .desired_width(FIELD_WIDTH)
-                .hint_text(t!("launcher-room-hint")),
-        );
-        if submitted(r, ui) {
-            join = true;
-        }
-        ui.end_row();
+        // A labelled field on its row; whether Enter was pressed in it.
+        let mut row = |ui: &mut egui::Ui, label: String, field: egui::TextEdit| {
+            ui.label(label);
+            let r = ui.add(field);
+            ui.end_row();
+            join |= submitted(r, ui);
+        };
+        let address = egui::TextEdit::singleline(&mut state.address)
+            .desired_width(FIELD_WIDTH)
+            .hint_text(t!("launcher-address-hint"));
+        row(ui, t!("launcher-address"), address);
+        let port = egui::TextEdit::singleline(&mut state.port)
+            .desired_width(80.0)
+            .hint_text(DEFAULT_PORT.to_string());
+        row(ui, t!("launcher-port"), port);
+        let room = egui::TextEdit::singleline(&mut state.room)
+            .char_limit(MAX_NAME_CHARS)
+            .desired_width(FIELD_WIDTH)
+            .hint_text(t!("launcher-room-hint"));
+        row(ui, t!("launcher-room"), room);
     });
     ui.checkbox(&mut state.spectate, t!("launcher-watch-only"));
     ui.add_space(4.0);
