@@ -293,7 +293,6 @@ fn game_windows(
     if let Some(pick) = quiz_ui::choose(ctx, middle, &view.quiz, view.roster.me, facts.now) {
         act.quiz.write(ToServer(pick));
     }
-    state.podium_shown = false;
     if !facts.in_game
         && !state.podium_closed
         && let Some((early, standings)) = &view.quiz.last_game
