@@ -296,3 +296,36 @@ fn the_games_client_lists_the_rooms_and_joins_one_from_the_list() {
     assert_eq!(cat.state(), ClientState::Connected);
     assert!(cat.app.world().resource::<Browsing>().0.is_none());
 }
+
+/// A join refused for a room it would have made leaves no room behind: a spectator asking for a
+/// new room where rooms take no spectators is refused, and the room is neither listed nor
+/// counted against the room cap (a refused join used to leave an empty room that nothing ever
+/// removed, listed and counted for good).
+#[test]
+fn a_refused_join_leaves_no_room_behind() {
+    use catchmind::plugins::rooms::{JoinRequest, Rejection};
+    let server = start_server(ServerOptions {
+        rooms: RoomConfig {
+            spectators: 0,
+            max_rooms: 1,
+            ..RoomConfig::default()
+        },
+        ..ServerOptions::default()
+    });
+    let mut watcher = RawPeer::connect(server.addr);
+    let refused = watcher.join_with(JoinRequest {
+        spectate: true,
+        ..hello("Watcher", Some("den"))
+    });
+    assert!(
+        matches!(refused, Err(Rejection::SpectatorsFull { .. })),
+        "{refused:?}"
+    );
+    let mut browser = browse(server.addr);
+    let list = next_list(&mut browser, LIMIT).expect("a room list");
+    assert!(list.rooms.iter().all(|r| r.name != "den"), "{:?}", summary(&list));
+    // The one room the cap allows is still there to be made.
+    let mut player = RawPeer::connect(server.addr);
+    let welcome = player.join_with(hello("Player", Some("attic")));
+    assert!(welcome.is_ok(), "{welcome:?}");
+}

@@ -16,7 +16,8 @@ pub use client::{
     RoomBrowser, Roster, ServerClosing, SessionEnded, StopBrowsing, means_lobby, room_label,
 };
 pub use rules::{
-    JoinPlan, LOBBY, RoleChange, RoleRefusal, Room, RoomActivity, RoomConfig, may_make_a_room, plan_join,
+    JoinFacts, JoinPlan, LOBBY, RoleChange, RoleRefusal, Room, RoomActivity, RoomConfig, may_make_a_room,
+    new_room, plan_join,
 };
 pub use server::{
     DrainHold, OperatorToken, Player, PlayerAway, PlayerJoined, PlayerLeft, RoleChanged, RoomIndex,

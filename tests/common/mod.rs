@@ -396,6 +396,20 @@ impl RawPeer {
         Err("closed without a word".into())
     }
 
+    /// Joins with `join`: the welcome, or the room's typed refusal (closing without one panics).
+    pub fn join_with(&mut self, join: JoinRequest) -> Result<Welcome, Rejection> {
+        self.send(&ClientMsg::hello());
+        self.send(&ClientMsg::Join(join));
+        while let Some(msg) = self.recv() {
+            match msg {
+                ServerMsg::Welcome(welcome) => return Ok(welcome),
+                ServerMsg::Rejected(why) => return Err(why),
+                _ => {}
+            }
+        }
+        panic!("closed without a welcome or a refusal");
+    }
+
     /// Connects with a tiny receive buffer, for a peer that will stop reading.
     pub fn connect_small_buffer(addr: SocketAddr) -> Self {
         let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();

@@ -380,26 +380,40 @@ impl Room {
     }
 }
 
-/// Where an accepted handshake puts the player.
+/// Where an accepted handshake puts the player: the whole decision, applied as it stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JoinPlan {
     pub name: String,
     pub name_key: String,
     pub room_name: String,
     pub room_key: String,
-    /// The room does not exist yet and will be created.
+    /// The room does not exist yet: it is made for this player, who is its first member.
     pub create: bool,
 }
 
-/// Decides a handshake: the name and room rules, capacity and the room limit (`room_count`:
-/// the rooms other than the default one).
-pub fn plan_join<'a>(
+/// What deciding a join needs to know of the server besides the request: the rooms, the room
+/// cap's count, what the joiner's address made, its kick bans, and its joins' rate.
+pub trait JoinFacts {
+    /// The room of this key, if it exists.
+    fn room(&self, key: &str) -> Option<&Room>;
+    /// The rooms counted against the cap (every room but the default one).
+    fn counted_rooms(&self) -> usize;
+    /// The rooms the joiner's address made that still exist.
+    fn made_by_address(&self) -> usize;
+    /// Whether a kick keeps this name (or the joiner's address) out of this room.
+    fn kicked(&self, room_key: &str, name_key: &str) -> Result<(), Rejection>;
+    /// Whether this name may join this room again now (spends one of its joins).
+    fn may_join_again(&mut self, room_key: &str, name_key: &str) -> bool;
+}
+
+/// Decides a handshake, wholly: the name and room rules, the room cap and the address's share
+/// for a room to be made, the room's admission (names, places, spectator places) checked
+/// against the room as it would be made, kick bans and the join rate. Whatever it refuses
+/// changes nothing (but the join rate spent by a join that got that far).
+pub fn plan_join(
     config: &RoomConfig,
-    raw_name: &str,
-    raw_room: Option<&str>,
-    spectate: bool,
-    find_room: impl Fn(&str) -> Option<&'a Room>,
-    room_count: usize,
+    (raw_name, raw_room, spectate): (&str, Option<&str>, bool),
+    facts: &mut impl JoinFacts,
     now: Duration,
 ) -> Result<JoinPlan, Rejection> {
     let name = names::normalize_name(raw_name).map_err(Rejection::InvalidName)?;
@@ -409,21 +423,30 @@ pub fn plan_join<'a>(
     };
     let room_key = name_key(&room_name);
     let name_key = name_key(&name);
-    let create = match find_room(&room_key) {
+    let create = match facts.room(&room_key) {
         Some(room) => {
             room.admission(&name, &name_key, spectate, now)?;
             false
         }
-        // The default room never counts against the cap and can always be made.
-        None if room_key != crate::names::name_key(&config.default_room)
-            && room_count >= config.max_rooms as usize =>
-        {
-            return Err(Rejection::TooManyRooms {
-                max: config.max_rooms,
-            });
+        None => {
+            let is_default = room_key == crate::names::name_key(&config.default_room);
+            // The default room never counts against the cap and can always be made.
+            if !is_default {
+                if facts.counted_rooms() >= config.max_rooms as usize {
+                    return Err(Rejection::TooManyRooms {
+                        max: config.max_rooms,
+                    });
+                }
+                may_make_a_room(config, facts.made_by_address())?;
+            }
+            new_room(config, &room_name, is_default).admission(&name, &name_key, spectate, now)?;
+            true
         }
-        None => true,
     };
+    facts.kicked(&room_key, &name_key)?;
+    if !facts.may_join_again(&room_key, &name_key) {
+        return Err(Rejection::TooManyJoins);
+    }
     Ok(JoinPlan {
         name,
         name_key,
@@ -431,6 +454,11 @@ pub fn plan_join<'a>(
         room_key,
         create,
     })
+}
+
+/// A room as the server makes it for its first member.
+pub fn new_room(config: &RoomConfig, name: &str, is_default: bool) -> Room {
+    Room::new(name, config.room_size, is_default).with_spectators(config.spectators)
 }
 
 impl crate::i18n::Describe for RoleRefusal {
@@ -624,61 +652,141 @@ mod tests {
         assert!(!other.add(ClientId(2), "host", addr(), true));
     }
 
+    /// A server of these rooms, `counted` of them against the cap, `made` by the joiner's address.
+    struct Server<'a> {
+        rooms: Vec<&'a Room>,
+        counted: usize,
+        made: usize,
+    }
+
+    impl JoinFacts for Server<'_> {
+        fn room(&self, key: &str) -> Option<&Room> {
+            self.rooms.iter().find(|r| name_key(&r.name) == key).copied()
+        }
+        fn counted_rooms(&self) -> usize {
+            self.counted
+        }
+        fn made_by_address(&self) -> usize {
+            self.made
+        }
+        fn kicked(&self, _: &str, name_key: &str) -> Result<(), Rejection> {
+            match name_key == "troll" {
+                true => Err(Rejection::TooManyJoins),
+                false => Ok(()),
+            }
+        }
+        fn may_join_again(&mut self, _: &str, _: &str) -> bool {
+            true
+        }
+    }
+
+    fn plan(
+        cfg: &RoomConfig,
+        who: (&str, Option<&str>, bool),
+        server: &mut Server,
+    ) -> Result<JoinPlan, Rejection> {
+        plan_join(cfg, who, server, Duration::ZERO)
+    }
+
     #[test]
     fn plans_reject_bad_names_taken_names_full_rooms_and_too_many_rooms() {
         let cfg = config();
         let mut lobby = Room::new("lobby", 2, true);
         lobby.add(ClientId(1), "Alice", addr(), false);
-        let find = |key: &str| (key == "lobby").then_some(&lobby);
-
-        let plan = plan_join(&cfg, " Bob ", None, false, find, 1, Duration::ZERO).unwrap();
+        let mut one = Server {
+            rooms: vec![&lobby],
+            counted: 1,
+            made: 0,
+        };
+        let plan_one = plan(&cfg, (" Bob ", None, false), &mut one).unwrap();
         assert_eq!(
-            (plan.name.as_str(), plan.room_name.as_str(), plan.create),
+            (
+                plan_one.name.as_str(),
+                plan_one.room_name.as_str(),
+                plan_one.create
+            ),
             ("Bob", "lobby", false)
         );
         assert_eq!(
-            plan_join(&cfg, "", None, false, find, 1, Duration::ZERO),
+            plan(&cfg, ("", None, false), &mut one),
             Err(Rejection::InvalidName(NameError::Empty))
         );
         assert_eq!(
-            plan_join(&cfg, "ALICE", None, false, find, 1, Duration::ZERO),
+            plan(&cfg, ("ALICE", None, false), &mut one),
             Err(Rejection::NameTaken("ALICE".into()))
         );
         assert_eq!(
-            plan_join(&cfg, "ａｌｉｃｅ", Some("LOBBY"), false, find, 1, Duration::ZERO),
+            plan(&cfg, ("ａｌｉｃｅ", Some("LOBBY"), false), &mut one),
             Err(Rejection::NameTaken("alice".into()))
         );
         assert_eq!(
-            plan_join(&cfg, "Bob", Some("a/b"), false, find, 1, Duration::ZERO),
+            plan(&cfg, ("Bob", Some("a/b"), false), &mut one),
             Err(Rejection::InvalidRoomName(NameError::PathSeparator))
         );
-        let created = plan_join(&cfg, "Bob", Some("새 방"), false, find, 1, Duration::ZERO).unwrap();
-        assert!(created.create);
         assert_eq!(
-            plan_join(&cfg, "Bob", Some("third"), false, find, 2, Duration::ZERO),
+            plan(&cfg, ("troll", None, false), &mut one),
+            Err(Rejection::TooManyJoins)
+        );
+        let created = plan(&cfg, ("Bob", Some("새 방"), false), &mut one).unwrap();
+        assert!(created.create);
+        one.counted = 2;
+        assert_eq!(
+            plan(&cfg, ("Bob", Some("third"), false), &mut one),
             Err(Rejection::TooManyRooms { max: 2 })
         );
         // With the cap reached by other rooms, the lobby can still be made.
-        let nothing = |_: &str| None;
+        let mut none = Server {
+            rooms: vec![],
+            counted: 2,
+            made: 0,
+        };
+        assert!(plan(&cfg, ("Bob", None, false), &mut none).unwrap().create);
         assert!(
-            plan_join(&cfg, "Bob", None, false, nothing, 2, Duration::ZERO)
-                .unwrap()
-                .create
-        );
-        assert!(
-            plan_join(&cfg, "Bob", Some("ＬＯＢＢＹ"), false, nothing, 2, Duration::ZERO)
+            plan(&cfg, ("Bob", Some("ＬＯＢＢＹ"), false), &mut none)
                 .unwrap()
                 .create
         );
 
         lobby.add(ClientId(2), "Bob", addr(), false);
-        let find = |key: &str| (key == "lobby").then_some(&lobby);
+        let mut full = Server {
+            rooms: vec![&lobby],
+            counted: 1,
+            made: 0,
+        };
         assert_eq!(
-            plan_join(&cfg, "Carol", None, false, find, 1, Duration::ZERO),
+            plan(&cfg, ("Carol", None, false), &mut full),
             Err(Rejection::RoomFull {
                 room: "lobby".into(),
                 capacity: 2
             })
         );
+    }
+
+    /// A room to be made is checked as it would be made, and against the address's share: a
+    /// refusal makes nothing.
+    #[test]
+    fn a_room_to_be_made_admits_its_first_member_or_is_not_made() {
+        let cfg = RoomConfig {
+            spectators: 0,
+            ..config()
+        };
+        let mut server = Server {
+            rooms: vec![],
+            counted: 0,
+            made: 0,
+        };
+        assert!(matches!(
+            plan(&cfg, ("Watcher", Some("den"), true), &mut server),
+            Err(Rejection::SpectatorsFull { capacity: 0, .. })
+        ));
+        server.made = cfg.rooms_per_address as usize;
+        assert_eq!(
+            plan(&cfg, ("Maker", Some("den"), false), &mut server),
+            Err(Rejection::TooManyRoomsFromAddress {
+                max: cfg.rooms_per_address
+            })
+        );
+        // The lobby is nobody's to count.
+        assert!(plan(&cfg, ("Maker", None, false), &mut server).unwrap().create);
     }
 }

@@ -8,13 +8,13 @@ use std::time::Duration;
 use bevy::prelude::*;
 
 use super::moderation::{Moderation, may_kick};
-use super::rules::{RoleChange, RoleRefusal, Room, RoomActivity, RoomConfig, may_make_a_room, plan_join};
+use super::rules::{JoinFacts, RoleChange, RoleRefusal, Room, RoomActivity, RoomConfig, new_room, plan_join};
 use super::wire::{
     JoinRequest, KickedBy, ModerationRefusal, ModerationRequest, PlayerInfo, Rejection, RoleReply,
     RoleRequest, RoomUpdate, SessionToken, Welcome,
 };
 use crate::id::ClientId;
-use crate::names::{self, name_key};
+use crate::names::name_key;
 use crate::plugins::LogicSystems;
 use crate::plugins::net::{
     ClientConnected, ClientDisconnected, CloseReason, DisconnectClient, Draining, FromClient, LeaveReason,
@@ -33,13 +33,12 @@ pub(super) fn plugin(app: &mut App) {
         .init_resource::<RolesWaiting>()
         .add_systems(
             Update,
-            // Rooms first (the chain's sync point makes them visible), then admit: a client
-            // may connect and leave within one frame, so leavers come after.
+            // Admit (making the rooms joins ask for), then the rest: a client may connect and
+            // leave within one frame, so leavers come after.
             (
                 note_arrivals,
                 // Before admitting: a list asked for in the frame a join comes is still answered.
                 super::browse::answer_room_lists,
-                create_rooms,
                 admit_joiners,
                 change_roles,
                 moderate,
@@ -444,56 +443,6 @@ fn note_arrivals(
     }
 }
 
-/// Spawns the rooms this frame's valid requests ask for and that do not exist yet, so that
-/// `admit_joiners` finds every room as an entity (observers of other plugins attach theirs).
-fn create_rooms(
-    mut commands: Commands,
-    config: Res<RoomConfig>,
-    mut index: ResMut<RoomIndex>,
-    arrivals: Res<Arrivals>,
-    mut requests: MessageReader<FromClient<JoinRequest>>,
-) {
-    for FromClient { client, msg } in requests.read() {
-        // A resumed seat is in a room that exists (or in none).
-        let resume = msg.resume.is_some();
-        if resume || !arrivals.0.contains_key(client) || names::normalize_name(&msg.name).is_err() {
-            continue;
-        }
-        let room_name = match &msg.room {
-            Some(room) => match names::normalize_name(room) {
-                Ok(room) => room,
-                Err(_) => continue,
-            },
-            None => config.default_room.clone(),
-        };
-        let key = name_key(&room_name);
-        let is_default = key == name_key(&config.default_room);
-        let Some(&Arrival { addr, .. }) = arrivals.0.get(client) else {
-            continue;
-        };
-        if index.rooms.contains_key(&key)
-            || (!is_default
-                && (index.counted_rooms(&config) >= config.max_rooms as usize
-                    || may_make_a_room(&config, index.made_by(addr.ip())).is_err()))
-        {
-            continue;
-        }
-        if !is_default {
-            index.makers.insert(key.clone(), address_key(addr.ip()));
-        }
-        let room = Room::new(&room_name, config.room_size, is_default).with_spectators(config.spectators);
-        let entity = commands
-            .spawn((
-                Name::new(format!("room {room_name}")),
-                room,
-                Moderation::default(),
-                RoomActivity::default(),
-            ))
-            .id();
-        index.rooms.insert(key, entity);
-    }
-}
-
 fn admit_joiners(
     mut commands: Commands,
     time: Res<Time<Real>>,
@@ -504,6 +453,8 @@ fn admit_joiners(
     mut seats: Seats,
     mut out: AdmissionOutput,
 ) {
+    // Rooms made this frame, until they are spawned at its end.
+    let mut made: HashMap<Entity, Room> = HashMap::new();
     for FromClient { client, msg } in requests.read() {
         let Some(Arrival { addr, .. }) = arrivals.0.remove(client) else {
             // Joined already (or never shook hands): a second join breaks the protocol.
@@ -520,43 +471,21 @@ fn admit_joiners(
             }
             continue;
         }
-        let (index, rooms) = (&mut seats.index, &mut seats.rooms);
-        let plan = plan_join(
+        let mut facts = Facts {
+            index: &mut seats.index,
+            rooms: &seats.rooms,
+            moderation: &seats.moderation,
+            made: &made,
+            config: &config,
+            addr,
+            now: (time.elapsed(), time.startup() + time.elapsed()),
+        };
+        let plan = match plan_join(
             &config,
-            &msg.name,
-            msg.room.as_deref(),
-            msg.spectate,
-            |key| rooms.get(*index.rooms.get(key)?).ok(),
-            index.counted_rooms(&config),
+            (&msg.name, msg.room.as_deref(), msg.spectate),
+            &mut facts,
             time.elapsed(),
-        );
-        // The room does not exist: it was not made for this request (see create_rooms).
-        let plan = plan.and_then(|plan| match index.rooms.contains_key(&plan.room_key) {
-            true => Ok(plan),
-            false => may_make_a_room(&config, index.made_by(addr.ip())).and(Err(Rejection::TooManyRooms {
-                max: config.max_rooms,
-            })),
-        });
-        // One name joining the same room over and over (join, leave, join) waits.
-        let plan = plan.and_then(|plan| {
-            let now = time.startup() + time.elapsed();
-            match index.may_join_again(&plan.room_key, &plan.name_key, now) {
-                true => Ok(plan),
-                false => Err(Rejection::TooManyJoins),
-            }
-        });
-        // A kicked name, or new names from its address, wait (see moderation.rs).
-        let plan = plan.and_then(|plan| {
-            let room = index.rooms.get(&plan.room_key);
-            let kicks = room.and_then(|&room| seats.moderation.get(room).ok());
-            match kicks {
-                Some(kicks) => kicks
-                    .admission(&plan.name_key, address_key(addr.ip()), time.elapsed())
-                    .map(|()| plan),
-                None => Ok(plan),
-            }
-        });
-        let plan = match plan {
+        ) {
             Ok(plan) => plan,
             Err(rejection) => {
                 info!("refused {client} from {addr}: {rejection}");
@@ -564,14 +493,26 @@ fn admit_joiners(
                 continue;
             }
         };
+        let index = &mut seats.index;
+        if plan.create {
+            // The room is made with its first member, or not at all.
+            let is_default = plan.room_key == name_key(&config.default_room);
+            let entity = commands.spawn_empty().id();
+            if !is_default {
+                index.makers.insert(plan.room_key.clone(), address_key(addr.ip()));
+            }
+            index.rooms.insert(plan.room_key.clone(), entity);
+            made.insert(entity, new_room(&config, &plan.room_name, is_default));
+        }
         let room_entity = index.rooms[&plan.room_key];
-        let Ok(mut room) = rooms.get_mut(room_entity) else {
+        let mut existing = seats.rooms.get_mut(room_entity).ok();
+        let Some(room) = made.get_mut(&room_entity).or(existing.as_deref_mut()) else {
             continue;
         };
         let operator = operator.as_ref().is_some_and(|t| msg.host_token == Some(t.0));
         let session = index.new_session(*client);
-        out.admit(&mut room, *client, &plan.name, addr, (operator, msg.spectate));
-        out.welcome(&room, *client, operator, session, false, &config);
+        out.admit(room, *client, &plan.name, addr, (operator, msg.spectate));
+        out.welcome(room, *client, operator, session, false, &config);
         let watching = if msg.spectate { " as a spectator" } else { "" };
         info!("{} ({addr}) joined room {}{watching}", plan.name, plan.room_name);
         let player = Player {
@@ -592,6 +533,55 @@ fn admit_joiners(
             room: room_entity,
             resumed: false,
         });
+    }
+    // The rooms made this frame, with their members (other plugins' observers attach theirs).
+    for (entity, room) in made {
+        commands.entity(entity).insert((
+            Name::new(format!("room {}", room.name)),
+            room,
+            Moderation::default(),
+            RoomActivity::default(),
+        ));
+    }
+}
+
+/// The server's side of [`plan_join`]: its rooms (those made this frame first), kick bans and
+/// join rates, for one joiner.
+struct Facts<'a, 'w, 's> {
+    index: &'a mut RoomIndex,
+    rooms: &'a Query<'w, 's, &'static mut Room>,
+    moderation: &'a Query<'w, 's, &'static mut Moderation>,
+    made: &'a HashMap<Entity, Room>,
+    config: &'a RoomConfig,
+    addr: SocketAddr,
+    /// Now, on the game's clock and as an instant.
+    now: (Duration, std::time::Instant),
+}
+
+impl JoinFacts for Facts<'_, '_, '_> {
+    fn room(&self, key: &str) -> Option<&Room> {
+        let entity = *self.index.rooms.get(key)?;
+        self.made.get(&entity).or_else(|| self.rooms.get(entity).ok())
+    }
+
+    fn counted_rooms(&self) -> usize {
+        self.index.counted_rooms(self.config)
+    }
+
+    fn made_by_address(&self) -> usize {
+        self.index.made_by(self.addr.ip())
+    }
+
+    fn kicked(&self, room_key: &str, name_key: &str) -> Result<(), Rejection> {
+        let room = self.index.rooms.get(room_key);
+        match room.and_then(|&room| self.moderation.get(room).ok()) {
+            Some(kicks) => kicks.admission(name_key, address_key(self.addr.ip()), self.now.0),
+            None => Ok(()),
+        }
+    }
+
+    fn may_join_again(&mut self, room_key: &str, name_key: &str) -> bool {
+        self.index.may_join_again(room_key, name_key, self.now.1)
     }
 }
 
