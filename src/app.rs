@@ -40,7 +40,7 @@ pub fn server_app(
     }
     app.add_plugins(StatesPlugin)
         .insert_state(AppMode::Server)
-        .add_plugins(plugins::logic)
+        .add_plugins(plugins::server_logic)
         .insert_resource(options.rooms)
         .insert_resource(options.chat)
         .insert_resource(options.quiz)
@@ -80,7 +80,7 @@ pub fn headless_client_app() -> App {
     let mut app = App::new();
     app.add_plugins((MinimalPlugins, StatesPlugin))
         .insert_state(AppMode::Client)
-        .add_plugins(plugins::logic);
+        .add_plugins(plugins::client_logic);
     app
 }
 

@@ -96,7 +96,7 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
                 }),
         )
         .init_state::<AppMode>()
-        .add_plugins((plugins::logic, canvas::render::plugin, plugin))
+        .add_plugins((plugins::client_logic, canvas::render::plugin, plugin))
         .insert_resource(ui_state)
         .insert_resource(memory)
         .insert_resource(HostOptions(host_options))

@@ -9,6 +9,7 @@ pub mod rooms;
 #[cfg(test)]
 pub(crate) mod test_app;
 
+use bevy::ecs::schedule::ScheduleLabel;
 use bevy::prelude::*;
 
 /// What this process is doing.
@@ -36,7 +37,28 @@ pub enum LogicSystems {
     Effects,
 }
 
-/// Everything but rendering and UI. The app builder sets the initial [`AppMode`].
+/// Which half of the game an app runs. Every logic plugin registers both halves (their
+/// messages, resources and wire types are the same on both sides), but each half's systems are
+/// in its side's set and run only in an app of that side: a player's window runs no server
+/// system, and a server no client system.
+#[derive(Resource, SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    Server,
+    Client,
+}
+
+/// The server's logic: every plugin, its server half running.
+pub fn server_logic(app: &mut App) {
+    app.insert_resource(Side::Server).add_plugins(logic);
+}
+
+/// A player's logic: every plugin, its client half running.
+pub fn client_logic(app: &mut App) {
+    app.insert_resource(Side::Client).add_plugins(logic);
+}
+
+/// Everything but rendering and UI, both halves registered; which runs is the app's
+/// [`Side`] (see [`server_logic`], [`client_logic`]). The app builder sets the initial [`AppMode`].
 pub fn logic(app: &mut App) {
     app.add_plugins((
         logic_sets,
@@ -48,8 +70,23 @@ pub fn logic(app: &mut App) {
     ));
 }
 
-/// The order of the logic plugins' sets (for apps that add only some of the plugins).
+/// The order of the logic plugins' sets (for apps that add only some of the plugins), and
+/// which side's systems run.
 pub fn logic_sets(app: &mut App) {
+    for schedule in [
+        PreUpdate.intern(),
+        Update.intern(),
+        PostUpdate.intern(),
+        Last.intern(),
+    ] {
+        app.configure_sets(
+            schedule,
+            (
+                Side::Server.run_if(resource_exists_and_equals(Side::Server)),
+                Side::Client.run_if(resource_exists_and_equals(Side::Client)),
+            ),
+        );
+    }
     app.configure_sets(
         Update,
         (
@@ -169,5 +206,40 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), names.len(), "{names:?}");
+    }
+
+    /// A join reaches an app of each side: the server admits it; a player's app, whose server
+    /// systems do not run, does nothing with it. (Every app ran every server system.)
+    #[test]
+    fn only_the_servers_app_runs_the_server_half() {
+        use crate::id::ClientId;
+        use crate::plugins::net::{ClientConnected, FromClient, ToClients};
+        use crate::plugins::rooms::{JoinRequest, RoomIndex, Welcome};
+        let welcomed = |side: fn(&mut App)| {
+            let mut app = App::new();
+            app.add_plugins((MinimalPlugins, StatesPlugin)).add_plugins(side);
+            app.update();
+            let client = ClientId(1);
+            app.world_mut().write_message(ClientConnected {
+                client,
+                addr: ([127, 0, 0, 1], 40001).into(),
+            });
+            app.world_mut().write_message(FromClient {
+                client,
+                msg: JoinRequest {
+                    name: "Ann".into(),
+                    room: None,
+                    host_token: None,
+                    resume: None,
+                    spectate: false,
+                },
+            });
+            app.update();
+            let welcomes = app.world().resource::<Messages<ToClients<Welcome>>>();
+            let rooms = app.world().resource::<RoomIndex>().player(client).is_some();
+            (welcomes.iter_current_update_messages().count(), rooms)
+        };
+        assert_eq!(welcomed(server_logic), (1, true));
+        assert_eq!(welcomed(client_logic), (0, false));
     }
 }

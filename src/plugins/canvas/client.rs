@@ -14,10 +14,10 @@ use super::wire::TimedOp;
 use super::wire::{CanvasToClient, CanvasToServer};
 use super::{BATCH_INTERVAL, CanvasSystems, MIN_STEP};
 use crate::id::ClientId;
-use crate::plugins::LogicSystems;
 use crate::plugins::canvas::model::CanvasError;
 use crate::plugins::net::{FromServer, NetSystems, ToServer};
 use crate::plugins::rooms::{NewSession, Roster, Welcome};
+use crate::plugins::{LogicSystems, Side};
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<CanvasState>()
@@ -25,13 +25,17 @@ pub(super) fn plugin(app: &mut App) {
         .add_message::<PaintCanvas>()
         .add_message::<FillWanted>()
         .add_message::<FillComputed>()
-        .add_systems(Update, mirror_server.in_set(LogicSystems::Canvas))
+        .add_systems(
+            Update,
+            mirror_server.in_set(LogicSystems::Canvas).in_set(Side::Client),
+        )
         .configure_sets(PostUpdate, CanvasSystems::LocalInput.before(NetSystems::Send))
         .add_systems(
             PostUpdate,
             (apply_local_input, apply_fills, send_batches)
                 .chain()
-                .in_set(CanvasSystems::LocalInput),
+                .in_set(CanvasSystems::LocalInput)
+                .in_set(Side::Client),
         );
 }
 

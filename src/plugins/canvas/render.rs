@@ -495,7 +495,7 @@ pub mod offscreen {
     pub fn client_app() -> App {
         let mut app = renderer();
         app.insert_state(crate::plugins::AppMode::Client)
-            .add_plugins((crate::plugins::logic, super::plugin));
+            .add_plugins((crate::plugins::client_logic, super::plugin));
         started(app)
     }
 

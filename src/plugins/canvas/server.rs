@@ -11,11 +11,11 @@ use super::album::{Shelf, Timeline};
 use super::model::{self, CanvasError, Drawing, Pen, decode_deltas};
 use super::wire::{CanvasToClient, CanvasToServer, ReplayOp, log_chunks, replay_chunks};
 use crate::id::ClientId;
-use crate::plugins::LogicSystems;
 use crate::plugins::net::{
     Encoded, FromClient, Recipients, ServerWake, ToClients, WireRegistry, address_key,
 };
 use crate::plugins::rooms::{Player, PlayerJoined, PlayerLeft, RoleChanged, Room, RoomIndex};
+use crate::plugins::{LogicSystems, Side};
 use crate::rate::TokenBucket;
 
 pub(super) fn plugin(app: &mut App) {
@@ -32,14 +32,16 @@ pub(super) fn plugin(app: &mut App) {
                 apply_requests,
             )
                 .chain()
-                .in_set(LogicSystems::Canvas),
+                .in_set(LogicSystems::Canvas)
+                .in_set(Side::Server),
         )
         .add_message::<ArchiveDrawing>()
         .add_systems(
             Update,
             (archive_drawings, apply_pen_locks)
                 .chain()
-                .in_set(LogicSystems::Effects),
+                .in_set(LogicSystems::Effects)
+                .in_set(Side::Server),
         );
 }
 

@@ -7,16 +7,22 @@ use bevy::prelude::*;
 use super::wire::{ChatLine, ChatToClient};
 use crate::i18n::Describe;
 use crate::id::ClientId;
-use crate::plugins::LogicSystems;
 use crate::plugins::net::FromServer;
 use crate::plugins::rooms::{NewSession, RoleReply, RoomUpdate, Roster, SessionEnded, Welcome, room_label};
+use crate::plugins::{LogicSystems, Side};
 use crate::t;
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<ChatLog>()
         .add_message::<AddToChatLog>()
-        .add_systems(Update, collect_chat.in_set(LogicSystems::Chat))
-        .add_systems(Update, add_entries.in_set(LogicSystems::Effects));
+        .add_systems(
+            Update,
+            collect_chat.in_set(LogicSystems::Chat).in_set(Side::Client),
+        )
+        .add_systems(
+            Update,
+            add_entries.in_set(LogicSystems::Effects).in_set(Side::Client),
+        );
 }
 
 /// Lines the chat panel shows.

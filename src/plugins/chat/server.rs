@@ -6,9 +6,9 @@ use bevy::prelude::*;
 use super::rules::{ChatConfig, ChatHistory, ChatRate, clean_message};
 use super::wire::{ChatLine, ChatToClient, ChatToServer};
 use crate::id::ClientId;
-use crate::plugins::LogicSystems;
 use crate::plugins::net::{FromClient, ToClients};
 use crate::plugins::rooms::{Player, PlayerJoined, PlayerLeft, Room, RoomIndex};
+use crate::plugins::{LogicSystems, Side};
 
 pub(super) fn plugin(app: &mut App) {
     app.add_message::<LineSaid>()
@@ -19,9 +19,13 @@ pub(super) fn plugin(app: &mut App) {
             Update,
             (greet_joiners, announce_leavers, relay_chat)
                 .chain()
-                .in_set(LogicSystems::Chat),
+                .in_set(LogicSystems::Chat)
+                .in_set(Side::Server),
         )
-        .add_systems(Update, publish_lines.in_set(LogicSystems::Effects));
+        .add_systems(
+            Update,
+            publish_lines.in_set(LogicSystems::Effects).in_set(Side::Server),
+        );
 }
 
 /// While a room has this, its accepted lines are not broadcast: they are handed over as

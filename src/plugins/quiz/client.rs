@@ -9,17 +9,20 @@ use bevy::prelude::*;
 use super::wire::{AlbumEntry, GameView, PhaseView, QuizToClient, Standing, Tell};
 use crate::i18n::Describe;
 use crate::id::ClientId;
-use crate::plugins::LogicSystems;
 use crate::plugins::canvas::album::MAX_SHELVED;
 use crate::plugins::chat::{AddToChatLog, ChatEntry};
 use crate::plugins::net::FromServer;
 use crate::plugins::rooms::{NewSession, Roster, SessionEnded, Welcome};
+use crate::plugins::{LogicSystems, Side};
 use crate::t;
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<QuizView>()
         .add_message::<TurnEnded>()
-        .add_systems(Update, follow_game.in_set(LogicSystems::Quiz));
+        .add_systems(
+            Update,
+            follow_game.in_set(LogicSystems::Quiz).in_set(Side::Client),
+        );
 }
 
 /// This client's view of the room's game, for the UI.

@@ -18,7 +18,6 @@ use super::wire::{
 };
 use super::words::{self, Pack};
 use crate::id::ClientId;
-use crate::plugins::LogicSystems;
 use crate::plugins::canvas::album::MAX_SHELVED;
 use crate::plugins::canvas::{ArchiveDrawing, LockPen, PenLock};
 use crate::plugins::chat::{Audience, ChatLine, HandOverLines, LineSaid, PublishLine};
@@ -26,6 +25,7 @@ use crate::plugins::net::{Draining, FromClient, ServerWake, ToClients, address_k
 use crate::plugins::rooms::{
     DrainHold, Player, PlayerAway, PlayerJoined, PlayerLeft, RoleChanged, Room, RoomActivity, RoomIndex,
 };
+use crate::plugins::{LogicSystems, Side};
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<QuizConfig>()
@@ -45,9 +45,10 @@ pub(super) fn plugin(app: &mut App) {
                 describe_rooms,
             )
                 .chain()
-                .in_set(LogicSystems::Quiz),
+                .in_set(LogicSystems::Quiz)
+                .in_set(Side::Server),
         )
-        .add_systems(Last, record_figures);
+        .add_systems(Last, record_figures.in_set(Side::Server));
 }
 
 /// How the server runs games.

@@ -11,11 +11,11 @@ use super::wire::{
 };
 use crate::id::ClientId;
 use crate::names::name_key;
-use crate::plugins::LogicSystems;
 use crate::plugins::net::{
     ClientState, CloseReason, ConnectRequested, ConnectionEnded, ConnectionError, ConnectionReady,
     FromServer, LeaveRequested, Refusal, ToServer,
 };
+use crate::plugins::{LogicSystems, Side};
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<Roster>()
@@ -34,7 +34,8 @@ pub(super) fn plugin(app: &mut App) {
             PreUpdate,
             (connect_to_browse, connect_to_join)
                 .chain()
-                .before(crate::plugins::net::NetSystems::Receive),
+                .before(crate::plugins::net::NetSystems::Receive)
+                .in_set(Side::Client),
         )
         .add_systems(
             Update,
@@ -48,7 +49,8 @@ pub(super) fn plugin(app: &mut App) {
                 rejoin,
             )
                 .chain()
-                .in_set(LogicSystems::Rooms),
+                .in_set(LogicSystems::Rooms)
+                .in_set(Side::Client),
         );
 }
 

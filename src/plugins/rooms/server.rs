@@ -15,11 +15,11 @@ use super::wire::{
 };
 use crate::id::ClientId;
 use crate::names::name_key;
-use crate::plugins::LogicSystems;
 use crate::plugins::net::{
     ClientConnected, ClientDisconnected, CloseReason, DisconnectClient, Draining, FromClient, LeaveReason,
     OrchestratorCounts, RebindClient, Refusal, ServerWake, ToClients, Violation, address_key,
 };
+use crate::plugins::{LogicSystems, Side};
 use crate::rate::TokenBucket;
 
 pub(super) fn plugin(app: &mut App) {
@@ -48,14 +48,21 @@ pub(super) fn plugin(app: &mut App) {
                 drop_silent_arrivals,
             )
                 .chain()
-                .in_set(LogicSystems::Rooms),
+                .in_set(LogicSystems::Rooms)
+                .in_set(Side::Server),
         )
-        .add_systems(Last, record_figures.run_if(resource_changed::<RoomIndex>))
+        .add_systems(
+            Last,
+            record_figures
+                .run_if(resource_changed::<RoomIndex>)
+                .in_set(Side::Server),
+        )
         .add_systems(
             Update,
             close_for_the_drain
                 .run_if(resource_exists::<Draining>)
-                .in_set(LogicSystems::Effects),
+                .in_set(LogicSystems::Effects)
+                .in_set(Side::Server),
         );
 }
 
