@@ -8,11 +8,11 @@ use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
 use bevy::state::state::StateTransition;
 
+use crate::plugins;
 use crate::plugins::chat::ChatConfig;
 use crate::plugins::net::{self, NetConfig, NetServer, ServerError, ShutdownSignal, WireRegistry};
 use crate::plugins::quiz::QuizConfig;
 use crate::plugins::rooms::{OperatorToken, RoomConfig};
-use crate::plugins::{self, AppMode};
 
 /// Everything a server can be configured with.
 #[derive(Clone, Debug, Default)]
@@ -39,7 +39,6 @@ pub fn server_app(
         app.add_plugins(bevy::log::LogPlugin::default());
     }
     app.add_plugins(StatesPlugin)
-        .insert_state(AppMode::Server)
         .add_plugins(plugins::server_logic)
         .insert_resource(options.rooms)
         .insert_resource(options.chat)
@@ -79,7 +78,6 @@ pub fn server_app(
 pub fn headless_client_app() -> App {
     let mut app = App::new();
     app.add_plugins((MinimalPlugins, StatesPlugin))
-        .insert_state(AppMode::Client)
         .add_plugins(plugins::client_logic);
     app
 }

@@ -26,8 +26,20 @@ use crate::app::{HostedServer, ServerOptions};
 use crate::plugins::canvas::render::GallerySettings;
 use crate::plugins::canvas::{self, CanvasSystems};
 use crate::plugins::quiz::Settings;
-use crate::plugins::{self, AppMode, LogicSystems};
+use crate::plugins::{self, LogicSystems};
 use session::{HostOptions, PendingLaunch, start_joining};
+
+/// The screen the window shows.
+#[derive(States, Default, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Screen {
+    /// Host or join.
+    #[default]
+    Launcher,
+    /// In a game this window's process hosts (its server runs in another app, on a thread).
+    Hosting,
+    /// In a game on another process's server.
+    Joined,
+}
 
 /// What the window does first.
 pub enum Launch {
@@ -95,7 +107,7 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
                     ..default()
                 }),
         )
-        .init_state::<AppMode>()
+        .init_state::<Screen>()
         .add_plugins((plugins::client_logic, canvas::render::plugin, plugin))
         .insert_resource(ui_state)
         .insert_resource(memory)
@@ -136,9 +148,9 @@ pub fn plugin(app: &mut App) {
         (
             window::install_fonts,
             window::register_canvas_texture,
-            launcher::show.run_if(in_state(AppMode::Menu)),
-            room::show.run_if(not(in_state(AppMode::Menu))),
-            album::show.run_if(not(in_state(AppMode::Menu))),
+            launcher::show.run_if(in_state(Screen::Launcher)),
+            room::show.run_if(not(in_state(Screen::Launcher))),
+            album::show.run_if(not(in_state(Screen::Launcher))),
             session::show_stopping,
         )
             .chain(),

@@ -12,18 +12,6 @@ pub(crate) mod test_app;
 use bevy::ecs::schedule::ScheduleLabel;
 use bevy::prelude::*;
 
-/// What this process is doing.
-#[derive(States, Default, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AppMode {
-    /// The launcher: host or join.
-    #[default]
-    Menu,
-    /// Hosting: the headless server itself, or the window of the process that runs it.
-    Server,
-    /// Joined someone else's server.
-    Client,
-}
-
 /// The order the logic plugins' systems run in within `Update`, after the network has
 /// received: lower plugins first, then the higher ones that use them, then `Effects`, where
 /// lower plugins carry out what higher ones asked of them this frame (a chat line to publish,
@@ -58,7 +46,7 @@ pub fn client_logic(app: &mut App) {
 }
 
 /// Everything but rendering and UI, both halves registered; which runs is the app's
-/// [`Side`] (see [`server_logic`], [`client_logic`]). The app builder sets the initial [`AppMode`].
+/// [`Side`] (see [`server_logic`], [`client_logic`]).
 pub fn logic(app: &mut App) {
     app.add_plugins((
         logic_sets,

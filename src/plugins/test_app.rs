@@ -15,7 +15,7 @@ use bevy::time::TimeUpdateStrategy;
 use crate::id::ClientId;
 use crate::plugins::net::{ClientConnected, FromClient, ToClients};
 use crate::plugins::rooms::{JoinRequest, Welcome};
-use crate::plugins::{AppMode, Side, canvas, chat, logic_sets, net, quiz, rooms};
+use crate::plugins::{Side, canvas, chat, logic_sets, net, quiz, rooms};
 
 /// The clock's step per update.
 pub const STEP: Duration = Duration::from_millis(20);
@@ -36,7 +36,6 @@ impl TestServer {
         let mut app = App::new();
         app.add_plugins((MinimalPlugins, StatesPlugin))
             .insert_resource(TimeUpdateStrategy::ManualDuration(STEP))
-            .insert_state(AppMode::Server)
             .insert_resource(Side::Server)
             .add_plugins((logic_sets, net::plugin, rooms::plugin))
             .add_plugins(plugins);

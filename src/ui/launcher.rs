@@ -4,13 +4,13 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
 use egui::RichText;
 
+use super::Screen;
 use super::memory::{LauncherMemory, RecentServer};
 use super::rooms_list as rooms;
 use super::{HostOptions, UiState, root_ui, session, start_joining};
 use crate::cli::DEFAULT_PORT;
 use crate::i18n::Describe;
 use crate::names::{MAX_NAME_CHARS, normalize_name};
-use crate::plugins::AppMode;
 use crate::plugins::rooms::{BrowseServer, Browsing, JoinServer, StopBrowsing, means_lobby};
 use crate::t;
 use crate::theme;
@@ -22,7 +22,7 @@ pub(super) fn show(
     host_options: Res<HostOptions>,
     mut memory: ResMut<LauncherMemory>,
     browsing: Res<Browsing>,
-    mut next: ResMut<NextState<AppMode>>,
+    mut next: ResMut<NextState<Screen>>,
     mut out: LauncherOut,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;

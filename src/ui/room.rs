@@ -7,9 +7,9 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
 use egui::RichText;
 
+use super::Screen;
 use super::{UiState, root_ui};
 use crate::i18n::Describe;
-use crate::plugins::AppMode;
 use crate::plugins::canvas::gallery;
 use crate::plugins::canvas::render::{LastSave, SaveCanvas};
 use crate::plugins::canvas::ui as canvas_ui;
@@ -30,7 +30,7 @@ pub(super) struct RoomView<'w> {
     roster: Res<'w, Roster>,
     log: Res<'w, ChatLog>,
     client: Res<'w, State<ClientState>>,
-    mode: Res<'w, State<AppMode>>,
+    mode: Res<'w, State<Screen>>,
     canvas: ResMut<'w, CanvasState>,
     last_save: Res<'w, LastSave>,
     quiz: Res<'w, QuizView>,
@@ -68,11 +68,11 @@ pub(super) fn show(
     mut state: ResMut<UiState>,
     mut view: RoomView,
     mut act: RoomActions,
-    mut next: ResMut<NextState<AppMode>>,
+    mut next: ResMut<NextState<Screen>>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let facts = Facts {
-        hosting: *view.mode.get() == AppMode::Server,
+        hosting: *view.mode.get() == Screen::Hosting,
         connected: *view.client.get() == ClientState::Connected,
         in_game: view.quiz.game.is_some(),
         now: view.time.elapsed(),
@@ -429,7 +429,7 @@ fn leave_room(
     commands: &mut Commands,
     state: &mut UiState,
     act: &mut RoomActions,
-    next: &mut NextState<AppMode>,
+    next: &mut NextState<Screen>,
 ) {
     act.leave.write(LeaveRequested);
     // The hosted server stops on its own thread and tells its clients; the launcher shows it.
@@ -437,7 +437,7 @@ fn leave_room(
     commands.insert_resource(Roster::default());
     state.ended = None;
     state.chat_input.clear();
-    next.set(AppMode::Menu);
+    next.set(Screen::Launcher);
 }
 
 /// The players grid; returns a kick or a vote asked for from a name's menu (right-click).

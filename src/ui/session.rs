@@ -5,11 +5,11 @@ use std::sync::Mutex;
 
 use bevy::prelude::*;
 
+use super::Screen;
 use super::{Launch, UiState};
 use crate::app::{HostedServer, ServerOptions};
 use crate::cli::DEFAULT_PORT;
 use crate::i18n::Describe;
-use crate::plugins::AppMode;
 use crate::plugins::net::FromServer;
 use crate::plugins::net::{LeaveRequested, Listen, NetServer, ServerError, with_default_port};
 use crate::plugins::rooms::{JoinRequest, JoinServer, SessionEnded, Welcome};
@@ -24,7 +24,7 @@ pub(super) fn apply_launch(
     mut commands: Commands,
     pending: Res<PendingLaunch>,
     mut state: ResMut<UiState>,
-    mut next: ResMut<NextState<AppMode>>,
+    mut next: ResMut<NextState<Screen>>,
     mut connect: MessageWriter<JoinServer>,
 ) {
     let Some(launch) = pending.0.lock().ok().and_then(|mut l| l.take()) else {
@@ -64,7 +64,7 @@ pub(crate) fn join_request(
 pub(super) fn start_hosting(
     commands: &mut Commands,
     state: &mut UiState,
-    next: &mut NextState<AppMode>,
+    next: &mut NextState<Screen>,
     connect: &mut MessageWriter<JoinServer>,
     hosted: HostedServer,
     name: String,
@@ -88,12 +88,12 @@ pub(super) fn start_hosting(
         join: join_request(name, None, Some(hosted.token), false),
     });
     commands.insert_resource(hosted);
-    next.set(AppMode::Server);
+    next.set(Screen::Hosting);
 }
 
 pub(super) fn start_joining(
     state: &mut UiState,
-    next: &mut NextState<AppMode>,
+    next: &mut NextState<Screen>,
     connect: &mut MessageWriter<JoinServer>,
     addr: &str,
     name: String,
@@ -107,7 +107,7 @@ pub(super) fn start_joining(
         addr: state.server_addr.clone(),
         join: join_request(name, room, None, spectate),
     });
-    next.set(AppMode::Client);
+    next.set(Screen::Joined);
 }
 
 /// The titles of the dialog a session's end shows.
@@ -204,7 +204,7 @@ pub(super) fn stop_hosting(world: &mut World) {
 pub(super) fn host(
     commands: &mut Commands,
     state: &mut UiState,
-    next: &mut NextState<AppMode>,
+    next: &mut NextState<Screen>,
     connect: &mut MessageWriter<JoinServer>,
     (port, name): (u16, String),
     options: &ServerOptions,
@@ -254,7 +254,7 @@ pub(super) fn finish_stopping(
     mut commands: Commands,
     stopping: Option<Res<Stopping>>,
     mut state: ResMut<UiState>,
-    mut next: ResMut<NextState<AppMode>>,
+    mut next: ResMut<NextState<Screen>>,
     mut connect: MessageWriter<JoinServer>,
     options: Res<HostOptions>,
     mut exit: MessageWriter<AppExit>,
@@ -324,7 +324,7 @@ mod tests {
     fn host_again_while_the_last_game_stops_hosts_on_the_same_port_once_it_has() {
         let mut app = App::new();
         app.add_plugins((MinimalPlugins, StatesPlugin))
-            .init_state::<AppMode>()
+            .init_state::<Screen>()
             .add_message::<JoinServer>()
             .add_message::<AppExit>()
             .init_resource::<UiState>()

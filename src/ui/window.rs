@@ -8,8 +8,8 @@ use bevy::prelude::*;
 use bevy::winit::{EventLoopProxyWrapper, UpdateMode, WinitSettings, WinitUserEvent};
 use bevy_egui::{EguiContexts, EguiTextureHandle, PrimaryEguiContext};
 
+use super::Screen;
 use super::{TITLE, UNFOCUSED_MODE, UiState, fonts};
-use crate::plugins::AppMode;
 use crate::plugins::canvas::render::CanvasImage;
 use crate::plugins::net::NetWaker;
 use crate::plugins::quiz::QuizView;
@@ -57,7 +57,7 @@ pub(super) fn update_title(
     time: Res<Time<Real>>,
     roster: Res<Roster>,
     quiz: Res<QuizView>,
-    mode: Res<State<AppMode>>,
+    mode: Res<State<Screen>>,
     mut winit: ResMut<WinitSettings>,
     mut windows: Query<&mut Window>,
     mut was_flashing: Local<bool>,
@@ -83,7 +83,7 @@ pub(super) fn update_title(
     *was_flashing = flashing;
     let flash = news.filter(|(at, _)| (now.saturating_sub(*at).as_millis() / 500).is_multiple_of(2));
     let title = match (roster.me.and_then(|me| roster.name_of(me)), *mode.get()) {
-        (_, AppMode::Menu) | (None, _) => TITLE.to_owned(),
+        (_, Screen::Launcher) | (None, _) => TITLE.to_owned(),
         (_, _) if flash.is_some() => {
             let (text, _) = banner_text(&flash.expect("checked").1);
             format!("★ {text} ★")

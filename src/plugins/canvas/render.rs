@@ -494,8 +494,7 @@ pub mod offscreen {
     /// what a player's own board shows, for tests that join a server.
     pub fn client_app() -> App {
         let mut app = renderer();
-        app.insert_state(crate::plugins::AppMode::Client)
-            .add_plugins((crate::plugins::client_logic, super::plugin));
+        app.add_plugins((crate::plugins::client_logic, super::plugin));
         started(app)
     }
 
