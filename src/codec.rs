@@ -49,8 +49,10 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     Ok(value)
 }
 
-/// Decodes a message from the start of `bytes`, returning it and how many bytes it used.
-/// Only for reading the version out of a handshake that may come from a newer client.
+/// Decodes a message from the start of `bytes`, returning it and how many bytes it used (the
+/// rest is not looked at). For a frame read in parts: the tag in front of every message (the
+/// body is decoded by its type's hooks), and the version at the start of a handshake that may
+/// come from a newer client, whose body this build might not read.
 pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecError> {
     if bytes.len() > MAX_FRAME_LEN {
         return Err(CodecError::TooLarge(bytes.len()));

@@ -6,10 +6,10 @@ mod album;
 mod autosave;
 mod fonts;
 mod launcher;
+mod lifecycle;
 mod memory;
 mod room;
 mod rooms_list;
-mod session;
 mod text_input;
 mod window;
 
@@ -27,7 +27,7 @@ use crate::plugins::canvas::render::GallerySettings;
 use crate::plugins::canvas::{self, CanvasSystems};
 use crate::plugins::quiz::Settings;
 use crate::plugins::{self, LogicSystems};
-use session::{HostOptions, PendingLaunch, start_joining};
+use lifecycle::{HostOptions, PendingLaunch, start_joining};
 
 /// The screen the window shows.
 #[derive(States, Default, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -97,7 +97,7 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
             DefaultPlugins
                 .set(WindowPlugin {
                     primary_window: Some(primary),
-                    // A hosting window stops its server before it closes (session::close_requested).
+                    // A hosting window stops its server before it closes (lifecycle::close_requested).
                     close_when_requested: false,
                     ..default()
                 })
@@ -141,7 +141,12 @@ pub fn plugin(app: &mut App) {
     )
     .add_systems(
         Startup,
-        (window::spawn_camera, window::install_waker, session::apply_launch).chain(),
+        (
+            window::spawn_camera,
+            window::install_waker,
+            lifecycle::apply_launch,
+        )
+            .chain(),
     )
     .add_systems(
         EguiPrimaryContextPass,
@@ -151,17 +156,17 @@ pub fn plugin(app: &mut App) {
             launcher::show.run_if(in_state(Screen::Launcher)),
             room::show.run_if(not(in_state(Screen::Launcher))),
             album::show.run_if(not(in_state(Screen::Launcher))),
-            session::show_stopping,
+            lifecycle::show_stopping,
         )
             .chain(),
     )
     .add_systems(
         Update,
         (
-            session::note_connection_end,
-            session::remember_joined,
-            session::close_requested,
-            session::finish_stopping,
+            lifecycle::note_connection_end,
+            lifecycle::remember_joined,
+            lifecycle::close_requested,
+            lifecycle::finish_stopping,
             window::update_title,
             // Sees the pen change hands before the game's news of the same frame, so a free
             // drawing is saved when a game takes the pen.
@@ -171,7 +176,7 @@ pub fn plugin(app: &mut App) {
             autosave::save_finished_turns,
         ),
     )
-    .add_systems(Last, session::stop_hosting_on_exit);
+    .add_systems(Last, lifecycle::stop_hosting_on_exit);
 }
 
 fn primary_window(window: &WindowOptions) -> Window {
@@ -234,7 +239,7 @@ pub(crate) struct UiState {
     pub error: Option<String>,
     /// Why the connection failed or ended (title, reason), shown until the player goes back
     /// to the launcher.
-    pub ended: Option<(session::Ended, String)>,
+    pub ended: Option<(lifecycle::Ended, String)>,
     /// The room turned the name away: the dialog offers this one to edit before trying again.
     pub rename: Option<String>,
     /// Why the edited name cannot be used.

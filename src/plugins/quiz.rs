@@ -22,7 +22,7 @@ use bevy::prelude::*;
 pub use client::{Banner, Likes, QuizView, TurnEnded, found_word_text};
 pub use game::{Event, Game, Guess, Phase, Timing};
 pub use scoring::Settings;
-pub use server::{QuizConfig, RoomGame, Session};
+pub use server::{GameSession, QuizConfig, RoomGame};
 pub use view::view_for;
 pub use wire::{
     AlbumEntry, GameView, MAX_STANDINGS, PhaseView, QuizRefusal, QuizToClient, QuizToServer, Standing, Tell,

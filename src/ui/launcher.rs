@@ -7,7 +7,7 @@ use egui::RichText;
 use super::Screen;
 use super::memory::{LauncherMemory, RecentServer};
 use super::rooms_list as rooms;
-use super::{HostOptions, UiState, root_ui, session, start_joining};
+use super::{HostOptions, UiState, lifecycle, root_ui, start_joining};
 use crate::cli::DEFAULT_PORT;
 use crate::i18n::Describe;
 use crate::names::{MAX_NAME_CHARS, normalize_name};
@@ -111,7 +111,7 @@ pub(super) fn show(
                 name,
                 (room, spectate),
             );
-            // Remembered once the server lets us in (`session::remember_joined`).
+            // Remembered once the server lets us in (`lifecycle::remember_joined`).
             state.joining = Some(recent);
         }
         Action::Host => {
@@ -126,7 +126,7 @@ pub(super) fn show(
                 stopping.then_host = Some((port, name));
                 return Ok(());
             }
-            let hosting = session::host(
+            let hosting = lifecycle::host(
                 &mut commands,
                 &mut state,
                 &mut next,
@@ -147,7 +147,7 @@ pub(super) fn show(
 #[derive(bevy::ecs::system::SystemParam)]
 pub(super) struct LauncherOut<'w> {
     join: MessageWriter<'w, JoinServer>,
-    stopping: Option<ResMut<'w, session::Stopping>>,
+    stopping: Option<ResMut<'w, lifecycle::Stopping>>,
     browse: MessageWriter<'w, BrowseServer>,
     stop: MessageWriter<'w, StopBrowsing>,
 }

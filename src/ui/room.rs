@@ -364,9 +364,9 @@ fn connection_dialogs(
     if let Some((title, reason)) = state.ended.clone() {
         let again = match title {
             _ if hosting => None,
-            super::session::Ended::Removed => None,
-            super::session::Ended::NotJoined => Some(t!("room-try-again")),
-            super::session::Ended::Disconnected => Some(t!("room-reconnect")),
+            super::lifecycle::Ended::Removed => None,
+            super::lifecycle::Ended::NotJoined => Some(t!("room-try-again")),
+            super::lifecycle::Ended::Disconnected => Some(t!("room-reconnect")),
         };
         egui::Window::new(title.title())
             .collapsible(false)
@@ -433,7 +433,7 @@ fn leave_room(
 ) {
     act.leave.write(LeaveRequested);
     // The hosted server stops on its own thread and tells its clients; the launcher shows it.
-    commands.queue(super::session::stop_hosting);
+    commands.queue(super::lifecycle::stop_hosting);
     commands.insert_resource(Roster::default());
     state.ended = None;
     state.chat_input.clear();

@@ -86,10 +86,23 @@ pub enum PaintCanvas {
 /// The album's drawings this client asked for, as they arrive.
 #[derive(Debug, Default)]
 pub struct Replays {
-    /// By key, newest last: the changes so far, whether all came, whether the server cut the
-    /// turn's recording short, and what they weigh.
-    pub drawings: Vec<(u32, Vec<TimedOp>, bool, bool, usize)>,
+    /// Newest last.
+    recordings: Vec<Recording>,
     /// What all of them weigh.
+    weight: usize,
+}
+
+/// One turn's recording, as it arrives.
+#[derive(Debug)]
+struct Recording {
+    key: u32,
+    /// The changes so far.
+    ops: Vec<TimedOp>,
+    /// All of them came.
+    whole: bool,
+    /// The server cut the turn's recording short.
+    cut_short: bool,
+    /// What the changes weigh (points).
     weight: usize,
 }
 
@@ -97,40 +110,46 @@ impl Replays {
     /// Keeps a chunk of a recording: never more recordings than an album has, nor more weight
     /// than a room keeps (the oldest go), nor more than a turn records, whatever a server sends.
     fn receive(&mut self, key: u32, ops: &[TimedOp], last: bool, cut_short: bool) {
-        let i = match self.drawings.iter().position(|d| d.0 == key) {
+        let i = match self.recordings.iter().position(|r| r.key == key) {
             Some(i) => i,
             None => {
-                if self.drawings.len() >= MAX_SHELVED {
-                    self.weight -= self.drawings.remove(0).4;
+                if self.recordings.len() >= MAX_SHELVED {
+                    self.weight -= self.recordings.remove(0).weight;
                 }
-                self.drawings.push((key, Vec::new(), false, cut_short, 0));
-                self.drawings.len() - 1
+                self.recordings.push(Recording {
+                    key,
+                    ops: Vec::new(),
+                    whole: false,
+                    cut_short,
+                    weight: 0,
+                });
+                self.recordings.len() - 1
             }
         };
         let weight: usize = ops.iter().map(|op| op.op.points()).sum();
-        let (_, kept, done, _, kept_weight) = &mut self.drawings[i];
-        if !*done && *kept_weight + weight <= MAX_TIMELINE_POINTS {
-            kept.extend_from_slice(ops);
-            *kept_weight += weight;
+        let recording = &mut self.recordings[i];
+        if !recording.whole && recording.weight + weight <= MAX_TIMELINE_POINTS {
+            recording.ops.extend_from_slice(ops);
+            recording.weight += weight;
             self.weight += weight;
         }
-        *done |= last;
-        while self.weight > MAX_SHELF_POINTS && self.drawings.len() > 1 {
-            self.weight -= self.drawings.remove(0).4;
+        recording.whole |= last;
+        while self.weight > MAX_SHELF_POINTS && self.recordings.len() > 1 {
+            self.weight -= self.recordings.remove(0).weight;
         }
     }
 
     /// Whether the server cut the turn's recording short.
     pub fn cut_short(&self, key: u32) -> bool {
-        self.drawings.iter().any(|d| d.0 == key && d.3)
+        self.recordings.iter().any(|r| r.key == key && r.cut_short)
     }
 
     /// A drawing that came whole.
     pub fn get(&self, key: u32) -> Option<&[TimedOp]> {
-        self.drawings
+        self.recordings
             .iter()
-            .find(|d| d.0 == key && d.2)
-            .map(|d| d.1.as_slice())
+            .find(|r| r.key == key && r.whole)
+            .map(|r| r.ops.as_slice())
     }
 }
 

@@ -72,10 +72,10 @@ pub const ROOM_WORDS_EVERY: Duration = Duration::from_secs(2);
 
 /// A room's game, while one runs (server side).
 #[derive(Component, Default)]
-pub struct RoomGame(pub Option<Session>);
+pub struct RoomGame(pub Option<GameSession>);
 
 /// A running game and what the server keeps beside it.
-pub struct Session {
+pub struct GameSession {
     pub game: Game,
     rng: StdRng,
     /// Everyone who played, for the leaderboard (leavers included).
@@ -265,7 +265,7 @@ fn final_reveal(game: &Game, drawer: ClientId, word: String, points: Vec<(Client
 }
 
 /// The final leaderboard: best first, present players before departed ones on a tie.
-fn standings(session: &Session, room: &Room) -> Vec<Standing> {
+fn standings(session: &GameSession, room: &Room) -> Vec<Standing> {
     let mut standings: Vec<Standing> = session
         .game
         .scores
@@ -552,7 +552,7 @@ fn start(
         members.len(),
         game.settings
     );
-    slot.0 = Some(Session {
+    slot.0 = Some(GameSession {
         game,
         rng,
         names,

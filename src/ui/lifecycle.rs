@@ -1,4 +1,4 @@
-//! Starting and ending a session: the launch the command line asked for, hosting (the server
+//! Starting and ending a game session: the launch the command line asked for, hosting (the server
 //! on its own thread) or joining, and what the window says when the connection ends.
 
 use std::sync::Mutex;
