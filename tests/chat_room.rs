@@ -344,3 +344,36 @@ fn stopping_the_server_tells_every_client_why() {
         );
     }
 }
+
+/// A member hears of each arrival and departure once, from the room: one `RoomUpdate` that
+/// names who came or went, and nothing from the chat (a join and a leave each came twice, as a
+/// room update and as a chat notice).
+#[test]
+fn a_member_is_told_of_each_arrival_and_departure_once() {
+    use catchmind::plugins::rooms::RoomUpdate;
+    use common::ServerMsg;
+    let server = start_server(ServerOptions::default());
+    let mut ann = RawPeer::connect(server.addr);
+    ann.join("Ann", None).expect("Ann joins");
+    let mut ben = RawPeer::connect(server.addr);
+    ben.join("Ben", None).expect("Ben joins");
+    ben.leave();
+    let mut heard = Vec::new();
+    while let Ok(Some(msg)) = ann.recv_within(Duration::from_millis(500)) {
+        heard.push(msg);
+    }
+    let news: Vec<&ServerMsg> = heard
+        .iter()
+        .filter(|m| matches!(m, ServerMsg::Room(_) | ServerMsg::Chat(_)))
+        .collect();
+    assert!(
+        matches!(
+            news.as_slice(),
+            [
+                ServerMsg::Room(RoomUpdate::Joined(joined)),
+                ServerMsg::Room(RoomUpdate::Left { name, .. }),
+            ] if joined.name == "Ben" && name == "Ben"
+        ),
+        "{news:?}"
+    );
+}

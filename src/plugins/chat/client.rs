@@ -170,22 +170,20 @@ fn collect_chat(
                     spectators: roster.spectating(),
                 });
             }
-            ChatToClient::Joined { name } => {
-                // The room told this client who came (and whether to watch) just before.
-                let watching = roster.players.iter().any(|p| p.name == *name && p.spectator);
-                log.notice(match watching {
-                    true => t!("chat-joined-to-watch", name = name.clone()),
-                    false => t!("chat-joined", name = name.clone()),
-                })
-            }
-            ChatToClient::Left { name, reason } => {
-                log.notice(t!("chat-left", name = name.clone(), reason = reason.describe()))
-            }
             ChatToClient::Refused(why) => log.push(ChatEntry::Refused(why.describe())),
         }
     }
+    // The room's news as the chat tells it; every kind named, so a new one is decided here.
     for FromServer(update) in updates.read() {
         match update {
+            RoomUpdate::Joined(player) => log.notice(match player.spectator {
+                true => t!("chat-joined-to-watch", name = player.name.clone()),
+                false => t!("chat-joined", name = player.name.clone()),
+            }),
+            RoomUpdate::Left { name, reason, .. } => {
+                log.notice(t!("chat-left", name = name.clone(), reason = reason.describe()))
+            }
+            RoomUpdate::HostChanged(_) => {}
             RoomUpdate::Away(id) => log.notice(t!("chat-away", name = roster.display_name(*id))),
             RoomUpdate::Back(id) => log.notice(t!("chat-back", name = roster.display_name(*id))),
             // This client's own kick is told when its session ends (its roster may be gone).
@@ -213,7 +211,8 @@ fn collect_chat(
                 roster.me == Some(*id),
                 *spectator,
             )),
-            _ => {}
+            // This client's own kick: told when its session ends.
+            RoomUpdate::Kicked { .. } => {}
         }
     }
     for FromServer(reply) in role_replies.read() {

@@ -7,7 +7,7 @@ use super::rules::{ChatConfig, ChatHistory, ChatRate, clean_message};
 use super::wire::{ChatLine, ChatToClient, ChatToServer};
 use crate::id::ClientId;
 use crate::plugins::net::{FromClient, ToClients};
-use crate::plugins::rooms::{Player, PlayerJoined, PlayerLeft, Room, RoomIndex};
+use crate::plugins::rooms::{Player, PlayerJoined, Room, RoomIndex};
 use crate::plugins::{LogicSystems, Side};
 
 pub(super) fn plugin(app: &mut App) {
@@ -17,7 +17,7 @@ pub(super) fn plugin(app: &mut App) {
         .add_observer(give_players_a_rate)
         .add_systems(
             Update,
-            (greet_joiners, announce_leavers, relay_chat)
+            (greet_joiners, relay_chat)
                 .chain()
                 .in_set(LogicSystems::Chat)
                 .in_set(Side::Server),
@@ -65,51 +65,20 @@ fn give_players_a_rate(add: On<Add, Player>, mut commands: Commands) {
     commands.entity(add.entity).insert(ChatRate::default());
 }
 
+/// Gives a joiner the room's recent lines (who came is the room's news, `RoomUpdate::Joined`,
+/// not the chat's).
 fn greet_joiners(
     mut joined: MessageReader<PlayerJoined>,
-    rooms: Query<(&Room, &ChatHistory)>,
+    rooms: Query<&ChatHistory>,
     mut out: MessageWriter<ToClients<ChatToClient>>,
 ) {
-    for PlayerJoined {
-        client,
-        name,
-        room,
-        resumed,
-    } in joined.read()
-    {
-        let Ok((room, history)) = rooms.get(*room) else {
+    for PlayerJoined { client, room, .. } in joined.read() {
+        let Ok(history) = rooms.get(*room) else {
             continue;
         };
         if !history.0.is_empty() {
             let lines = history.0.iter().cloned().collect();
             out.write(ToClients::one(*client, ChatToClient::History(lines)));
-        }
-        // Whoever comes back to a held seat is announced by the room's own update.
-        let others: Vec<ClientId> = room.present().filter(|id| id != client).collect();
-        if !others.is_empty() && !resumed {
-            out.write(ToClients::many(
-                others,
-                ChatToClient::Joined { name: name.clone() },
-            ));
-        }
-    }
-}
-
-fn announce_leavers(mut left: MessageReader<PlayerLeft>, mut out: MessageWriter<ToClients<ChatToClient>>) {
-    for PlayerLeft {
-        name,
-        reason,
-        remaining,
-        announced,
-        ..
-    } in left.read()
-    {
-        if !remaining.is_empty() && !announced {
-            let notice = ChatToClient::Left {
-                name: name.clone(),
-                reason: reason.clone(),
-            };
-            out.write(ToClients::many(remaining.clone(), notice));
         }
     }
 }

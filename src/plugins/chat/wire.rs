@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::rules::ChatRefusal;
 use crate::id::ClientId;
-use crate::plugins::net::{LeaveReason, NetApp, WireMessage};
+use crate::plugins::net::{NetApp, WireMessage};
 
 pub(super) fn plugin(app: &mut bevy::prelude::App) {
     app.add_client_message::<ChatToServer>()
@@ -28,13 +28,6 @@ pub enum ChatToClient {
     Line(ChatLine),
     /// The room's recent lines, sent once after the welcome.
     History(Vec<ChatLine>),
-    Joined {
-        name: String,
-    },
-    Left {
-        name: String,
-        reason: LeaveReason,
-    },
     /// A line only some of the room sees (in a game: the drawer and those who found the word).
     Private(ChatLine),
     /// Your message was not sent, and why.
@@ -48,5 +41,6 @@ impl WireMessage for ChatToServer {
 
 impl WireMessage for ChatToClient {
     const NAME: &'static str = "chat.to_client";
-    const VERSION: u16 = 1;
+    /// 2: no `Joined` and `Left` (the room's updates tell them).
+    const VERSION: u16 = 2;
 }

@@ -428,8 +428,6 @@ pub struct PlayerLeft {
     pub reason: LeaveReason,
     /// Who is still in the room.
     pub remaining: Vec<ClientId>,
-    /// The room already told the others why (a kick): no other notice is needed.
-    pub announced: bool,
 }
 
 fn note_arrivals(
@@ -764,6 +762,7 @@ impl Departures<'_, '_> {
         if !remaining.is_empty() && !announced {
             let update = RoomUpdate::Left {
                 id: client,
+                name: player.name.clone(),
                 reason: reason.clone(),
             };
             self.updates.write(ToClients::many(remaining.clone(), update));
@@ -784,7 +783,6 @@ impl Departures<'_, '_> {
             room: player.room,
             reason: reason.clone(),
             remaining,
-            announced,
         });
     }
 

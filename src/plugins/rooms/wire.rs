@@ -129,6 +129,7 @@ pub enum RoomUpdate {
     Joined(PlayerInfo),
     Left {
         id: ClientId,
+        name: String,
         reason: LeaveReason,
     },
     HostChanged(ClientId),
@@ -320,8 +321,9 @@ impl WireMessage for Rejection {
 impl WireMessage for RoomUpdate {
     const NAME: &'static str = "rooms.update";
     /// 2: `Away`, `Back`, players' `away`; 3: `Kicked`, `KickVote`; 4: `ServerClosing`; 5:
-    /// `Role`, players' `spectator`.
-    const VERSION: u16 = 5;
+    /// `Role`, players' `spectator`; 6: `Left` names who left (the room alone tells arrivals
+    /// and departures; chat no longer does).
+    const VERSION: u16 = 6;
 }
 
 impl WireMessage for ListRooms {
