@@ -1,0 +1,142 @@
+//! Departures: players leaving their rooms (and rooms that empty), seats held for dropped
+//! connections and released when their hold runs out.
+
+use super::*;
+
+/// Removing players from their rooms (and rooms that empty), and telling the others.
+#[derive(bevy::ecs::system::SystemParam)]
+pub(super) struct Departures<'w, 's> {
+    pub(super) commands: Commands<'w, 's>,
+    pub(super) index: ResMut<'w, RoomIndex>,
+    pub(super) rooms: Query<'w, 's, &'static mut Room>,
+    pub(super) players: Query<'w, 's, &'static Player>,
+    pub(super) updates: MessageWriter<'w, ToClients<RoomUpdate>>,
+    pub(super) left: MessageWriter<'w, PlayerLeft>,
+    pub(super) moderation: Query<'w, 's, &'static mut Moderation>,
+}
+
+impl Departures<'_, '_> {
+    /// Removes a player from their room; `announced`: the others were told why already.
+    pub(super) fn remove(&mut self, client: ClientId, reason: &LeaveReason, announced: bool) {
+        let Some(entity) = self.index.players.remove(&client) else {
+            return;
+        };
+        let Ok(player) = self.players.get(entity) else {
+            return;
+        };
+        self.index.held.remove(&client);
+        self.index.sessions.remove(&player.session);
+        self.commands.entity(entity).despawn();
+        let Ok(mut room) = self.rooms.get_mut(player.room) else {
+            return;
+        };
+        let new_host = room.remove(client);
+        if let Ok(mut kicks) = self.moderation.get_mut(player.room) {
+            kicks.forget(client);
+        }
+        let remaining: Vec<ClientId> = room.members().collect();
+        info!("{} left room {}: {reason}", player.name, room.name);
+        if !remaining.is_empty() && !announced {
+            let update = RoomUpdate::Left {
+                id: client,
+                name: player.name.clone(),
+                reason: reason.clone(),
+            };
+            self.updates.write(ToClients::many(remaining.clone(), update));
+        }
+        if let (Some(host), false) = (new_host, remaining.is_empty()) {
+            self.updates
+                .write(ToClients::many(remaining.clone(), RoomUpdate::HostChanged(host)));
+        }
+        if remaining.is_empty() && !room.is_default {
+            let key = name_key(&room.name);
+            self.index.rooms.remove(&key);
+            self.index.makers.remove(&key);
+            self.commands.entity(player.room).despawn();
+        }
+        self.left.write(PlayerLeft {
+            client,
+            name: player.name.clone(),
+            room: player.room,
+            reason: reason.clone(),
+            remaining,
+        });
+    }
+
+    /// Holds a dropped player's seat until `until`; returns whether they had one.
+    pub(super) fn hold(&mut self, client: ClientId, reason: &LeaveReason, until: Duration) -> Option<Entity> {
+        let player = self.players.get(*self.index.players.get(&client)?).ok()?;
+        let mut room = self.rooms.get_mut(player.room).ok()?;
+        room.hold_seat(client, until);
+        self.index.held.insert(client, (until, reason.clone()));
+        info!(
+            "{} dropped from room {} ({reason}); seat held",
+            player.name, room.name
+        );
+        let others: Vec<ClientId> = room.present().collect();
+        if !others.is_empty() {
+            self.updates
+                .write(ToClients::many(others, RoomUpdate::Away(client)));
+        }
+        Some(player.room)
+    }
+}
+
+pub(super) fn remove_leavers(
+    time: Res<Time<Real>>,
+    config: Res<RoomConfig>,
+    mut arrivals: ResMut<Arrivals>,
+    mut disconnected: MessageReader<ClientDisconnected>,
+    mut departures: Departures,
+    mut away: MessageWriter<PlayerAway>,
+) {
+    for ClientDisconnected { client, reason } in disconnected.read() {
+        arrivals.0.remove(client);
+        if keeps_seat(reason) && !config.seat_hold.is_zero() {
+            let until = time.elapsed() + config.seat_hold;
+            if let Some(room) = departures.hold(*client, reason, until) {
+                away.write(PlayerAway {
+                    client: *client,
+                    room,
+                });
+                continue;
+            }
+        }
+        departures.remove(*client, reason, false);
+    }
+}
+
+/// Seats held past [`RoomConfig::seat_hold`] are given up: the player leaves, for the reason
+/// their connection dropped.
+pub(super) fn release_seats(time: Res<Time<Real>>, mut wake: ResMut<ServerWake>, mut departures: Departures) {
+    let now = time.elapsed();
+    let due: Vec<(ClientId, LeaveReason)> = departures
+        .index
+        .held
+        .iter()
+        .filter(|(_, (until, _))| *until <= now)
+        .map(|(&id, (_, reason))| (id, reason.clone()))
+        .collect();
+    if let Some(next) = departures
+        .index
+        .held
+        .values()
+        .map(|(until, _)| *until)
+        .filter(|&u| u > now)
+        .min()
+    {
+        wake.at(next);
+    }
+    for (client, reason) in due {
+        if let Some(player) = departures
+            .index
+            .players
+            .get(&client)
+            .and_then(|&e| departures.players.get(e).ok())
+        {
+            let session = player.session;
+            departures.index.spend(session, Spent::Expired, now);
+        }
+        departures.remove(client, &reason, false);
+    }
+}
