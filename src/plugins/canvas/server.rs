@@ -20,7 +20,8 @@ use crate::rate::TokenBucket;
 
 pub(super) fn plugin(app: &mut App) {
     app.add_message::<LockPen>()
-        .add_observer(give_rooms_a_canvas)
+        // Every room has a canvas, from the moment it is made.
+        .register_required_components::<Room, RoomCanvas>()
         .init_resource::<PictureBudget>()
         .add_systems(
             Update,
@@ -66,10 +67,6 @@ pub enum PenLock {
     To { drawer: Option<ClientId>, clear: bool },
     /// Free drawing again, the last picture kept.
     Unlock,
-}
-
-fn give_rooms_a_canvas(add: On<Add, Room>, mut commands: Commands) {
-    commands.entity(add.entity).insert(RoomCanvas::default());
 }
 
 /// A room's canvas (server side).

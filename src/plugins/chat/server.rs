@@ -13,8 +13,9 @@ use crate::plugins::{LogicSystems, Side};
 pub(super) fn plugin(app: &mut App) {
     app.add_message::<LineSaid>()
         .add_message::<PublishLine>()
-        .add_observer(give_rooms_a_history)
-        .add_observer(give_players_a_rate)
+        // Every room has its history, every player their chat rate, from the start.
+        .register_required_components::<Room, ChatHistory>()
+        .register_required_components::<Player, ChatRate>()
         .add_systems(
             Update,
             (greet_joiners, relay_chat)
@@ -55,14 +56,6 @@ pub enum Audience {
     Room,
     /// Only these players (in the room), marked private, never in the history.
     Only(Vec<ClientId>),
-}
-
-fn give_rooms_a_history(add: On<Add, Room>, mut commands: Commands) {
-    commands.entity(add.entity).insert(ChatHistory::default());
-}
-
-fn give_players_a_rate(add: On<Add, Player>, mut commands: Commands) {
-    commands.entity(add.entity).insert(ChatRate::default());
 }
 
 /// Gives a joiner the room's recent lines (who came is the room's news, `RoomUpdate::Joined`,

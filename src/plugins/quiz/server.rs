@@ -30,7 +30,9 @@ use crate::plugins::{LogicSystems, Side};
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<QuizConfig>()
         .init_resource::<AlbumKeys>()
-        .add_observer(give_rooms_a_game)
+        // Every room can hold a game and its own words, from the moment it is made.
+        .register_required_components::<Room, RoomGame>()
+        .register_required_components::<Room, RoomWords>()
         .add_systems(
             Update,
             (
@@ -87,12 +89,6 @@ pub struct GameSession {
 /// Keys for the album's drawings, unique on the server.
 #[derive(Resource, Default)]
 struct AlbumKeys(u32);
-
-fn give_rooms_a_game(add: On<Add, Room>, mut commands: Commands) {
-    commands
-        .entity(add.entity)
-        .insert((RoomGame::default(), RoomWords::default()));
-}
 
 /// What the quiz systems send: their own messages, and requests to chat and canvas.
 #[derive(bevy::ecs::system::SystemParam)]

@@ -132,7 +132,7 @@ pub(super) fn admit_joiners(
             resumed: false,
         });
     }
-    // The rooms made this frame, with their members (other plugins' observers attach theirs).
+    // The rooms made this frame, with their members (other plugins' components come with them: required by `Room`).
     for (entity, room) in made {
         commands.entity(entity).insert((
             Name::new(format!("room {}", room.name)),
