@@ -1,0 +1,169 @@
+//! The server's loop and its clock: an update as soon as input waits (batched, at most one a
+//! millisecond), when a plugin's timer is due ([`ServerWake`]) and at least once a second; the
+//! stop ([`ShutdownSignal`]) and the drain ([`Draining`]) that ends it; the tick the health
+//! check reads.
+
+use super::*;
+
+/// Asks the server to stop (Ctrl+C or SIGTERM, or the hosting window closing); it wakes the
+/// server's loop, which may be waiting for input. The first request drains (the games' turns in
+/// progress end first, at most [`NetConfig::drain_timeout`]); a second one stops at once.
+#[derive(Resource, Clone, Default)]
+pub struct ShutdownSignal {
+    pub(super) requests: Arc<AtomicU32>,
+    pub(super) wake: Arc<std::sync::OnceLock<crossbeam_channel::Sender<()>>>,
+    /// The server's open connections, as of its last update (what a stop has to tell).
+    pub(super) connections: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ShutdownSignal {
+    pub fn request(&self) {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        if let Some(wake) = self.wake.get() {
+            let _ = wake.try_send(());
+        }
+    }
+
+    /// How many times a stop was asked for.
+    pub fn requests(&self) -> u32 {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    /// The server's open connections, as of its last update.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
+}
+
+/// Present while the server drains before it stops: it accepts nobody new, and each plugin
+/// winds down what it runs (a game ends after its turn in progress); the connections still
+/// open when the time is up, or once a second stop is asked for, are closed with `reason`.
+/// A connection closed for the drain should be closed with `reason` too.
+#[derive(Resource, Debug, Clone)]
+pub struct Draining {
+    /// When the time is up, on the `Time<Real>` clock.
+    pub until: Duration,
+    /// Why the connections are closed: a dedicated server restarts (its service manager starts
+    /// it again), a hosted one stops.
+    pub reason: CloseReason,
+}
+
+impl Draining {
+    pub fn time_left(&self, now: Duration) -> Duration {
+        self.until.saturating_sub(now)
+    }
+}
+
+/// When the server's loop must run next even if nothing arrives (a turn's end, a hint, a join
+/// deadline), on the `Time<Real>` clock. Plugins ask with [`ServerWake::at`] during an update;
+/// the loop takes the earliest after it.
+#[derive(Resource, Debug, Default)]
+pub struct ServerWake {
+    next: Option<Duration>,
+}
+
+impl ServerWake {
+    pub fn at(&mut self, when: Duration) {
+        self.next = Some(self.next.map_or(when, |next| next.min(when)));
+    }
+}
+
+/// The shortest time between two updates of a busy server, so a flood of frames is handled in
+/// batches rather than one update per frame.
+pub const MIN_UPDATE_GAP: Duration = Duration::from_millis(1);
+/// An idle server's loop still runs this often (health checks expect a loop that ticks).
+pub const IDLE_WAKE: Duration = Duration::from_secs(1);
+
+/// Runs a server app whenever input is waiting (the network side wakes it), at most once per
+/// [`MIN_UPDATE_GAP`], and when a plugin's timer is due ([`ServerWake`]); otherwise it sleeps,
+/// waking every [`IDLE_WAKE`]. What an update sends leaves at its end.
+pub fn server_runner(mut app: App) -> AppExit {
+    crate::startup::finish_plugins(&mut app);
+    loop {
+        let started = Instant::now();
+        app.update();
+        if let Some(exit) = app.should_exit() {
+            return exit;
+        }
+        let world = app.world_mut();
+        let Some(server) = world.get_resource::<NetServer>() else {
+            return AppExit::Success;
+        };
+        server.ticked(started.elapsed());
+        let wake = server.wake.clone();
+        let startup = world.resource::<Time<Real>>().startup();
+        let timer = world.resource_mut::<ServerWake>().next.take();
+        let wait = timer.map_or(IDLE_WAKE, |at| {
+            (startup + at)
+                .saturating_duration_since(Instant::now())
+                .min(IDLE_WAKE)
+        });
+        if !wait.is_zero() {
+            let _ = wake.recv_timeout(wait);
+        }
+        if let Some(rest) = MIN_UPDATE_GAP.checked_sub(started.elapsed()) {
+            std::thread::sleep(rest);
+        }
+    }
+}
+
+/// The game loop ran: `/healthz` reads when it last did (and Agones gets its health ping).
+pub(super) fn note_tick(mut server: ResMut<NetServer>) {
+    let shared = &server.shared;
+    let at = shared.health.started.elapsed().as_millis() as u64;
+    shared.last_tick_ms.store(at, Ordering::Relaxed);
+    #[cfg(feature = "agones")]
+    if let Some(agones) = &mut server.agones {
+        agones.ticked(Instant::now());
+    }
+    #[cfg(not(feature = "agones"))]
+    let _ = &mut server;
+}
+
+/// A first stop request starts the drain ([`Draining`]); the server stops once nobody is
+/// left, when the drain's time is up, or at a second request (or at once with no drain time).
+pub(super) fn stop_server_when_asked(
+    mut commands: Commands,
+    mut server: ResMut<NetServer>,
+    signal: Option<Res<ShutdownSignal>>,
+    draining: Option<Res<Draining>>,
+    time: Res<Time<Real>>,
+    mut wake: ResMut<ServerWake>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    let requests = signal.map_or(0, |s| s.requests());
+    if requests == 0 {
+        return;
+    }
+    let now = time.elapsed();
+    let drain_timeout = server.shared.config.drain_timeout;
+    match draining {
+        None if requests == 1 && !drain_timeout.is_zero() && !server.conns.is_empty() => {
+            info!(
+                "draining: {} connections, at most {} s; a second Ctrl+C or SIGTERM stops at once",
+                server.conns.len(),
+                drain_timeout.as_secs()
+            );
+            server.shared.draining.store(true, Ordering::SeqCst);
+            server.figures.draining.set(1.0);
+            let until = now + drain_timeout;
+            // At once: the plugins wind down in the next update.
+            wake.at(now);
+            commands.insert_resource(Draining {
+                until,
+                reason: server.stop_reason.clone(),
+            });
+            return;
+        }
+        Some(drain) if requests == 1 && now < drain.until && !server.conns.is_empty() => {
+            wake.at(drain.until);
+            return;
+        }
+        Some(drain) if requests == 1 && now < drain.until => info!("drained: every player has left"),
+        Some(_) if requests == 1 => info!("the drain's time is up"),
+        _ => {}
+    }
+    info!("stopping: telling {} connected clients", server.conns.len());
+    server.shut_down();
+    exit.write(AppExit::Success);
+}
