@@ -265,11 +265,7 @@ fn apply_server_msg(
             }
         }
         CanvasToClient::Points { author, deltas } => {
-            let Some((tail, brush)) = state
-                .drawing
-                .open_stroke(*author)
-                .and_then(|s| Some((*s.points.last()?, s.brush)))
-            else {
+            let Some((tail, brush)) = state.drawing.open_end(*author) else {
                 return;
             };
             let Ok(points) = decode_deltas(tail, deltas) else {
@@ -376,11 +372,7 @@ fn apply_local_input(
             DrawInput::MoveTo(to) => {
                 // The stroke keeps the brush it began with, whatever is picked meanwhile (a
                 // swatch clicked in the frame the pointer went up).
-                let Some((tail, brush)) = state
-                    .drawing
-                    .open_stroke(me)
-                    .and_then(|s| Some((*s.points.last()?, s.brush)))
-                else {
+                let Some((tail, brush)) = state.drawing.open_end(me) else {
                     continue;
                 };
                 let (dx, dy) = (to.x as i32 - tail.x as i32, to.y as i32 - tail.y as i32);

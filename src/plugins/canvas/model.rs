@@ -269,17 +269,21 @@ impl Drawing {
         Ok(())
     }
 
-    /// `author`'s open stroke, if any.
-    pub fn open_stroke(&self, author: ClientId) -> Option<&Stroke> {
+    /// The last point of `author`'s open stroke (deltas continue from it), and the brush the
+    /// stroke began with (its next segments are painted with it, whatever is picked meanwhile).
+    pub fn open_end(&self, author: ClientId) -> Option<(BoardPoint, Brush)> {
         match self.open {
-            Some((who, index)) if who == author => Some(&self.strokes[index]),
+            Some((who, index)) if who == author => {
+                let stroke = &self.strokes[index];
+                Some((*stroke.points.last()?, stroke.brush))
+            }
             _ => None,
         }
     }
 
     /// The last point of `author`'s open stroke (deltas continue from it).
     pub fn open_tail(&self, author: ClientId) -> Option<BoardPoint> {
-        self.open_stroke(author)?.points.last().copied()
+        self.open_end(author).map(|(tail, _)| tail)
     }
 
     /// Ends `author`'s open stroke; whether there was one.

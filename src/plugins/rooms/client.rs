@@ -308,8 +308,7 @@ fn connect_to_join(
     mut new_session: MessageWriter<NewSession>,
 ) {
     if let Some(JoinServer { addr, join }) = requests.read().last() {
-        *roster = Roster::default();
-        new_session.write(NewSession);
+        begin_session(&mut roster, &mut new_session);
         // Joining from the room list: its connection gives way to this one.
         browsing.0 = None;
         pending.0 = Some(join.clone());
@@ -321,6 +320,13 @@ fn connect_to_join(
         reconnecting.0 = None;
         connect.write(ConnectRequested { addr: addr.clone() });
     }
+}
+
+/// A join was asked for: the last session's roster goes, and every plugin is told to clear its
+/// own view of it.
+fn begin_session(roster: &mut Roster, new_session: &mut MessageWriter<NewSession>) {
+    *roster = Roster::default();
+    new_session.write(NewSession);
 }
 
 fn send_join(
@@ -578,8 +584,7 @@ fn rejoin(
             resume: None,
             ..join.clone()
         });
-        *roster = Roster::default();
-        new_session.write(NewSession);
+        begin_session(&mut roster, &mut new_session);
         connect.write(ConnectRequested {
             addr: seat.addr.clone(),
         });
