@@ -7,6 +7,8 @@
 
 pub mod album;
 mod client;
+#[cfg(test)]
+mod client_tests;
 pub mod fill;
 #[cfg(feature = "client")]
 pub mod gallery;

@@ -15,6 +15,8 @@ mod client;
 mod connector;
 mod frames;
 mod listener;
+#[cfg(test)]
+pub(crate) mod memory;
 mod open_files;
 mod per_address;
 mod server;

@@ -4,6 +4,8 @@
 
 pub mod browse;
 mod client;
+#[cfg(test)]
+mod client_tests;
 pub mod moderation;
 pub mod rules;
 mod server;

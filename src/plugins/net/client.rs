@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bevy::prelude::*;
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender};
 use tokio::runtime::Runtime;
 
 use super::connector::{self, ClientEvent, ConnectionError};
-use super::frames::{self, NetConfig, NotQueued, Outbox};
+use super::frames::{self, NetConfig, NotQueued, Outbox, OutboxReceivers};
 use super::wire::{
     AnyMessage, ClientControl, Decoder, FIRST_TAG, WireMessage, encode_control, encode_tagged,
 };
@@ -105,24 +105,62 @@ pub struct NetWaker(pub Arc<dyn Fn() + Send + Sync>);
 #[derive(Resource, Clone, Default)]
 pub struct ClientNetConfig(pub NetConfig);
 
+/// What starts a connection's transport: given the decoders of the server's messages, where
+/// to report, and the frames to send (the handshake first), it carries them, and returns the
+/// runtime it runs on, if any.
+pub(super) type StartTransport<'a> = Box<
+    dyn FnOnce(
+            Arc<[Decoder]>,
+            Sender<ClientEvent>,
+            OutboxReceivers,
+            Outbox,
+        ) -> Result<Option<Runtime>, ConnectionError>
+        + 'a,
+>;
+
 impl NetClient {
+    /// Connects over TCP on a tokio runtime of its own.
     fn connect(
         addr: String,
         registry: &WireRegistry,
         config: NetConfig,
         waker: Option<NetWaker>,
     ) -> Result<Self, ConnectionError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("net-client")
-            .enable_all()
-            .build()
-            .map_err(|e| ConnectionError::Connect {
-                addr: addr.clone(),
-                detail: e.to_string(),
-            })?;
+        let tcp_addr = addr.clone();
+        let queue = config.outbound_queue;
+        let start: StartTransport = Box::new(move |decoders, events, receivers, outbox| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("net-client")
+                .enable_all()
+                .build()
+                .map_err(|e| ConnectionError::Connect {
+                    addr: tcp_addr.clone(),
+                    detail: e.to_string(),
+                })?;
+            runtime.spawn(connector::run_client(
+                tcp_addr,
+                config,
+                decoders,
+                events,
+                receivers,
+                outbox,
+                waker.map(|w| w.0),
+            ));
+            Ok(Some(runtime))
+        });
+        Self::open(addr, registry, queue, start)
+    }
+
+    /// A connection to `addr` that `start` carries.
+    fn open(
+        addr: String,
+        registry: &WireRegistry,
+        outbound_queue: usize,
+        start: StartTransport,
+    ) -> Result<Self, ConnectionError> {
         let (events_tx, events) = crossbeam_channel::unbounded();
-        let (outbox, receivers) = frames::outbox(config.outbound_queue);
+        let (outbox, receivers) = frames::outbox(outbound_queue);
         let hello = ClientControl::Hello {
             version: super::PROTOCOL_VERSION,
             fingerprint: registry.fingerprint(),
@@ -130,17 +168,9 @@ impl NetClient {
         // The handshake is the first frame the writer sends.
         let _ = outbox.queue(encode_control(&hello));
         let decoders: Arc<[Decoder]> = registry.to_client.iter().map(|r| r.decode).collect();
-        runtime.spawn(connector::run_client(
-            addr.clone(),
-            config,
-            decoders,
-            events_tx,
-            receivers,
-            outbox.clone(),
-            waker.map(|w| w.0),
-        ));
+        let runtime = start(decoders, events_tx, receivers, outbox.clone())?;
         Ok(Self {
-            runtime: Some(runtime),
+            runtime,
             events,
             outbox,
             addr,
@@ -173,12 +203,22 @@ fn start_client(
     waker: Option<Res<NetWaker>>,
     mut next: ResMut<NextState<ClientState>>,
     mut ended: MessageWriter<ConnectionEnded>,
+    #[cfg(test)] memory: Option<Res<super::memory::MemoryNet>>,
 ) {
     let Some(request) = requests.read().last() else {
         return;
     };
     let config = config.map(|c| c.0.clone()).unwrap_or_default();
-    match NetClient::connect(request.addr.clone(), &registry, config, waker.map(|w| w.clone())) {
+    let addr = request.addr.clone();
+    #[cfg(test)]
+    if let Some(memory) = memory {
+        let queue = config.outbound_queue;
+        let client = NetClient::open(addr.clone(), &registry, queue, memory.dial(addr));
+        commands.insert_resource(client.expect("an in-memory connection opens"));
+        next.set(ClientState::Connecting);
+        return;
+    }
+    match NetClient::connect(addr, &registry, config, waker.map(|w| w.clone())) {
         Ok(client) => {
             commands.insert_resource(client);
             next.set(ClientState::Connecting);

@@ -221,6 +221,20 @@ impl OutboxReceivers {
     }
 }
 
+/// The harness's side of a writer ([`super::memory`]): it takes frames as a socket would.
+#[cfg(test)]
+impl OutboxReceivers {
+    /// The next queued frame; `Disconnected` once every sender is gone.
+    pub(crate) fn try_next(&mut self) -> Result<Bytes, mpsc::error::TryRecvError> {
+        self.frames.try_recv().map(|frame| self.took(frame))
+    }
+
+    /// The last frame asked for by [`Outbox::close_with`] (empty for none), once asked.
+    pub(crate) fn closing(&mut self) -> Option<Bytes> {
+        self.close.try_recv().ok()
+    }
+}
+
 pub(crate) fn outbox(capacity: usize) -> (Outbox, OutboxReceivers) {
     let (frames_tx, frames_rx) = mpsc::channel(capacity);
     let (close_tx, close_rx) = mpsc::channel(1);

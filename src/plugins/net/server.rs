@@ -254,26 +254,9 @@ impl NetServer {
             let _guard = runtime.enter();
             tokio::net::TcpListener::from_std(listener).map_err(ServerError::Runtime)?
         };
-        let (events_tx, events) = crossbeam_channel::unbounded();
-        let (wake_tx, wake) = crossbeam_channel::bounded(1);
-        let addresses = AddressBook::new(config.per_address.clone());
-        let shared = Arc::new(ServerShared {
-            config,
-            protocol: Protocol {
-                fingerprint: registry.fingerprint(),
-                decoders: registry.to_server.iter().map(|r| r.decode).collect(),
-            },
-            events: events_tx,
-            wake: wake_tx.clone(),
-            tracker: TaskTracker::new(),
-            live: AtomicUsize::new(0),
-            addresses: std::sync::Mutex::new(addresses),
-            draining: AtomicBool::new(false),
-            last_tick_ms: AtomicU64::new(0),
-            health: super::admin::Health::new(),
-            figures: listener::Figures::new(),
-        });
-        let stop_accepting = CancellationToken::new();
+        let mut server = Self::new(config, registry, local_addr);
+        let shared = server.shared.clone();
+        let stop_accepting = server.stop_accepting.clone();
         runtime.spawn(listener::accept_loop(
             listener,
             shared.clone(),
@@ -297,38 +280,75 @@ impl NetServer {
             None => None,
         };
         #[cfg(feature = "agones")]
-        let agones = shared
-            .config
-            .agones
-            .clone()
-            .map(|config| super::agones::AgonesLink::start(&runtime, config));
-        let stop_reason = if shutdown.is_some() {
-            CloseReason::ServerRestarting
-        } else {
-            CloseReason::ServerShutdown
-        };
+        {
+            server.agones = shared
+                .config
+                .agones
+                .clone()
+                .map(|config| super::agones::AgonesLink::start(&runtime, config));
+        }
         if let Some(signal) = shutdown {
             // Every signal counts: the first drains, the second stops at once.
-            runtime.spawn(forward_stop_signals(signal, wake_tx));
+            server.stop_reason = CloseReason::ServerRestarting;
+            runtime.spawn(forward_stop_signals(signal, shared.wake.clone()));
         }
-        Ok(Self {
-            runtime: Some(runtime),
+        server.runtime = Some(runtime);
+        server.admin_addr = admin_addr;
+        Ok(server)
+    }
+
+    /// A server with no runtime and no connection yet.
+    fn new(config: NetConfig, registry: &WireRegistry, local_addr: SocketAddr) -> Self {
+        let (events_tx, events) = crossbeam_channel::unbounded();
+        let (wake_tx, wake) = crossbeam_channel::bounded(1);
+        let addresses = AddressBook::new(config.per_address.clone());
+        let shared = Arc::new(ServerShared {
+            config,
+            protocol: Protocol {
+                fingerprint: registry.fingerprint(),
+                decoders: registry.to_server.iter().map(|r| r.decode).collect(),
+            },
+            events: events_tx,
+            wake: wake_tx,
+            tracker: TaskTracker::new(),
+            live: AtomicUsize::new(0),
+            addresses: std::sync::Mutex::new(addresses),
+            draining: AtomicBool::new(false),
+            last_tick_ms: AtomicU64::new(0),
+            health: super::admin::Health::new(),
+            figures: listener::Figures::new(),
+        });
+        Self {
+            runtime: None,
             shared,
             events,
             conns: HashMap::new(),
             aliases: HashMap::new(),
             local_addr,
-            stop_accepting,
+            stop_accepting: CancellationToken::new(),
             wake,
             deliver: registry.to_server.iter().map(|r| r.hook.deliver).collect(),
             flush: registry.to_client.iter().map(|r| r.hook.flush).collect(),
-            stop_reason,
-            admin_addr,
+            stop_reason: CloseReason::ServerShutdown,
+            admin_addr: None,
             figures: Figures::new(),
             reports_to: None,
             #[cfg(feature = "agones")]
-            agones,
-        })
+            agones: None,
+        }
+    }
+
+    /// A server whose connections are carried in memory by the tests' harness
+    /// ([`super::memory`]), which reports their events through the returned sender.
+    #[cfg(test)]
+    pub(crate) fn in_memory(
+        config: NetConfig,
+        registry: &WireRegistry,
+        local_addr: SocketAddr,
+    ) -> (Self, crossbeam_channel::Sender<ServerEvent>) {
+        let server = Self::new(config, registry, local_addr);
+        let events = server.shared.events.clone();
+        (server, events)
     }
 
     /// Records how long an update of the game loop took (the tick histogram).
