@@ -290,6 +290,7 @@ err-close-flooding = sending too many messages
 err-close-violation = protocol violation: { $what }
 err-close-restarting = the server is restarting
 err-close-restarting-join = the server is restarting; join again in a minute
+err-close-kicked = removed from the room
 err-refused-fingerprint = version mismatch: this server runs another build of protocol { $server }, you run { $client }; use the same build
 err-refused-version = version mismatch: this server runs an older or newer build (protocol { $server }), you run { $client }; use the same build
 err-refused-build = version mismatch: this server runs { $server }, you run { $client }; use the same build

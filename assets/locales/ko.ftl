@@ -284,6 +284,7 @@ err-close-flooding = 메시지를 너무 많이 보냈습니다
 err-close-violation = 프로토콜 위반: { $what }
 err-close-restarting = 서버가 다시 시작됩니다
 err-close-restarting-join = 서버가 다시 시작됩니다. 1분 뒤에 다시 참가하세요
+err-close-kicked = 방에서 내보내졌습니다
 err-refused-fingerprint = 버전 불일치: 이 서버는 프로토콜 { $server }의 다른 빌드, 내 게임은 { $client }입니다. 같은 빌드를 쓰세요
 err-refused-version = 버전 불일치: 이 서버는 더 오래되었거나 새로운 빌드(프로토콜 { $server }), 내 게임은 { $client }입니다. 같은 빌드를 쓰세요
 err-refused-build = 버전 불일치: 이 서버는 { $server }, 내 게임은 { $client }입니다. 같은 빌드를 쓰세요

@@ -141,6 +141,7 @@ fn disconnect_label(reason: &LeaveReason) -> &'static str {
             CloseReason::ProtocolViolation(_) => "protocol_violation",
             CloseReason::TimedOut => "timed_out",
             CloseReason::ServerShutdown | CloseReason::ServerRestarting => "server_stopped",
+            CloseReason::Kicked => "kicked",
         },
     }
 }

@@ -16,8 +16,9 @@ use thiserror::Error;
 
 use crate::codec::{self, CodecError, MAX_FRAME_LEN};
 
-/// Bumped when the layer's own framing or control frames change. 6: `Refusal::BuildMismatch`.
-pub const PROTOCOL_VERSION: u16 = 6;
+/// Bumped when the layer's own framing or control frames change. 6: `Refusal::BuildMismatch`;
+/// 7: `CloseReason::Kicked`.
+pub const PROTOCOL_VERSION: u16 = 7;
 
 /// The first protocol whose clients read [`Refusal::BuildMismatch`]; older ones are refused
 /// with `VersionMismatch`, which every protocol reads.
@@ -76,6 +77,10 @@ pub enum CloseReason {
     /// seats died with the process, so a reconnect token is no use; join again by hand.
     #[error("the server is restarting")]
     ServerRestarting,
+    /// The game removed the player from its room (a moderation decision, whose own message,
+    /// saying who decided, came just before). Not a refusal at the door: the player was in.
+    #[error("removed from the room")]
+    Kicked,
 }
 
 /// Why a connection was turned away at the door.
@@ -306,6 +311,7 @@ impl crate::i18n::Describe for CloseReason {
             CloseReason::Flooding => crate::t!("err-close-flooding"),
             CloseReason::ProtocolViolation(v) => crate::t!("err-close-violation", what = v.to_string()),
             CloseReason::ServerRestarting => crate::t!("err-close-restarting"),
+            CloseReason::Kicked => crate::t!("err-close-kicked"),
         }
     }
 }

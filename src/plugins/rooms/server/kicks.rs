@@ -115,7 +115,7 @@ pub(super) fn carry_out_kicks(
             departures.updates.write(ToClients::many(everyone, update));
         }
         rejections.write(ToClients::one(*client, Rejection::Kicked(by.clone())));
-        let reason = CloseReason::Refused(Refusal::ByTheGame);
+        let reason = CloseReason::Kicked;
         disconnects.write(DisconnectClient {
             client: *client,
             reason: reason.clone(),
