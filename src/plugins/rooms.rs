@@ -14,8 +14,8 @@ pub mod wire;
 use bevy::prelude::*;
 
 pub use client::{
-    BROWSE_EVERY, BrowseServer, Browsing, CancelReconnect, JoinServer, NewSession, Reconnecting, Rejoin,
-    RoomBrowser, Roster, ServerClosing, SessionEnded, StopBrowsing, means_lobby, room_label,
+    Attempts, BROWSE_EVERY, BrowseServer, Browsing, CancelReconnect, JoinServer, NewSession, Reconnecting,
+    Rejoin, RoomBrowser, Roster, ServerClosing, SessionEnded, StopBrowsing, means_lobby, room_label,
 };
 pub use rules::{
     JoinFacts, JoinPlan, LOBBY, RoleChange, RoleRefusal, Room, RoomActivity, RoomConfig, may_make_a_room,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::album::{MAX_SHELF_POINTS, MAX_SHELVED, MAX_TIMELINE_POINTS};
 use super::fill::FillMask;
-use super::model::{self, BoardPoint, Brush, Drawing, Stroke, decode_deltas, encode_deltas};
+use super::model::{self, BoardPoint, Brush, Delta, Drawing, Stroke, decode_deltas, encode_deltas};
 use super::wire::TimedOp;
 use super::wire::{CanvasToClient, CanvasToServer};
 use super::{BATCH_INTERVAL, CanvasSystems, MIN_STEP};
@@ -244,18 +244,7 @@ fn apply_server_msg(
     paint: &mut MessageWriter<PaintCanvas>,
 ) {
     match msg {
-        CanvasToClient::Pen(holder) => {
-            if state.pen != *holder
-                && let Some(previous) = state.pen
-            {
-                state.drawing.finish(previous);
-                if Some(previous) == me {
-                    state.pending.clear();
-                    state.last_sent = None;
-                }
-            }
-            state.pen = *holder;
-        }
+        CanvasToClient::Pen(holder) => pen_changed(state, *holder, me),
         CanvasToClient::Start { author, brush, at } => {
             if state.drawing.start(*author, *brush, *at).is_ok() {
                 paint.write(PaintCanvas::Segments {
@@ -264,20 +253,7 @@ fn apply_server_msg(
                 });
             }
         }
-        CanvasToClient::Points { author, deltas } => {
-            let Some((tail, brush)) = state.drawing.open_end(*author) else {
-                return;
-            };
-            let Ok(points) = decode_deltas(tail, deltas) else {
-                return;
-            };
-            if state.drawing.extend(*author, &points).is_ok() {
-                let mut line = Vec::with_capacity(points.len() + 1);
-                line.push(tail);
-                line.extend(points);
-                paint.write(PaintCanvas::Segments { brush, points: line });
-            }
-        }
+        CanvasToClient::Points { author, deltas } => points_arrived(state, *author, deltas, paint),
         CanvasToClient::End { author } => {
             state.drawing.finish(*author);
         }
@@ -295,19 +271,7 @@ fn apply_server_msg(
             at,
             colour,
             mask,
-        } => {
-            let stroke = Stroke {
-                fill: Some(mask.clone()),
-                ..Stroke::fill(*author, *at, *colour, FillMask::default())
-            };
-            state.drawing.finish(*author);
-            if state.drawing.push(stroke).is_ok() {
-                paint.write(PaintCanvas::Fill {
-                    colour: *colour,
-                    mask: mask.clone(),
-                });
-            }
-        }
+        } => fill_arrived(state, (*author, *at, *colour), mask, paint),
         CanvasToClient::Log {
             strokes,
             replace,
@@ -327,6 +291,62 @@ fn apply_server_msg(
             last,
             cut_short,
         } => state.replays.receive(*key, ops, *last, *cut_short),
+    }
+}
+
+/// The pen changed hands: the last holder's open stroke ends, and if that was this client,
+/// what it had not sent yet is dropped.
+fn pen_changed(state: &mut CanvasState, holder: Option<ClientId>, me: Option<ClientId>) {
+    if state.pen != holder
+        && let Some(previous) = state.pen
+    {
+        state.drawing.finish(previous);
+        if Some(previous) == me {
+            state.pending.clear();
+            state.last_sent = None;
+        }
+    }
+    state.pen = holder;
+}
+
+/// Another player's points, continuing their open stroke with its own brush.
+fn points_arrived(
+    state: &mut CanvasState,
+    author: ClientId,
+    deltas: &[Delta],
+    paint: &mut MessageWriter<PaintCanvas>,
+) {
+    let Some((tail, brush)) = state.drawing.open_end(author) else {
+        return;
+    };
+    let Ok(points) = decode_deltas(tail, deltas) else {
+        return;
+    };
+    if state.drawing.extend(author, &points).is_ok() {
+        let mut line = Vec::with_capacity(points.len() + 1);
+        line.push(tail);
+        line.extend(points);
+        paint.write(PaintCanvas::Segments { brush, points: line });
+    }
+}
+
+/// Another player's fill, with the region their renderer worked out.
+fn fill_arrived(
+    state: &mut CanvasState,
+    (author, at, colour): (ClientId, BoardPoint, [u8; 3]),
+    mask: &Arc<FillMask>,
+    paint: &mut MessageWriter<PaintCanvas>,
+) {
+    let stroke = Stroke {
+        fill: Some(mask.clone()),
+        ..Stroke::fill(author, at, colour, FillMask::default())
+    };
+    state.drawing.finish(author);
+    if state.drawing.push(stroke).is_ok() {
+        paint.write(PaintCanvas::Fill {
+            colour,
+            mask: mask.clone(),
+        });
     }
 }
 
@@ -356,37 +376,8 @@ fn apply_local_input(
                 out.write(ToServer(CanvasToServer::ReleasePen));
             }
             _ if !holding => {}
-            DrawInput::Begin(at) => {
-                flush_pending(state, &mut out);
-                let brush = state.current_brush();
-                if state.drawing.start(me, brush, at).is_ok() {
-                    state.refused = None;
-                    state.last_sent = Some(at);
-                    out.write(ToServer(CanvasToServer::Start { brush, at }));
-                    paint.write(PaintCanvas::Segments {
-                        brush,
-                        points: vec![at],
-                    });
-                }
-            }
-            DrawInput::MoveTo(to) => {
-                // The stroke keeps the brush it began with, whatever is picked meanwhile (a
-                // swatch clicked in the frame the pointer went up).
-                let Some((tail, brush)) = state.drawing.open_end(me) else {
-                    continue;
-                };
-                let (dx, dy) = (to.x as i32 - tail.x as i32, to.y as i32 - tail.y as i32);
-                if dx * dx + dy * dy < MIN_STEP * MIN_STEP {
-                    continue;
-                }
-                if state.drawing.extend(me, &[to]).is_ok() {
-                    state.pending.push(to);
-                    paint.write(PaintCanvas::Segments {
-                        brush,
-                        points: vec![tail, to],
-                    });
-                }
-            }
+            DrawInput::Begin(at) => begin_stroke(state, me, at, &mut out, &mut paint),
+            DrawInput::MoveTo(to) => extend_stroke(state, me, to, &mut paint),
             DrawInput::End => {
                 if state.drawing.finish(me) {
                     flush_pending(state, &mut out);
@@ -416,6 +407,53 @@ fn apply_local_input(
                 paint.write(PaintCanvas::Repaint);
             }
         }
+    }
+}
+
+/// This player begins a stroke with the brush picked now.
+fn begin_stroke(
+    state: &mut CanvasState,
+    me: ClientId,
+    at: BoardPoint,
+    out: &mut MessageWriter<ToServer<CanvasToServer>>,
+    paint: &mut MessageWriter<PaintCanvas>,
+) {
+    flush_pending(state, out);
+    let brush = state.current_brush();
+    if state.drawing.start(me, brush, at).is_ok() {
+        state.refused = None;
+        state.last_sent = Some(at);
+        out.write(ToServer(CanvasToServer::Start { brush, at }));
+        paint.write(PaintCanvas::Segments {
+            brush,
+            points: vec![at],
+        });
+    }
+}
+
+/// This player's stroke goes on to `to` (unless it is too near its last point); the point is
+/// sent with the next batch.
+fn extend_stroke(
+    state: &mut CanvasState,
+    me: ClientId,
+    to: BoardPoint,
+    paint: &mut MessageWriter<PaintCanvas>,
+) {
+    // The stroke keeps the brush it began with, whatever is picked meanwhile (a swatch clicked
+    // in the frame the pointer went up).
+    let Some((tail, brush)) = state.drawing.open_end(me) else {
+        return;
+    };
+    let (dx, dy) = (to.x as i32 - tail.x as i32, to.y as i32 - tail.y as i32);
+    if dx * dx + dy * dy < MIN_STEP * MIN_STEP {
+        return;
+    }
+    if state.drawing.extend(me, &[to]).is_ok() {
+        state.pending.push(to);
+        paint.write(PaintCanvas::Segments {
+            brush,
+            points: vec![tail, to],
+        });
     }
 }
 

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 
 use super::album::{Shelf, Timeline};
-use super::model::{self, CanvasError, Drawing, Pen, decode_deltas};
+use super::fill::FillMask;
+use super::model::{self, BoardPoint, CanvasError, Drawing, Pen, decode_deltas};
 use super::wire::{CanvasToClient, CanvasToServer, ReplayOp, log_chunks, replay_chunks};
 use crate::id::ClientId;
 use crate::plugins::net::{
@@ -304,25 +305,8 @@ pub fn apply_request(
 ) -> Result<Relay, CanvasError> {
     let RoomCanvas { drawing, pen, .. } = canvas;
     match request {
-        CanvasToServer::TakePen => {
-            let previous = pen.holder();
-            if previous == Some(who) {
-                return Ok(Relay::None);
-            }
-            pen.take(who, now)?;
-            // An idle holder's open stroke ends with the handover (clients do the same).
-            if let Some(previous) = previous {
-                drawing.finish(previous);
-            }
-            Ok(Relay::ToEveryone(CanvasToClient::Pen(Some(who))))
-        }
-        CanvasToServer::ReleasePen => {
-            if !pen.release(who)? {
-                return Err(CanvasError::NotYourPen);
-            }
-            drawing.finish(who);
-            Ok(Relay::ToEveryone(CanvasToClient::Pen(None)))
-        }
+        CanvasToServer::TakePen => take_pen(canvas, who, now),
+        CanvasToServer::ReleasePen => release_pen(canvas, who),
         CanvasToServer::Start { brush, at } => {
             pen.may_draw(who)?;
             drawing.start(who, *brush, *at)?;
@@ -371,29 +355,60 @@ pub fn apply_request(
         }
         // Answered with the album's drawing by the system (it needs the address's budget).
         CanvasToServer::Replay { .. } => Ok(Relay::None),
-        CanvasToServer::Fill { at, colour, mask } => {
-            pen.may_draw(who)?;
-            let ended = drawing.open_author() == Some(who);
-            drawing.fill(who, *at, *colour, mask.clone())?;
-            pen.inked(now);
-            let mask = drawing
-                .strokes()
-                .last()
-                .and_then(|s| s.fill.clone())
-                .expect("the fill was just added");
-            let mut relay = Vec::new();
-            if ended {
-                relay.push(CanvasToClient::End { author: who });
-            }
-            relay.push(CanvasToClient::Fill {
-                author: who,
-                at: *at,
-                colour: *colour,
-                mask,
-            });
-            Ok(Relay::ToOthers(relay))
-        }
+        CanvasToServer::Fill { at, colour, mask } => fill(canvas, who, (*at, *colour, mask), now),
     }
+}
+
+fn take_pen(canvas: &mut RoomCanvas, who: ClientId, now: Duration) -> Result<Relay, CanvasError> {
+    let RoomCanvas { drawing, pen, .. } = canvas;
+    let previous = pen.holder();
+    if previous == Some(who) {
+        return Ok(Relay::None);
+    }
+    pen.take(who, now)?;
+    // An idle holder's open stroke ends with the handover (clients do the same).
+    if let Some(previous) = previous {
+        drawing.finish(previous);
+    }
+    Ok(Relay::ToEveryone(CanvasToClient::Pen(Some(who))))
+}
+
+fn release_pen(canvas: &mut RoomCanvas, who: ClientId) -> Result<Relay, CanvasError> {
+    if !canvas.pen.release(who)? {
+        return Err(CanvasError::NotYourPen);
+    }
+    canvas.drawing.finish(who);
+    Ok(Relay::ToEveryone(CanvasToClient::Pen(None)))
+}
+
+/// A fill at `at` in `colour` over `mask`; it ends the filler's open stroke first.
+fn fill(
+    canvas: &mut RoomCanvas,
+    who: ClientId,
+    (at, colour, mask): (BoardPoint, [u8; 3], &FillMask),
+    now: Duration,
+) -> Result<Relay, CanvasError> {
+    let RoomCanvas { drawing, pen, .. } = canvas;
+    pen.may_draw(who)?;
+    let ended = drawing.open_author() == Some(who);
+    drawing.fill(who, at, colour, mask.clone())?;
+    pen.inked(now);
+    let mask = drawing
+        .strokes()
+        .last()
+        .and_then(|s| s.fill.clone())
+        .expect("the fill was just added");
+    let mut relay = Vec::new();
+    if ended {
+        relay.push(CanvasToClient::End { author: who });
+    }
+    relay.push(CanvasToClient::Fill {
+        author: who,
+        at,
+        colour,
+        mask,
+    });
+    Ok(Relay::ToOthers(relay))
 }
 
 fn archive_drawings(mut requests: MessageReader<ArchiveDrawing>, mut rooms: Query<&mut RoomCanvas>) {

@@ -128,116 +128,140 @@ fn collect_chat(
     for FromServer(welcome) in welcomes.read() {
         // The history that follows a resumed welcome is merged, not shown again.
         *resumed = welcome.resumed;
-        if welcome.resumed {
-            log.notice(t!("chat-reconnected", room = room_label(&welcome.room)));
-            continue;
+        if !welcome.resumed {
+            log.entries.clear();
         }
-        log.entries.clear();
-        let watching = welcome.players.iter().any(|p| p.id == welcome.you && p.spectator);
-        if watching {
-            log.notice(t!("chat-watching-room", room = room_label(&welcome.room)));
-            continue;
-        }
-        let playing = welcome.players.iter().filter(|p| !p.spectator).count();
-        let others = playing.saturating_sub(1);
-        let watching = (welcome.players.len() - playing) as u64;
-        log.notice(t!(
-            "chat-joined-room",
-            room = room_label(&welcome.room),
-            others = others as u64,
-            watching = watching
-        ));
+        log.notice(welcome_notice(welcome));
     }
     for FromServer(msg) in incoming.read() {
-        match msg {
-            ChatToClient::Line(line) => log.push(line_entry(line)),
-            ChatToClient::History(lines) if *resumed => {
-                *resumed = false;
-                log.catch_up(lines);
-            }
-            ChatToClient::History(lines) => {
-                for line in lines {
-                    log.push(line_entry(line));
-                }
-                log.notice(t!("chat-earlier-above"));
-            }
-            ChatToClient::Private(line) => {
-                log.push(ChatEntry::Private {
-                    from: line.from,
-                    name: line.name.clone(),
-                    text: line.text.clone(),
-                    // A spectator's private lines are only ever the spectators'.
-                    spectators: roster.spectating(),
-                });
-            }
-            ChatToClient::Refused(why) => log.push(ChatEntry::Refused(why.describe())),
-        }
+        show_chat(&mut log, msg, &mut resumed, &roster);
     }
-    // The room's news as the chat tells it; every kind named, so a new one is decided here.
     for FromServer(update) in updates.read() {
-        match update {
-            RoomUpdate::Joined(player) => log.notice(match player.spectator {
-                true => t!("chat-joined-to-watch", name = player.name.clone()),
-                false => t!("chat-joined", name = player.name.clone()),
-            }),
-            RoomUpdate::Left { name, reason, .. } => {
-                log.notice(t!("chat-left", name = name.clone(), reason = reason.describe()))
-            }
-            RoomUpdate::HostChanged(_) => {}
-            RoomUpdate::Away(id) => log.notice(t!("chat-away", name = roster.display_name(*id))),
-            RoomUpdate::Back(id) => log.notice(t!("chat-back", name = roster.display_name(*id))),
-            // This client's own kick is told when its session ends (its roster may be gone).
-            RoomUpdate::Kicked { id, name, by } if roster.me.is_some_and(|me| me != *id) => {
-                log.notice(t!("chat-kicked", name = name.clone(), by = by.describe()))
-            }
-            RoomUpdate::KickVote {
-                target,
-                voter,
-                votes,
-                needed,
-            } => log.notice(t!(
-                "chat-kick-vote",
-                voter = roster.display_name(*voter),
-                target = roster.display_name(*target),
-                votes = *votes,
-                needed = *needed
-            )),
-            RoomUpdate::ServerClosing {
-                restart,
-                last_turn_secs,
-            } => log.notice(closing_notice(*restart, *last_turn_secs)),
-            RoomUpdate::Role { id, spectator } => log.notice(role_notice(
-                &roster.display_name(*id),
-                roster.me == Some(*id),
-                *spectator,
-            )),
-            // This client's own kick: told when its session ends.
-            RoomUpdate::Kicked { .. } => {}
+        if let Some(notice) = room_news(update, &roster) {
+            log.notice(notice);
         }
     }
     for FromServer(reply) in role_replies.read() {
-        log.notice(match reply {
-            RoleReply::Waiting { spectate: true } => t!("chat-will-watch"),
-            RoleReply::Waiting { spectate: false } => t!("chat-will-play"),
-            RoleReply::Cancelled => t!("chat-stay"),
-            RoleReply::Refused(why) => t!("chat-cannot-change", why = why.describe()),
-        });
+        log.notice(role_reply_notice(reply));
     }
     for ended in ended.read() {
-        let what = if ended.was_kicked() {
-            t!("chat-ended-removed")
-        } else if ended.is_join_failure() {
-            t!("chat-ended-not-joined")
-        } else {
-            t!("chat-ended-disconnected")
-        };
-        let mut why = ended.describe();
-        // One full stop, unless the reason ends a question already.
-        if !why.ends_with(['.', '?', '!']) {
-            why.push('.');
-        }
-        log.notice(t!("chat-ended", what = what, why = why));
+        log.notice(ended_notice(ended));
     }
+}
+
+/// What a welcome says: back in the seat, watching, or joined with so many others.
+fn welcome_notice(welcome: &Welcome) -> String {
+    let room = room_label(&welcome.room);
+    if welcome.resumed {
+        return t!("chat-reconnected", room = room);
+    }
+    if welcome.players.iter().any(|p| p.id == welcome.you && p.spectator) {
+        return t!("chat-watching-room", room = room);
+    }
+    let playing = welcome.players.iter().filter(|p| !p.spectator).count();
+    let watching = (welcome.players.len() - playing) as u64;
+    t!(
+        "chat-joined-room",
+        room = room,
+        others = playing.saturating_sub(1) as u64,
+        watching = watching
+    )
+}
+
+/// Puts a chat message in the log; the history after a resumed welcome (`resumed`) is merged
+/// into what the log shows already.
+fn show_chat(log: &mut ChatLog, msg: &ChatToClient, resumed: &mut bool, roster: &Roster) {
+    match msg {
+        ChatToClient::Line(line) => log.push(line_entry(line)),
+        ChatToClient::History(lines) if *resumed => {
+            *resumed = false;
+            log.catch_up(lines);
+        }
+        ChatToClient::History(lines) => {
+            for line in lines {
+                log.push(line_entry(line));
+            }
+            log.notice(t!("chat-earlier-above"));
+        }
+        ChatToClient::Private(line) => {
+            log.push(ChatEntry::Private {
+                from: line.from,
+                name: line.name.clone(),
+                text: line.text.clone(),
+                // A spectator's private lines are only ever the spectators'.
+                spectators: roster.spectating(),
+            });
+        }
+        ChatToClient::Refused(why) => log.push(ChatEntry::Refused(why.describe())),
+    }
+}
+
+/// The room's news as the chat tells it, if it does; every kind named, so a new one is decided
+/// here.
+fn room_news(update: &RoomUpdate, roster: &Roster) -> Option<String> {
+    Some(match update {
+        RoomUpdate::Joined(player) => match player.spectator {
+            true => t!("chat-joined-to-watch", name = player.name.clone()),
+            false => t!("chat-joined", name = player.name.clone()),
+        },
+        RoomUpdate::Left { name, reason, .. } => {
+            t!("chat-left", name = name.clone(), reason = reason.describe())
+        }
+        RoomUpdate::HostChanged(_) => return None,
+        RoomUpdate::Away(id) => t!("chat-away", name = roster.display_name(*id)),
+        RoomUpdate::Back(id) => t!("chat-back", name = roster.display_name(*id)),
+        // This client's own kick is told when its session ends (its roster may be gone).
+        RoomUpdate::Kicked { id, name, by } if roster.me.is_some_and(|me| me != *id) => {
+            t!("chat-kicked", name = name.clone(), by = by.describe())
+        }
+        RoomUpdate::Kicked { .. } => return None,
+        RoomUpdate::KickVote {
+            target,
+            voter,
+            votes,
+            needed,
+        } => t!(
+            "chat-kick-vote",
+            voter = roster.display_name(*voter),
+            target = roster.display_name(*target),
+            votes = *votes,
+            needed = *needed
+        ),
+        RoomUpdate::ServerClosing {
+            restart,
+            last_turn_secs,
+        } => closing_notice(*restart, *last_turn_secs),
+        RoomUpdate::Role { id, spectator } => {
+            role_notice(&roster.display_name(*id), roster.me == Some(*id), *spectator)
+        }
+    })
+}
+
+/// The server's answer to this client's asking to watch or to play.
+fn role_reply_notice(reply: &RoleReply) -> String {
+    match reply {
+        RoleReply::Waiting { spectate: true } => t!("chat-will-watch"),
+        RoleReply::Waiting { spectate: false } => t!("chat-will-play"),
+        RoleReply::Cancelled => t!("chat-stay"),
+        RoleReply::Refused(why) => t!("chat-cannot-change", why = why.describe()),
+    }
+}
+
+/// Why the session ended, in one sentence.
+fn ended_notice(ended: &SessionEnded) -> String {
+    let what = if ended.was_kicked() {
+        t!("chat-ended-removed")
+    } else if ended.is_join_failure() {
+        t!("chat-ended-not-joined")
+    } else {
+        t!("chat-ended-disconnected")
+    };
+    let mut why = ended.describe();
+    // One full stop, unless the reason ends a question already.
+    if !why.ends_with(['.', '?', '!']) {
+        why.push('.');
+    }
+    t!("chat-ended", what = what, why = why)
 }
 
 /// A member started watching or playing.
@@ -283,6 +307,29 @@ mod tests {
             name: format!("p{}", n % 2),
             text: format!("line {n}"),
         }
+    }
+
+    /// The room's news a member reads: a kick of someone else is told with who decided, its
+    /// own kick is left to the end of the session, and a new host is shown elsewhere.
+    #[test]
+    fn the_rooms_news_is_told_once_and_a_members_own_kick_at_the_end() {
+        crate::i18n::in_lang(crate::i18n::Lang::En, || {
+            let mut roster = Roster::default();
+            roster.me = Some(ClientId(1));
+            let kicked = |id| RoomUpdate::Kicked {
+                id: ClientId(id),
+                name: "Bob".into(),
+                by: crate::plugins::rooms::KickedBy::Vote { votes: 3, of: 4 },
+            };
+            let told = room_news(&kicked(2), &roster).expect("another's kick is told");
+            assert!(told.starts_with("Bob was kicked"), "{told}");
+            assert_eq!(room_news(&kicked(1), &roster), None);
+            assert_eq!(room_news(&RoomUpdate::HostChanged(ClientId(2)), &roster), None);
+            assert_eq!(
+                room_news(&RoomUpdate::Back(ClientId(9)), &roster).as_deref(),
+                Some("someone is back.")
+            );
+        });
     }
 
     #[test]

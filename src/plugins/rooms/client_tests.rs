@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::client::backoff;
+use super::client::seat::backoff;
 use super::{JoinServer, Reconnecting, Rejoin, RoomConfig};
 use crate::id::ClientId;
 use crate::plugins::canvas::{BoardPoint, CanvasState, DrawInput};

@@ -10,7 +10,9 @@ use std::time::Duration;
 use bevy::prelude::*;
 
 use super::moderation::{Moderation, may_kick};
-use super::rules::{JoinFacts, RoleChange, RoleRefusal, Room, RoomActivity, RoomConfig, new_room, plan_join};
+use super::rules::{
+    JoinFacts, JoinPlan, RoleChange, RoleRefusal, Room, RoomActivity, RoomConfig, new_room, plan_join,
+};
 use super::wire::{
     JoinRequest, KickedBy, ModerationRefusal, ModerationRequest, PlayerInfo, Rejection, RoleReply,
     RoleRequest, RoomUpdate, SessionToken, Welcome,

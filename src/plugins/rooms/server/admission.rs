@@ -91,46 +91,14 @@ pub(super) fn admit_joiners(
                 continue;
             }
         };
-        let index = &mut seats.index;
-        if plan.create {
-            // The room is made with its first member, or not at all.
-            let is_default = plan.room_key == name_key(&config.default_room);
-            let entity = commands.spawn_empty().id();
-            if !is_default {
-                index.makers.insert(plan.room_key.clone(), address_key(addr.ip()));
-            }
-            index.rooms.insert(plan.room_key.clone(), entity);
-            made.insert(entity, new_room(&config, &plan.room_name, is_default));
-        }
-        let room_entity = index.rooms[&plan.room_key];
-        let mut existing = seats.rooms.get_mut(room_entity).ok();
-        let Some(room) = made.get_mut(&room_entity).or(existing.as_deref_mut()) else {
-            continue;
-        };
         let operator = operator.as_ref().is_some_and(|t| msg.host_token == Some(t.0));
-        let session = index.new_session(*client);
-        out.admit(room, *client, &plan.name, addr, (operator, msg.spectate));
-        out.welcome(room, *client, operator, session, false, &config);
-        let watching = if msg.spectate { " as a spectator" } else { "" };
-        info!("{} ({addr}) joined room {}{watching}", plan.name, plan.room_name);
-        let player = Player {
-            id: *client,
-            name: plan.name.clone(),
-            addr,
-            room: room_entity,
-            operator,
-            session,
-        };
-        let entity = commands
-            .spawn((Name::new(format!("player {}", plan.name)), player))
-            .id();
-        index.players.insert(*client, entity);
-        out.joined.write(PlayerJoined {
+        let joiner = Joiner {
             client: *client,
-            name: plan.name,
-            room: room_entity,
-            resumed: false,
-        });
+            addr,
+            operator,
+            spectate: msg.spectate,
+        };
+        seats.seat_newcomer(&mut commands, &mut made, joiner, plan, &config, &mut out);
     }
     // The rooms made this frame, with their members (other plugins' components come with them: required by `Room`).
     for (entity, room) in made {
@@ -140,6 +108,74 @@ pub(super) fn admit_joiners(
             Moderation::default(),
             RoomActivity::default(),
         ));
+    }
+}
+
+/// A newcomer the rules let in.
+pub(super) struct Joiner {
+    pub(super) client: ClientId,
+    pub(super) addr: SocketAddr,
+    pub(super) operator: bool,
+    pub(super) spectate: bool,
+}
+
+impl Seats<'_, '_> {
+    /// Carries out a join [`plan_join`] accepted: the room is made with its first member (in
+    /// `made` until the frame ends) or found, and the player spawned, admitted and welcomed.
+    pub(super) fn seat_newcomer(
+        &mut self,
+        commands: &mut Commands,
+        made: &mut HashMap<Entity, Room>,
+        joiner: Joiner,
+        plan: JoinPlan,
+        config: &RoomConfig,
+        out: &mut AdmissionOutput,
+    ) {
+        let Joiner {
+            client,
+            addr,
+            operator,
+            spectate,
+        } = joiner;
+        let index = &mut self.index;
+        if plan.create {
+            // The room is made with its first member, or not at all.
+            let is_default = plan.room_key == name_key(&config.default_room);
+            let entity = commands.spawn_empty().id();
+            if !is_default {
+                index.makers.insert(plan.room_key.clone(), address_key(addr.ip()));
+            }
+            index.rooms.insert(plan.room_key.clone(), entity);
+            made.insert(entity, new_room(config, &plan.room_name, is_default));
+        }
+        let room_entity = index.rooms[&plan.room_key];
+        let mut existing = self.rooms.get_mut(room_entity).ok();
+        let Some(room) = made.get_mut(&room_entity).or(existing.as_deref_mut()) else {
+            return;
+        };
+        let session = index.new_session(client);
+        out.admit(room, client, &plan.name, addr, (operator, spectate));
+        out.welcome(room, client, operator, session, false, config);
+        let watching = if spectate { " as a spectator" } else { "" };
+        info!("{} ({addr}) joined room {}{watching}", plan.name, plan.room_name);
+        let player = Player {
+            id: client,
+            name: plan.name.clone(),
+            addr,
+            room: room_entity,
+            operator,
+            session,
+        };
+        let entity = commands
+            .spawn((Name::new(format!("player {}", plan.name)), player))
+            .id();
+        index.players.insert(client, entity);
+        out.joined.write(PlayerJoined {
+            client,
+            name: plan.name,
+            room: room_entity,
+            resumed: false,
+        });
     }
 }
 
