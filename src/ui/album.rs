@@ -10,26 +10,25 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
 use egui::RichText;
 
-use crate::i18n::Describe;
-use crate::plugins::canvas::raster::{Raster, Replayer, timelapse_apng};
+use crate::plugins::canvas::raster::{Raster, Replayer};
 use crate::plugins::canvas::render::GallerySettings;
-use crate::plugins::canvas::{CanvasState, CanvasToServer, gallery};
+use crate::plugins::canvas::{CanvasState, CanvasToServer};
 use crate::plugins::net::ToServer;
 use crate::plugins::quiz::{AlbumEntry, QuizView};
 use crate::plugins::rooms::{NewSession, Roster};
 use crate::t;
 use crate::theme;
 
+mod replay;
+
+use replay::{PLAYER_WIDTH, Player, ReplayImage, paint_replay, player_view};
+
 /// Thumbnails' width in pixels.
 const THUMB_WIDTH: usize = 200;
 /// The narrowest a thumbnail is shown (in a small window, to keep two to a row).
 const MIN_THUMB_WIDTH: f32 = 150.0;
-/// The replay's width in pixels.
-const PLAYER_WIDTH: usize = 640;
 /// The gap between thumbnails.
 const GRID_GAP: f32 = 12.0;
-/// The speeds a replay can run at.
-const SPEEDS: [f32; 4] = [1.0, 2.0, 4.0, 8.0];
 
 /// What the album window shows.
 #[derive(Resource, Default)]
@@ -56,24 +55,6 @@ const MAX_ASKS: u32 = 4;
 /// How long before a recording that did not come is asked for again.
 const ASK_AGAIN: Duration = Duration::from_secs(10);
 
-struct Player {
-    key: u32,
-    replay: Replayer,
-    /// The texture showing it (the album's one replay image).
-    texture: Option<egui::TextureId>,
-    /// The server stopped recording the turn before it ended.
-    cut_short: bool,
-    playing: bool,
-    speed: f32,
-    /// Where the replay stands, in ms of the turn (moves with real time while playing).
-    at_ms: f64,
-    /// Where the texture shows it.
-    shown_ms: Option<u32>,
-}
-
-/// The image replays are painted into, and its egui texture (made once, reused).
-type ReplayImage = Option<(Handle<Image>, egui::TextureId)>;
-
 pub(super) fn show(
     mut contexts: EguiContexts,
     mut album: ResMut<AlbumState>,
@@ -97,69 +78,103 @@ pub(super) fn show(
     if ui_state.podium_shown {
         return Ok(());
     }
-    // A new album opens unless one is open.
-    if quiz.album != album.entries && !album.open && !quiz.album.is_empty() {
-        album.entries = quiz.album.clone();
-        album.shown = quiz.album.clone();
-        album.open = true;
-        album.asked.clear();
-        album.thumbs.clear();
-        album.player = None;
-        album.saved = None;
-    }
+    album.open_if_new(&quiz.album);
     if !album.open {
         return Ok(());
     }
-    // Ask for each turn's recording, again now and then until it comes (the server answers
-    // within its budget).
-    let now = time.elapsed();
+    ask_for_recordings(&mut album, &canvas, time.elapsed(), &mut out);
+    album.collect_save();
+    let album = &mut *album;
+    if let Some(player) = &mut album.player {
+        paint_replay(
+            player,
+            time.delta(),
+            &mut contexts,
+            &mut images,
+            &mut replay_image,
+        );
+    }
+    let ctx = contexts.ctx_mut()?;
+    if album.player.as_ref().is_some_and(Player::is_playing) {
+        // Keep the window drawing while it plays.
+        ctx.request_repaint();
+    }
+    make_thumbnails(ctx, album, &canvas);
+    // Over the board, never the players and the chat.
+    let middle = ui_state.middle.unwrap_or_else(|| ctx.content_rect());
+    album.open = album_window(ctx, album, middle, &canvas, &roster.room, &settings);
+    Ok(())
+}
+
+impl AlbumState {
+    /// Opens a game's album (`latest`) unless it is the one already seen or one is open: a
+    /// later game's album waits until the open one is closed.
+    fn open_if_new(&mut self, latest: &[AlbumEntry]) {
+        if self.entries.as_slice() != latest && !self.open && !latest.is_empty() {
+            self.entries = latest.to_vec();
+            self.shown = latest.to_vec();
+            self.open = true;
+            self.asked.clear();
+            self.thumbs.clear();
+            self.player = None;
+            self.saved = None;
+        }
+    }
+
+    /// Takes the outcome of a save that finished on its thread, to show under the replay.
+    fn collect_save(&mut self) {
+        if let Some(done) = self.saving.as_ref().and_then(|rx| rx.try_recv().ok()) {
+            self.saved = Some(done);
+            self.saving = None;
+        }
+    }
+
+    /// Whether turn `key`'s recording was asked for [`MAX_ASKS`] times without coming (it is
+    /// taken as no longer kept).
+    fn gave_up_on(&self, key: u32) -> bool {
+        self.asked.get(&key).is_some_and(|&(_, asks)| asks >= MAX_ASKS)
+    }
+
+    /// Replays turn `key` from its start, playing at real speed, if its recording came.
+    fn start_replay(&mut self, key: u32, canvas: &CanvasState) {
+        let Some(ops) = canvas.replays.get(key) else {
+            return;
+        };
+        self.player = Some(Player::new(key, ops.to_vec(), canvas.replays.cut_short(key)));
+        self.saved = None;
+    }
+}
+
+/// Asks for each turn's recording that has not come, again now and then until it comes (the
+/// server answers within its budget).
+fn ask_for_recordings(
+    album: &mut AlbumState,
+    canvas: &CanvasState,
+    now: Duration,
+    out: &mut MessageWriter<ToServer<CanvasToServer>>,
+) {
     let wanted: Vec<u32> = album
         .shown
         .iter()
         .map(|e| e.key)
         .filter(|k| canvas.replays.get(*k).is_none())
-        .filter(|k| {
-            album
-                .asked
-                .get(k)
-                .is_none_or(|&(at, asks)| asks < MAX_ASKS && now >= at + ASK_AGAIN)
-        })
+        .filter(|k| ask_now(album.asked.get(k), now))
         .collect();
     for key in wanted {
         out.write(ToServer(CanvasToServer::Replay { key }));
         let asks = album.asked.get(&key).map_or(0, |&(_, n)| n);
         album.asked.insert(key, (now, asks + 1));
     }
-    if let Some(done) = album.saving.as_ref().and_then(|rx| rx.try_recv().ok()) {
-        album.saved = Some(done);
-        album.saving = None;
-    }
-    let album = &mut *album;
-    if let Some(player) = &mut album.player {
-        // The replay is painted into an image of the game's own, changed in place: an egui
-        // texture replaced whole every frame is a new GPU texture every frame, and showed
-        // nothing while a replay played.
-        let (handle, id) = replay_image.get_or_insert_with(|| {
-            let handle = images.add(replay_canvas(&player.replay.raster));
-            let id = contexts.add_image(bevy_egui::EguiTextureHandle::Strong(handle.clone()));
-            (handle, id)
-        });
-        player.texture = Some(*id);
-        if advance(player, time.delta())
-            && let Some(mut image) = images.get_mut(&*handle)
-        {
-            let rgba = &player.replay.raster.rgba;
-            match image.data.as_mut() {
-                Some(data) if data.len() == rgba.len() => data.copy_from_slice(rgba),
-                _ => *image = replay_canvas(&player.replay.raster),
-            }
-        }
-    }
-    let ctx = contexts.ctx_mut()?;
-    if album.player.as_ref().is_some_and(|p| p.playing) {
-        // Keep the window drawing while it plays.
-        ctx.request_repaint();
-    }
+}
+
+/// Whether a recording not yet here is asked for `now`, given when it was last asked for and
+/// how often (`asked`): never asked, or [`ASK_AGAIN`] since and fewer than [`MAX_ASKS`] times.
+fn ask_now(asked: Option<&(Duration, u32)>, now: Duration) -> bool {
+    asked.is_none_or(|&(at, asks)| asks < MAX_ASKS && now >= at + ASK_AGAIN)
+}
+
+/// Paints the thumbnail of each turn whose recording has come, once.
+fn make_thumbnails(ctx: &egui::Context, album: &mut AlbumState, canvas: &CanvasState) {
     for entry in &album.shown {
         if album.thumbs.contains_key(&entry.key) {
             continue;
@@ -175,349 +190,221 @@ pub(super) fn show(
             album.thumbs.insert(entry.key, texture);
         }
     }
-    let mut open = true;
-    // Over the board, never the players and the chat; as wide as the board allows (fewer
-    // columns, a smaller replay in a small window).
-    let middle = ui_state.middle.unwrap_or_else(|| ctx.content_rect());
+}
+
+/// How the album's window fits over the board.
+#[derive(Debug, PartialEq)]
+struct Fit {
+    /// The grid's thumbnails to a row.
+    columns: usize,
+    /// A thumbnail's width.
+    thumb: f32,
+    /// The window's width (the grid's, or the replay's).
+    width: f32,
+    /// The most the grid is tall before it scrolls.
+    height: f32,
+}
+
+/// The window's fit in `middle` (the board) for `turns` turns, showing a replay or the grid: as
+/// wide as the board allows, with fewer columns (at most three, never more than the turns) and
+/// a smaller replay in a small window.
+fn fit(middle: egui::Rect, turns: usize, replaying: bool) -> Fit {
     let room = (middle.width() - 40.0).max(MIN_THUMB_WIDTH);
     let fit = ((room + GRID_GAP) / (MIN_THUMB_WIDTH + GRID_GAP)).clamp(1.0, 3.0) as usize;
     // No empty columns for a short game.
-    let columns = fit.min(album.shown.len()).max(1);
+    let columns = fit.min(turns).max(1);
     let thumb = ((room - GRID_GAP * (columns - 1) as f32) / columns as f32).min(THUMB_WIDTH as f32);
-    let width = match album.player.is_some() {
+    let width = match replaying {
         true => room.min(PLAYER_WIDTH as f32),
         false => columns as f32 * (thumb + GRID_GAP) - GRID_GAP,
     };
     let height = (middle.height() - 140.0).max(THUMB_WIDTH as f32);
+    Fit {
+        columns,
+        thumb,
+        width,
+        height,
+    }
+}
+
+/// The album's window over the board (`middle`): the grid of turns, or one turn's replay.
+/// Whether it is still open.
+fn album_window(
+    ctx: &egui::Context,
+    album: &mut AlbumState,
+    middle: egui::Rect,
+    canvas: &CanvasState,
+    room: &str,
+    settings: &GallerySettings,
+) -> bool {
+    let mut open = true;
+    let fit = fit(middle, album.shown.len(), album.player.is_some());
     // It stays until closed, even into the next game: it can be folded and moved aside.
     egui::Window::new(RichText::new(t!("album-title")).strong())
         .open(&mut open)
         .collapsible(true)
         .resizable(false)
-        .min_width(width)
-        .max_width(width)
+        .min_width(fit.width)
+        .max_width(fit.width)
         .pivot(egui::Align2::CENTER_CENTER)
         .default_pos(middle.center())
         .constrain_to(middle)
         .show(ctx, |ui| match album.player.is_some() {
-            true => player_view(ui, album, &roster.room, &settings),
-            false => grid(ui, album, &canvas, (columns, thumb, height)),
+            true => player_view(ui, album, room, settings),
+            false => grid(ui, album, canvas, &fit),
         });
-    album.open = open;
-    Ok(())
+    open
 }
 
 fn colour_image(raster: &Raster) -> egui::ColorImage {
     egui::ColorImage::from_rgba_unmultiplied([raster.width, raster.height], &raster.rgba)
 }
 
-/// The grid of turns, `columns` to a row `thumb` wide, scrolling past `max_height`.
-fn grid(
-    ui: &mut egui::Ui,
-    album: &mut AlbumState,
-    canvas: &CanvasState,
-    (columns, thumb, max_height): (usize, f32, f32),
-) {
+/// The grid of turns, `fit.columns` to a row `fit.thumb` wide, scrolling past `fit.height`.
+fn grid(ui: &mut egui::Ui, album: &mut AlbumState, canvas: &CanvasState, fit: &Fit) {
     let mut picked = None;
     egui::ScrollArea::vertical()
-        .max_height(max_height.min(460.0))
+        .max_height(fit.height.min(460.0))
         .show(ui, |ui| {
             egui::Grid::new("album-grid")
                 .spacing([GRID_GAP, GRID_GAP])
                 .show(ui, |ui| {
                     for (i, entry) in album.shown.iter().enumerate() {
-                        ui.vertical(|ui| {
-                            ui.set_width(thumb);
-                            let size = egui::vec2(thumb, thumb * 9.0 / 16.0);
-                            match album.thumbs.get(&entry.key) {
-                                Some(texture) => {
-                                    let image =
-                                        egui::Image::new((texture.id(), size)).sense(egui::Sense::click());
-                                    if ui.add(image).on_hover_text(t!("album-replay-hover")).clicked() {
-                                        picked = Some(entry.key);
-                                    }
-                                }
-                                None => {
-                                    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
-                                    ui.painter().rect_filled(rect, 2.0, theme::PAPER);
-                                    let gave_up = album
-                                        .asked
-                                        .get(&entry.key)
-                                        .is_some_and(|&(_, asks)| asks >= MAX_ASKS);
-                                    match gave_up {
-                                        true => {
-                                            let text = RichText::new(t!("album-no-longer-kept"))
-                                                .color(theme::MUTED_TEXT);
-                                            ui.put(rect, egui::Label::new(text));
-                                        }
-                                        false => {
-                                            ui.put(rect, egui::Spinner::new());
-                                        }
-                                    }
-                                }
-                            }
-                            ui.label(RichText::new(&entry.word).strong().size(16.0));
-                            ui.label(t!("album-drawn-by", name = entry.drawer.clone()));
-                            let found = match entry.found.len() {
-                                0 => t!("album-nobody-found"),
-                                _ => t!("album-found-by", names = entry.found.join(", ")),
-                            };
-                            ui.label(RichText::new(found).weak());
-                            ui.horizontal(|ui| {
-                                if entry.likes > 0 {
-                                    ui.label(format!("♥ {}", entry.likes));
-                                }
-                                match canvas.replays.get(entry.key) {
-                                    Some([]) => {
-                                        ui.label(RichText::new(t!("album-nothing-drawn")).weak());
-                                    }
-                                    ready => {
-                                        let button = egui::Button::new(t!("album-replay"));
-                                        if ui.add_enabled(ready.is_some(), button).clicked() {
-                                            picked = Some(entry.key);
-                                        }
-                                    }
-                                }
-                            });
-                        });
-                        if i % columns == columns - 1 {
+                        if turn_card(ui, album, canvas, entry, fit.thumb) {
+                            picked = Some(entry.key);
+                        }
+                        if i % fit.columns == fit.columns - 1 {
                             ui.end_row();
                         }
                     }
                 });
         });
-    if let Some(key) = picked
-        && let Some(ops) = canvas.replays.get(key)
-    {
-        album.player = Some(Player {
-            key,
-            replay: Replayer::new(ops.to_vec(), PLAYER_WIDTH),
-            texture: None,
-            cut_short: canvas.replays.cut_short(key),
-            playing: true,
-            speed: 1.0,
-            at_ms: 0.0,
-            shown_ms: None,
-        });
-        album.saved = None;
+    if let Some(key) = picked {
+        album.start_replay(key, canvas);
     }
 }
 
-/// Moves a playing replay on by `delta` of real time, at its speed; whether the picture changed.
-fn advance(player: &mut Player, delta: Duration) -> bool {
-    if player.playing {
-        player.at_ms += delta.as_secs_f64() * 1000.0 * player.speed as f64;
-        if player.at_ms >= player.replay.length_ms() as f64 {
-            player.at_ms = player.replay.length_ms() as f64;
-            player.playing = false;
-        }
-    }
-    // Nothing moved: the image shows it already.
-    let at = player.at_ms as u32;
-    if player.shown_ms == Some(at) {
-        return false;
-    }
-    player.shown_ms = Some(at);
-    player.replay.advance_to(at);
-    true
-}
-
-/// An image of a replay's raster (sRGB, as the raster is), for egui to show.
-fn replay_canvas(raster: &Raster) -> Image {
-    Image::new(
-        bevy::render::render_resource::Extent3d {
-            width: raster.width as u32,
-            height: raster.height as u32,
-            depth_or_array_layers: 1,
-        },
-        bevy::render::render_resource::TextureDimension::D2,
-        raster.rgba.clone(),
-        bevy::render::render_resource::TextureFormat::Rgba8UnormSrgb,
-        bevy::asset::RenderAssetUsages::default(),
-    )
-}
-
-/// One turn's replay with its controls.
-fn player_view(ui: &mut egui::Ui, album: &mut AlbumState, room: &str, settings: &GallerySettings) {
-    let Some(player) = &mut album.player else { return };
-    let entry = album.shown.iter().find(|e| e.key == player.key).cloned();
-    if let Some(entry) = &entry {
-        ui.label(
-            RichText::new(t!(
-                "album-heading",
-                word = entry.word.clone(),
-                name = entry.drawer.clone()
-            ))
-            .strong(),
-        );
-    }
-    if player.cut_short {
-        ui.label(RichText::new(t!("album-cut-short")).weak());
-    }
-    if let Some(texture) = player.texture {
-        let width = ui.available_width().min(PLAYER_WIDTH as f32);
-        ui.image((texture, egui::vec2(width, width * 9.0 / 16.0)));
-    }
-    let length = player.replay.length_ms();
-    let mut back = false;
-    ui.horizontal_wrapped(|ui| {
-        let label = if player.playing {
-            t!("album-pause")
-        } else {
-            t!("album-play")
-        };
-        if ui.button(label).clicked() {
-            if !player.playing && player.at_ms >= length as f64 {
-                player.at_ms = 0.0;
-            }
-            player.playing = !player.playing;
-        }
-        if ui.button(t!("album-start")).clicked() {
-            player.at_ms = 0.0;
-        }
-        for speed in SPEEDS {
-            if ui
-                .selectable_label(player.speed == speed, format!("{speed}×"))
-                .clicked()
-            {
-                player.speed = speed;
-            }
-        }
-        let mut at = (player.at_ms / 1000.0) as f32;
-        let slider = egui::Slider::new(&mut at, 0.0..=(length as f32 / 1000.0).max(0.1))
-            .custom_formatter(|secs, _| clock(secs))
-            .custom_parser(parse_clock)
-            .show_value(true);
-        if ui.add(slider).changed() {
-            player.at_ms = at as f64 * 1000.0;
-        }
-        ui.label(format!("/ {}", clock(length as f64 / 1000.0)));
+/// One turn in the grid, `thumb` wide: its picture, word, drawer, who found it, its likes and
+/// its Replay button. Whether the player asked to replay it.
+fn turn_card(
+    ui: &mut egui::Ui,
+    album: &AlbumState,
+    canvas: &CanvasState,
+    entry: &AlbumEntry,
+    thumb: f32,
+) -> bool {
+    let mut picked = false;
+    ui.vertical(|ui| {
+        ui.set_width(thumb);
+        let size = egui::vec2(thumb, thumb * 9.0 / 16.0);
+        let texture = album.thumbs.get(&entry.key);
+        picked |= thumbnail(ui, texture, size, album.gave_up_on(entry.key));
+        turn_caption(ui, entry);
+        picked |= likes_and_replay(ui, entry, canvas);
     });
-    ui.horizontal_wrapped(|ui| {
-        if ui.button(t!("album-back")).clicked() {
-            back = true;
-        }
-        let word = entry.as_ref().map(|e| e.word.clone());
-        let drawer = entry.as_ref().map_or("", |e| e.drawer.as_str()).to_owned();
-        let name = |suffix: &str| {
-            let base = gallery::file_name(room, word.as_deref(), &drawer, &gallery::local_stamp());
-            format!("{}{suffix}.png", base.trim_end_matches(".png"))
-        };
-        let idle = album.saving.is_none();
-        if ui
-            .add_enabled(idle, egui::Button::new(t!("album-save-png")))
-            .clicked()
-        {
-            // The finished drawing at the board's full size, painted and saved off the UI.
-            let ops = player.replay.ops().to_vec();
-            let (settings, name) = (settings.clone(), name(""));
-            album.saving = Some(in_background(move || {
-                let mut finished = Replayer::new(ops, 16);
-                finished.advance_to(u32::MAX);
-                let mut raster = Raster::new(1600);
-                raster.paint(&finished.drawing);
-                gallery::encode_png(&raster.rgba, raster.width as u32, raster.height as u32)
-                    .map_err(|e| e.describe())
-                    .and_then(|png| save_to(&settings, &name, &png))
-            }));
-        }
-        if ui
-            .add_enabled(idle, egui::Button::new(t!("album-save-timelapse")))
-            .on_hover_text(t!("album-save-timelapse-hover"))
-            .clicked()
-        {
-            let ops = player.replay.ops().to_vec();
-            let (settings, name) = (settings.clone(), name("-timelapse"));
-            album.saving = Some(in_background(move || match timelapse_apng(&ops, 800, 500, 100) {
-                Ok((apng, _)) => save_to(&settings, &name, &apng),
-                Err(e) => Err(e.to_string()),
-            }));
-        }
-    });
-    if album.saving.is_some() {
-        ui.label(RichText::new(t!("album-saving")).weak().small());
-        ui.ctx().request_repaint_after(Duration::from_millis(100));
-    }
-    match &album.saved {
-        Some(Ok(path)) => {
-            ui.label(
-                RichText::new(t!("album-saved", path = path.clone()))
-                    .weak()
-                    .small(),
-            );
-        }
-        Some(Err(why)) => {
-            ui.label(RichText::new(why).color(theme::ERROR).small());
-        }
-        None => {}
-    }
-    if back {
-        album.player = None;
-        album.saved = None;
-    }
+    picked
 }
 
-/// Runs a save on its own thread; its outcome comes on the channel.
-fn in_background(
-    save: impl FnOnce() -> Result<String, String> + Send + 'static,
-) -> crossbeam_channel::Receiver<Result<String, String>> {
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    let spawned = std::thread::Builder::new()
-        .name("album-save".into())
-        .spawn(move || {
-            let _ = tx.send(save());
-        });
-    if let Err(e) = spawned {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        let _ = tx.send(Err(e.to_string()));
-        return rx;
+/// A turn's picture, clickable to replay it; until its recording comes a blank with a spinner,
+/// or word that it is no longer kept (`gave_up`). Whether it was clicked.
+fn thumbnail(
+    ui: &mut egui::Ui,
+    texture: Option<&egui::TextureHandle>,
+    size: egui::Vec2,
+    gave_up: bool,
+) -> bool {
+    if let Some(texture) = texture {
+        let image = egui::Image::new((texture.id(), size)).sense(egui::Sense::click());
+        return ui.add(image).on_hover_text(t!("album-replay-hover")).clicked();
     }
-    rx
+    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+    ui.painter().rect_filled(rect, 2.0, theme::PAPER);
+    match gave_up {
+        true => {
+            let text = RichText::new(t!("album-no-longer-kept")).color(theme::MUTED_TEXT);
+            ui.put(rect, egui::Label::new(text));
+        }
+        false => {
+            ui.put(rect, egui::Spinner::new());
+        }
+    }
+    false
 }
 
-/// Writes a PNG to the gallery; the path, or why not.
-fn save_to(settings: &GallerySettings, name: &str, png: &[u8]) -> Result<String, String> {
-    let folder = settings
-        .folder
-        .clone()
-        .ok_or_else(|| gallery::SaveError::NoFolder.describe())?;
-    gallery::save(&folder, name, png)
-        .map(|path| path.display().to_string())
-        .map_err(|e| e.describe())
-}
-/// A time in a replay as a player reads it: minutes, seconds and tenths (`1:05.3`).
-fn clock(secs: f64) -> String {
-    let tenths = (secs.max(0.0) * 10.0).round() as u64;
-    format!("{}:{:02}.{}", tenths / 600, tenths / 10 % 60, tenths % 10)
-}
-
-/// A time typed into the replay's slider: `m:ss.s`, or seconds.
-fn parse_clock(text: &str) -> Option<f64> {
-    let text = text.trim();
-    let secs = match text.split_once(':') {
-        Some((m, s)) => m.trim().parse::<u32>().ok()? as f64 * 60.0 + s.trim().parse::<f64>().ok()?,
-        None => text.parse::<f64>().ok()?,
+/// A turn's word, drawer and who found it, under its picture.
+fn turn_caption(ui: &mut egui::Ui, entry: &AlbumEntry) {
+    ui.label(RichText::new(&entry.word).strong().size(16.0));
+    ui.label(t!("album-drawn-by", name = entry.drawer.clone()));
+    let found = match entry.found.len() {
+        0 => t!("album-nobody-found"),
+        _ => t!("album-found-by", names = entry.found.join(", ")),
     };
-    (secs.is_finite() && secs >= 0.0).then_some(secs)
+    ui.label(RichText::new(found).weak());
+}
+
+/// A turn's likes and its Replay button (greyed until the recording comes; word that nothing
+/// was drawn instead if nothing was). Whether Replay was clicked.
+fn likes_and_replay(ui: &mut egui::Ui, entry: &AlbumEntry, canvas: &CanvasState) -> bool {
+    let mut picked = false;
+    ui.horizontal(|ui| {
+        if entry.likes > 0 {
+            ui.label(format!("♥ {}", entry.likes));
+        }
+        match canvas.replays.get(entry.key) {
+            Some([]) => {
+                ui.label(RichText::new(t!("album-nothing-drawn")).weak());
+            }
+            ready => {
+                let button = egui::Button::new(t!("album-replay"));
+                picked = ui.add_enabled(ready.is_some(), button).clicked();
+            }
+        }
+    });
+    picked
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{clock, parse_clock};
+    use std::time::Duration;
+
+    use bevy_egui::egui;
+
+    use super::{ASK_AGAIN, Fit, GRID_GAP, MAX_ASKS, THUMB_WIDTH, ask_now, fit};
 
     #[test]
-    fn replay_times_read_as_minutes_seconds_and_tenths() {
-        assert_eq!(clock(3.5774), "0:03.6");
-        assert_eq!(clock(0.0), "0:00.0");
-        assert_eq!(clock(59.96), "1:00.0");
-        assert_eq!(clock(65.34), "1:05.3");
-        assert_eq!(clock(-1.0), "0:00.0");
-        assert_eq!(parse_clock("1:05.3"), Some(65.3));
-        assert_eq!(parse_clock(" 12.5 "), Some(12.5));
-        assert_eq!(parse_clock("x"), None);
-        assert_eq!(parse_clock("-3"), None);
-        for secs in [0.0, 3.6, 65.3, 125.0] {
-            assert_eq!(parse_clock(&clock(secs)), Some(secs));
-        }
+    fn a_recording_is_asked_for_again_after_a_while_until_given_up_on() {
+        let now = Duration::from_secs(100);
+        assert!(ask_now(None, now));
+        assert!(!ask_now(Some(&(now - ASK_AGAIN / 2, 1)), now));
+        assert!(ask_now(Some(&(now - ASK_AGAIN, 1)), now));
+        assert!(ask_now(Some(&(now - ASK_AGAIN, MAX_ASKS - 1)), now));
+        assert!(!ask_now(Some(&(now - ASK_AGAIN * 10, MAX_ASKS)), now));
+    }
+
+    #[test]
+    fn the_album_fits_the_board_with_up_to_three_columns_and_none_empty() {
+        let board = |w, h| egui::Rect::from_min_size(egui::pos2(0.0, 0.0), egui::vec2(w, h));
+        // A wide board: three full-size thumbnails to a row, the replay at its own width.
+        let wide = fit(board(1200.0, 800.0), 8, false);
+        assert_eq!((wide.columns, wide.thumb), (3, THUMB_WIDTH as f32));
+        assert_eq!(wide.width, 3.0 * THUMB_WIDTH as f32 + 2.0 * GRID_GAP);
+        assert_eq!(wide.height, 660.0);
+        assert_eq!(fit(board(1200.0, 800.0), 8, true).width, 640.0);
+        // A short game: no empty columns.
+        assert_eq!(fit(board(1200.0, 800.0), 2, false).columns, 2);
+        assert_eq!(fit(board(1200.0, 800.0), 0, false).columns, 1);
+        // A smaller window: fewer, narrower columns, but never under the narrowest.
+        let narrower = fit(board(360.0, 600.0), 8, false);
+        assert_eq!((narrower.columns, narrower.thumb), (2, 154.0));
+        // A small one: one column, a smaller replay, the grid at least a thumbnail tall.
+        let small = fit(board(300.0, 200.0), 8, false);
+        let one_column = Fit {
+            columns: 1,
+            thumb: 200.0,
+            width: 200.0,
+            height: THUMB_WIDTH as f32,
+        };
+        assert_eq!(small, one_column);
+        assert_eq!(fit(board(300.0, 200.0), 8, true).width, 260.0);
     }
 }
