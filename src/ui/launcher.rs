@@ -8,9 +8,10 @@ use super::Screen;
 use super::memory::{LauncherMemory, RecentServer};
 use super::rooms_list as rooms;
 use super::{HostOptions, UiState, lifecycle, root_ui, start_joining};
+use crate::app::ServerOptions;
 use crate::cli::DEFAULT_PORT;
 use crate::i18n::Describe;
-use crate::names::{MAX_NAME_CHARS, normalize_name};
+use crate::names::{MAX_NAME_CHARS, NameError, normalize_name};
 use crate::plugins::rooms::{BrowseServer, Browsing, JoinServer, StopBrowsing, means_lobby};
 use crate::t;
 use crate::theme;
@@ -30,117 +31,166 @@ pub(super) fn show(
     let mut action = None;
     egui::CentralPanel::default_margins().show(&mut root, |ui| {
         if let Some(lang) = language_menu(ui) {
-            crate::i18n::set(lang);
-            memory.remembered.language = Some(lang.code().to_owned());
-            memory.save();
+            switch_language(&mut memory, lang);
         }
-        if let Some(browser) = &browsing.0 {
-            action = rooms::show(ui, &mut state, browser);
-            return;
-        }
-        ui.vertical_centered(|ui| {
-            // The language switch above takes a line.
-            ui.add_space(24.0);
-            ui.label(RichText::new("캐치마인드").size(44.0).strong());
-            ui.label(RichText::new(t!("launcher-tagline")).size(18.0));
-            ui.add_space(28.0);
-            ui.allocate_ui(egui::vec2(440.0, 0.0), |ui| {
-                action = form(ui, &mut state, &memory.remembered.servers);
-            });
-        });
-        // Which build this is, for telling builds apart (a version mismatch names both).
-        ui.with_layout(egui::Layout::bottom_up(egui::Align::RIGHT), |ui| {
-            ui.label(
-                RichText::new(format!("v{}", crate::version::BUILD))
-                    .small()
-                    .weak(),
-            );
-        });
+        action = match &browsing.0 {
+            Some(browser) => rooms::show(ui, &mut state, browser),
+            None => launcher_page(ui, &mut state, &memory.remembered.servers),
+        };
     });
     let Some(action) = action else { return Ok(()) };
     state.error = None;
+    let state = &mut *state;
     match action {
         Action::Browse => {
-            if let Some((addr, _)) = server_address(&mut state) {
+            if let Some((addr, _)) = server_address(state) {
                 out.browse.write(BrowseServer { addr });
             }
-            return Ok(());
         }
         Action::CloseList => {
             out.stop.write(StopBrowsing);
-            return Ok(());
         }
-        _ => {}
-    }
-    let name = match normalize_name(&state.name) {
-        Ok(name) => name,
-        Err(e) => {
-            state.error = Some(t!("launcher-error-nickname", why = e.describe()));
-            return Ok(());
-        }
-    };
-    match action {
         Action::Join(room) => {
-            let room = match room.as_deref().unwrap_or(&state.room).trim() {
-                // The lobby, by any of its names.
-                room if room.is_empty() || means_lobby(room) => None,
-                room => match normalize_name(room) {
-                    Ok(room) => Some(room),
-                    Err(e) => {
-                        state.error = Some(t!("launcher-error-room", why = e.describe()));
-                        return Ok(());
-                    }
-                },
-            };
-            let Some((addr, address)) = server_address(&mut state) else {
-                return Ok(());
-            };
-            memory.remembered.name.clone_from(&name);
-            memory.save();
-            let recent = RecentServer {
-                address,
-                port: state.port.trim().to_owned(),
-                room: room.clone().unwrap_or_default(),
-            };
-            let spectate = state.spectate;
-            start_joining(
-                &mut state,
-                &mut next,
-                &mut out.join,
-                &addr,
-                name,
-                (room, spectate),
-            );
-            // Remembered once the server lets us in (`lifecycle::remember_joined`).
-            state.joining = Some(recent);
+            if let Some(name) = checked_name(state) {
+                join(state, &mut memory, &mut next, &mut out.join, name, room);
+            }
         }
         Action::Host => {
-            let Some(port) = parse_port(&state.host_port) else {
-                state.error = Some(t!("launcher-error-port"));
-                return Ok(());
-            };
-            memory.remembered.name.clone_from(&name);
-            memory.save();
-            if let Some(stopping) = out.stopping.as_deref_mut() {
-                // The last game is still telling its players: host once its port is free.
-                stopping.then_host = Some((port, name));
-                return Ok(());
-            }
-            let hosting = lifecycle::host(
-                &mut commands,
-                &mut state,
-                &mut next,
-                &mut out.join,
-                (port, name),
-                &host_options.0,
-            );
-            if let Err(e) = hosting {
-                state.error = Some(t!("launcher-error-host", why = e.describe()));
+            if let Some(name) = checked_name(state) {
+                host(
+                    state,
+                    &mut memory,
+                    &mut next,
+                    &mut commands,
+                    &mut out,
+                    &host_options.0,
+                    name,
+                );
             }
         }
-        Action::Browse | Action::CloseList => {}
     }
     Ok(())
+}
+
+/// The interface in `lang` from now on, and at the next launch.
+fn switch_language(memory: &mut LauncherMemory, lang: crate::i18n::Lang) {
+    crate::i18n::set(lang);
+    memory.remembered.language = Some(lang.code().to_owned());
+    memory.save();
+}
+
+/// The launcher's own page (the room list aside): its title, the form and the build's
+/// version. Returns what the player asked.
+fn launcher_page(ui: &mut egui::Ui, state: &mut UiState, recent: &[RecentServer]) -> Option<Action> {
+    let mut action = None;
+    ui.vertical_centered(|ui| {
+        // The language switch above takes a line.
+        ui.add_space(24.0);
+        ui.label(RichText::new("캐치마인드").size(44.0).strong());
+        ui.label(RichText::new(t!("launcher-tagline")).size(18.0));
+        ui.add_space(28.0);
+        ui.allocate_ui(egui::vec2(440.0, 0.0), |ui| {
+            action = form(ui, state, recent);
+        });
+    });
+    build_version(ui);
+    action
+}
+
+/// Which build this is, at the bottom right, for telling builds apart (a version mismatch
+/// names both).
+fn build_version(ui: &mut egui::Ui) {
+    ui.with_layout(egui::Layout::bottom_up(egui::Align::RIGHT), |ui| {
+        ui.label(
+            RichText::new(format!("v{}", crate::version::BUILD))
+                .small()
+                .weak(),
+        );
+    });
+}
+
+/// The typed nickname made a name, or `None` with why not shown.
+fn checked_name(state: &mut UiState) -> Option<String> {
+    match normalize_name(&state.name) {
+        Ok(name) => Some(name),
+        Err(e) => {
+            state.error = Some(t!("launcher-error-nickname", why = e.describe()));
+            None
+        }
+    }
+}
+
+/// Joins the typed server as `name`, into `room` (picked in the room list) or the typed one,
+/// remembering the name; a bad room or address is shown instead.
+fn join(
+    state: &mut UiState,
+    memory: &mut LauncherMemory,
+    next: &mut NextState<Screen>,
+    connect: &mut MessageWriter<JoinServer>,
+    name: String,
+    room: Option<String>,
+) {
+    let room = match room_to_join(room.as_deref().unwrap_or(&state.room)) {
+        Ok(room) => room,
+        Err(e) => {
+            state.error = Some(t!("launcher-error-room", why = e.describe()));
+            return;
+        }
+    };
+    let Some((addr, address)) = server_address(state) else {
+        return;
+    };
+    remember_name(memory, &name);
+    let recent = RecentServer {
+        address,
+        port: state.port.trim().to_owned(),
+        room: room.clone().unwrap_or_default(),
+    };
+    let spectate = state.spectate;
+    start_joining(state, next, connect, &addr, name, (room, spectate));
+    // Remembered once the server lets us in (`lifecycle::remember_joined`).
+    state.joining = Some(recent);
+}
+
+/// The room a typed name asks for: `None` for the lobby (blank, or any of its names), else
+/// the name made a room's name.
+fn room_to_join(typed: &str) -> Result<Option<String>, NameError> {
+    match typed.trim() {
+        room if room.is_empty() || means_lobby(room) => Ok(None),
+        room => normalize_name(room).map(Some),
+    }
+}
+
+/// Hosts a game on the typed port as `name`, remembering the name; once the last game has
+/// stopped if it is still stopping. A bad port or a failure to host is shown instead.
+fn host(
+    state: &mut UiState,
+    memory: &mut LauncherMemory,
+    next: &mut NextState<Screen>,
+    commands: &mut Commands,
+    out: &mut LauncherOut,
+    options: &ServerOptions,
+    name: String,
+) {
+    let Some(port) = parse_port(&state.host_port) else {
+        state.error = Some(t!("launcher-error-port"));
+        return;
+    };
+    remember_name(memory, &name);
+    if let Some(stopping) = out.stopping.as_deref_mut() {
+        // The last game is still telling its players: host once its port is free.
+        stopping.then_host = Some((port, name));
+        return;
+    }
+    if let Err(e) = lifecycle::host(commands, state, next, &mut out.join, (port, name), options) {
+        state.error = Some(t!("launcher-error-host", why = e.describe()));
+    }
+}
+
+/// Keeps the nickname for the next launch.
+fn remember_name(memory: &mut LauncherMemory, name: &str) {
+    name.clone_into(&mut memory.remembered.name);
+    memory.save();
 }
 
 /// What the launcher asks of the rooms plugin.
@@ -392,4 +442,19 @@ fn section(ui: &mut egui::Ui, title: Option<&str>, add: impl FnOnce(&mut egui::U
         });
     });
     ui.add_space(12.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::room_to_join;
+    use crate::names::NameError;
+
+    #[test]
+    fn a_blank_room_or_any_name_of_the_lobby_joins_the_lobby() {
+        assert_eq!(room_to_join(""), Ok(None));
+        assert_eq!(room_to_join("   "), Ok(None));
+        assert_eq!(room_to_join("로비"), Ok(None));
+        assert_eq!(room_to_join(" den "), Ok(Some("den".to_owned())));
+        assert_eq!(room_to_join("a/b"), Err(NameError::PathSeparator));
+    }
 }
