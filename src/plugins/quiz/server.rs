@@ -2,6 +2,8 @@
 //! plays. The systems are thin: they feed the game requests, guesses, joins, leaves and the
 //! clock, and tell the room what its events mean through the quiz's own messages and the
 //! chat's and canvas's ([`PublishLine`], [`LockPen`], the [`HandOverLines`] marker).
+//! Who is in a game (joins, role changes, leaves, dropped connections) is kept in `members`,
+//! what players ask of it (a start, the room's words, a like, a choice) in `requests`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::game::{Event, Game, Guess, Phase, Timing};
+use super::scoring::Settings;
 use super::view::{MAX_VIEW_FINDERS, shown_points, view_for, views};
 use super::wire::{
     AlbumEntry, GameView, MAX_STANDINGS, PhaseView, QuizRefusal, QuizToClient, QuizToServer, Standing, Tell,
@@ -26,6 +29,12 @@ use crate::plugins::rooms::{
     DrainHold, Player, PlayerAway, PlayerJoined, PlayerLeft, RoleChanged, Room, RoomActivity, RoomIndex,
 };
 use crate::plugins::{LogicSystems, Side};
+
+mod members;
+mod requests;
+
+use members::{change_roles_in_games, hold_for_the_away, leave_games, offer_joiners};
+use requests::handle_requests;
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<QuizConfig>()
@@ -165,74 +174,18 @@ fn dispatch(events: Vec<Event>, at: &At, slot: &mut RoomGame, out: &mut QuizOut)
                 points,
                 likes,
             } => {
-                // The turn goes into the album; the canvas keeps its drawing under the key.
-                out.keys.0 = out.keys.0.wrapping_add(1);
-                let key = out.keys.0;
-                out.archive.write(ArchiveDrawing { room: at.entity, key });
-                let name = |id: &ClientId| session.names.get(id).cloned().unwrap_or_default();
-                session.album.push(AlbumEntry {
-                    key,
-                    word: word.clone(),
-                    drawer: name(&drawer),
-                    found: points
-                        .iter()
-                        .filter(|(id, p)| *id != drawer && *p > 0)
-                        .take(MAX_VIEW_FINDERS)
-                        .map(|(id, _)| name(id))
-                        .collect(),
-                    likes,
-                });
-                if session.album.len() > MAX_SHELVED {
-                    session.album.remove(0);
-                }
-                out.lock(
-                    at.entity,
-                    PenLock::To {
-                        drawer: None,
-                        clear: false,
-                    },
-                );
-                if session.game.phase == Phase::Over {
-                    // The game ended with this turn (too few players left): reveal the word
-                    // before the leaderboard.
-                    let reveal = final_reveal(&session.game, drawer, word, points);
-                    out.quiz(members.clone(), QuizToClient::State(reveal));
-                }
+                close_turn(session, at, &members, drawer, word, points, likes, out);
                 phase_changed = true;
             }
-            Event::Hint { mask } => {
-                let insiders = session.game.insiders();
-                let guessers = members
-                    .iter()
-                    .copied()
-                    .filter(|id| !insiders.contains(id))
-                    .collect();
-                out.quiz(guessers, QuizToClient::Hint { mask });
-            }
-            Event::Guessed { who, points } => {
-                metrics::counter!("catchmind_words_found_total").increment(1);
-                let name = session.names.get(&who).cloned().unwrap_or_default();
-                out.quiz(members.clone(), QuizToClient::Guessed { who, name, points });
-                // The finder is told the word (and the others' view did not change).
-                if let Some(view) = view_for(&session.game, who, at.now) {
-                    out.one(who, QuizToClient::State(view));
-                }
-            }
+            Event::Hint { mask } => out.quiz(guessers(&session.game, &members), QuizToClient::Hint { mask }),
+            Event::Guessed { who, points } => announce_find(session, at, &members, who, points, out),
             Event::Reshuffled => out.quiz(members.clone(), QuizToClient::Reshuffled),
             Event::TimeCut { until } => {
                 let ms_left = until.saturating_sub(at.now).as_millis().min(u32::MAX.into()) as u32;
                 out.quiz(members.clone(), QuizToClient::TimeCut { ms_left });
             }
             Event::GameOver { early } => {
-                let standings = standings(session, at.room);
-                out.quiz(members.clone(), QuizToClient::Over { early, standings });
-                let album = std::mem::take(&mut session.album);
-                if !album.is_empty() {
-                    out.quiz(members, QuizToClient::Album(album));
-                }
-                // Free drawing again, and the room's chat is the chat's own.
-                out.lock(at.entity, PenLock::Unlock);
-                out.commands.entity(at.entity).try_remove::<HandOverLines>();
+                close_game(session, at, members, early, out);
                 slot.0 = None;
                 return;
             }
@@ -243,6 +196,93 @@ fn dispatch(events: Vec<Event>, at: &At, slot: &mut RoomGame, out: &mut QuizOut)
             out.quiz(to, QuizToClient::State(view));
         }
     }
+}
+
+/// A turn is over: it goes into the album (the canvas keeps its drawing under the turn's key),
+/// nobody draws, and if the game ended with it (too few players left) everyone sees the word
+/// before the leaderboard.
+fn close_turn(
+    session: &mut GameSession,
+    at: &At,
+    members: &[ClientId],
+    drawer: ClientId,
+    word: String,
+    points: Vec<(ClientId, u32)>,
+    likes: u32,
+    out: &mut QuizOut,
+) {
+    out.keys.0 = out.keys.0.wrapping_add(1);
+    let key = out.keys.0;
+    out.archive.write(ArchiveDrawing { room: at.entity, key });
+    let name = |id: &ClientId| session.names.get(id).cloned().unwrap_or_default();
+    session.album.push(AlbumEntry {
+        key,
+        word: word.clone(),
+        drawer: name(&drawer),
+        found: points
+            .iter()
+            .filter(|(id, p)| *id != drawer && *p > 0)
+            .take(MAX_VIEW_FINDERS)
+            .map(|(id, _)| name(id))
+            .collect(),
+        likes,
+    });
+    if session.album.len() > MAX_SHELVED {
+        session.album.remove(0);
+    }
+    out.lock(
+        at.entity,
+        PenLock::To {
+            drawer: None,
+            clear: false,
+        },
+    );
+    if session.game.phase == Phase::Over {
+        let reveal = final_reveal(&session.game, drawer, word, points);
+        out.quiz(members.to_vec(), QuizToClient::State(reveal));
+    }
+}
+
+/// The members who may get a hint: those who do not know the word (the drawer and the
+/// finders do).
+fn guessers(game: &Game, members: &[ClientId]) -> Vec<ClientId> {
+    let insiders = game.insiders();
+    members
+        .iter()
+        .copied()
+        .filter(|id| !insiders.contains(id))
+        .collect()
+}
+
+/// Someone found the word: everyone hears who and for how much; the finder is told the word
+/// (and the others' view did not change).
+fn announce_find(
+    session: &GameSession,
+    at: &At,
+    members: &[ClientId],
+    who: ClientId,
+    points: u32,
+    out: &mut QuizOut,
+) {
+    metrics::counter!("catchmind_words_found_total").increment(1);
+    let name = session.names.get(&who).cloned().unwrap_or_default();
+    out.quiz(members.to_vec(), QuizToClient::Guessed { who, name, points });
+    if let Some(view) = view_for(&session.game, who, at.now) {
+        out.one(who, QuizToClient::State(view));
+    }
+}
+
+/// The game is over: the leaderboard and the album for everyone, free drawing again, and the
+/// room's chat is the chat's own. The caller empties the room's slot.
+fn close_game(session: &mut GameSession, at: &At, members: Vec<ClientId>, early: bool, out: &mut QuizOut) {
+    let standings = standings(session, at.room);
+    out.quiz(members.clone(), QuizToClient::Over { early, standings });
+    let album = std::mem::take(&mut session.album);
+    if !album.is_empty() {
+        out.quiz(members, QuizToClient::Album(album));
+    }
+    out.lock(at.entity, PenLock::Unlock);
+    out.commands.entity(at.entity).try_remove::<HandOverLines>();
 }
 
 /// The reveal of a turn that ended the game: the word for everyone, no time left.
@@ -276,287 +316,6 @@ fn standings(session: &GameSession, room: &Room) -> Vec<Standing> {
     standings.sort_by(|a, b| b.points.cmp(&a.points).then(b.present.cmp(&a.present)));
     standings.truncate(MAX_STANDINGS);
     standings
-}
-
-fn offer_joiners(
-    time: Res<Time<Real>>,
-    config: Res<QuizConfig>,
-    mut joined: MessageReader<PlayerJoined>,
-    mut rooms: Query<(&Room, &mut RoomGame, &RoomWords)>,
-    mut out: MessageWriter<ToClients<QuizToClient>>,
-) {
-    let custom_words = config.custom_words.as_ref().map_or(0, |w| w.len() as u32);
-    for PlayerJoined {
-        client,
-        name,
-        room,
-        resumed,
-    } in joined.read()
-    {
-        out.write(ToClients::one(*client, QuizToClient::Offer { custom_words }));
-        let Ok((room_data, mut slot, room_words)) = rooms.get_mut(*room) else {
-            continue;
-        };
-        if !room_words.words.is_empty() {
-            let count = room_words.words.len() as u32;
-            out.write(ToClients::one(*client, QuizToClient::RoomWords { count }));
-        }
-        let Some(session) = slot.0.as_mut() else {
-            continue;
-        };
-        if *resumed {
-            session.game.back(*client);
-        }
-        // A spectator watches: never in the game's order or scores.
-        if !room_data.is_spectator(*client) {
-            session.game.join(*client);
-            session.names.insert(*client, name.clone());
-        }
-        if let Some(view) = view_for(&session.game, *client, time.elapsed()) {
-            out.write(ToClients::one(*client, QuizToClient::State(view)));
-        }
-    }
-}
-
-/// A member who starts watching leaves the game (keeping the points they scored on the board);
-/// one who starts playing joins it, as a joiner would. Both happen between turns.
-fn change_roles_in_games(
-    time: Res<Time<Real>>,
-    mut changed: MessageReader<RoleChanged>,
-    mut rooms: Query<(&Room, &mut RoomGame)>,
-    mut out: QuizOut,
-) {
-    let now = time.elapsed();
-    for RoleChanged {
-        client,
-        room,
-        spectator,
-    } in changed.read()
-    {
-        let Ok((room_data, mut slot)) = rooms.get_mut(*room) else {
-            continue;
-        };
-        let Some(session) = slot.0.as_mut() else {
-            continue;
-        };
-        let at = At {
-            entity: *room,
-            room: room_data,
-            now,
-        };
-        if *spectator {
-            let events = session.game.leave(*client, now, &mut session.rng);
-            dispatch(events, &at, &mut slot, &mut out);
-            continue;
-        }
-        session.game.join(*client);
-        if let Some(name) = room_data.name_of(*client) {
-            session.names.insert(*client, name.to_owned());
-        }
-        if let Some(view) = view_for(&session.game, *client, now) {
-            out.one(*client, QuizToClient::State(view));
-        }
-    }
-}
-
-fn leave_games(
-    time: Res<Time<Real>>,
-    mut left: MessageReader<PlayerLeft>,
-    mut rooms: Query<(&Room, &mut RoomGame)>,
-    mut out: QuizOut,
-) {
-    let now = time.elapsed();
-    for PlayerLeft { client, room, .. } in left.read() {
-        let Ok((room_data, mut slot)) = rooms.get_mut(*room) else {
-            continue;
-        };
-        let Some(session) = slot.0.as_mut() else {
-            continue;
-        };
-        let events = session.game.leave(*client, now, &mut session.rng);
-        if !session.game.scores.contains_key(client) {
-            session.names.remove(client);
-        }
-        let at = At {
-            entity: *room,
-            room: room_data,
-            now,
-        };
-        dispatch(events, &at, &mut slot, &mut out);
-    }
-}
-
-/// A player whose connection dropped keeps their place; the game stops waiting for them.
-fn hold_for_the_away(
-    time: Res<Time<Real>>,
-    mut away: MessageReader<PlayerAway>,
-    mut rooms: Query<(&Room, &mut RoomGame)>,
-    mut out: QuizOut,
-) {
-    let now = time.elapsed();
-    for PlayerAway { client, room } in away.read() {
-        let Ok((room_data, mut slot)) = rooms.get_mut(*room) else {
-            continue;
-        };
-        let Some(session) = slot.0.as_mut() else {
-            continue;
-        };
-        let events = session.game.away(*client, now);
-        let at = At {
-            entity: *room,
-            room: room_data,
-            now,
-        };
-        dispatch(events, &at, &mut slot, &mut out);
-    }
-}
-
-fn handle_requests(
-    time: Res<Time<Real>>,
-    config: Res<QuizConfig>,
-    index: Res<RoomIndex>,
-    players: Query<&Player>,
-    mut rooms: Query<(&Room, &mut RoomGame, &mut RoomWords)>,
-    mut requests: MessageReader<FromClient<QuizToServer>>,
-    mut out: QuizOut,
-) {
-    let now = time.elapsed();
-    for FromClient { client, msg } in requests.read() {
-        let Some(player) = index.player(*client).and_then(|e| players.get(e).ok()) else {
-            continue;
-        };
-        let Ok((room, mut slot, mut room_words)) = rooms.get_mut(player.room) else {
-            continue;
-        };
-        let at = At {
-            entity: player.room,
-            room,
-            now,
-        };
-        let result = match msg {
-            QuizToServer::Start(settings) => {
-                let game = (*settings, &room_words.words);
-                start(&config, &at, *client, game, &mut slot, &mut out)
-            }
-            QuizToServer::RoomWords(text) => {
-                set_room_words(&at, *client, text, &slot, &mut room_words, &mut out)
-            }
-            QuizToServer::Like if room.is_spectator(*client) => Err(QuizRefusal::Spectating),
-            QuizToServer::Like => match slot.0.as_mut().map(|s| s.game.like(*client)) {
-                None => Err(QuizRefusal::NotRunning),
-                Some(Err(why)) => Err(QuizRefusal::Game(why)),
-                Some(Ok(count)) => {
-                    let liked = QuizToClient::Liked { by: *client, count };
-                    out.quiz(at.room.members().collect(), liked);
-                    Ok(())
-                }
-            },
-            QuizToServer::Choose(index) => {
-                match slot
-                    .0
-                    .as_mut()
-                    .map(|s| s.game.choose(*client, *index as usize, now))
-                {
-                    None => Err(QuizRefusal::NotRunning),
-                    Some(Err(why)) => Err(QuizRefusal::Game(why)),
-                    Some(Ok(events)) => {
-                        dispatch(events, &at, &mut slot, &mut out);
-                        Ok(())
-                    }
-                }
-            }
-        };
-        if let Err(why) = result {
-            metrics::counter!("catchmind_requests_refused_total", "kind" => "quiz").increment(1);
-            out.one(*client, QuizToClient::Refused(why));
-        }
-    }
-}
-
-/// The host sets (or, with an empty list, clears) the room's own words, between games.
-fn set_room_words(
-    at: &At,
-    client: ClientId,
-    text: &str,
-    slot: &RoomGame,
-    room_words: &mut RoomWords,
-    out: &mut QuizOut,
-) -> Result<(), QuizRefusal> {
-    if at.room.host() != Some(client) {
-        return Err(QuizRefusal::NotHost);
-    }
-    if slot.0.is_some() {
-        return Err(QuizRefusal::AlreadyRunning);
-    }
-    if room_words
-        .set_at
-        .is_some_and(|set| at.now.saturating_sub(set) < ROOM_WORDS_EVERY)
-    {
-        return Err(QuizRefusal::RoomWordsTooSoon);
-    }
-    let words = words::parse_room_words(text).map_err(QuizRefusal::RoomWords)?;
-    let count = words.len() as u32;
-    room_words.words = Arc::new(words);
-    room_words.set_at = Some(at.now);
-    out.quiz(at.room.members().collect(), QuizToClient::RoomWords { count });
-    Ok(())
-}
-
-/// Starts a game in the room, if `client` may. The game is in the room's slot at once, so a
-/// second start in the same frame finds it running.
-fn start(
-    config: &QuizConfig,
-    at: &At,
-    client: ClientId,
-    (settings, room_words): (super::Settings, &Arc<Vec<String>>),
-    slot: &mut RoomGame,
-    out: &mut QuizOut,
-) -> Result<(), QuizRefusal> {
-    if slot.0.is_some() {
-        return Err(QuizRefusal::AlreadyRunning);
-    }
-    if at.room.host() != Some(client) {
-        return Err(QuizRefusal::NotHost);
-    }
-    let share = settings.room_words.min(100);
-    if share > 0 && room_words.is_empty() {
-        return Err(QuizRefusal::NoRoomWords);
-    }
-    let words = match (settings.pack, &config.custom_words) {
-        // Only the room's words: the pack is not dealt from.
-        _ if share == 100 => Vec::new(),
-        (Pack::Custom, Some(words)) => words.to_vec(),
-        (Pack::Custom, None) => return Err(QuizRefusal::NoCustomWords),
-        (pack, _) => words::builtin(pack),
-    };
-    let mut rng = StdRng::from_os_rng();
-    let members: Vec<ClientId> = at.room.players().collect();
-    let bag = match share {
-        0 => words::WordBag::new(words),
-        share => words::WordBag::mixed(words, room_words.to_vec(), share),
-    };
-    let (game, events) =
-        Game::start(settings, config.timing, &members, bag, &mut rng, at.now).map_err(QuizRefusal::Game)?;
-    metrics::counter!("catchmind_games_started_total").increment(1);
-    let names = members
-        .iter()
-        .filter_map(|&id| Some((id, at.room.name_of(id)?.to_owned())))
-        .collect();
-    info!(
-        "room {}: game started ({} players, {:?})",
-        at.room.name,
-        members.len(),
-        game.settings
-    );
-    slot.0 = Some(GameSession {
-        game,
-        rng,
-        names,
-        album: Vec::new(),
-    });
-    out.commands.entity(at.entity).try_insert(HandOverLines);
-    dispatch(events, at, slot, out);
-    Ok(())
 }
 
 /// Chat in a room that plays: a guess may score, be close, or be withheld; the drawer's and
@@ -663,7 +422,7 @@ fn describe_rooms(mut rooms: Query<(&RoomGame, &mut RoomActivity)>) {
 }
 
 /// The language of a game's words, as the room list names it.
-fn language_of(settings: &super::Settings) -> &'static str {
+fn language_of(settings: &Settings) -> &'static str {
     match settings.pack {
         _ if settings.room_words >= 100 => "custom",
         Pack::Korean => "ko",
