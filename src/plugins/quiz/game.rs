@@ -1,6 +1,8 @@
 //! One room's game as plain Rust: turn order, choosing, drawing, hints, guesses, the reveal
 //! and the end. Time is passed in (`now`, time since any fixed start) and randomness comes
 //! from the caller's RNG, so tests drive it exactly.
+//! A chat message is classified in `guessing`, a turn's hints come from `hints`, and players
+//! joining, dropping and leaving mid-game are in `players`.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -14,6 +16,12 @@ use super::scoring::{Settings, drawer_points, guesser_points};
 use super::text::{self, PackWords, contains_word, is_close, is_guess_of, is_korean, masked};
 use super::words::WordBag;
 use crate::id::ClientId;
+
+mod guessing;
+mod hints;
+mod players;
+
+use hints::{give_due_hint, next_hint_at};
 
 /// The drawer's time to pick a word before one is picked for them.
 pub const CHOOSE_TIME: Duration = Duration::from_secs(15);
@@ -405,92 +413,6 @@ impl Game {
         vec![Event::Drawing { drawer, word, mask }]
     }
 
-    /// Classifies a chat message from `who`, at address `from`; a correct guess scores (and
-    /// may end the turn).
-    ///
-    /// No answer tells a player more than guessing one word at a time would: a message naming
-    /// two or more pack words is refused whatever the word (so it tells nothing), and one that
-    /// contains the word without being it bars its sender's identity and address from scoring
-    /// in this turn (so what it told is worth nothing before the word changes). Only players
-    /// present when the turn began score in it, so new names cannot score again.
-    pub fn guess(
-        &mut self,
-        who: ClientId,
-        from: IpAddr,
-        message: &str,
-        now: Duration,
-    ) -> (Guess, Vec<Event>) {
-        let turn = match &mut self.phase {
-            Phase::Drawing(turn) => turn,
-            // The chooser cannot tell the room which words they are choosing from.
-            Phase::Choosing { drawer, options, .. }
-                if *drawer == who && options.iter().any(|o| text::leaks(message, o)) =>
-            {
-                return (Guess::DrawerLeak, Vec::new());
-            }
-            _ => return (Guess::Chat, Vec::new()),
-        };
-        if who == turn.drawer {
-            let verdict = if text::leaks(message, &turn.word) {
-                Guess::DrawerLeak
-            } else {
-                Guess::PrivateChat
-            };
-            return (verdict, Vec::new());
-        }
-        if turn.has_guessed(who) {
-            return (Guess::PrivateChat, Vec::new());
-        }
-        let barred = turn.barred.contains(&who)
-            || turn.barred_from.contains(&from)
-            || turn.barred_from.len() >= MAX_BARRED_ADDRESSES;
-        if is_guess_of(message, &turn.word) {
-            if barred {
-                return (Guess::Barred, Vec::new());
-            }
-            if !turn.eligible.contains(&who) {
-                return (Guess::NextTurn, Vec::new());
-            }
-            let first = turn.guessed.is_empty();
-            let points = guesser_points(now.saturating_sub(turn.started), turn.length, first);
-            turn.guessed.push((who, points));
-            *self.scores.entry(who).or_default() += points;
-            let mut events = vec![Event::Guessed { who, points }];
-            let cut = Duration::from_secs(self.settings.cut_secs.into());
-            if first && !cut.is_zero() && now + cut < turn.until {
-                turn.until = now + cut;
-                events.push(Event::TimeCut { until: turn.until });
-            }
-            if self.everyone_guessed() {
-                // The turn ends now: no time is left to cut.
-                events.retain(|e| !matches!(e, Event::TimeCut { .. }));
-                events.extend(self.end_turn(now));
-            }
-            return (Guess::Correct { points }, events);
-        }
-        if is_close(message, &turn.word) {
-            return (Guess::Close, Vec::new());
-        }
-        // A guess of another word of the pack is a wrong guess, whatever it contains (배추 when
-        // the word is 배): shown like any, so it tells nothing and bars nobody.
-        if self.pack.is_a_guess(message) {
-            return (Guess::Chat, Vec::new());
-        }
-        if self.pack.named_in(message) >= 2 {
-            return (Guess::OneAtATime, Vec::new());
-        }
-        if contains_word(message, &turn.word) {
-            if !turn.barred.contains(&who) && turn.barred.len() < MAX_BARRED_ADDRESSES {
-                turn.barred.push(who);
-            }
-            if !turn.barred_from.contains(&from) && turn.barred_from.len() < MAX_BARRED_ADDRESSES {
-                turn.barred_from.push(from);
-            }
-            return (Guess::ContainsWord, Vec::new());
-        }
-        (Guess::Chat, Vec::new())
-    }
-
     fn everyone_guessed(&self) -> bool {
         let Phase::Drawing(turn) = &self.phase else {
             return false;
@@ -559,148 +481,11 @@ impl Game {
                 self.begin_drawing(drawer, word, now)
             }
             Phase::Drawing(turn) if now >= turn.until => self.end_turn(now),
-            Phase::Drawing(turn) if self.settings.hints => {
-                let (given, due) = hints_due(turn, now);
-                if due <= given {
-                    return Vec::new();
-                }
-                let hidden: Vec<usize> = turn
-                    .word
-                    .chars()
-                    .enumerate()
-                    .filter(|(i, c)| c.is_alphanumeric() && !turn.revealed.contains(i))
-                    .map(|(i, _)| i)
-                    .collect();
-                if is_korean(&turn.word) && !turn.initials {
-                    turn.initials = true;
-                } else if let Some(&i) = hidden.choose(rng) {
-                    turn.revealed.push(i);
-                }
-                vec![Event::Hint { mask: turn.mask() }]
-            }
+            Phase::Drawing(turn) if self.settings.hints => give_due_hint(turn, now, rng),
             Phase::Reveal { until, .. } if now >= *until => self.begin_choosing(rng, now),
             _ => Vec::new(),
         }
     }
-
-    /// A player joins mid-game: they draw later (end of the order) and guess at once.
-    pub fn join(&mut self, who: ClientId) {
-        if !self.order.contains(&who) {
-            self.order.push(who);
-            self.scores.entry(who).or_default();
-        }
-    }
-
-    /// A player's connection dropped and their seat is held: they are not waited for, and a
-    /// drawer's turn moves on after [`DRAWER_GRACE`] unless they come back.
-    pub fn away(&mut self, who: ClientId, now: Duration) -> Vec<Event> {
-        if !self.order.contains(&who) || self.away.contains(&who) {
-            return Vec::new();
-        }
-        self.away.push(who);
-        if self.drawer() == Some(who) && !matches!(self.phase, Phase::Reveal { .. }) {
-            self.drawer_grace = Some(now + DRAWER_GRACE);
-        }
-        match &self.phase {
-            Phase::Drawing(_) if self.everyone_guessed() => self.end_turn(now),
-            _ => Vec::new(),
-        }
-    }
-
-    /// A player came back to their held seat: everything the game kept for them stands.
-    pub fn back(&mut self, who: ClientId) {
-        self.away.retain(|&id| id != who);
-        if self.drawer() == Some(who) {
-            self.drawer_grace = None;
-        }
-    }
-
-    /// A player leaves: a drawer's turn ends; under two players the game ends early.
-    pub fn leave(&mut self, who: ClientId, now: Duration, rng: &mut impl Rng) -> Vec<Event> {
-        if !self.order.contains(&who) || self.phase == Phase::Over {
-            return Vec::new();
-        }
-        self.away.retain(|&id| id != who);
-        if self.drawer() == Some(who) {
-            self.drawer_grace = None;
-        }
-        self.order.retain(|&id| id != who);
-        if self.order.len() < 2 {
-            // The turn being drawn still ends with its reveal, then the game.
-            let mut events = match &self.phase {
-                Phase::Drawing(_) => self.end_turn(now),
-                _ => Vec::new(),
-            };
-            self.forget_departed(who);
-            self.phase = Phase::Over;
-            events.push(Event::GameOver { early: true });
-            return events;
-        }
-        let events = match &self.phase {
-            Phase::Drawing(turn) if turn.drawer == who => self.end_turn(now),
-            Phase::Choosing { drawer, .. } if *drawer == who => self.begin_choosing(rng, now),
-            Phase::Drawing(_) if self.everyone_guessed() => self.end_turn(now),
-            _ => Vec::new(),
-        };
-        self.forget_departed(who);
-        events
-    }
-
-    /// Only scorers stay on the board after leaving, and only the best [`MAX_DEPARTED`], so
-    /// players coming and going cannot grow it.
-    fn forget_departed(&mut self, who: ClientId) {
-        if self.scores.get(&who) == Some(&0) {
-            self.scores.remove(&who);
-        }
-        let mut departed: Vec<(ClientId, u32)> = self
-            .scores
-            .iter()
-            .filter(|(id, _)| !self.order.contains(id))
-            .map(|(&id, &p)| (id, p))
-            .collect();
-        if departed.len() > MAX_DEPARTED {
-            departed.sort_by_key(|&(_, p)| std::cmp::Reverse(p));
-            for (id, _) in &departed[MAX_DEPARTED..] {
-                self.scores.remove(id);
-            }
-        }
-    }
-}
-
-/// How many hints a turn has given and gives in all: Korean words get the initials and, for
-/// three syllables or more, a syllable; other words get letters ([`text::letter_hints`]).
-fn hint_counts(turn: &Turn) -> (usize, usize) {
-    if is_korean(&turn.word) {
-        let syllables = turn.word.chars().filter(|c| !c.is_whitespace()).count();
-        let total = if syllables >= 3 { 2 } else { 1 };
-        (usize::from(turn.initials) + turn.revealed.len(), total)
-    } else {
-        (turn.revealed.len(), text::letter_hints(&turn.word))
-    }
-}
-
-/// How many hints a turn has given and should have given by `now`: the hints are spread
-/// evenly, `total` of them at the `total + 1` equal parts of the turn (so a Korean word of three
-/// syllables or more gets its initials at a third and a syllable at two thirds, a shorter one its
-/// initials at half the turn).
-fn hints_due(turn: &Turn, now: Duration) -> (usize, usize) {
-    let (given, total) = hint_counts(turn);
-    let span = turn.until.saturating_sub(turn.started).as_secs_f64();
-    let elapsed = now.saturating_sub(turn.started).as_secs_f64();
-    let due = ((elapsed / span * (total + 1) as f64).floor() as usize).min(total);
-    (given, due)
-}
-
-/// When the next hint is due, if one is left.
-fn next_hint_at(turn: &Turn) -> Option<Duration> {
-    let (given, total) = hint_counts(turn);
-    if given >= total {
-        return None;
-    }
-    let span = turn.until.saturating_sub(turn.started);
-    // A millisecond past the boundary, so the tick then finds the hint due despite rounding.
-    let at = turn.started + span.mul_f64((given + 1) as f64 / (total + 1) as f64);
-    Some(at + Duration::from_millis(1))
 }
 
 impl crate::i18n::Describe for QuizError {
