@@ -125,6 +125,8 @@ impl Follow<'_> {
     }
 }
 
+/// Follows the room's game from the server's messages into the view, the chat log and the
+/// banners; a new session (or none) starts from an empty view.
 fn follow_game(
     time: Res<Time<Real>>,
     roster: Res<Roster>,
@@ -144,16 +146,7 @@ fn follow_game(
         match msg {
             QuizToClient::Offer { custom_words } => view.custom_words = *custom_words,
             QuizToClient::State(state) => on_state(&mut view, state, &roster, now, &mut out),
-            QuizToClient::Hint { mask } => {
-                if let Some(GameView {
-                    phase: PhaseView::Drawing { mask: shown, .. },
-                    ..
-                }) = &mut view.game
-                {
-                    shown.clone_from(mask);
-                    out.notice(t!("quiz-hint", mask = mask.clone()));
-                }
-            }
+            QuizToClient::Hint { mask } => on_hint(&mut view, mask, &mut out),
             QuizToClient::Guessed { who, name, points } => {
                 // Not in this room: ignored (whatever a server sends, the lists stay bounded).
                 if roster.name_of(*who).is_some() {
@@ -172,41 +165,9 @@ fn follow_game(
                 // Never more than a server keeps, whatever one sends.
                 view.album = entries.iter().take(MAX_SHELVED).cloned().collect();
             }
-            QuizToClient::RoomWords { count } => {
-                view.room_words = *count;
-                let name = roster
-                    .host
-                    .map_or(t!("quiz-the-host-capital"), |id| roster.display_name(id));
-                out.notice(match count {
-                    0 => t!("quiz-room-words-cleared", name = name),
-                    n => t!("quiz-room-words-given", name = name, count = *n),
-                });
-            }
-            QuizToClient::Liked { by, count } => {
-                view.likes.count = *count;
-                if Some(*by) == roster.me {
-                    view.likes.mine = true;
-                }
-                let drawing = view.game.as_ref().map(|g| g.phase.drawer());
-                if drawing.is_some() && drawing == roster.me {
-                    out.notice(t!("quiz-likes-yours", name = roster.display_name(*by)));
-                }
-            }
-            QuizToClient::TimeCut { ms_left } => {
-                if let Some(GameView {
-                    phase: PhaseView::Drawing { ms_left: shown, .. },
-                    ..
-                }) = &mut view.game
-                {
-                    *shown = (*ms_left).min(*shown);
-                    let left = Duration::from_millis((*shown).into());
-                    view.deadline = view.deadline.min(now + left);
-                    out.notice(t!(
-                        "quiz-time-cut-notice",
-                        secs = left.as_secs_f32().ceil() as u32
-                    ));
-                }
-            }
+            QuizToClient::RoomWords { count } => on_room_words(&mut view, *count, &roster, &mut out),
+            QuizToClient::Liked { by, count } => on_liked(&mut view, *by, *count, &roster, &mut out),
+            QuizToClient::TimeCut { ms_left } => on_time_cut(&mut view, *ms_left, now, &mut out),
             QuizToClient::Over { early, standings } => on_over(&mut view, *early, standings, now, &mut out),
             QuizToClient::Refused(why) => {
                 out.log.write(AddToChatLog(ChatEntry::Refused(why.describe())));
@@ -252,6 +213,60 @@ fn on_state(view: &mut QuizView, state: &GameView, roster: &Roster, now: Duratio
         _ => {}
     }
     view.game = Some(state.clone());
+}
+
+/// A hint: the drawing's mask shows more of the word (ignored outside a drawing).
+fn on_hint(view: &mut QuizView, mask: &str, out: &mut Follow) {
+    if let Some(GameView {
+        phase: PhaseView::Drawing { mask: shown, .. },
+        ..
+    }) = &mut view.game
+    {
+        mask.clone_into(shown);
+        out.notice(t!("quiz-hint", mask = mask.to_owned()));
+    }
+}
+
+/// The host set or cleared the room's own words.
+fn on_room_words(view: &mut QuizView, count: u32, roster: &Roster, out: &mut Follow) {
+    view.room_words = count;
+    let name = roster
+        .host
+        .map_or(t!("quiz-the-host-capital"), |id| roster.display_name(id));
+    out.notice(match count {
+        0 => t!("quiz-room-words-cleared", name = name),
+        n => t!("quiz-room-words-given", name = name, count = n),
+    });
+}
+
+/// Someone liked the drawing: the count, whether it is this player's like, and a notice for
+/// its drawer.
+fn on_liked(view: &mut QuizView, by: ClientId, count: u32, roster: &Roster, out: &mut Follow) {
+    view.likes.count = count;
+    if Some(by) == roster.me {
+        view.likes.mine = true;
+    }
+    let drawing = view.game.as_ref().map(|g| g.phase.drawer());
+    if drawing.is_some() && drawing == roster.me {
+        out.notice(t!("quiz-likes-yours", name = roster.display_name(by)));
+    }
+}
+
+/// The first find cut the drawing's time: the deadline only ever comes sooner.
+fn on_time_cut(view: &mut QuizView, ms_left: u32, now: Duration, out: &mut Follow) {
+    if let Some(GameView {
+        phase: PhaseView::Drawing { ms_left: shown, .. },
+        ..
+    }) = &mut view.game
+    {
+        *shown = ms_left.min(*shown);
+        let left = Duration::from_millis((*shown).into());
+        view.deadline = view.deadline.min(now + left);
+        out.notice(t!(
+            "quiz-time-cut-notice",
+            secs = left.as_secs_f32().ceil() as u32
+        ));
+    }
 }
 
 fn on_guessed(
