@@ -111,7 +111,6 @@ pub fn lobby(
     if view.game.is_some() {
         return None;
     }
-    let mut request = None;
     ui.label(RichText::new(t!("quiz-game")).strong());
     let host = roster.host;
     if host.is_none() || host != roster.me {
@@ -124,6 +123,15 @@ pub fn lobby(
         settings.pack = default_pack;
     }
     let pack_before = settings.pack;
+    settings_grid(ui, view, settings, default_pack);
+    *pack_picked |= settings.pack != pack_before;
+    let words = room_words_editor(ui, view.room_words, words_text).map(QuizToServer::RoomWords);
+    start_button(ui, roster, settings).or(words)
+}
+
+/// The host's settings: rounds, times, choices, hints, the cut, the room's words and the pack
+/// (the server's custom pack only while it offers one, else `default_pack`).
+fn settings_grid(ui: &mut egui::Ui, view: &QuizView, settings: &mut Settings, default_pack: Pack) {
     egui::Grid::new("game-settings")
         .num_columns(2)
         .spacing([8.0, 4.0])
@@ -163,10 +171,12 @@ pub fn lobby(
             });
             ui.end_row();
         });
-    *pack_picked |= settings.pack != pack_before;
-    if let Some(text) = room_words_editor(ui, view.room_words, words_text) {
-        request = Some(QuizToServer::RoomWords(text));
-    }
+}
+
+/// The start button, enabled once two players (not spectators) are in the room. Returns the
+/// start to send.
+fn start_button(ui: &mut egui::Ui, roster: &Roster, settings: &Settings) -> Option<QuizToServer> {
+    let mut start = None;
     let enough = roster.players.iter().filter(|p| !p.spectator).count() >= 2;
     ui.horizontal(|ui| {
         let button = egui::Button::new(RichText::new(t!("quiz-start")).strong().size(16.0));
@@ -175,13 +185,13 @@ pub fn lobby(
             .on_disabled_hover_text(t!("quiz-needs-two"))
             .clicked()
         {
-            request = Some(QuizToServer::Start(*settings));
+            start = Some(QuizToServer::Start(*settings));
         }
         if !enough {
             ui.label(RichText::new(t!("quiz-waiting-second")).weak());
         }
     });
-    request
+    start
 }
 
 /// During a drawing: a like button for the guessers, the count for everyone. Returns the like
