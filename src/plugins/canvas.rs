@@ -7,8 +7,6 @@
 
 pub mod album;
 mod client;
-#[cfg(test)]
-mod client_tests;
 pub mod fill;
 #[cfg(feature = "client")]
 pub mod gallery;

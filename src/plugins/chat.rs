@@ -4,8 +4,6 @@
 //! [`PublishLine`] to publish one, [`AddToChatLog`] to show news in a client's log.
 
 mod client;
-#[cfg(test)]
-mod client_tests;
 pub mod rules;
 mod server;
 #[cfg(feature = "client")]

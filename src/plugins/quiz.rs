@@ -7,8 +7,6 @@
 //! chat and canvas through their messages; `client` keeps the [`QuizView`] the UI draws.
 
 mod client;
-#[cfg(test)]
-mod client_tests;
 pub mod game;
 pub mod scoring;
 mod server;

@@ -4,8 +4,6 @@
 
 pub mod browse;
 mod client;
-#[cfg(test)]
-mod client_tests;
 pub mod moderation;
 pub mod rules;
 mod server;
@@ -15,7 +13,7 @@ use bevy::prelude::*;
 
 pub use client::{
     Attempts, BROWSE_EVERY, BrowseServer, Browsing, CancelReconnect, JoinServer, NewSession, Reconnecting,
-    Rejoin, RoomBrowser, Roster, ServerClosing, SessionEnded, StopBrowsing, means_lobby, room_label,
+    Rejoin, RoomBrowser, Roster, ServerClosing, SessionEnded, StopBrowsing, backoff, means_lobby, room_label,
 };
 pub use rules::{
     JoinFacts, JoinPlan, LOBBY, RoleChange, RoleRefusal, Room, RoomActivity, RoomConfig, may_make_a_room,

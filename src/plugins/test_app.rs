@@ -19,11 +19,17 @@ use bevy::time::TimeUpdateStrategy;
 use crate::id::ClientId;
 use crate::plugins::chat::{ChatEntry, ChatLog};
 use crate::plugins::net::memory::{MemoryNet, MemoryServer};
-use crate::plugins::net::{ClientConnected, FromClient, ToClients};
+use crate::plugins::net::{ClientConnected, ClientDisconnected, FromClient, LeaveReason, ToClients};
 use crate::plugins::net::{ClientState, LeaveRequested, NetConfig, ToServer, WireRegistry};
-use crate::plugins::rooms::{JoinRequest, Welcome};
+use crate::plugins::rooms::{JoinRequest, Rejection, Welcome};
 use crate::plugins::rooms::{JoinServer, Roster, SessionEnded};
 use crate::plugins::{Side, canvas, chat, logic_sets, net, quiz, rooms};
+
+// Each client plugin over the in-memory network.
+mod canvas_client;
+mod chat_client;
+mod quiz_client;
+mod rooms_client;
 
 /// The clock's step per update.
 pub const STEP: Duration = Duration::from_millis(20);
@@ -57,23 +63,42 @@ impl TestServer {
     /// A client that passed the network handshake and asked to join `room`; returns once it
     /// is welcomed.
     pub fn join(&mut self, id: u32, name: &str, room: Option<&str>) -> ClientId {
+        let client = self.connect(id);
+        let answer = self.ask_to_join(client, join_request(name, room));
+        assert!(answer.is_ok(), "{name} was welcomed: {answer:?}");
+        client
+    }
+
+    /// A connection that passed the network handshake (from 127.0.0.1, port 40000 + `id`).
+    pub fn connect(&mut self, id: u32) -> ClientId {
         let client = ClientId(id);
         let addr: SocketAddr = ([127, 0, 0, 1], 40000 + id as u16).into();
-        self.app
-            .world_mut()
-            .write_message(ClientConnected { client, addr });
-        let join = JoinRequest {
-            name: name.into(),
-            room: room.map(Into::into),
-            host_token: None,
-            resume: None,
-            spectate: false,
-        };
+        self.write(ClientConnected { client, addr });
+        client
+    }
+
+    /// `client` asks to join; the server's answer within one update.
+    pub fn ask_to_join(&mut self, client: ClientId, join: JoinRequest) -> Result<Welcome, Rejection> {
         self.send(client, join);
         self.update();
-        let welcomed = self.sent::<Welcome>().iter().any(|w| w.to_one() == Some(client));
-        assert!(welcomed, "{name} was welcomed");
-        client
+        let welcome = self
+            .sent::<Welcome>()
+            .into_iter()
+            .find(|w| w.to_one() == Some(client));
+        let rejection = self
+            .sent::<Rejection>()
+            .into_iter()
+            .find(|r| r.to_one() == Some(client));
+        match (welcome, rejection) {
+            (Some(w), None) => Ok(w.msg),
+            (None, Some(r)) => Err(r.msg),
+            other => panic!("one answer to {client}'s join: {other:?}"),
+        }
+    }
+
+    /// The connection of `client` ended.
+    pub fn disconnect(&mut self, client: ClientId, reason: LeaveReason) {
+        self.write(ClientDisconnected { client, reason });
     }
 
     /// Writes a message as if `client` had sent it.
@@ -93,6 +118,16 @@ impl TestServer {
         for _ in 0..time.div_duration_f64(STEP).ceil() as u32 {
             self.update();
         }
+    }
+
+    /// Runs for `time`, keeping every `M` written meanwhile (a message lives two updates).
+    pub fn run_reading<M: Message + Clone>(&mut self, time: Duration) -> Vec<M> {
+        let mut kept = self.read::<M>();
+        for _ in 0..time.div_duration_f64(STEP).ceil() as u32 {
+            self.update();
+            kept.extend(self.read::<M>());
+        }
+        kept
     }
 
     /// What the server wrote for clients of type `T` since the last call for `T`.
@@ -137,6 +172,11 @@ impl<T: Send + Sync + 'static> ToClients<T> {
     }
 }
 
+/// A join as `name` in `room` (the default room for `None`), to play.
+pub fn join_request(name: &str, room: Option<&str>) -> JoinRequest {
+    JoinRequest::new(name, room)
+}
+
 /// The address the in-memory server listens on.
 pub const ADDR: &str = "memory:1234";
 
@@ -176,13 +216,7 @@ impl TestNet {
 
     /// A game client (no window) that asks to join as `name`, in `room` or the lobby; its index.
     pub fn connect(&mut self, name: &str, room: Option<&str>) -> usize {
-        self.connect_with(JoinRequest {
-            name: name.into(),
-            room: room.map(Into::into),
-            host_token: None,
-            resume: None,
-            spectate: false,
-        })
+        self.connect_with(join_request(name, room))
     }
 
     pub fn connect_with(&mut self, join: JoinRequest) -> usize {

@@ -438,7 +438,6 @@ fn leave_room(
     act.leave.write(LeaveRequested);
     // The hosted server stops on its own thread and tells its clients; the launcher shows it.
     commands.queue(super::lifecycle::stop_hosting);
-    commands.insert_resource(Roster::default());
     state.ended = None;
     state.chat_input.clear();
     next.set(Screen::Launcher);

@@ -53,13 +53,7 @@ pub fn start_lenient_server(net: catchmind::plugins::net::NetConfig) -> HostedSe
 }
 
 pub fn hello(name: &str, room: Option<&str>) -> JoinRequest {
-    JoinRequest {
-        name: name.into(),
-        room: room.map(Into::into),
-        host_token: None,
-        resume: None,
-        spectate: false,
-    }
+    JoinRequest::new(name, room)
 }
 
 /// The tags and fingerprint of this build's registered wire types, for raw peers.

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bevy::ecs::message::MessageCursor;
 use bevy::prelude::*;
 use crossbeam_channel::{Receiver, Sender};
 use tokio::runtime::Runtime;
@@ -314,8 +315,10 @@ fn flush_to_server<T: WireMessage>(world: &mut World, client: &mut NetClient, ta
     room
 }
 
-fn leave_server(world: &mut World) {
-    let asked = world.resource_mut::<Messages<LeaveRequested>>().drain().count() > 0;
+/// Leaves when asked. The requests are read, not drained: other plugins see that the player
+/// left (the rooms plugin forgets the room).
+fn leave_server(world: &mut World, mut cursor: Local<MessageCursor<LeaveRequested>>) {
+    let asked = cursor.read(world.resource::<Messages<LeaveRequested>>()).count() > 0;
     if asked {
         end_connection(world, None);
     }

@@ -17,8 +17,8 @@ use crate::plugins::net::{
 };
 use crate::plugins::{LogicSystems, Side};
 
-pub(super) mod seat;
-pub use seat::{Attempts, CancelReconnect, Reconnecting, Rejoin};
+mod seat;
+pub use seat::{Attempts, CancelReconnect, Reconnecting, Rejoin, backoff};
 use seat::{cancel_reconnect, end_session, rejoin, retry_join};
 
 pub(super) fn plugin(app: &mut App) {
@@ -51,6 +51,7 @@ pub(super) fn plugin(app: &mut App) {
                 retry_join,
                 cancel_reconnect,
                 rejoin,
+                forget_room_on_leave,
             )
                 .chain()
                 .in_set(LogicSystems::Rooms)
@@ -267,6 +268,21 @@ fn connect_to_join(
         };
         reconnecting.0 = None;
         connect.write(ConnectRequested { addr: addr.clone() });
+    }
+}
+
+/// The player left (back to the launcher, or gave up getting the seat back): the room is no
+/// longer theirs, and nothing is tried on their behalf.
+fn forget_room_on_leave(
+    mut leaves: MessageReader<LeaveRequested>,
+    mut roster: ResMut<Roster>,
+    mut reconnecting: ResMut<Reconnecting>,
+    mut pending: ResMut<PendingJoin>,
+) {
+    if leaves.read().last().is_some() {
+        *roster = Roster::default();
+        reconnecting.0 = None;
+        pending.0 = None;
     }
 }
 

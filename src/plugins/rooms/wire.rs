@@ -73,6 +73,19 @@ pub struct JoinRequest {
     pub spectate: bool,
 }
 
+impl JoinRequest {
+    /// A join as `name` to play in `room` (the server's default room for `None`).
+    pub fn new(name: &str, room: Option<&str>) -> Self {
+        Self {
+            name: name.into(),
+            room: room.map(Into::into),
+            host_token: None,
+            resume: None,
+            spectate: false,
+        }
+    }
+}
+
 /// A member asks to watch (`spectate`) or to play; during a turn the change waits for its end.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct RoleRequest {

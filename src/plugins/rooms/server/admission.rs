@@ -384,3 +384,126 @@ pub(super) fn drop_silent_arrivals(
         },
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::test_app::{STEP, TestServer, join_request};
+
+    fn rooms(server: &mut TestServer) -> Vec<String> {
+        let mut query = server.app.world_mut().query::<&Room>();
+        let mut names: Vec<String> = query.iter(server.app.world()).map(|r| r.name.clone()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_join_the_rules_refuse_makes_no_room() {
+        let mut server = TestServer::with(());
+        server.app.insert_resource(RoomConfig {
+            spectators: 0,
+            ..RoomConfig::default()
+        });
+        let ann = server.connect(1);
+        let watch = JoinRequest {
+            spectate: true,
+            ..join_request("Ann", Some("attic"))
+        };
+        let answer = server.ask_to_join(ann, watch);
+        assert!(
+            matches!(answer, Err(Rejection::SpectatorsFull { .. })),
+            "{answer:?}"
+        );
+        assert_eq!(rooms(&mut server), Vec::<String>::new(), "no room left behind");
+        // The same join to play makes the room, with Ann in it.
+        let ben = server.connect(2);
+        server
+            .ask_to_join(ben, join_request("Ben", Some("attic")))
+            .unwrap();
+        assert_eq!(rooms(&mut server), ["attic"]);
+    }
+
+    #[test]
+    fn a_second_join_on_one_connection_breaks_the_protocol() {
+        let mut server = TestServer::with(());
+        let ann = server.join(1, "Ann", None);
+        server.send(ann, join_request("Ann2", Some("den")));
+        server.update();
+        let closed: Vec<DisconnectClient> = server.read();
+        assert!(
+            closed.iter().any(|d| d.client == ann
+                && d.reason == CloseReason::ProtocolViolation(Violation::Unexpected)),
+            "{closed:?}"
+        );
+        assert_eq!(rooms(&mut server), ["lobby"], "no room for the second join");
+    }
+
+    #[test]
+    fn a_connection_that_never_asks_to_join_is_closed_after_the_join_time_out() {
+        let mut server = TestServer::with(());
+        let silent = server.connect(1);
+        let timeout = RoomConfig::default().join_timeout;
+        let mut closed_at = None;
+        for step in 1..=(timeout.as_millis() / STEP.as_millis() + 5) {
+            server.update();
+            let closed: Vec<DisconnectClient> = server.read();
+            if let Some(closed) = closed.first() {
+                assert_eq!((closed.client, &closed.reason), (silent, &CloseReason::TimedOut));
+                closed_at.get_or_insert(STEP * step as u32);
+            }
+        }
+        let closed_at = closed_at.expect("closed");
+        assert!(
+            closed_at >= timeout && closed_at <= timeout + STEP * 2,
+            "{closed_at:?}"
+        );
+    }
+
+    #[test]
+    fn a_held_seat_goes_back_to_its_token_on_a_new_connection_and_only_there() {
+        let mut server = TestServer::with(());
+        let ann = server.connect(1);
+        let welcome = server.ask_to_join(ann, join_request("Ann", Some("den"))).unwrap();
+        server.disconnect(ann, LeaveReason::ConnectionLost);
+        server.update();
+        // A wrong token, then the right one in another room, are refused.
+        let stranger = server.connect(2);
+        let forged = JoinRequest {
+            resume: Some([7; 16]),
+            ..join_request("Ann", Some("den"))
+        };
+        assert_eq!(
+            server.ask_to_join(stranger, forged),
+            Err(Rejection::UnknownSession)
+        );
+        let elsewhere = server.connect(3);
+        let wrong_room = JoinRequest {
+            resume: Some(welcome.session),
+            ..join_request("Ann", Some("attic"))
+        };
+        let answer = server.ask_to_join(elsewhere, wrong_room);
+        assert!(
+            matches!(answer, Err(Rejection::SeatElsewhere { .. })),
+            "{answer:?}"
+        );
+        // Back with the token: the same seat, and the connection now speaks as Ann.
+        let back = server.connect(4);
+        let resume = JoinRequest {
+            resume: Some(welcome.session),
+            ..join_request("anything", Some("den"))
+        };
+        server.send(back, resume);
+        server.update();
+        let rebinds: Vec<RebindClient> = server.read();
+        assert!(rebinds.iter().any(|r| r.connection == back && r.as_client == ann));
+        // The welcome goes to the seat, which the connection speaks as from now on.
+        let welcomes = server.sent::<Welcome>();
+        let again = &welcomes
+            .iter()
+            .find(|w| w.to_one() == Some(ann))
+            .expect("welcomed")
+            .msg;
+        assert!(again.resumed);
+        assert_eq!(again.you, ann, "the same seat");
+    }
+}

@@ -140,3 +140,100 @@ pub(super) fn release_seats(time: Res<Time<Real>>, mut wake: ResMut<ServerWake>,
         departures.remove(client, &reason, false);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::test_app::TestServer;
+
+    fn updates_to(server: &mut TestServer, client: ClientId) -> Vec<RoomUpdate> {
+        let sent = server.sent::<RoomUpdate>();
+        sent.into_iter()
+            .filter(|u| u.recipients().contains(&client))
+            .map(|u| u.msg)
+            .collect()
+    }
+
+    #[test]
+    fn a_dropped_player_is_away_while_the_seat_is_held_then_leaves() {
+        let mut server = TestServer::with(());
+        let hold = RoomConfig::default().seat_hold;
+        let ann = server.join(1, "Ann", Some("den"));
+        let ben = server.join(2, "Ben", Some("den"));
+        server.sent::<RoomUpdate>();
+        server.disconnect(ben, LeaveReason::ConnectionLost);
+        server.update();
+        assert_eq!(updates_to(&mut server, ann), [RoomUpdate::Away(ben)]);
+        let away: Vec<PlayerAway> = server.read();
+        assert_eq!(away.iter().map(|a| a.client).collect::<Vec<_>>(), [ben]);
+
+        let left: Vec<PlayerLeft> = server.run_reading(hold - Duration::from_millis(100));
+        assert!(left.is_empty(), "held for {hold:?}");
+        let (mut left, mut told) = (Vec::new(), Vec::new());
+        for _ in 0..10 {
+            server.update();
+            left.extend(server.read::<PlayerLeft>());
+            told.extend(updates_to(&mut server, ann));
+        }
+        assert_eq!(left.len(), 1);
+        assert_eq!(
+            (left[0].client, &left[0].reason),
+            (ben, &LeaveReason::ConnectionLost)
+        );
+        assert!(
+            told.contains(&RoomUpdate::Left {
+                id: ben,
+                name: "Ben".into(),
+                reason: LeaveReason::ConnectionLost
+            }),
+            "{told:?}"
+        );
+    }
+
+    #[test]
+    fn a_player_who_leaves_is_not_held_and_the_last_one_out_closes_the_room() {
+        let mut server = TestServer::with(());
+        let ann = server.join(1, "Ann", Some("den"));
+        let ben = server.join(2, "Ben", Some("den"));
+        let den = server.app.world().resource::<RoomIndex>().rooms[&name_key("den")];
+        server.sent::<RoomUpdate>();
+        // The host leaves on purpose: no seat held, the host passes on.
+        server.disconnect(ann, LeaveReason::Left);
+        server.update();
+        let told = updates_to(&mut server, ben);
+        assert_eq!(
+            told,
+            [
+                RoomUpdate::Left {
+                    id: ann,
+                    name: "Ann".into(),
+                    reason: LeaveReason::Left
+                },
+                RoomUpdate::HostChanged(ben)
+            ]
+        );
+        server.disconnect(ben, LeaveReason::Left);
+        server.update();
+        assert!(server.app.world().get_entity(den).is_err(), "the room is gone");
+        assert!(
+            !server
+                .app
+                .world()
+                .resource::<RoomIndex>()
+                .rooms
+                .contains_key("den")
+        );
+        // The default room stays, empty.
+        let carl = server.join(3, "Carl", None);
+        server.disconnect(carl, LeaveReason::Left);
+        server.update();
+        let lobby = server.app.world().resource::<RoomIndex>().rooms[&name_key("lobby")];
+        assert!(
+            server
+                .app
+                .world()
+                .get::<Room>(lobby)
+                .is_some_and(|r| r.members().count() == 0)
+        );
+    }
+}

@@ -123,3 +123,98 @@ pub(super) fn carry_out_kicks(
         departures.remove(*client, &LeaveReason::from(&reason), true);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::rooms::KickReason;
+    use crate::plugins::test_app::{TestServer, join_request};
+
+    fn kick(target: ClientId) -> ModerationRequest {
+        ModerationRequest::Kick {
+            target,
+            reason: KickReason::Spamming,
+        }
+    }
+
+    #[test]
+    fn the_host_kicks_the_player_is_told_closed_and_kept_out_and_others_may_only_vote() {
+        let mut server = TestServer::with(());
+        let ann = server.join(1, "Ann", Some("den"));
+        let ben = server.join(2, "Ben", Some("den"));
+        let cat = server.join(3, "Cat", Some("den"));
+        // Not the host: refused.
+        server.send(ben, kick(cat));
+        server.update();
+        let refused = server.sent::<ModerationRefusal>();
+        assert_eq!(
+            refused.iter().map(|r| (r.to_one(), r.msg)).collect::<Vec<_>>(),
+            [(Some(ben), ModerationRefusal::NotHost)]
+        );
+
+        server.sent::<RoomUpdate>();
+        server.send(ann, kick(cat));
+        server.update();
+        let by = KickedBy::Host {
+            name: "Ann".into(),
+            reason: KickReason::Spamming,
+        };
+        let rejections = server.sent::<Rejection>();
+        assert_eq!(rejections.len(), 1);
+        assert_eq!(
+            (rejections[0].to_one(), &rejections[0].msg),
+            (Some(cat), &Rejection::Kicked(by.clone()))
+        );
+        let closed: Vec<DisconnectClient> = server.read();
+        assert_eq!(
+            closed
+                .iter()
+                .map(|d| (d.client, d.reason.clone()))
+                .collect::<Vec<_>>(),
+            [(cat, CloseReason::Kicked)]
+        );
+        let updates = server.sent::<RoomUpdate>();
+        let kicked = RoomUpdate::Kicked {
+            id: cat,
+            name: "Cat".into(),
+            by,
+        };
+        assert_eq!(
+            updates.iter().map(|u| &u.msg).collect::<Vec<_>>(),
+            [&kicked],
+            "told once, no Left after it"
+        );
+        assert_eq!(updates[0].recipients().len(), 3, "Cat too, before the close");
+
+        // The name is kept out of the room for a while.
+        let again = server.connect(4);
+        let answer = server.ask_to_join(again, join_request("Cat", Some("den")));
+        assert!(matches!(answer, Err(Rejection::Banned { .. })), "{answer:?}");
+    }
+
+    #[test]
+    fn a_vote_passes_with_a_majority_of_the_other_players() {
+        let mut server = TestServer::with(());
+        let ann = server.join(1, "Ann", Some("den"));
+        let ben = server.join(2, "Ben", Some("den"));
+        let cat = server.join(3, "Cat", Some("den"));
+        let dan = server.join(4, "Dan", Some("den"));
+        server.sent::<RoomUpdate>();
+        for voter in [ben, cat] {
+            server.send(voter, ModerationRequest::VoteKick { target: dan });
+            server.update();
+        }
+        let tallies: Vec<(u16, u16)> = server
+            .sent::<RoomUpdate>()
+            .into_iter()
+            .filter_map(|u| match u.msg {
+                RoomUpdate::KickVote { votes, needed, .. } => Some((votes, needed)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(tallies, [(1, 2), (2, 2)]);
+        let closed: Vec<DisconnectClient> = server.read();
+        assert_eq!(closed.iter().map(|d| d.client).collect::<Vec<_>>(), [dan]);
+        let _ = ann;
+    }
+}

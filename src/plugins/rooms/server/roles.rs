@@ -98,3 +98,87 @@ pub(super) fn change_roles(
         false
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::test_app::TestServer;
+
+    fn replies_to(server: &mut TestServer, client: ClientId) -> Vec<RoleReply> {
+        let sent = server.sent::<RoleReply>();
+        sent.into_iter()
+            .filter(|r| r.to_one() == Some(client))
+            .map(|r| r.msg)
+            .collect()
+    }
+
+    fn role_updates(server: &mut TestServer) -> Vec<RoomUpdate> {
+        let sent = server.sent::<RoomUpdate>();
+        sent.into_iter()
+            .map(|u| u.msg)
+            .filter(|u| matches!(u, RoomUpdate::Role { .. }))
+            .collect()
+    }
+
+    #[test]
+    fn between_turns_a_member_changes_at_once_and_not_again_within_two_seconds() {
+        let mut server = TestServer::with(());
+        server.join(1, "Ann", Some("den"));
+        let ben = server.join(2, "Ben", Some("den"));
+        server.send(ben, RoleRequest { spectate: true });
+        server.update();
+        let changed = RoomUpdate::Role {
+            id: ben,
+            spectator: true,
+        };
+        assert_eq!(role_updates(&mut server), [changed]);
+        let told: Vec<RoleChanged> = server.read();
+        assert_eq!(
+            told.iter().map(|c| (c.client, c.spectator)).collect::<Vec<_>>(),
+            [(ben, true)]
+        );
+
+        server.send(ben, RoleRequest { spectate: false });
+        server.update();
+        assert_eq!(
+            replies_to(&mut server, ben),
+            [RoleReply::Refused(RoleRefusal::TooSoon)]
+        );
+        server.run_for(ROLE_CHANGE_EVERY);
+        server.sent::<RoomUpdate>();
+        server.send(ben, RoleRequest { spectate: false });
+        server.update();
+        assert_eq!(role_updates(&mut server).len(), 1, "back to playing");
+    }
+
+    #[test]
+    fn during_a_turn_a_change_waits_for_its_end() {
+        let mut server = TestServer::with(());
+        server.join(1, "Ann", Some("den"));
+        let ben = server.join(2, "Ben", Some("den"));
+        let den = server.app.world().resource::<RoomIndex>().rooms[&name_key("den")];
+        let turn = RoomActivity {
+            turn: true,
+            ..RoomActivity::default()
+        };
+        server.app.world_mut().entity_mut(den).insert(turn);
+        server.send(ben, RoleRequest { spectate: true });
+        server.update();
+        assert_eq!(
+            replies_to(&mut server, ben),
+            [RoleReply::Waiting { spectate: true }]
+        );
+        server.run_for(Duration::from_secs(1));
+        assert!(role_updates(&mut server).is_empty(), "not while the turn runs");
+
+        server.app.world_mut().get_mut::<RoomActivity>(den).unwrap().turn = false;
+        server.update();
+        let changed = RoomUpdate::Role {
+            id: ben,
+            spectator: true,
+        };
+        assert_eq!(role_updates(&mut server), [changed]);
+        let room = server.app.world().get::<Room>(den).unwrap();
+        assert!(room.is_spectator(ben));
+    }
+}

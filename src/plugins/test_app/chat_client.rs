@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use super::TestNet;
 use crate::plugins::net::ClientState;
-use crate::plugins::test_app::TestNet;
 
 const LIMIT: Duration = Duration::from_secs(2);
 

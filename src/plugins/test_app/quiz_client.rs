@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use bevy::time::{Real, Time};
 
-use super::{Banner, Pack, PhaseView, QuizConfig, QuizToServer, QuizView, Settings, Timing};
+use super::{TestClient, TestNet};
 use crate::plugins::canvas::{BoardPoint, CanvasError, CanvasState, DrawInput};
 use crate::plugins::chat::{ChatConfig, ChatEntry, ChatLog};
-use crate::plugins::test_app::{TestClient, TestNet};
+use crate::plugins::quiz::{Banner, Pack, PhaseView, QuizConfig, QuizToServer, QuizView, Settings, Timing};
 
 const LIMIT: Duration = Duration::from_secs(5);
 

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::client::seat::backoff;
-use super::{JoinServer, Reconnecting, Rejoin, RoomConfig};
+use super::{STEP, TestClient, TestNet};
 use crate::id::ClientId;
 use crate::plugins::canvas::{BoardPoint, CanvasState, DrawInput};
 use crate::plugins::net::ClientState;
 use crate::plugins::quiz::{Pack, PhaseView, QuizConfig, QuizToServer, QuizView, Settings, Timing};
-use crate::plugins::test_app::{STEP, TestClient, TestNet};
+use crate::plugins::rooms::backoff;
+use crate::plugins::rooms::{JoinRequest, JoinServer, Reconnecting, Rejoin, RoomConfig};
 
 const LIMIT: Duration = Duration::from_secs(5);
 
@@ -284,7 +284,7 @@ fn a_failed_join_shows_only_its_own_failure() {
     // A join where nobody listens, then twice again from the dialog.
     net[ann].write(JoinServer {
         addr: "memory:9".into(),
-        join: super::JoinRequest {
+        join: JoinRequest {
             name: "Ann".into(),
             room: None,
             host_token: None,
@@ -319,4 +319,16 @@ fn a_failed_join_shows_only_its_own_failure() {
         let quiz = client.resource::<QuizView>();
         assert!(quiz.game.is_none() && quiz.last_game.is_none());
     }
+}
+
+/// Leaving forgets the room on the leaver's side (the rooms plugin does it, whoever asked).
+#[test]
+fn a_player_who_leaves_is_in_no_room() {
+    let mut net = den_without_held_seats();
+    net[0].leave();
+    net.step_until(LIMIT, "Ben alone", |net| net[1].roster().players.len() == 1);
+    let roster = net[0].roster();
+    assert_eq!((roster.me, roster.players.len(), roster.host), (None, 0, None));
+    assert!(net[0].resource::<Reconnecting>().0.is_none());
+    assert!(net[0].ended().is_empty(), "leaving is not a session that failed");
 }

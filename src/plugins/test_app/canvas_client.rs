@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
-use super::fill::FillMask;
-use super::model::decode_deltas;
-use super::{
+use super::{TestClient, TestNet};
+use crate::plugins::canvas::fill::FillMask;
+use crate::plugins::canvas::model::decode_deltas;
+use crate::plugins::canvas::{
     BoardPoint, CanvasError, CanvasState, CanvasToClient, CanvasToServer, DrawInput, Drawing, FillComputed,
     Stroke,
 };
-use crate::plugins::test_app::{TestClient, TestNet};
 
 const LIMIT: Duration = Duration::from_secs(2);
 
