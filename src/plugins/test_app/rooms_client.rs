@@ -332,3 +332,31 @@ fn a_player_who_leaves_is_in_no_room() {
     assert!(net[0].resource::<Reconnecting>().0.is_none());
     assert!(net[0].ended().is_empty(), "leaving is not a session that failed");
 }
+
+/// A kicked player is told why, does not try to get the seat back, and is not told it could
+/// not join (a kick is not a refusal at the door).
+#[test]
+fn a_kicked_player_is_told_why_and_does_not_come_back_by_itself() {
+    use crate::plugins::rooms::{KickReason, ModerationRequest};
+    let mut net = den_without_held_seats();
+    let ben = net[1].roster().me.unwrap();
+    net[0].send(ModerationRequest::Kick {
+        target: ben,
+        reason: KickReason::Spamming,
+    });
+    net.step_until(LIMIT, "Ben's session over", |net| !net[1].ended().is_empty());
+    net.run_for(Duration::from_secs(3));
+    assert_eq!(
+        net[1].ended(),
+        ["you were kicked from the room by the host, Ann, for spamming"]
+    );
+    let notices = net[1].notices();
+    assert!(
+        notices
+            .last()
+            .is_some_and(|n| n.starts_with("Removed: you were kicked")),
+        "{notices:?}"
+    );
+    assert!(net[1].resource::<Reconnecting>().0.is_none());
+    assert_eq!(net[0].roster().players.len(), 1);
+}
