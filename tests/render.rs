@@ -6,6 +6,7 @@ mod common;
 
 use bevy::prelude::*;
 use catchmind::id::ClientId;
+use catchmind::plugins::canvas::fill::FillMask;
 use catchmind::plugins::canvas::render;
 use catchmind::plugins::canvas::{
     BOARD_HEIGHT, BOARD_WIDTH, BoardPoint, Brush, CanvasState, FillComputed, FillWanted, PaintCanvas,
@@ -67,6 +68,19 @@ impl Canvas {
             brush,
             points: points.to_vec(),
         });
+    }
+
+    /// Fills in the model and on screen in one go (as a fill from another player would);
+    /// returns the mask as the drawing keeps it.
+    fn fill(&mut self, seed: BoardPoint, colour: [u8; 3], mask: FillMask) -> std::sync::Arc<FillMask> {
+        let mut state = self.state();
+        state.drawing.fill(ME, seed, colour, mask).unwrap();
+        let shared = state.drawing.strokes().last().unwrap().fill.clone().unwrap();
+        self.paint(PaintCanvas::Fill {
+            colour,
+            mask: shared.clone(),
+        });
+        shared
     }
 
     /// Reads the canvas image back from the GPU.
@@ -322,20 +336,7 @@ fn a_fill_of_a_read_back_ring_reaches_the_ink_replays_the_same_and_undoes() {
         (computed.at, computed.colour, &computed.mask),
         (seed, FILL, &mask)
     );
-    live.state().drawing.fill(ME, seed, FILL, mask).unwrap();
-    let shared = live
-        .state()
-        .drawing
-        .strokes()
-        .last()
-        .unwrap()
-        .fill
-        .clone()
-        .unwrap();
-    live.paint(PaintCanvas::Fill {
-        colour: FILL,
-        mask: shared,
-    });
+    live.fill(seed, FILL, mask);
     let filled = live.pixels();
     save("fill", &filled);
     assert!(
@@ -427,20 +428,7 @@ fn an_album_replay_paints_what_the_live_board_showed() {
     let board = live.pixels();
     let seed = BoardPoint::new(1200, 200);
     let mask = flood(&board, (1200, 200), [240, 200, 40]).expect("a region");
-    live.state().drawing.fill(ME, seed, [240, 200, 40], mask).unwrap();
-    let shared = live
-        .state()
-        .drawing
-        .strokes()
-        .last()
-        .unwrap()
-        .fill
-        .clone()
-        .unwrap();
-    live.paint(PaintCanvas::Fill {
-        colour: [240, 200, 40],
-        mask: shared.clone(),
-    });
+    let shared = live.fill(seed, [240, 200, 40], mask);
     ops.push(TimedOp {
         ms: 4_000,
         op: ReplayOp::Fill {
