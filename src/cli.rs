@@ -106,6 +106,11 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=60000), requires = "server", help_heading = "Operator")]
     pub per_address_rate: u32,
 
+    /// Folder of the browser client's page, served on the game's port (built by scripts/web;
+    /// default: `web` beside this executable, else `target/web` in the current folder).
+    #[arg(long, value_name = "DIR", requires = "server", help_heading = "Host")]
+    pub web: Option<std::path::PathBuf>,
+
     /// Seconds a stop (SIGTERM, Ctrl+C) waits for the games' turns in progress to end before
     /// it closes every connection; a second signal stops at once; 0 stops at once.
     #[arg(long, value_name = "SECS", default_value_t = 90, value_parser = clap::value_parser!(u16).range(0..=3600), requires = "server", help_heading = "Operator")]

@@ -49,6 +49,7 @@ fn main() -> ExitCode {
         net: NetConfig {
             max_connections: cli.max_connections as usize,
             drain_timeout: std::time::Duration::from_secs(cli.drain_timeout.into()),
+            web_root: cli.web.clone().or_else(catchmind::plugins::net::web::default_root),
             per_address: AddressLimits::with(
                 cli.per_address_connections as usize,
                 cli.per_address_rate as f64,
@@ -162,12 +163,19 @@ fn run_headless(cli: &Cli, options: ServerOptions) -> ExitCode {
     eprintln!(
         "Catch Mind server listening on {addr} (Ctrl+C or SIGTERM: finish the turns in progress and stop; twice: stop now). Players join with:"
     );
+    let page = app.world().resource::<NetServer>().serves_page();
     for reachable in reachable_addresses(addr) {
         if reachable.port() == DEFAULT_PORT {
             eprintln!("  game --client {}", reachable.ip());
         } else {
             eprintln!("  game --client {reachable}");
         }
+        if page {
+            eprintln!("  or in a browser: http://{reachable}/");
+        }
+    }
+    if !page {
+        eprintln!("(the browser client is not built; run scripts/web and start again to serve it on this port)");
     }
     app.run();
     eprintln!("server stopped");

@@ -20,6 +20,7 @@ pub(crate) mod memory;
 mod open_files;
 mod per_address;
 mod server;
+pub mod web;
 pub mod wire;
 
 use std::net::SocketAddr;

@@ -8,7 +8,9 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use super::frames::{FrameReader, NetConfig, Outbox, OutboxReceivers, ReadEnd, TokenBucket, write_loop};
+use super::frames::{
+    FrameReader, NetConfig, Outbox, OutboxReceivers, ReadEnd, TokenBucket, tcp_frames, tcp_sink, write_loop,
+};
 use super::wire::{
     AnyMessage, ClientControl, CloseReason, Decoder, Frame, Refusal, ServerControl, decode_frame,
     encode_control,
@@ -99,7 +101,7 @@ pub(crate) async fn run_client(
     let (read, write) = stream.into_split();
     let ping = encode_control(&ClientControl::Ping);
     let writer = tokio::spawn(write_loop(
-        write,
+        tcp_sink(write),
         receivers,
         outbox.cancel.clone(),
         config.heartbeat_interval,
@@ -108,7 +110,7 @@ pub(crate) async fn run_client(
     ));
     // Broadcasts to one player stay far below this; a server past it is broken or hostile.
     let rate = TokenBucket::new(SERVER_FRAMES_PER_SECOND, SERVER_FRAMES_PER_SECOND * 2.0);
-    let mut reader = FrameReader::new(read, outbox.cancel.clone(), Some(rate));
+    let mut reader = FrameReader::new(tcp_frames(read), outbox.cancel.clone(), Some(rate));
     let error = loop {
         let frame = match reader.next(config.peer_timeout).await {
             Ok(frame) => frame,

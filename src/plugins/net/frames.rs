@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, Sleep, sleep_until, timeout};
@@ -57,6 +56,8 @@ pub struct NetConfig {
     /// How long a stop (SIGTERM, Ctrl+C, the hosting window closing) waits for the games'
     /// turns in progress to end; zero stops at once.
     pub drain_timeout: Duration,
+    /// Where the browser client's page is (`scripts/web` builds it), served on the game's port.
+    pub web_root: Option<std::path::PathBuf>,
     /// The server's admin endpoint (metrics, health, readiness), if any.
     pub admin: Option<super::admin::AdminConfig>,
     /// Run under Agones: talk to its SDK sidecar.
@@ -78,6 +79,7 @@ impl Default for NetConfig {
             write_stall: Duration::from_secs(10),
             max_connections: 4096,
             drain_timeout: DRAIN_TIMEOUT,
+            web_root: None,
             admin: None,
             #[cfg(feature = "agones")]
             agones: None,
@@ -112,9 +114,38 @@ pub(crate) enum ReadEnd {
     Cancelled,
 }
 
-/// Reads length-delimited frames with a silence timeout and a per-peer rate limit.
+/// What a transport hands the reader: a frame's payload, or something of the transport's own
+/// (a WebSocket ping or pong) that counts against the rate limit and carries nothing.
+pub(crate) enum Incoming {
+    Frame(Bytes),
+    Other,
+}
+
+/// A transport's incoming side: frames, or how reading ended.
+pub(crate) type FrameStream = Pin<Box<dyn futures_util::Stream<Item = Result<Incoming, ReadEnd>> + Send>>;
+
+/// The frames of a TCP connection: a 4-byte length, then the payload.
+pub(crate) fn tcp_frames(read: OwnedReadHalf) -> FrameStream {
+    Box::pin(FramedRead::new(read, frame_codec()).map(|next| match next {
+        Ok(frame) => Ok(Incoming::Frame(frame.freeze())),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(ReadEnd::Violation(
+            CloseReason::ProtocolViolation(Violation::frame_too_large()),
+        )),
+        Err(_) => Err(ReadEnd::Lost),
+    }))
+}
+
+/// A transport's outgoing side: takes frames' payloads.
+pub(crate) type FrameSink = Pin<Box<dyn futures_util::Sink<Bytes, Error = std::io::Error> + Send>>;
+
+/// The frames of a TCP connection, length-prefixed.
+pub(crate) fn tcp_sink(write: OwnedWriteHalf) -> FrameSink {
+    Box::pin(FramedWrite::new(write, frame_codec()))
+}
+
+/// Reads frames with a silence timeout and a per-peer rate limit, whatever the transport.
 pub(crate) struct FrameReader {
-    frames: FramedRead<OwnedReadHalf, LengthDelimitedCodec>,
+    frames: FrameStream,
     cancelled: Pin<Box<WaitForCancellationFutureOwned>>,
     /// Fires at the earliest silence deadline; re-armed lazily (only when it fires early), so a
     /// frame costs no timer operation.
@@ -124,10 +155,10 @@ pub(crate) struct FrameReader {
 }
 
 impl FrameReader {
-    pub(crate) fn new(read: OwnedReadHalf, cancel: CancellationToken, rate: Option<TokenBucket>) -> Self {
+    pub(crate) fn new(frames: FrameStream, cancel: CancellationToken, rate: Option<TokenBucket>) -> Self {
         let now = Instant::now();
         Self {
-            frames: FramedRead::new(read, frame_codec()),
+            frames,
             cancelled: Box::pin(cancel.cancelled_owned()),
             silence: Box::pin(sleep_until(now)),
             last_frame: now,
@@ -137,52 +168,62 @@ impl FrameReader {
 
     /// The next frame, or how reading ended; `silence_limit` is how long after the last frame
     /// (or the start) to wait for it.
-    pub(crate) async fn next(&mut self, silence_limit: Duration) -> Result<bytes::BytesMut, ReadEnd> {
-        let due = self.last_frame + silence_limit;
-        if self.silence.deadline() > due || self.silence.is_elapsed() {
-            self.silence.as_mut().reset(due);
-        }
-        let next = loop {
-            tokio::select! {
-                biased;
-                _ = self.cancelled.as_mut() => return Err(ReadEnd::Cancelled),
-                next = self.frames.next() => break next,
-                _ = self.silence.as_mut() => {
-                    let due = self.last_frame + silence_limit;
-                    if Instant::now() >= due {
-                        return Err(ReadEnd::Silent);
+    pub(crate) async fn next(&mut self, silence_limit: Duration) -> Result<Bytes, ReadEnd> {
+        loop {
+            let due = self.last_frame + silence_limit;
+            if self.silence.deadline() > due || self.silence.is_elapsed() {
+                self.silence.as_mut().reset(due);
+            }
+            let next = loop {
+                tokio::select! {
+                    biased;
+                    _ = self.cancelled.as_mut() => return Err(ReadEnd::Cancelled),
+                    next = self.frames.next() => break next,
+                    _ = self.silence.as_mut() => {
+                        let due = self.last_frame + silence_limit;
+                        if Instant::now() >= due {
+                            return Err(ReadEnd::Silent);
+                        }
+                        self.silence.as_mut().reset(due);
                     }
-                    self.silence.as_mut().reset(due);
                 }
+            };
+            let now = Instant::now();
+            let incoming = match next {
+                None => return Err(ReadEnd::Eof),
+                Some(next) => next?,
+            };
+            if let Some(rate) = &mut self.rate
+                && !rate.take_at(now.into_std())
+            {
+                return Err(ReadEnd::Violation(CloseReason::Flooding));
             }
-        };
-        self.last_frame = Instant::now();
-        let frame = match next {
-            None => return Err(ReadEnd::Eof),
-            Some(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
-                return Err(ReadEnd::Violation(CloseReason::ProtocolViolation(
-                    Violation::frame_too_large(),
-                )));
+            // Only frames count as signs of life: a peer that only pings is silent.
+            if let Incoming::Frame(frame) = incoming {
+                self.last_frame = now;
+                return Ok(frame);
             }
-            Some(Err(_)) => return Err(ReadEnd::Lost),
-            Some(Ok(frame)) => frame,
-        };
-        if let Some(rate) = &mut self.rate
-            && !rate.take_at(self.last_frame.into_std())
-        {
-            return Err(ReadEnd::Violation(CloseReason::Flooding));
         }
-        Ok(frame)
     }
 }
 
 impl FrameReader {
+    /// Reads and drops whatever comes until the peer closes or `within` passes.
+    pub(crate) async fn drain_for(&mut self, within: Duration) {
+        let drain = async { while let Some(Ok(_)) = self.frames.next().await {} };
+        let _ = tokio::time::timeout(within, drain).await;
+    }
+
     /// After our side gave up on the connection (its writer failed, say): a frame the peer had
     /// already sent, if one comes within `within` (the kernel keeps what arrived before a reset).
-    pub(crate) async fn already_sent(&mut self, within: Duration) -> Option<bytes::BytesMut> {
-        match tokio::time::timeout(within, self.frames.next()).await {
-            Ok(Some(Ok(frame))) => Some(frame),
-            _ => None,
+    pub(crate) async fn already_sent(&mut self, within: Duration) -> Option<Bytes> {
+        let deadline = Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.frames.next()).await {
+                Ok(Some(Ok(Incoming::Frame(frame)))) => return Some(frame),
+                Ok(Some(Ok(Incoming::Other))) => continue,
+                _ => return None,
+            }
         }
     }
 }
@@ -294,14 +335,13 @@ impl Outbox {
 /// timer: the heartbeat is re-armed lazily, and the stall timer starts only for a write the
 /// socket cannot take at once.
 pub(crate) async fn write_loop(
-    write: OwnedWriteHalf,
+    mut sink: FrameSink,
     mut rx: OutboxReceivers,
     cancel: CancellationToken,
     heartbeat: Duration,
     stall: Duration,
     ping: Bytes,
 ) -> WriteEnd {
-    let mut sink = FramedWrite::new(write, frame_codec());
     let mut cancelled = Box::pin(cancel.clone().cancelled_owned());
     let mut last_write = Instant::now();
     let mut idle = Box::pin(sleep_until(last_write + heartbeat));
@@ -366,7 +406,7 @@ pub(crate) async fn write_loop(
             idle.as_mut().reset(last_write + heartbeat);
         }
     };
-    let _ = timeout(Duration::from_millis(500), sink.get_mut().shutdown()).await;
+    let _ = timeout(Duration::from_millis(500), SinkExt::<Bytes>::close(&mut sink)).await;
     cancel.cancel();
     end
 }

@@ -15,8 +15,9 @@ use tokio_util::codec::FramedWrite;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::frames::{FrameReader, NetConfig, Outbox, OutboxReceivers, ReadEnd, TokenBucket, WriteEnd};
-use super::frames::{frame_codec, outbox, write_loop};
+use super::frames::{FrameReader, FrameSink, FrameStream, NetConfig, Outbox, ReadEnd, TokenBucket, WriteEnd};
+use super::frames::{frame_codec, outbox, tcp_frames, tcp_sink, write_loop};
+use super::web::{self, Speaks, WebBundle};
 use super::open_files::SpareFile;
 use super::per_address::AddressBook;
 use super::wire::{
@@ -71,6 +72,8 @@ pub(crate) struct ServerShared {
     pub(crate) last_tick_ms: std::sync::atomic::AtomicU64,
     pub(crate) health: super::admin::Health,
     pub(crate) figures: Figures,
+    /// The browser client's page, served on the game's port.
+    pub(crate) web: WebBundle,
 }
 
 /// The network's own figures for `/metrics`, taken on the connections' tasks (handles to the
@@ -178,44 +181,82 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>
         }
         let client = ClientId(next_id);
         next_id = next_id.wrapping_add(1).max(1);
-        let (outbox, receivers) = outbox(shared.config.outbound_queue);
         shared.live.fetch_add(1, Ordering::Relaxed);
         shared.figures.accepted.increment(1);
-        let accepted = ServerEvent::Accepted {
-            client,
-            addr,
-            outbox: outbox.clone(),
-        };
-        if !shared.report(accepted) {
-            break;
-        }
-        shared.tracker.spawn(serve_connection(
-            stream,
-            (client, addr),
-            outbox,
-            receivers,
-            shared.clone(),
-        ));
+        shared
+            .tracker
+            .spawn(serve_socket(stream, (client, addr), shared.clone()));
     }
 }
 
+/// What a connection speaks decides how it is served: the game's frames over TCP or a
+/// WebSocket, or the page. The per-address and connection counts cover all three.
+async fn serve_socket(mut stream: TcpStream, (client, addr): (ClientId, SocketAddr), shared: Arc<ServerShared>) {
+    let within = shared.config.handshake_timeout;
+    let transport = match web::sniff(&stream, within).await {
+        Some(Speaks::Frames) => {
+            let (read, write) = stream.into_split();
+            Some((tcp_frames(read), tcp_sink(write)))
+        }
+        Some(Speaks::Http) => match web::read_head(&mut stream, within).await {
+            Ok(head) if head.is_upgrade() => web::upgrade(stream, head).await.ok(),
+            Ok(head) => {
+                shared.web.answer(&head).send(stream, within).await;
+                None
+            }
+            Err(why) => {
+                if let Some(answer) = web::refusal(&why) {
+                    answer.send(stream, within).await;
+                }
+                None
+            }
+        },
+        // Said nothing: as a native peer would be told.
+        None => {
+            let mut sink = FramedWrite::new(stream, frame_codec());
+            let _ = timeout(Duration::from_secs(1), sink.send(closing(CloseReason::TimedOut))).await;
+            None
+        }
+    };
+    match transport {
+        Some((frames, sink)) => serve_connection(frames, sink, (client, addr), shared).await,
+        None => {
+            shared.live.fetch_sub(1, Ordering::Relaxed);
+            let mut addresses = shared.addresses.lock().expect("never poisoned");
+            addresses.closed(addr.ip(), true, std::time::Instant::now());
+        }
+    }
+}
+
+/// Tells a connection turned away at the door why, in the way it speaks (within a second).
 async fn refuse(stream: TcpStream, reason: CloseReason) {
     count_refusal(&reason);
+    let within = Duration::from_secs(1);
+    if web::sniff(&stream, within).await == Some(Speaks::Http) {
+        return web::refuse(stream, closing(reason.clone()), &reason.to_string(), within).await;
+    }
     let mut sink = FramedWrite::new(stream, frame_codec());
-    let _ = timeout(Duration::from_secs(1), sink.send(closing(reason))).await;
+    let _ = timeout(within, sink.send(closing(reason))).await;
 }
 
 async fn serve_connection(
-    stream: TcpStream,
+    frames: FrameStream,
+    sink: FrameSink,
     (client, addr): (ClientId, SocketAddr),
-    outbox: Outbox,
-    receivers: OutboxReceivers,
     shared: Arc<ServerShared>,
 ) {
     let config = &shared.config;
-    let (read, write) = stream.into_split();
+    let (outbox, receivers) = outbox(config.outbound_queue);
+    let accepted = ServerEvent::Accepted {
+        client,
+        addr,
+        outbox: outbox.clone(),
+    };
+    if !shared.report(accepted) {
+        return;
+    }
     let writer = tokio::spawn(write_loop(
-        write,
+        sink,
         receivers,
         outbox.cancel.clone(),
         config.heartbeat_interval,
@@ -223,7 +264,7 @@ async fn serve_connection(
         encode_control(&ServerControl::Ping),
     ));
     let rate = TokenBucket::new(config.frames_per_second, config.frame_burst);
-    let mut reader = FrameReader::new(read, outbox.cancel.clone(), Some(rate));
+    let mut reader = FrameReader::new(frames, outbox.cancel.clone(), Some(rate));
     let mut handshaken = false;
     let end = read_client(
         &mut reader,
@@ -238,6 +279,10 @@ async fn serve_connection(
         other => other,
     };
     let cancelled = matches!(end, ReadEnd::Cancelled);
+    // A peer we close on while it still sends: what it sent meanwhile is read and dropped
+    // until it closes too (at most half a second), so the close reaches it as an end, not a
+    // reset that would lose our reason on its way.
+    let linger = matches!(end, ReadEnd::Violation(_) | ReadEnd::Silent);
     let reason = match end {
         ReadEnd::Left => LeaveReason::Left,
         // Closed without the goodbye every client sends (even when its window closes): the
@@ -259,6 +304,9 @@ async fn serve_connection(
         outbox.close_with(None);
     }
     let written = timeout(Duration::from_secs(2), writer).await;
+    if linger {
+        reader.drain_for(Duration::from_millis(500)).await;
+    }
     outbox.cancel.cancel();
     let reason = match written {
         Ok(Ok(WriteEnd::Stalled)) => LeaveReason::from(&CloseReason::TooSlow),

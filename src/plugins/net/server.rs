@@ -264,6 +264,7 @@ impl NetServer {
         let (events_tx, events) = crossbeam_channel::unbounded();
         let (wake_tx, wake) = crossbeam_channel::bounded(1);
         let addresses = AddressBook::new(config.per_address.clone());
+        let web = config.web_root.as_deref().map(super::web::WebBundle::load).unwrap_or_default();
         let shared = Arc::new(ServerShared {
             config,
             protocol: Protocol {
@@ -279,6 +280,7 @@ impl NetServer {
             last_tick_ms: AtomicU64::new(0),
             health: super::admin::Health::new(),
             figures: listener::Figures::new(),
+            web,
         });
         Self {
             runtime: None,
@@ -324,6 +326,11 @@ impl NetServer {
     /// Where the admin endpoint listens, if it does.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.admin_addr
+    }
+
+    /// Whether the browser client's page is served on the game's port.
+    pub fn serves_page(&self) -> bool {
+        self.shared.web.is_built()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
