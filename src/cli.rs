@@ -106,8 +106,8 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=60000), requires = "server", help_heading = "Operator")]
     pub per_address_rate: u32,
 
-    /// Folder of the browser client's page, served on the game's port (built by scripts/web;
-    /// default: `web` beside this executable, else `target/web` in the current folder).
+    /// Folder of a browser client's page, served on the game's port (default: `web` beside
+    /// this executable, else `target/web` in the current folder, when either holds one).
     #[arg(long, value_name = "DIR", requires = "server", help_heading = "Host")]
     pub web: Option<std::path::PathBuf>,
 

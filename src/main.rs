@@ -174,9 +174,6 @@ fn run_headless(cli: &Cli, options: ServerOptions) -> ExitCode {
             eprintln!("  or in a browser: http://{reachable}/");
         }
     }
-    if !page {
-        eprintln!("(the browser client is not built; run scripts/web and start again to serve it on this port)");
-    }
     app.run();
     eprintln!("server stopped");
     ExitCode::SUCCESS

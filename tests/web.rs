@@ -236,9 +236,9 @@ fn the_port_serves_the_page_and_nothing_else() {
 }
 
 #[test]
-fn without_the_page_built_the_port_says_how_to_build_it() {
+fn without_a_page_the_port_says_how_to_play_instead() {
     let server = start_server(ServerOptions::default());
     let answer = http(server.addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(status(&answer), 503);
-    assert!(answer.contains("scripts/web"), "{answer}");
+    assert!(answer.contains("game --client"), "{answer}");
 }

@@ -56,7 +56,7 @@ pub struct NetConfig {
     /// How long a stop (SIGTERM, Ctrl+C, the hosting window closing) waits for the games'
     /// turns in progress to end; zero stops at once.
     pub drain_timeout: Duration,
-    /// Where the browser client's page is (`scripts/web` builds it), served on the game's port.
+    /// Where a browser client's page is, served on the game's port.
     pub web_root: Option<std::path::PathBuf>,
     /// The server's admin endpoint (metrics, health, readiness), if any.
     pub admin: Option<super::admin::AdminConfig>,

@@ -98,12 +98,13 @@ pub(crate) async fn read_head(stream: &mut TcpStream, within: Duration) -> Resul
     let mut buf = Vec::with_capacity(1024);
     let read = async {
         loop {
-            let mut chunk = [0u8; 1024];
-            let n = stream.read(&mut chunk).await.map_err(|_| HeadError::Gone)?;
+            // Into the buffer itself: no chunk on the task's stack, which every connection's
+            // task would carry.
+            buf.reserve(1024);
+            let n = stream.read_buf(&mut buf).await.map_err(|_| HeadError::Gone)?;
             if n == 0 {
                 return Err(HeadError::Gone);
             }
-            buf.extend_from_slice(&chunk[..n]);
             if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 return Ok(end + 4);
             }
@@ -181,7 +182,7 @@ fn split(socket: WebSocketStream<TcpStream>) -> (FrameStream, FrameSink) {
 }
 
 /// Where the page is when no folder is named: `web` beside the executable (an installed
-/// server), else `target/web` in the current folder (where `scripts/web` builds it).
+/// server), else `target/web` in the current folder (where a build of the page would go).
 pub fn default_root() -> Option<std::path::PathBuf> {
     let beside = std::env::current_exe()
         .ok()
@@ -200,7 +201,7 @@ struct WebFile {
     etag: String,
 }
 
-/// The browser client's files, read once at start (see `scripts/web`).
+/// A browser client's files, read once at start.
 #[derive(Default)]
 pub struct WebBundle {
     files: HashMap<String, WebFile>,
@@ -291,10 +292,7 @@ impl WebBundle {
         let path = if path == "/" { "/index.html" } else { path };
         let Some(file) = self.files.get(path) else {
             if !self.is_built() {
-                return Response::text(
-                    503,
-                    "The browser client is not built on this server: run scripts/web, then start the server again.",
-                );
+                return Response::text(503, NOT_BUILT);
             }
             return Response::text(404, "not found");
         };
@@ -339,6 +337,10 @@ impl WebBundle {
         })
     }
 }
+
+/// What `/` says when the server has no page to serve. The browser client is not built yet
+/// (see README); until it is, players use the game's own client.
+pub const NOT_BUILT: &str = "This server has no browser client to serve: play with the game's own client, game --client HOST (see its README).";
 
 /// What the page may load: its own files, its own WebSocket, the wasm it compiles.
 const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; \
@@ -512,6 +514,6 @@ mod tests {
         let bundle = WebBundle::load(Path::new("/nonexistent/catchmind-web"));
         let answer = bundle.answer(&head("GET", "/", &[]));
         assert_eq!(answer.status, 503);
-        assert!(String::from_utf8_lossy(&answer.body).contains("scripts/web"));
+        assert!(String::from_utf8_lossy(&answer.body).contains("game --client"));
     }
 }
