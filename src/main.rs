@@ -49,7 +49,10 @@ fn main() -> ExitCode {
         net: NetConfig {
             max_connections: cli.max_connections as usize,
             drain_timeout: std::time::Duration::from_secs(cli.drain_timeout.into()),
-            web_root: cli.web.clone().or_else(catchmind::plugins::net::web::default_root),
+            web_root: cli
+                .web
+                .clone()
+                .or_else(catchmind::plugins::net::web::default_root),
             per_address: AddressLimits::with(
                 cli.per_address_connections as usize,
                 cli.per_address_rate as f64,

@@ -111,10 +111,15 @@ fn a_browser_peer_plays_with_a_native_one_on_the_same_port() {
     // A goodbye over the WebSocket is a leave, as over TCP.
     browser.send(&ClientMsg::Control(ClientControl::Leave));
     let left = std::iter::from_fn(|| native.recv()).find_map(|m| match m {
-        ServerMsg::Room(catchmind::plugins::rooms::RoomUpdate::Left { name, reason, .. }) => Some((name, reason)),
+        ServerMsg::Room(catchmind::plugins::rooms::RoomUpdate::Left { name, reason, .. }) => {
+            Some((name, reason))
+        }
         _ => None,
     });
-    assert_eq!(left, Some(("민수".into(), catchmind::plugins::net::LeaveReason::Left)));
+    assert_eq!(
+        left,
+        Some(("민수".into(), catchmind::plugins::net::LeaveReason::Left))
+    );
 }
 
 #[test]
@@ -201,7 +206,11 @@ fn status(answer: &str) -> u16 {
 #[test]
 fn the_port_serves_the_page_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("index.html"), "<!doctype html><title>Catch Mind</title>").unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<!doctype html><title>Catch Mind</title>",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("game.wasm"), [0, 97, 115, 109, 1, 0, 0, 0]).unwrap();
     let server = start_server(ServerOptions {
         net: NetConfig {
@@ -224,7 +233,13 @@ fn the_port_serves_the_page_and_nothing_else() {
         let answer = http(server.addr, request);
         assert_eq!(status(&answer), 404, "{}", String::from_utf8_lossy(request));
     }
-    assert_eq!(status(&http(server.addr, b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n")), 405);
+    assert_eq!(
+        status(&http(
+            server.addr,
+            b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n"
+        )),
+        405
+    );
     assert_eq!(status(&http(server.addr, b"GET / HTTP/1.1\r\n\0\0\r\n\r\n")), 400);
     let mut huge = b"GET / HTTP/1.1\r\nX-Pad: ".to_vec();
     huge.extend(std::iter::repeat_n(b'a', 10_000));

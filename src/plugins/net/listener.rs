@@ -17,9 +17,9 @@ use tokio_util::task::TaskTracker;
 
 use super::frames::{FrameReader, FrameSink, FrameStream, NetConfig, Outbox, ReadEnd, TokenBucket, WriteEnd};
 use super::frames::{frame_codec, outbox, tcp_frames, tcp_sink, write_loop};
-use super::web::{self, Speaks, WebBundle};
 use super::open_files::SpareFile;
 use super::per_address::AddressBook;
+use super::web::{self, Speaks, WebBundle};
 use super::wire::{
     AnyMessage, ClientControl, CloseReason, Decoder, Frame, LeaveReason, PROTOCOL_VERSION, Refusal,
     ServerControl, Violation, decode_frame, encode_control,
@@ -208,13 +208,20 @@ async fn serve_socket(stream: TcpStream, (client, addr): (ClientId, SocketAddr),
 /// The game's frames over TCP or a WebSocket, or `None` once a page request was answered (or
 /// the connection said nothing in time).
 async fn open_transport(mut stream: TcpStream, shared: &ServerShared) -> Option<(FrameStream, FrameSink)> {
+    // One handshake time for the first byte and the request's head together.
     let within = shared.config.handshake_timeout;
+    let deadline = std::time::Instant::now() + within;
     match web::sniff(&stream, within).await {
         Some(Speaks::Frames) => {
             let (read, write) = stream.into_split();
             Some((tcp_frames(read), tcp_sink(write)))
         }
-        Some(Speaks::Http) => match web::read_head(&mut stream, within).await {
+        Some(Speaks::Http) => match web::read_head(
+            &mut stream,
+            deadline.saturating_duration_since(std::time::Instant::now()),
+        )
+        .await
+        {
             Ok(head) if head.is_upgrade() => web::upgrade(stream, head).await.ok(),
             Ok(head) => {
                 shared.web.answer(&head).send(stream, within).await;

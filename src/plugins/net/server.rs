@@ -264,7 +264,11 @@ impl NetServer {
         let (events_tx, events) = crossbeam_channel::unbounded();
         let (wake_tx, wake) = crossbeam_channel::bounded(1);
         let addresses = AddressBook::new(config.per_address.clone());
-        let web = config.web_root.as_deref().map(super::web::WebBundle::load).unwrap_or_default();
+        let web = config
+            .web_root
+            .as_deref()
+            .map(super::web::WebBundle::load)
+            .unwrap_or_default();
         let shared = Arc::new(ServerShared {
             config,
             protocol: Protocol {

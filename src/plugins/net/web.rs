@@ -188,7 +188,10 @@ pub fn default_root() -> Option<std::path::PathBuf> {
         .ok()
         .and_then(|exe| exe.parent().map(|dir| dir.join("web")));
     let built = Some(std::path::PathBuf::from("target/web"));
-    [beside, built].into_iter().flatten().find(|dir| dir.join("index.html").is_file())
+    [beside, built]
+        .into_iter()
+        .flatten()
+        .find(|dir| dir.join("index.html").is_file())
 }
 
 /// One file of the page.
@@ -246,7 +249,9 @@ impl WebBundle {
             let Ok(name) = entry.file_name().into_string() else {
                 continue;
             };
-            let ok_name = name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            let ok_name = name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
             if !ok_name || name.starts_with('.') {
                 continue;
             }
@@ -258,7 +263,11 @@ impl WebBundle {
                 && entry.metadata().is_ok_and(|m| m.len() <= MAX_FILE)
                 && let Ok(body) = std::fs::read(entry.path())
             {
-                let read = |ext: &str| std::fs::read(dir.join(format!("{name}.{ext}"))).ok().map(Bytes::from);
+                let read = |ext: &str| {
+                    std::fs::read(dir.join(format!("{name}.{ext}")))
+                        .ok()
+                        .map(Bytes::from)
+                };
                 let etag = format!("\"{:016x}\"", content_hash(&body));
                 let file = WebFile {
                     body: Bytes::from(body),
@@ -348,9 +357,9 @@ img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; object-src 'none';
 
 /// FNV-1a, enough to tell two builds of a file apart for caching.
 fn content_hash(bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// An HTTP answer, written whole and then the connection closed.
@@ -447,7 +456,10 @@ mod tests {
         Head {
             method: method.into(),
             path: path.into(),
-            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
             rest: Vec::new(),
         }
     }
@@ -469,7 +481,10 @@ mod tests {
     fn only_the_bundles_files_are_served_by_exact_name() {
         let (_dir, bundle) = bundle();
         assert_eq!(bundle.answer(&head("GET", "/", &[])).status, 200);
-        assert_eq!(bundle.answer(&head("GET", "/?room=den&spectate", &[])).status, 200);
+        assert_eq!(
+            bundle.answer(&head("GET", "/?room=den&spectate", &[])).status,
+            200
+        );
         assert_eq!(bundle.answer(&head("GET", "/assets/font.ttf", &[])).status, 200);
         for path in [
             "/../Cargo.toml",
@@ -492,7 +507,11 @@ mod tests {
     #[test]
     fn files_go_with_their_type_compression_and_cache_rules() {
         let (_dir, bundle) = bundle();
-        let wasm = bundle.answer(&head("GET", "/game-1a2b.wasm", &[("Accept-Encoding", "gzip, br")]));
+        let wasm = bundle.answer(&head(
+            "GET",
+            "/game-1a2b.wasm",
+            &[("Accept-Encoding", "gzip, br")],
+        ));
         let header = |r: &Response, n: &str| r.headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone());
         assert_eq!(header(&wasm, "Content-Type").as_deref(), Some("application/wasm"));
         assert_eq!(header(&wasm, "Content-Encoding").as_deref(), Some("br"));
@@ -501,7 +520,10 @@ mod tests {
         let plain = bundle.answer(&head("GET", "/game-1a2b.wasm", &[]));
         assert_eq!((header(&plain, "Content-Encoding"), plain.body.len()), (None, 4));
         let page = bundle.answer(&head("HEAD", "/", &[]));
-        assert_eq!((page.body.len(), header(&page, "Content-Length").as_deref()), (0, Some("15")));
+        assert_eq!(
+            (page.body.len(), header(&page, "Content-Length").as_deref()),
+            (0, Some("15"))
+        );
         assert_eq!(header(&page, "Cache-Control").as_deref(), Some("no-cache"));
         assert!(header(&page, "Content-Security-Policy").is_some());
         let etag = header(&page, "ETag").unwrap();
