@@ -1,6 +1,7 @@
-//! The network plugin: the only part of the game that knows tokio, sockets, framing and
-//! connection states, and it names no game type. A tokio runtime runs the sockets on its own
-//! threads; crossbeam channels bridge it to Bevy.
+//! The network plugin: the only part of the game that knows tokio, sockets, WebSockets, HTTP,
+//! framing and connection states, and it names no game type. A tokio runtime runs the sockets
+//! on its own threads; crossbeam channels bridge it to Bevy. The server's one port takes the
+//! game's own clients, browsers' WebSockets and requests for the page (`web`).
 //!
 //! Each plugin registers the types it sends ([`NetApp::add_client_message`] for what clients
 //! send, [`NetApp::add_server_message`] for what the server sends); the layer tags them in
