@@ -257,3 +257,24 @@ fn without_a_page_the_port_says_how_to_play_instead() {
     assert_eq!(status(&answer), 503);
     assert!(answer.contains("game --client"), "{answer}");
 }
+
+/// The handshake's time counts from the connection's start, whatever the first byte took: a
+/// peer that sends one byte late and nothing more is closed when the handshake time is up, not
+/// a whole handshake time after its first byte (it held its place twice as long).
+#[test]
+fn the_handshake_time_counts_from_the_start_whatever_the_first_byte_took() {
+    let server = start_server(ServerOptions {
+        net: NetConfig {
+            handshake_timeout: Duration::from_secs(1),
+            ..NetConfig::default()
+        },
+        ..ServerOptions::default()
+    });
+    let started = std::time::Instant::now();
+    let mut peer = RawPeer::connect(server.addr);
+    std::thread::sleep(Duration::from_millis(800));
+    peer.send_raw(&[0]);
+    assert_eq!(peer.closing_reason(), Some(CloseReason::TimedOut));
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(1_500), "closed after {took:?}");
+}

@@ -166,6 +166,12 @@ impl FrameReader {
         }
     }
 
+    /// Counts the first silence from `start` (when the connection opened) rather than now.
+    pub(crate) fn since(mut self, start: Instant) -> Self {
+        self.last_frame = start;
+        self
+    }
+
     /// The next frame, or how reading ended; `silence_limit` is how long after the last frame
     /// (or the start) to wait for it.
     pub(crate) async fn next(&mut self, silence_limit: Duration) -> Result<Bytes, ReadEnd> {

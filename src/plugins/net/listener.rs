@@ -74,6 +74,8 @@ pub(crate) struct ServerShared {
     pub(crate) figures: Figures,
     /// The browser client's page, served on the game's port.
     pub(crate) web: WebBundle,
+    /// Refusals waiting to hear whether their peer is a browser (see [`refuse`]).
+    pub(crate) refusing: tokio::sync::Semaphore,
 }
 
 /// The network's own figures for `/metrics`, taken on the connections' tasks (handles to the
@@ -139,7 +141,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>
                 // Out of descriptors: the spare one lets the newcomer in just long enough to
                 // hear that the server is full (its goodbye fits the socket's buffer at once).
                 if let Ok((stream, _)) = listener.accept().await {
-                    let goodbye = refuse(stream, CloseReason::Refused(Refusal::ServerFull));
+                    let goodbye = refuse(stream, CloseReason::Refused(Refusal::ServerFull), shared.clone());
                     let _ = timeout(Duration::from_millis(200), goodbye).await;
                 }
                 continue;
@@ -156,15 +158,19 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>
         let addr = std::net::SocketAddr::new(addr.ip().to_canonical(), addr.port());
         let _ = stream.set_nodelay(true);
         if shared.draining.load(Ordering::Relaxed) {
-            shared
-                .tracker
-                .spawn(refuse(stream, CloseReason::Refused(Refusal::Draining)));
+            shared.tracker.spawn(refuse(
+                stream,
+                CloseReason::Refused(Refusal::Draining),
+                shared.clone(),
+            ));
             continue;
         }
         if shared.live.load(Ordering::Relaxed) >= shared.config.max_connections {
-            shared
-                .tracker
-                .spawn(refuse(stream, CloseReason::Refused(Refusal::ServerFull)));
+            shared.tracker.spawn(refuse(
+                stream,
+                CloseReason::Refused(Refusal::ServerFull),
+                shared.clone(),
+            ));
             continue;
         }
         let admitted = shared
@@ -173,7 +179,9 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>
             .expect("never poisoned")
             .arrive(addr.ip(), std::time::Instant::now());
         if let Err(why) = admitted {
-            shared.tracker.spawn(refuse(stream, CloseReason::Refused(why)));
+            shared
+                .tracker
+                .spawn(refuse(stream, CloseReason::Refused(why), shared.clone()));
             continue;
         }
         if let Some(size) = shared.config.socket_send_buffer {
@@ -194,15 +202,19 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<ServerShared>
 async fn serve_socket(stream: TcpStream, (client, addr): (ClientId, SocketAddr), shared: Arc<ServerShared>) {
     // Boxed: the sniffing, HTTP and upgrade states go once the connection is open, rather than
     // weighing on every connection's task for its whole life (about 1.1 KB each, measured).
+    let opened = tokio::time::Instant::now();
     let transport = Box::pin(open_transport(stream, &shared)).await;
     match transport {
-        Some((frames, sink)) => serve_connection(frames, sink, (client, addr), shared).await,
-        None => {
-            shared.live.fetch_sub(1, Ordering::Relaxed);
-            let mut addresses = shared.addresses.lock().expect("never poisoned");
-            addresses.closed(addr.ip(), true, std::time::Instant::now());
-        }
+        Some(transport) => serve_connection(transport, opened, (client, addr), shared).await,
+        None => let_go(&shared, addr, false),
     }
+}
+
+/// A connection is over: its place among the open ones and its address's is free again.
+fn let_go(shared: &ServerShared, addr: SocketAddr, handshaken: bool) {
+    shared.live.fetch_sub(1, Ordering::Relaxed);
+    let mut addresses = shared.addresses.lock().expect("never poisoned");
+    addresses.closed(addr.ip(), !handshaken, std::time::Instant::now());
 }
 
 /// The game's frames over TCP or a WebSocket, or `None` once a page request was answered (or
@@ -224,12 +236,16 @@ async fn open_transport(mut stream: TcpStream, shared: &ServerShared) -> Option<
         {
             Ok(head) if head.is_upgrade() => web::upgrade(stream, head).await.ok(),
             Ok(head) => {
-                shared.web.answer(&head).send(stream, within).await;
+                let answer = shared.web.answer(&head);
+                // A file's time grows with its size (at least 64 KB/s), beyond the handshake's.
+                let sending = within + Duration::from_secs(answer.len() as u64 / (64 * 1024));
+                answer.send(stream, sending).await;
                 None
             }
             Err(why) => {
                 if let Some(answer) = web::refusal(&why) {
-                    answer.send(stream, within).await;
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    answer.send(stream, left.max(Duration::from_millis(500))).await;
                 }
                 None
             }
@@ -243,20 +259,30 @@ async fn open_transport(mut stream: TcpStream, shared: &ServerShared) -> Option<
     }
 }
 
-/// Tells a connection turned away at the door why, in the way it speaks (within a second).
-async fn refuse(stream: TcpStream, reason: CloseReason) {
+/// Tells a connection turned away at the door why, in the way it speaks: a browser's request
+/// (if it comes within 0.2 s) over its WebSocket or in an HTTP answer, else a closing frame.
+/// At most [`MAX_REFUSING`] refusals wait for a browser at once; past them, and for a peer
+/// that says nothing, the frame goes at once.
+async fn refuse(stream: TcpStream, reason: CloseReason, shared: Arc<ServerShared>) {
     count_refusal(&reason);
     let within = Duration::from_secs(1);
-    if web::sniff(&stream, within).await == Some(Speaks::Http) {
+    if let Ok(_permit) = shared.refusing.try_acquire()
+        && web::sniff(&stream, Duration::from_millis(200)).await == Some(Speaks::Http)
+    {
         return web::refuse(stream, closing(reason.clone()), &reason.to_string(), within).await;
     }
     let mut sink = FramedWrite::new(stream, frame_codec());
     let _ = timeout(within, sink.send(closing(reason))).await;
 }
 
+/// How many refused connections may wait at once to be told in a browser's way.
+pub(crate) const MAX_REFUSING: usize = 64;
+
+/// Serves the game's frames; the handshake's time counts from `opened` (the first byte and an
+/// upgrade took part of it).
 async fn serve_connection(
-    frames: FrameStream,
-    sink: FrameSink,
+    (frames, sink): (FrameStream, FrameSink),
+    opened: tokio::time::Instant,
     (client, addr): (ClientId, SocketAddr),
     shared: Arc<ServerShared>,
 ) {
@@ -268,7 +294,7 @@ async fn serve_connection(
         outbox: outbox.clone(),
     };
     if !shared.report(accepted) {
-        return;
+        return let_go(&shared, addr, false);
     }
     let writer = tokio::spawn(write_loop(
         sink,
@@ -279,7 +305,7 @@ async fn serve_connection(
         encode_control(&ServerControl::Ping),
     ));
     let rate = TokenBucket::new(config.frames_per_second, config.frame_burst);
-    let mut reader = FrameReader::new(frames, outbox.cancel.clone(), Some(rate));
+    let mut reader = FrameReader::new(frames, outbox.cancel.clone(), Some(rate)).since(opened);
     let mut handshaken = false;
     let end = read_client(
         &mut reader,

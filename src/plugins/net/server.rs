@@ -285,6 +285,7 @@ impl NetServer {
             health: super::admin::Health::new(),
             figures: listener::Figures::new(),
             web,
+            refusing: tokio::sync::Semaphore::new(listener::MAX_REFUSING),
         });
         Self {
             runtime: None,

@@ -101,12 +101,13 @@ pub(crate) async fn read_head(stream: &mut TcpStream, within: Duration) -> Resul
             // Into the buffer itself: no chunk on the task's stack, which every connection's
             // task would carry.
             buf.reserve(1024);
+            let searched = buf.len().saturating_sub(3);
             let n = stream.read_buf(&mut buf).await.map_err(|_| HeadError::Gone)?;
             if n == 0 {
                 return Err(HeadError::Gone);
             }
-            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                return Ok(end + 4);
+            if let Some(end) = buf[searched..].windows(4).position(|w| w == b"\r\n\r\n") {
+                return Ok(searched + end + 4);
             }
             if buf.len() > MAX_HEAD {
                 return Err(HeadError::TooLarge);
@@ -138,9 +139,14 @@ pub(crate) async fn read_head(stream: &mut TcpStream, within: Duration) -> Resul
 
 /// A WebSocket's limits: a message is at most a frame.
 fn socket_config() -> WebSocketConfig {
+    // Buffers the size of a native connection's, not the library's 128 KiB each: every
+    // browser holds them for its whole connection.
     WebSocketConfig::default()
         .max_message_size(Some(MAX_FRAME_LEN))
         .max_frame_size(Some(MAX_FRAME_LEN))
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
+        .max_write_buffer_size(4 * MAX_FRAME_LEN)
 }
 
 /// Answers an upgrade and returns the connection's frames both ways.
@@ -335,15 +341,12 @@ impl WebBundle {
         if let Some(encoding) = encoding {
             headers.push(("Content-Encoding", encoding.to_owned()));
         }
+        headers.push(("Content-Length", body.len().to_string()));
         Response {
             status: 200,
             headers,
             body: if head.method == "HEAD" { Bytes::new() } else { body },
         }
-        .with_length(match encoding {
-            Some(_) => None,
-            None => Some(file.body.len()),
-        })
     }
 }
 
@@ -379,11 +382,9 @@ impl Response {
         }
     }
 
-    /// Sets the length a HEAD answer announces (the body's, if `None`).
-    fn with_length(mut self, length: Option<usize>) -> Self {
-        let length = length.filter(|_| self.body.is_empty()).unwrap_or(self.body.len());
-        self.headers.push(("Content-Length", length.to_string()));
-        self
+    /// The body's size.
+    pub(crate) fn len(&self) -> usize {
+        self.body.len()
     }
 
     fn reason(&self) -> &'static str {
@@ -417,6 +418,20 @@ impl Response {
             stream.shutdown().await
         };
         let _ = timeout(within, write).await;
+        // What the peer sent beyond its head (a body, a second request) is read and dropped
+        // until it closes, at most half a second and 64 KiB, so our answer ends in a close
+        // rather than a reset that could lose it.
+        let drain = async {
+            let mut left = 64 * 1024usize;
+            let mut sink = [0u8; 4096];
+            while left > 0 {
+                match stream.read(&mut sink).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => left = left.saturating_sub(n),
+                }
+            }
+        };
+        let _ = timeout(Duration::from_millis(500), drain).await;
     }
 }
 
