@@ -64,7 +64,7 @@ impl TestServer {
     /// is welcomed.
     pub fn join(&mut self, id: u32, name: &str, room: Option<&str>) -> ClientId {
         let client = self.connect(id);
-        let answer = self.ask_to_join(client, join_request(name, room));
+        let answer = self.ask_to_join(client, JoinRequest::new(name, room));
         assert!(answer.is_ok(), "{name} was welcomed: {answer:?}");
         client
     }
@@ -172,11 +172,6 @@ impl<T: Send + Sync + 'static> ToClients<T> {
     }
 }
 
-/// A join as `name` in `room` (the default room for `None`), to play.
-pub fn join_request(name: &str, room: Option<&str>) -> JoinRequest {
-    JoinRequest::new(name, room)
-}
-
 /// The address the in-memory server listens on.
 pub const ADDR: &str = "memory:1234";
 
@@ -216,7 +211,7 @@ impl TestNet {
 
     /// A game client (no window) that asks to join as `name`, in `room` or the lobby; its index.
     pub fn connect(&mut self, name: &str, room: Option<&str>) -> usize {
-        self.connect_with(join_request(name, room))
+        self.connect_with(JoinRequest::new(name, room))
     }
 
     pub fn connect_with(&mut self, join: JoinRequest) -> usize {

@@ -353,12 +353,7 @@ async fn serve_connection(
         Ok(Ok(WriteEnd::Stalled)) => LeaveReason::from(&CloseReason::TooSlow),
         _ => reason,
     };
-    shared.live.fetch_sub(1, Ordering::Relaxed);
-    shared.addresses.lock().expect("never poisoned").closed(
-        addr.ip(),
-        !handshaken,
-        std::time::Instant::now(),
-    );
+    let_go(&shared, addr, handshaken);
     shared.report(ServerEvent::Closed { client, reason });
 }
 

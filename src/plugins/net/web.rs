@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::frames::{FrameSink, FrameStream, Incoming, ReadEnd};
-use super::wire::{CloseReason, Violation};
+use super::wire::{CloseReason, FNV_START, Violation, fnv1a};
 use crate::codec::MAX_FRAME_LEN;
 
 /// The most a request's head (request line and headers) may take.
@@ -274,7 +274,8 @@ impl WebBundle {
                         .ok()
                         .map(Bytes::from)
                 };
-                let etag = format!("\"{:016x}\"", content_hash(&body));
+                // FNV-1a, enough to tell two builds of a file apart for caching.
+                let etag = format!("\"{:016x}\"", fnv1a(FNV_START, &body));
                 let file = WebFile {
                     body: Bytes::from(body),
                     brotli: read("br"),
@@ -290,12 +291,6 @@ impl WebBundle {
     /// Whether the page was built.
     pub fn is_built(&self) -> bool {
         self.files.contains_key("/index.html")
-    }
-
-    /// How many files it serves and their size.
-    pub fn summary(&self) -> (usize, u64) {
-        let bytes = self.files.values().map(|f| f.body.len() as u64).sum();
-        (self.files.len(), bytes)
     }
 
     /// The answer to a request for the page.
@@ -357,13 +352,6 @@ pub const NOT_BUILT: &str = "This server has no browser client to serve: play wi
 /// What the page may load: its own files, its own WebSocket, the wasm it compiles.
 const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; \
 img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
-
-/// FNV-1a, enough to tell two builds of a file apart for caching.
-fn content_hash(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
-}
 
 /// An HTTP answer, written whole and then the connection closed.
 #[derive(Debug)]

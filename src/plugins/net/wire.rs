@@ -283,15 +283,20 @@ pub(crate) fn decode_frame<C: DeserializeOwned>(
     Ok(Frame::Message { tag, msg })
 }
 
+/// The 64-bit FNV-1a hash's starting value.
+pub(crate) const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Continues a 64-bit FNV-1a hash over `bytes`.
+pub(crate) fn fnv1a(hash: u64, bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(hash, |h, &b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
 /// A 64-bit FNV-1a hash over each registered type's direction, name and version, in order.
 pub(crate) fn fingerprint<'a>(types: impl Iterator<Item = (char, &'a str, u16)>) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |bytes: &[u8]| {
-        for &b in bytes {
-            hash ^= b as u64;
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
+    let mut hash = FNV_START;
+    let mut feed = |bytes: &[u8]| hash = fnv1a(hash, bytes);
     for (direction, name, version) in types {
         feed(&[direction as u8]);
         feed(name.as_bytes());

@@ -388,7 +388,7 @@ pub(super) fn drop_silent_arrivals(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugins::test_app::{STEP, TestServer, join_request};
+    use crate::plugins::test_app::{STEP, TestServer};
 
     fn rooms(server: &mut TestServer) -> Vec<String> {
         let mut query = server.app.world_mut().query::<&Room>();
@@ -407,7 +407,7 @@ mod tests {
         let ann = server.connect(1);
         let watch = JoinRequest {
             spectate: true,
-            ..join_request("Ann", Some("attic"))
+            ..JoinRequest::new("Ann", Some("attic"))
         };
         let answer = server.ask_to_join(ann, watch);
         assert!(
@@ -418,7 +418,7 @@ mod tests {
         // The same join to play makes the room, with Ann in it.
         let ben = server.connect(2);
         server
-            .ask_to_join(ben, join_request("Ben", Some("attic")))
+            .ask_to_join(ben, JoinRequest::new("Ben", Some("attic")))
             .unwrap();
         assert_eq!(rooms(&mut server), ["attic"]);
     }
@@ -427,7 +427,7 @@ mod tests {
     fn a_second_join_on_one_connection_breaks_the_protocol() {
         let mut server = TestServer::with(());
         let ann = server.join(1, "Ann", None);
-        server.send(ann, join_request("Ann2", Some("den")));
+        server.send(ann, JoinRequest::new("Ann2", Some("den")));
         server.update();
         let closed: Vec<DisconnectClient> = server.read();
         assert!(
@@ -463,14 +463,16 @@ mod tests {
     fn a_held_seat_goes_back_to_its_token_on_a_new_connection_and_only_there() {
         let mut server = TestServer::with(());
         let ann = server.connect(1);
-        let welcome = server.ask_to_join(ann, join_request("Ann", Some("den"))).unwrap();
+        let welcome = server
+            .ask_to_join(ann, JoinRequest::new("Ann", Some("den")))
+            .unwrap();
         server.disconnect(ann, LeaveReason::ConnectionLost);
         server.update();
         // A wrong token, then the right one in another room, are refused.
         let stranger = server.connect(2);
         let forged = JoinRequest {
             resume: Some([7; 16]),
-            ..join_request("Ann", Some("den"))
+            ..JoinRequest::new("Ann", Some("den"))
         };
         assert_eq!(
             server.ask_to_join(stranger, forged),
@@ -479,7 +481,7 @@ mod tests {
         let elsewhere = server.connect(3);
         let wrong_room = JoinRequest {
             resume: Some(welcome.session),
-            ..join_request("Ann", Some("attic"))
+            ..JoinRequest::new("Ann", Some("attic"))
         };
         let answer = server.ask_to_join(elsewhere, wrong_room);
         assert!(
@@ -490,7 +492,7 @@ mod tests {
         let back = server.connect(4);
         let resume = JoinRequest {
             resume: Some(welcome.session),
-            ..join_request("anything", Some("den"))
+            ..JoinRequest::new("anything", Some("den"))
         };
         server.send(back, resume);
         server.update();

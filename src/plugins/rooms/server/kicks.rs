@@ -128,7 +128,7 @@ pub(super) fn carry_out_kicks(
 mod tests {
     use super::*;
     use crate::plugins::rooms::KickReason;
-    use crate::plugins::test_app::{TestServer, join_request};
+    use crate::plugins::test_app::TestServer;
 
     fn kick(target: ClientId) -> ModerationRequest {
         ModerationRequest::Kick {
@@ -188,7 +188,7 @@ mod tests {
 
         // The name is kept out of the room for a while.
         let again = server.connect(4);
-        let answer = server.ask_to_join(again, join_request("Cat", Some("den")));
+        let answer = server.ask_to_join(again, JoinRequest::new("Cat", Some("den")));
         assert!(matches!(answer, Err(Rejection::Banned { .. })), "{answer:?}");
     }
 
