@@ -28,7 +28,7 @@ use crate::id::ClientId;
 mod bind;
 mod run_loop;
 
-pub use bind::{Listen, reachable_addresses};
+pub use bind::{Listen, ServerError, reachable_addresses};
 pub use run_loop::{Draining, IDLE_WAKE, MIN_UPDATE_GAP, ServerWake, ShutdownSignal, server_runner};
 use run_loop::{note_tick, stop_server_when_asked};
 
@@ -155,31 +155,6 @@ struct Conn {
     over_half_since: Option<Instant>,
     /// Set when we closed it, so the leave notice gives our reason.
     closing: Option<LeaveReason>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ServerError {
-    #[error("{0}")]
-    Admin(#[from] super::admin::AdminError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
-    #[error("cannot start the network runtime: {0}")]
-    Runtime(std::io::Error),
-}
-
-impl crate::i18n::Describe for ServerError {
-    fn describe(&self) -> String {
-        match self {
-            ServerError::Admin(e) => crate::t!("err-server-admin", why = e.to_string()),
-            ServerError::Bind { addr, source } if source.kind() == std::io::ErrorKind::AddrInUse => {
-                crate::t!("err-server-port-in-use", addr = addr.clone())
-            }
-            ServerError::Bind { addr, source } => {
-                crate::t!("err-server-bind", addr = addr.clone(), why = source.to_string())
-            }
-            ServerError::Runtime(e) => crate::t!("err-server-runtime", why = e.to_string()),
-        }
-    }
 }
 
 impl NetServer {

@@ -1,7 +1,33 @@
-//! Binding a server's listening socket: every address of the machine (dual-stack) or one,
-//! and the addresses other machines can reach it at.
+//! Binding a server's listening socket (every address of the machine, dual-stack, or one),
+//! why a server could not start, and the addresses other machines can reach it at.
 
 use super::*;
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("{0}")]
+    Admin(#[from] crate::plugins::net::admin::AdminError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("cannot start the network runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl crate::i18n::Describe for ServerError {
+    fn describe(&self) -> String {
+        match self {
+            ServerError::Admin(e) => crate::t!("err-server-admin", why = e.to_string()),
+            ServerError::Bind { addr, source } if source.kind() == std::io::ErrorKind::AddrInUse => {
+                crate::t!("err-server-port-in-use", addr = addr.clone())
+            }
+            ServerError::Bind { addr, source } => {
+                crate::t!("err-server-bind", addr = addr.clone(), why = source.to_string())
+            }
+            ServerError::Runtime(e) => crate::t!("err-server-runtime", why = e.to_string()),
+        }
+    }
+}
 
 impl NetServer {
     /// Binds a listening socket; separate from [`NetServer::start`] so the caller reports a
