@@ -164,6 +164,7 @@ pub const MIN_WINDOW_SIZE: (u32, u32) = (960, 600);
 pub const DEFAULT_WINDOW_SIZE: (u32, u32) = (1280, 800);
 
 impl Cli {
+    #[cfg(not(target_arch = "wasm32"))]
     /// What the server listens on: `--bind`'s address, else every address on `--port` (or
     /// 1234).
     pub fn listen(&self) -> crate::plugins::net::Listen {

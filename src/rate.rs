@@ -1,7 +1,8 @@
 //! A token bucket: so many events a second on average, with bursts up to a bound. Plain Rust
-//! on the std clock, so rules can use it with a manual clock.
+//! on the std clock (the page's in a browser, through Bevy's `Instant`), so rules can use it
+//! with a manual clock.
 
-use std::time::Instant;
+use bevy::platform::time::Instant;
 
 /// Allows `per_second` events on average with bursts up to `burst`.
 #[derive(Debug)]

@@ -4,7 +4,13 @@
 
 mod album;
 mod autosave;
+#[cfg(target_arch = "wasm32")]
+pub mod browser;
 mod fonts;
+#[cfg(not(target_arch = "wasm32"))]
+mod hosting;
+#[cfg(any(test, target_arch = "wasm32"))]
+mod invite;
 mod launcher;
 mod lifecycle;
 mod memory;
@@ -18,16 +24,19 @@ use std::time::Duration;
 
 use bevy::prelude::*;
 use bevy::render::RenderPlugin;
-use bevy::window::WindowResolution;
 use bevy::winit::{UpdateMode, WinitSettings};
 use bevy_egui::{EguiGlobalSettings, EguiPlugin, EguiPostUpdateSet, EguiPrimaryContextPass};
 
-use crate::app::{HostedServer, ServerOptions};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::app::HostedServer;
+use crate::app::ServerOptions;
 use crate::plugins::canvas::render::GallerySettings;
 use crate::plugins::canvas::{self, CanvasSystems};
 use crate::plugins::quiz::Settings;
 use crate::plugins::{self, LogicSystems};
-use lifecycle::{HostOptions, PendingLaunch, start_joining};
+#[cfg(not(target_arch = "wasm32"))]
+use lifecycle::HostOptions;
+use lifecycle::{PendingLaunch, start_joining};
 
 /// The screen the window shows.
 #[derive(States, Default, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,6 +54,7 @@ pub enum Screen {
 pub enum Launch {
     Menu,
     /// Join the server this process is hosting.
+    #[cfg(not(target_arch = "wasm32"))]
     Host {
         hosted: HostedServer,
         name: String,
@@ -53,6 +63,15 @@ pub enum Launch {
         addr: String,
         name: String,
         room: Option<String>,
+        spectate: bool,
+    },
+    /// The launcher, its fields filled in by an invite link (the nickname left to type, or
+    /// remembered).
+    Invited {
+        address: String,
+        port: String,
+        room: Option<String>,
+        name: Option<String>,
         spectate: bool,
     },
 }
@@ -92,29 +111,32 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
         .unwrap_or_else(crate::i18n::Lang::from_system);
     crate::i18n::set(lang);
     let ui_state = initial_ui_state(&launch, &memory.remembered);
-    App::new()
-        .add_plugins(
-            DefaultPlugins
-                .set(WindowPlugin {
-                    primary_window: Some(primary),
-                    // A hosting window stops its server before it closes (lifecycle::close_requested).
-                    close_when_requested: false,
-                    ..default()
-                })
-                // Compile pipelines when first needed, so the first stroke is never skipped.
-                .set(RenderPlugin {
-                    synchronous_pipeline_compilation: true,
-                    ..default()
-                }),
-        )
-        .init_state::<Screen>()
-        .add_plugins((plugins::client_logic, canvas::render::plugin, plugin))
-        .insert_resource(ui_state)
-        .insert_resource(memory)
-        .insert_resource(HostOptions(host_options))
-        .insert_resource(window.gallery)
-        .insert_resource(PendingLaunch(Mutex::new(Some(launch))))
-        .run()
+    let mut app = App::new();
+    #[cfg(not(target_arch = "wasm32"))]
+    app.insert_resource(HostOptions(host_options));
+    #[cfg(target_arch = "wasm32")]
+    let _ = host_options;
+    app.add_plugins(
+        DefaultPlugins
+            .set(WindowPlugin {
+                primary_window: Some(primary),
+                // A hosting window stops its server before it closes (hosting::close_requested).
+                close_when_requested: false,
+                ..default()
+            })
+            // Compile pipelines when first needed, so the first stroke is never skipped.
+            .set(RenderPlugin {
+                synchronous_pipeline_compilation: true,
+                ..default()
+            }),
+    )
+    .init_state::<Screen>()
+    .add_plugins((plugins::client_logic, canvas::render::plugin, plugin))
+    .insert_resource(ui_state)
+    .insert_resource(memory)
+    .insert_resource(window.gallery)
+    .insert_resource(PendingLaunch(Mutex::new(Some(launch))))
+    .run()
 }
 
 /// The windowed game's screens and their wiring, on top of the logic and render plugins.
@@ -156,7 +178,6 @@ pub fn plugin(app: &mut App) {
             launcher::show.run_if(in_state(Screen::Launcher)),
             room::show.run_if(not(in_state(Screen::Launcher))),
             album::show.run_if(not(in_state(Screen::Launcher))),
-            lifecycle::show_stopping,
         )
             .chain(),
     )
@@ -165,8 +186,6 @@ pub fn plugin(app: &mut App) {
         (
             lifecycle::note_connection_end,
             lifecycle::remember_joined,
-            lifecycle::close_requested,
-            lifecycle::finish_stopping,
             window::update_title,
             // Sees the pen change hands before the game's news of the same frame, so a free
             // drawing is saved when a game takes the pen.
@@ -175,11 +194,27 @@ pub fn plugin(app: &mut App) {
                 .before(LogicSystems::Quiz),
             autosave::save_finished_turns,
         ),
-    )
-    .add_systems(Last, lifecycle::stop_hosting_on_exit);
+    );
+    #[cfg(not(target_arch = "wasm32"))]
+    app.add_plugins(hosting::plugin);
 }
 
+/// In a browser the page's canvas is the window: it fills the page, whatever its size, and
+/// the page's own scrolling, zooming and shortcuts stay off it.
+#[cfg(target_arch = "wasm32")]
+fn primary_window(_: &WindowOptions) -> Window {
+    Window {
+        title: TITLE.into(),
+        canvas: Some(browser::CANVAS.into()),
+        fit_canvas_to_parent: true,
+        prevent_default_event_handling: true,
+        ..default()
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 fn primary_window(window: &WindowOptions) -> Window {
+    use bevy::window::WindowResolution;
     Window {
         title: TITLE.into(),
         resolution: WindowResolution::from(window.size),
@@ -209,6 +244,21 @@ fn initial_ui_state(launch: &Launch, remembered: &memory::Remembered) -> UiState
                 ui_state.room.clone_from(&last.room);
             }
         }
+        Launch::Invited {
+            address,
+            port,
+            room,
+            name,
+            spectate,
+        } => {
+            ui_state.name = name.clone().unwrap_or_else(|| remembered.name.clone());
+            ui_state.address.clone_from(address);
+            ui_state.port.clone_from(port);
+            ui_state.room = room.clone().unwrap_or_default();
+            ui_state.spectate = *spectate;
+            ui_state.focus_name = true;
+        }
+        #[cfg(not(target_arch = "wasm32"))]
         Launch::Host { name, .. } => ui_state.name = name.clone(),
         Launch::Join {
             addr,
@@ -232,9 +282,12 @@ pub(crate) struct UiState {
     pub address: String,
     pub port: String,
     pub room: String,
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub host_port: String,
     /// Join as a spectator (the launcher's checkbox).
     pub spectate: bool,
+    /// The nickname field takes the keyboard when the launcher next shows (an invite link).
+    pub focus_name: bool,
     /// A launcher error (bad name, port in use, ...).
     pub error: Option<String>,
     /// Why the connection failed or ended (title, reason), shown until the player goes back

@@ -9,22 +9,28 @@
 //! [`FromServer<T>`]) and typed messages become bytes in `PostUpdate` ([`ToClients<T>`],
 //! [`ToServer<T>`]), in registration order.
 
+#[cfg(not(target_arch = "wasm32"))]
 pub mod admin;
 #[cfg(feature = "agones")]
 pub mod agones;
 mod client;
 mod connector;
 mod frames;
+#[cfg(not(target_arch = "wasm32"))]
 mod listener;
 #[cfg(test)]
 pub(crate) mod memory;
+#[cfg(not(target_arch = "wasm32"))]
 mod open_files;
 mod per_address;
+#[cfg(not(target_arch = "wasm32"))]
 mod server;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod web;
 pub mod wire;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -34,13 +40,19 @@ pub use client::{ClientNetConfig, NetClient, NetStats, NetWaker, with_default_po
 pub use connector::ConnectionError;
 pub use frames::{DRAIN_TIMEOUT, NetConfig, frame_codec};
 pub use per_address::{AddressLimits, address_key};
+#[cfg(not(target_arch = "wasm32"))]
 pub use server::{
-    Draining, IDLE_WAKE, Listen, MIN_UPDATE_GAP, NetServer, ServerError, ServerWake, ShutdownSignal,
-    reachable_addresses, server_runner,
+    IDLE_WAKE, Listen, MIN_UPDATE_GAP, NetServer, ServerError, ShutdownSignal, reachable_addresses,
+    server_runner,
 };
 pub use wire::{CloseReason, LeaveReason, PROTOCOL_VERSION, Refusal, Violation, WireMessage};
 
+// A browser is only ever a client: of the server's messages it needs the delivering hook.
 use crate::id::ClientId;
+#[cfg(target_arch = "wasm32")]
+use client::{ToClientHooks, to_client_hooks};
+#[cfg(not(target_arch = "wasm32"))]
+use server::{ToClientHooks, to_client_hooks};
 use wire::Registered;
 
 /// Figures a server reports to whatever runs it (Agones Counters, with the `agones` feature),
@@ -60,6 +72,7 @@ pub fn plugin(app: &mut App) {
     app.init_state::<ClientState>()
         .init_resource::<WireRegistry>()
         .init_resource::<OrchestratorCounts>()
+        .init_resource::<ServerWake>()
         .add_message::<ClientConnected>()
         .add_message::<ClientDisconnected>()
         .add_message::<DisconnectClient>()
@@ -70,7 +83,42 @@ pub fn plugin(app: &mut App) {
         .add_message::<ConnectionEnded>()
         .configure_sets(PreUpdate, NetSystems::Receive)
         .configure_sets(PostUpdate, NetSystems::Send)
-        .add_plugins((server::plugin, client::plugin));
+        .add_plugins(client::plugin);
+    #[cfg(not(target_arch = "wasm32"))]
+    app.add_plugins(server::plugin);
+}
+
+/// Present while the server drains before it stops: it accepts nobody new, and each plugin
+/// winds down what it runs (a game ends after its turn in progress); the connections still
+/// open when the time is up, or once a second stop is asked for, are closed with `reason`.
+/// A connection closed for the drain should be closed with `reason` too.
+#[derive(Resource, Debug, Clone)]
+pub struct Draining {
+    /// When the time is up, on the `Time<Real>` clock.
+    pub until: Duration,
+    /// Why the connections are closed: a dedicated server restarts (its service manager starts
+    /// it again), a hosted one stops.
+    pub reason: CloseReason,
+}
+
+impl Draining {
+    pub fn time_left(&self, now: Duration) -> Duration {
+        self.until.saturating_sub(now)
+    }
+}
+
+/// When the server's loop must run next even if nothing arrives (a turn's end, a hint, a join
+/// deadline), on the `Time<Real>` clock. Plugins ask with [`ServerWake::at`] during an update;
+/// the loop takes the earliest after it.
+#[derive(Resource, Debug, Default)]
+pub struct ServerWake {
+    next: Option<Duration>,
+}
+
+impl ServerWake {
+    pub fn at(&mut self, when: Duration) {
+        self.next = Some(self.next.map_or(when, |next| next.min(when)));
+    }
 }
 
 /// Registering the plugins' wire types.
@@ -98,7 +146,7 @@ impl NetApp for App {
         let mut registry = self.world_mut().get_resource_or_init::<WireRegistry>();
         registry
             .to_client
-            .push(Registered::new::<T>(server::to_client_hooks::<T>()));
+            .push(Registered::new::<T>(to_client_hooks::<T>()));
         self
     }
 }
@@ -107,7 +155,7 @@ impl NetApp for App {
 #[derive(Resource, Default)]
 pub struct WireRegistry {
     pub(crate) to_server: Vec<Registered<client::ToServerHooks>>,
-    pub(crate) to_client: Vec<Registered<server::ToClientHooks>>,
+    pub(crate) to_client: Vec<Registered<ToClientHooks>>,
 }
 
 impl WireRegistry {
@@ -232,6 +280,7 @@ impl<T: Send + Sync + 'static> ToClients<T> {
         self.encoded.as_ref()
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn into_parts(self) -> (Recipients, T, Option<Bytes>) {
         (self.to, self.msg, self.encoded.map(|e| e.bytes))
     }

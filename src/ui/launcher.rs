@@ -7,20 +7,21 @@ use egui::RichText;
 use super::Screen;
 use super::memory::{LauncherMemory, RecentServer};
 use super::rooms_list as rooms;
-use super::{HostOptions, UiState, lifecycle, root_ui, start_joining};
-use crate::app::ServerOptions;
+use super::{UiState, root_ui, start_joining};
 use crate::cli::DEFAULT_PORT;
 use crate::i18n::Describe;
 use crate::names::{MAX_NAME_CHARS, NameError, normalize_name};
 use crate::plugins::rooms::{BrowseServer, Browsing, JoinServer, StopBrowsing, means_lobby};
 use crate::t;
 use crate::theme;
+#[cfg(not(target_arch = "wasm32"))]
+use {super::HostOptions, crate::app::ServerOptions};
 
 pub(super) fn show(
     mut contexts: EguiContexts,
-    mut commands: Commands,
+    #[cfg(not(target_arch = "wasm32"))] mut commands: Commands,
     mut state: ResMut<UiState>,
-    host_options: Res<HostOptions>,
+    #[cfg(not(target_arch = "wasm32"))] host_options: Res<HostOptions>,
     mut memory: ResMut<LauncherMemory>,
     browsing: Res<Browsing>,
     mut next: ResMut<NextState<Screen>>,
@@ -55,6 +56,7 @@ pub(super) fn show(
                 join(state, &mut memory, &mut next, &mut out.join, name, room);
             }
         }
+        #[cfg(not(target_arch = "wasm32"))]
         Action::Host => {
             if let Some(name) = checked_name(state) {
                 host(
@@ -161,6 +163,7 @@ fn room_to_join(typed: &str) -> Result<Option<String>, NameError> {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// Hosts a game on the typed port as `name`, remembering the name; once the last game has
 /// stopped if it is still stopping. A bad port or a failure to host is shown instead.
 fn host(
@@ -182,7 +185,7 @@ fn host(
         stopping.then_host = Some((port, name));
         return;
     }
-    if let Err(e) = lifecycle::host(commands, state, next, &mut out.join, (port, name), options) {
+    if let Err(e) = super::hosting::host(commands, state, next, &mut out.join, (port, name), options) {
         state.error = Some(t!("launcher-error-host", why = e.describe()));
     }
 }
@@ -197,7 +200,8 @@ fn remember_name(memory: &mut LauncherMemory, name: &str) {
 #[derive(bevy::ecs::system::SystemParam)]
 pub(super) struct LauncherOut<'w> {
     join: MessageWriter<'w, JoinServer>,
-    stopping: Option<ResMut<'w, lifecycle::Stopping>>,
+    #[cfg(not(target_arch = "wasm32"))]
+    stopping: Option<ResMut<'w, super::hosting::Stopping>>,
     browse: MessageWriter<'w, BrowseServer>,
     stop: MessageWriter<'w, StopBrowsing>,
 }
@@ -239,6 +243,7 @@ fn server_address(state: &mut UiState) -> Option<(String, String)> {
 pub(super) enum Action {
     /// Join the typed room, or this one (picked or made in the room list).
     Join(Option<String>),
+    #[cfg(not(target_arch = "wasm32"))]
     Host,
     /// Open the typed server's room list.
     Browse,
@@ -253,6 +258,7 @@ fn parse_port(text: &str) -> Option<u16> {
 }
 
 /// The height of the launcher's buttons.
+#[cfg(not(target_arch = "wasm32"))]
 const BUTTON_HEIGHT: f32 = 30.0;
 /// The width of the launcher's text fields.
 pub(super) const FIELD_WIDTH: f32 = 300.0;
@@ -271,6 +277,8 @@ fn form(ui: &mut egui::Ui, state: &mut UiState, recent: &[RecentServer]) -> Opti
             action = Some(Action::Join(None));
         }
     });
+    // A browser joins; hosting is the desktop game's.
+    #[cfg(not(target_arch = "wasm32"))]
     section(ui, Some(&t!("launcher-host-title")), |ui| {
         if host_fields(ui, state) {
             action = Some(Action::Host);
@@ -324,12 +332,15 @@ fn name_fields(ui: &mut egui::Ui, state: &mut UiState) {
 /// The nickname's label and field (the launcher's and the room list's).
 pub(super) fn nickname(ui: &mut egui::Ui, state: &mut UiState) {
     ui.label(t!("launcher-nickname"));
-    ui.add(
+    let field = ui.add(
         egui::TextEdit::singleline(&mut state.name)
             .char_limit(MAX_NAME_CHARS)
             .desired_width(FIELD_WIDTH)
             .hint_text(t!("launcher-nickname-hint")),
     );
+    if std::mem::take(&mut state.focus_name) {
+        field.request_focus();
+    }
 }
 
 /// Address, port and room, and the Connect and Rooms buttons. Returns what the player asked.
@@ -398,6 +409,7 @@ fn recent_servers<'a>(ui: &mut egui::Ui, recent: &'a [RecentServer]) -> Option<&
     picked
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// The port to host on and the Host button. Returns whether the player asked to host.
 fn host_fields(ui: &mut egui::Ui, state: &mut UiState) -> bool {
     let mut host = false;

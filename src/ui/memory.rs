@@ -1,9 +1,12 @@
 //! What the launcher remembers between runs: the nickname and the last few servers (address,
-//! port, room), in `launcher.json` in the platform's config folder. A file that cannot be read
+//! port, room), in `launcher.json` in the platform's config folder (in a browser, the page's
+//! local storage). A file that cannot be read
 //! or understood is ignored with one warning, never a crash; saving writes a temporary file of a
 //! unique name and renames it over the old one, so a crash mid-save leaves the old file whole.
 
-use std::path::{Path, PathBuf};
+#[cfg(not(target_arch = "wasm32"))]
+use std::path::Path;
+use std::path::PathBuf;
 
 use bevy::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -87,10 +90,12 @@ impl Remembered {
 /// The launcher's memory and where it lives (`None`: no config folder, nothing is kept).
 #[derive(Resource, Default)]
 pub struct LauncherMemory {
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub path: Option<PathBuf>,
     pub remembered: Remembered,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl LauncherMemory {
     /// Reads the platform's file, warning once on stderr if it is there but unusable.
     pub fn load_default() -> Self {
@@ -122,6 +127,52 @@ impl LauncherMemory {
     }
 }
 
+/// In a browser the memory is the page's local storage, under one key of ours.
+#[cfg(target_arch = "wasm32")]
+impl LauncherMemory {
+    const KEY: &str = "catchmind.launcher";
+
+    /// Reads the page's storage, warning once on the console if our entry is unusable.
+    pub fn load_default() -> Self {
+        let text = super::browser::storage().and_then(|s| s.get_item(Self::KEY).ok().flatten());
+        let remembered = match text.map(|text| parse(&text)) {
+            Some(Ok(remembered)) => remembered,
+            Some(Err(why)) => {
+                warn!("ignoring the launcher's settings in the browser's storage: {why}");
+                Remembered::default()
+            }
+            None => Remembered::default(),
+        };
+        Self {
+            path: None,
+            remembered,
+        }
+    }
+
+    /// Saves, warning on the console if the browser does not let it (private windows, a full
+    /// storage): the game goes on either way.
+    pub fn save(&self) {
+        let Ok(text) = serde_json::to_string(&self.remembered) else {
+            return;
+        };
+        let saved = super::browser::storage().is_some_and(|s| s.set_item(Self::KEY, &text).is_ok());
+        if !saved {
+            warn!("cannot save the launcher's settings in the browser's storage");
+        }
+    }
+}
+
+/// What a saved text remembers, within the launcher's limits, or why it is unusable.
+fn parse(text: &str) -> Result<Remembered, String> {
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("larger than {MAX_FILE_BYTES} bytes"));
+    }
+    serde_json::from_str::<Remembered>(text)
+        .map(Remembered::bounded)
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 /// Reads `path`: what it remembers (nothing if there is no file) and a warning if the file is
 /// there but unusable.
 pub fn load(path: &Path) -> (Remembered, Option<String>) {
@@ -141,12 +192,13 @@ pub fn load(path: &Path) -> (Remembered, Option<String>) {
         Ok(text) => text,
         Err(e) => return ignored(e.to_string()),
     };
-    match serde_json::from_str::<Remembered>(&text) {
-        Ok(remembered) => (remembered.bounded(), None),
-        Err(e) => ignored(e.to_string()),
+    match parse(&text) {
+        Ok(remembered) => (remembered, None),
+        Err(e) => ignored(e),
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// Writes `remembered` to `path` whole: a temporary file of its own beside it (two windows on
 /// one machine save at once), then a rename.
 pub fn save(path: &Path, remembered: &Remembered) -> std::io::Result<()> {

@@ -429,6 +429,7 @@ fn connection_dialogs(
     (back, rejoin)
 }
 
+#[cfg_attr(target_arch = "wasm32", allow(unused_variables))]
 fn leave_room(
     commands: &mut Commands,
     state: &mut UiState,
@@ -437,7 +438,8 @@ fn leave_room(
 ) {
     act.leave.write(LeaveRequested);
     // The hosted server stops on its own thread and tells its clients; the launcher shows it.
-    commands.queue(super::lifecycle::stop_hosting);
+    #[cfg(not(target_arch = "wasm32"))]
+    commands.queue(super::hosting::stop_hosting);
     state.ended = None;
     state.chat_input.clear();
     next.set(Screen::Launcher);

@@ -29,7 +29,12 @@ use bevy_egui::{
 };
 use raw_window_handle::RawWindowHandle;
 
+#[cfg(target_arch = "wasm32")]
+mod page;
+
 pub(super) fn plugin(app: &mut App) {
+    #[cfg(target_arch = "wasm32")]
+    app.add_plugins(page::plugin);
     app.init_resource::<TextQueue>()
         .init_resource::<HeldModifiers>()
         .add_systems(
@@ -47,6 +52,9 @@ pub(super) fn input_settings() -> bevy_egui::EguiInputSystemSettings {
     bevy_egui::EguiInputSystemSettings {
         run_write_keyboard_input_messages_system: false,
         run_write_ime_messages_system: false,
+        // In a browser our own input element types (`page`), not bevy_egui's agent.
+        #[cfg(target_arch = "wasm32")]
+        run_write_text_agent_channel_messages_system: false,
         ..default()
     }
 }
@@ -278,8 +286,13 @@ fn feed_egui_in_order(
     context: Query<Entity, With<PrimaryEguiContext>>,
     mut egui_events: MessageWriter<EguiInputEvent>,
     mut redraw: MessageWriter<RequestRedraw>,
+    #[cfg(target_arch = "wasm32")] page: Option<Res<page::PageText>>,
 ) {
     let now = time.elapsed();
+    #[cfg(target_arch = "wasm32")]
+    for event in page.iter().flat_map(|page| page.0.try_iter()) {
+        queue.push(event, now);
+    }
     for event in window_events.read() {
         let event = match event {
             WindowEvent::KeyboardInput(key) => TextEvent::Key(key.clone()),

@@ -119,7 +119,7 @@ fn save_keeping(folder: &Path, name: &str, png: &[u8], keep: usize) -> Result<Pa
         1 => format!("{stem}.png"),
         n => format!("{stem}_{n}.png"),
     });
-    let (path, mut file) = loop {
+    let (path, file) = loop {
         let Some(candidate) = tries.next() else {
             let path = folder.join(name);
             return Err(write_err(&path, std::io::ErrorKind::AlreadyExists.into()));
@@ -135,8 +135,13 @@ fn save_keeping(folder: &Path, name: &str, png: &[u8], keep: usize) -> Result<Pa
             Err(e) => return Err(write_err(&path, e)),
         }
     };
-    if let Err(e) = file.write_all(png).and_then(|()| file.sync_all()) {
-        drop(file);
+    // The file is closed at the block's end, before a failed one is removed (Windows removes
+    // no open file).
+    let written = {
+        let mut file = file;
+        file.write_all(png).and_then(|()| file.sync_all())
+    };
+    if let Err(e) = written {
         let _ = std::fs::remove_file(&path);
         return Err(write_err(&path, e));
     }

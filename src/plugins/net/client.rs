@@ -16,7 +16,7 @@ use super::wire::{
     AnyMessage, ClientControl, Decoder, FIRST_TAG, WireMessage, encode_control, encode_tagged,
 };
 use super::{ClientState, ConnectRequested, ConnectionEnded, ConnectionReady, FromServer, LeaveRequested};
-use super::{NetSystems, ToServer, WireRegistry, server};
+use super::{NetSystems, ToServer, WireRegistry};
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<NetStats>()
@@ -44,15 +44,31 @@ type FlushToServer = fn(&mut World, &mut NetClient, u32) -> bool;
 /// What the layer does with a type clients send.
 pub(crate) struct ToServerHooks {
     /// Server: writes a decoded payload as `FromClient<T>`.
-    pub(super) deliver: server::DeliverFromClient,
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(super) deliver: super::server::DeliverFromClient,
     /// Client: encodes this update's `ToServer<T>` and queues them.
     flush: FlushToServer,
 }
 
 pub(super) fn to_server_hooks<T: WireMessage>() -> ToServerHooks {
     ToServerHooks {
-        deliver: server::deliver_from_client::<T>,
+        #[cfg(not(target_arch = "wasm32"))]
+        deliver: super::server::deliver_from_client::<T>,
         flush: flush_to_server::<T>,
+    }
+}
+
+/// What a browser, only ever a client, does with a type the server sends (the native build's
+/// hooks are the server's, which also encode).
+#[cfg(target_arch = "wasm32")]
+pub(crate) struct ToClientHooks {
+    pub(super) deliver: DeliverFromServer,
+}
+
+#[cfg(target_arch = "wasm32")]
+pub(super) fn to_client_hooks<T: WireMessage>() -> ToClientHooks {
+    ToClientHooks {
+        deliver: deliver_from_server::<T>,
     }
 }
 
@@ -120,7 +136,33 @@ pub(super) type StartTransport<'a> = Box<
 >;
 
 impl NetClient {
+    /// Connects through the page's WebSocket, on the page's event loop.
+    #[cfg(target_arch = "wasm32")]
+    fn connect(
+        addr: String,
+        registry: &WireRegistry,
+        config: NetConfig,
+        waker: Option<NetWaker>,
+    ) -> Result<Self, ConnectionError> {
+        let target = addr.clone();
+        let queue = config.outbound_queue;
+        let start: StartTransport = Box::new(move |decoders, events, receivers, outbox| {
+            connector::start_browser(
+                target,
+                config,
+                decoders,
+                events,
+                receivers,
+                outbox,
+                waker.map(|w| w.0),
+            )?;
+            Ok(None)
+        });
+        Self::open(addr, registry, queue, start)
+    }
+
     /// Connects over TCP on a tokio runtime of its own.
+    #[cfg(not(target_arch = "wasm32"))]
     fn connect(
         addr: String,
         registry: &WireRegistry,

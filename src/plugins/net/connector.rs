@@ -1,23 +1,35 @@
-//! The client's tokio side: connecting, the handshake, reading the server's frames and
-//! writing ours. Nothing here knows Bevy or any game type.
+//! The client's transports: connecting, the handshake, reading the server's frames and
+//! writing ours, over TCP natively (`tcp`) or a WebSocket in a browser (`browser`). Nothing
+//! here knows Bevy or any game type.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use super::wire::{CloseReason, Refusal};
+#[cfg(target_arch = "wasm32")]
+pub(crate) use browser::start as start_browser;
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) use tcp::run_client;
 
-use tokio::net::TcpStream;
-use tokio::time::timeout;
-
-use super::frames::{
-    FrameReader, NetConfig, Outbox, OutboxReceivers, ReadEnd, TokenBucket, tcp_frames, tcp_sink, write_loop,
-};
-use super::wire::{
-    AnyMessage, ClientControl, CloseReason, Decoder, Frame, Refusal, ServerControl, decode_frame,
-    encode_control,
-};
+#[cfg(target_arch = "wasm32")]
+mod browser;
+#[cfg(not(target_arch = "wasm32"))]
+mod tcp;
 
 /// Frames per second a client accepts from its server (bursts of twice that).
 const SERVER_FRAMES_PER_SECOND: f64 = 2000.0;
+
+/// The WebSocket address of the game server at `addr`: the server takes WebSockets at `/ws`
+/// on its one port. `addr` is `host:port`, or a page's address pasted whole (`http://host:port/?room=x`);
+/// `secure` when the page itself came over HTTPS (a browser allows only `wss://` then).
+#[cfg(any(test, target_arch = "wasm32"))]
+pub(crate) fn websocket_url(addr: &str, secure: bool) -> String {
+    let addr = addr.trim();
+    let (secure, rest) = match addr.split_once("://") {
+        Some(("https" | "wss", rest)) => (true, rest),
+        Some((_, rest)) => (false, rest),
+        None => (secure, addr),
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    format!("{}://{host}/ws", if secure { "wss" } else { "ws" })
+}
 
 /// What the client's connection reports to the ECS side.
 pub(crate) enum ClientEvent {
@@ -25,7 +37,7 @@ pub(crate) enum ClientEvent {
     Ready,
     Message {
         tag: u32,
-        msg: AnyMessage,
+        msg: super::wire::AnyMessage,
     },
     Ended(ConnectionError),
 }
@@ -79,114 +91,6 @@ fn closed_by_server(reason: &CloseReason) -> String {
     }
 }
 
-pub(crate) async fn run_client(
-    addr: String,
-    config: NetConfig,
-    decoders: Arc<[Decoder]>,
-    events: crossbeam_channel::Sender<ClientEvent>,
-    receivers: OutboxReceivers,
-    outbox: Outbox,
-    wake: Option<Arc<dyn Fn() + Send + Sync>>,
-) {
-    let notify = |event: ClientEvent| {
-        let _ = events.send(event);
-        if let Some(wake) = &wake {
-            wake();
-        }
-    };
-    let stream = match connect(&addr).await {
-        Ok(stream) => stream,
-        Err(e) => return notify(ClientEvent::Ended(e)),
-    };
-    let (read, write) = stream.into_split();
-    let ping = encode_control(&ClientControl::Ping);
-    let writer = tokio::spawn(write_loop(
-        tcp_sink(write),
-        receivers,
-        outbox.cancel.clone(),
-        config.heartbeat_interval,
-        config.write_stall,
-        ping,
-    ));
-    // Broadcasts to one player stay far below this; a server past it is broken or hostile.
-    let rate = TokenBucket::new(SERVER_FRAMES_PER_SECOND, SERVER_FRAMES_PER_SECOND * 2.0);
-    let mut reader = FrameReader::new(tcp_frames(read), outbox.cancel.clone(), Some(rate));
-    let error = loop {
-        let frame = match reader.next(config.peer_timeout).await {
-            Ok(frame) => frame,
-            Err(ReadEnd::Eof | ReadEnd::Left) => break ConnectionError::ServerGone,
-            Err(ReadEnd::Lost) => break ConnectionError::Lost,
-            Err(ReadEnd::Silent) => break ConnectionError::ServerSilent,
-            Err(ReadEnd::Violation(CloseReason::Flooding)) => {
-                break ConnectionError::BadServer("too many messages, too fast".into());
-            }
-            Err(ReadEnd::Violation(reason)) => break ConnectionError::BadServer(reason.to_string()),
-            Err(ReadEnd::Cancelled) => break ConnectionError::Left,
-        };
-        match decode_frame::<ServerControl>(&frame, &decoders) {
-            Ok(Frame::Control(ServerControl::Ping)) => {}
-            Ok(Frame::Control(ServerControl::Ready)) => notify(ClientEvent::Ready),
-            Ok(Frame::Control(ServerControl::Closing(reason))) => {
-                break ConnectionError::ClosedByServer(reason);
-            }
-            Ok(Frame::Message { tag, msg }) => notify(ClientEvent::Message { tag, msg }),
-            Err(why) => break ConnectionError::BadServer(why.to_string()),
-        }
-    };
-    outbox.close_with(None);
-    let _ = timeout(Duration::from_secs(1), writer).await;
-    outbox.cancel.cancel();
-    notify(ClientEvent::Ended(error));
-}
-
-async fn connect(addr: &str) -> Result<TcpStream, ConnectionError> {
-    let resolved: Vec<SocketAddr> = match timeout(Duration::from_secs(5), tokio::net::lookup_host(addr)).await
-    {
-        Ok(Ok(addrs)) => addrs.collect(),
-        Ok(Err(e)) => {
-            return Err(ConnectionError::Resolve {
-                addr: addr.into(),
-                detail: e.to_string(),
-            });
-        }
-        Err(_) => {
-            return Err(ConnectionError::Resolve {
-                addr: addr.into(),
-                detail: "lookup timed out".into(),
-            });
-        }
-    };
-    let mut last = ConnectionError::Resolve {
-        addr: addr.into(),
-        detail: "no addresses".into(),
-    };
-    for target in resolved {
-        match timeout(Duration::from_secs(5), TcpStream::connect(target)).await {
-            Ok(Ok(stream)) => {
-                let _ = stream.set_nodelay(true);
-                return Ok(stream);
-            }
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                last = ConnectionError::Refused {
-                    addr: target.to_string(),
-                };
-            }
-            Ok(Err(e)) => {
-                last = ConnectionError::Connect {
-                    addr: target.to_string(),
-                    detail: e.to_string(),
-                };
-            }
-            Err(_) => {
-                last = ConnectionError::ConnectTimeout {
-                    addr: target.to_string(),
-                }
-            }
-        }
-    }
-    Err(last)
-}
-
 impl crate::i18n::Describe for ConnectionError {
     fn describe(&self) -> String {
         match self {
@@ -213,5 +117,29 @@ impl crate::i18n::Describe for ConnectionError {
             Self::BadServer(what) => crate::t!("err-conn-bad-server", what = what.clone()),
             Self::Left => crate::t!("err-conn-left"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::websocket_url;
+
+    #[test]
+    fn the_websocket_is_at_ws_on_the_servers_one_port() {
+        assert_eq!(websocket_url("127.0.0.1:1234", false), "ws://127.0.0.1:1234/ws");
+        assert_eq!(websocket_url(" [::1]:5 ", false), "ws://[::1]:5/ws");
+        assert_eq!(
+            websocket_url("game.example:1234", true),
+            "wss://game.example:1234/ws"
+        );
+        assert_eq!(
+            websocket_url("http://192.168.0.7:1234/?room=x&name=y", false),
+            "ws://192.168.0.7:1234/ws"
+        );
+        assert_eq!(
+            websocket_url("https://game.example/", false),
+            "wss://game.example/ws"
+        );
+        assert_eq!(websocket_url("ws://h:1/ws", true), "ws://h:1/ws");
     }
 }

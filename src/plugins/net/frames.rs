@@ -2,25 +2,36 @@
 //! Nothing here knows Bevy; `listener` and `connector` use it, and talk to the ECS side
 //! through crossbeam channels.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
-use tokio::time::{Instant, Sleep, sleep_until, timeout};
-use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::codec::LengthDelimitedCodec;
+use tokio_util::sync::CancellationToken;
 
 use super::per_address::AddressLimits;
-use super::wire::{CloseReason, Violation};
 use crate::codec::MAX_FRAME_LEN;
 pub(crate) use crate::rate::TokenBucket;
+#[cfg(not(target_arch = "wasm32"))]
+use native::*;
+
+/// What the sockets' side (readers and writers on tokio) needs; a browser has its own.
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    pub(super) use std::future::Future;
+    pub(super) use std::pin::Pin;
+    pub(super) use std::task::Poll;
+
+    pub(super) use futures_util::{SinkExt, StreamExt};
+    pub(super) use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+    pub(super) use tokio::time::{Instant, Sleep, sleep_until, timeout};
+    pub(super) use tokio_util::codec::{FramedRead, FramedWrite};
+    pub(super) use tokio_util::sync::WaitForCancellationFutureOwned;
+
+    pub(super) use super::super::wire::{CloseReason, Violation};
+}
 
 /// How long a stop waits at most for the turns in progress to end (a drawing turn is at most
 /// 240 s, the default 80 s).
@@ -59,6 +70,7 @@ pub struct NetConfig {
     /// Where a browser client's page is, served on the game's port.
     pub web_root: Option<std::path::PathBuf>,
     /// The server's admin endpoint (metrics, health, readiness), if any.
+    #[cfg(not(target_arch = "wasm32"))]
     pub admin: Option<super::admin::AdminConfig>,
     /// Run under Agones: talk to its SDK sidecar.
     #[cfg(feature = "agones")]
@@ -80,6 +92,7 @@ impl Default for NetConfig {
             max_connections: 4096,
             drain_timeout: DRAIN_TIMEOUT,
             web_root: None,
+            #[cfg(not(target_arch = "wasm32"))]
             admin: None,
             #[cfg(feature = "agones")]
             agones: None,
@@ -97,6 +110,7 @@ pub fn frame_codec() -> LengthDelimitedCodec {
         .new_codec()
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// How a connection's reading side ended.
 #[derive(Debug)]
 pub(crate) enum ReadEnd {
@@ -114,6 +128,7 @@ pub(crate) enum ReadEnd {
     Cancelled,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// What a transport hands the reader: a frame's payload, or something of the transport's own
 /// (a WebSocket ping or pong) that counts against the rate limit and carries nothing.
 pub(crate) enum Incoming {
@@ -121,9 +136,11 @@ pub(crate) enum Incoming {
     Other,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// A transport's incoming side: frames, or how reading ended.
 pub(crate) type FrameStream = Pin<Box<dyn futures_util::Stream<Item = Result<Incoming, ReadEnd>> + Send>>;
 
+#[cfg(not(target_arch = "wasm32"))]
 /// The frames of a TCP connection: a 4-byte length, then the payload.
 pub(crate) fn tcp_frames(read: OwnedReadHalf) -> FrameStream {
     Box::pin(FramedRead::new(read, frame_codec()).map(|next| match next {
@@ -135,14 +152,17 @@ pub(crate) fn tcp_frames(read: OwnedReadHalf) -> FrameStream {
     }))
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// A transport's outgoing side: takes frames' payloads.
 pub(crate) type FrameSink = Pin<Box<dyn futures_util::Sink<Bytes, Error = std::io::Error> + Send>>;
 
+#[cfg(not(target_arch = "wasm32"))]
 /// The frames of a TCP connection, length-prefixed.
 pub(crate) fn tcp_sink(write: OwnedWriteHalf) -> FrameSink {
     Box::pin(FramedWrite::new(write, frame_codec()))
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// Reads frames with a silence timeout and a per-peer rate limit, whatever the transport.
 pub(crate) struct FrameReader {
     frames: FrameStream,
@@ -154,6 +174,7 @@ pub(crate) struct FrameReader {
     rate: Option<TokenBucket>,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl FrameReader {
     pub(crate) fn new(frames: FrameStream, cancel: CancellationToken, rate: Option<TokenBucket>) -> Self {
         let now = Instant::now();
@@ -213,6 +234,7 @@ impl FrameReader {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl FrameReader {
     /// Reads and drops whatever comes until the peer closes or `within` passes.
     pub(crate) async fn drain_for(&mut self, within: Duration) {
@@ -234,6 +256,7 @@ impl FrameReader {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// How a connection's writing side ended.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum WriteEnd {
@@ -268,18 +291,42 @@ impl OutboxReceivers {
     }
 }
 
-/// The harness's side of a writer ([`super::memory`]): it takes frames as a socket would.
-#[cfg(test)]
+/// A writer outside this module (the browser's, and the harness's [`super::memory`]) takes
+/// frames as a socket would.
+#[cfg(any(test, target_arch = "wasm32"))]
 impl OutboxReceivers {
     /// The next queued frame; `Disconnected` once every sender is gone.
     pub(crate) fn try_next(&mut self) -> Result<Bytes, mpsc::error::TryRecvError> {
         self.frames.try_recv().map(|frame| self.took(frame))
     }
 
+    /// Waits for the next queued frame, or for [`Outbox::close_with`] (what was queued before
+    /// it is still there for [`Self::try_next`]).
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) async fn next(&mut self) -> Next {
+        tokio::select! {
+            biased;
+            last = self.close.recv() => Next::Close(last.unwrap_or_default()),
+            frame = self.frames.recv() => match frame {
+                Some(frame) => Next::Frame(self.took(frame)),
+                None => Next::Close(Bytes::new()),
+            },
+        }
+    }
+
     /// The last frame asked for by [`Outbox::close_with`] (empty for none), once asked.
+    #[cfg(test)]
     pub(crate) fn closing(&mut self) -> Option<Bytes> {
         self.close.try_recv().ok()
     }
+}
+
+/// What a writer outside this module does next.
+#[cfg(target_arch = "wasm32")]
+pub(crate) enum Next {
+    Frame(Bytes),
+    /// Send what is still queued, then this frame (if not empty), then close.
+    Close(Bytes),
 }
 
 pub(crate) fn outbox(capacity: usize) -> (Outbox, OutboxReceivers) {
@@ -327,6 +374,7 @@ impl Outbox {
     }
 
     /// Bytes queued and not yet taken by the writer.
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn queued_bytes(&self) -> usize {
         self.queued.load(Ordering::Relaxed)
     }
@@ -337,6 +385,7 @@ impl Outbox {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// Writes queued frames, several per system call, with a ping when idle. Per frame it sets no
 /// timer: the heartbeat is re-armed lazily, and the stall timer starts only for a write the
 /// socket cannot take at once.

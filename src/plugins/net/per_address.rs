@@ -1,10 +1,15 @@
 //! Per-address limits at the door: open connections, connections still in their handshake,
 //! and new connections per minute, for each peer address (IPv4-mapped IPv6 counted as IPv4).
 //! Plain Rust with a manual clock; the accept loop holds it behind a mutex.
+// The book is the server's; a browser, only ever a client, keeps the limits' type (a field of
+// `NetConfig`) and none of the rest.
+#![cfg_attr(target_arch = "wasm32", allow(dead_code))]
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use bevy::platform::time::Instant;
 
 use super::wire::Refusal;
 use crate::rate::TokenBucket;

@@ -29,25 +29,24 @@ mod bind;
 mod run_loop;
 
 pub use bind::{Listen, ServerError, reachable_addresses};
-pub use run_loop::{Draining, IDLE_WAKE, MIN_UPDATE_GAP, ServerWake, ShutdownSignal, server_runner};
+pub use run_loop::{IDLE_WAKE, MIN_UPDATE_GAP, ShutdownSignal, server_runner};
 use run_loop::{note_tick, stop_server_when_asked};
 
 pub(super) fn plugin(app: &mut App) {
-    app.init_resource::<ServerWake>()
-        .add_systems(
-            PreUpdate,
-            receive_from_clients
-                .run_if(resource_exists::<NetServer>)
-                .in_set(NetSystems::Receive),
-        )
-        .add_systems(
-            PostUpdate,
-            (send_to_clients, stop_server_when_asked)
-                .chain()
-                .run_if(resource_exists::<NetServer>)
-                .in_set(NetSystems::Send),
-        )
-        .add_systems(Last, note_tick.run_if(resource_exists::<NetServer>));
+    app.add_systems(
+        PreUpdate,
+        receive_from_clients
+            .run_if(resource_exists::<NetServer>)
+            .in_set(NetSystems::Receive),
+    )
+    .add_systems(
+        PostUpdate,
+        (send_to_clients, stop_server_when_asked)
+            .chain()
+            .run_if(resource_exists::<NetServer>)
+            .in_set(NetSystems::Send),
+    )
+    .add_systems(Last, note_tick.run_if(resource_exists::<NetServer>));
     #[cfg(feature = "agones")]
     app.add_systems(
         Last,

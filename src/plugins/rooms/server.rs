@@ -135,7 +135,7 @@ pub const JOINS_PER_NAME: f64 = 6.0;
 
 impl RoomIndex {
     /// Whether the name `name_key` may join the room `room_key` now (see [`JOINS_PER_NAME`]).
-    fn may_join_again(&mut self, room_key: &str, name_key: &str, now: std::time::Instant) -> bool {
+    fn may_join_again(&mut self, room_key: &str, name_key: &str, now: bevy::platform::time::Instant) -> bool {
         if self.joins.len() >= 2 * self.joins_swept_at.max(2048) {
             self.joins.retain(|_, bucket| !bucket.full_at(now));
             self.joins_swept_at = self.joins.len();

@@ -285,7 +285,18 @@ fn save_status(ui: &mut egui::Ui, saving: bool, saved: Option<&Result<String, St
     }
 }
 
+/// In a browser, where a page has no threads of its own to spare: the save runs now.
+#[cfg(target_arch = "wasm32")]
+fn in_background(
+    save: impl FnOnce() -> Result<String, String> + Send + 'static,
+) -> crossbeam_channel::Receiver<Result<String, String>> {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let _ = tx.send(save());
+    rx
+}
+
 /// Runs a save on its own thread; its outcome comes on the channel.
+#[cfg(not(target_arch = "wasm32"))]
 fn in_background(
     save: impl FnOnce() -> Result<String, String> + Send + 'static,
 ) -> crossbeam_channel::Receiver<Result<String, String>> {
@@ -303,7 +314,15 @@ fn in_background(
     rx
 }
 
+/// In a browser a saved picture is a download (the browser asks where, or puts it in the
+/// downloads folder); its name, or why not.
+#[cfg(target_arch = "wasm32")]
+fn save_to(_: &GallerySettings, name: &str, png: &[u8]) -> Result<String, String> {
+    crate::ui::browser::download(name, png, "image/png").map(|()| name.to_owned())
+}
+
 /// Writes a PNG to the gallery; the path, or why not.
+#[cfg(not(target_arch = "wasm32"))]
 fn save_to(settings: &GallerySettings, name: &str, png: &[u8]) -> Result<String, String> {
     let folder = settings
         .folder

@@ -4,6 +4,7 @@
 //! check reads.
 
 use super::*;
+use crate::plugins::net::{Draining, ServerWake};
 
 /// Asks the server to stop (Ctrl+C or SIGTERM, or the hosting window closing); it wakes the
 /// server's loop, which may be waiting for input. The first request drains (the games' turns in
@@ -32,39 +33,6 @@ impl ShutdownSignal {
     /// The server's open connections, as of its last update.
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::Relaxed)
-    }
-}
-
-/// Present while the server drains before it stops: it accepts nobody new, and each plugin
-/// winds down what it runs (a game ends after its turn in progress); the connections still
-/// open when the time is up, or once a second stop is asked for, are closed with `reason`.
-/// A connection closed for the drain should be closed with `reason` too.
-#[derive(Resource, Debug, Clone)]
-pub struct Draining {
-    /// When the time is up, on the `Time<Real>` clock.
-    pub until: Duration,
-    /// Why the connections are closed: a dedicated server restarts (its service manager starts
-    /// it again), a hosted one stops.
-    pub reason: CloseReason,
-}
-
-impl Draining {
-    pub fn time_left(&self, now: Duration) -> Duration {
-        self.until.saturating_sub(now)
-    }
-}
-
-/// When the server's loop must run next even if nothing arrives (a turn's end, a hint, a join
-/// deadline), on the `Time<Real>` clock. Plugins ask with [`ServerWake::at`] during an update;
-/// the loop takes the earliest after it.
-#[derive(Resource, Debug, Default)]
-pub struct ServerWake {
-    next: Option<Duration>,
-}
-
-impl ServerWake {
-    pub fn at(&mut self, when: Duration) {
-        self.next = Some(self.next.map_or(when, |next| next.min(when)));
     }
 }
 

@@ -189,7 +189,7 @@ pub(super) struct Facts<'a, 'w, 's> {
     pub(super) config: &'a RoomConfig,
     pub(super) addr: SocketAddr,
     /// Now, on the game's clock and as an instant.
-    pub(super) now: (Duration, std::time::Instant),
+    pub(super) now: (Duration, bevy::platform::time::Instant),
 }
 
 impl JoinFacts for Facts<'_, '_, '_> {

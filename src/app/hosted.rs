@@ -1,0 +1,158 @@
+//! The server's app: the dedicated server, and the one a hosting window runs on a thread.
+
+use std::net::SocketAddr;
+
+use bevy::ecs::schedule::{ScheduleLabel, SingleThreadedExecutor};
+use bevy::prelude::*;
+use bevy::state::app::StatesPlugin;
+use bevy::state::state::StateTransition;
+
+use super::ServerOptions;
+use crate::plugins;
+use crate::plugins::net::{self, NetServer, ServerError, ShutdownSignal, WireRegistry};
+use crate::plugins::rooms::OperatorToken;
+
+/// A server app serving on `listener`. `operator` is the hosting window's token; without one
+/// this is a dedicated server, which Ctrl+C or SIGTERM stops. `log` installs the stderr logger (only one
+/// app per process may).
+pub fn server_app(
+    listener: std::net::TcpListener,
+    options: ServerOptions,
+    shutdown: ShutdownSignal,
+    operator: Option<[u8; 16]>,
+    log: bool,
+) -> Result<App, ServerError> {
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins).set_runner(net::server_runner);
+    if log {
+        app.add_plugins(bevy::log::LogPlugin::default());
+    }
+    app.add_plugins(StatesPlugin)
+        .add_plugins(plugins::server_logic)
+        .insert_resource(options.rooms)
+        .insert_resource(options.chat)
+        .insert_resource(options.quiz)
+        .insert_resource(shutdown.clone());
+    if let Some(token) = operator {
+        app.insert_resource(OperatorToken(token));
+    }
+    // Every plugin has registered its wire types by now.
+    let mut server = NetServer::start(
+        listener,
+        options.net,
+        app.world().resource::<WireRegistry>(),
+        operator.is_none().then(|| shutdown.clone()),
+    )?;
+    server.wake_on(&shutdown);
+    app.insert_resource(server);
+    // The server's systems are few and small: running them on one thread avoids waking a
+    // thread pool every update (measured in release with the earlier 60 Hz tick: 2.5% of a
+    // core down to 1.1% with three idle players connected; an idle update now costs 6.7 µs).
+    for label in [
+        First.intern(),
+        PreUpdate.intern(),
+        StateTransition.intern(),
+        Update.intern(),
+        PostUpdate.intern(),
+        Last.intern(),
+    ] {
+        app.edit_schedule(label, |schedule| {
+            schedule.set_executor(SingleThreadedExecutor::new());
+        });
+    }
+    Ok(app)
+}
+
+/// A server running on its own thread for the hosting window, which joins it over loopback
+/// like any other client. Dropping it stops the server (which drains on its thread and tells
+/// every client why); [`HostedServer::stop`] also waits for it.
+#[derive(Resource)]
+pub struct HostedServer {
+    pub addr: SocketAddr,
+    /// Sent in the host window's join request so the server knows its operator.
+    pub token: [u8; 16],
+    shutdown: ShutdownSignal,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A hosting window that closes waits at most this long for the turns in progress to end.
+pub const HOSTED_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl HostedServer {
+    pub fn spawn(listener: std::net::TcpListener, mut options: ServerOptions) -> Result<Self, ServerError> {
+        options.net.drain_timeout = options.net.drain_timeout.min(HOSTED_DRAIN_TIMEOUT);
+        let addr = listener.local_addr().map_err(ServerError::Runtime)?;
+        let token: [u8; 16] = rand::random();
+        let shutdown = ShutdownSignal::default();
+        let signal = shutdown.clone();
+        let (started_tx, started) = std::sync::mpsc::channel();
+        // The app is built on its thread (a Bevy app stays on the thread that made it).
+        let thread = std::thread::Builder::new()
+            .name("game-server".into())
+            .spawn(
+                move || match server_app(listener, options, signal, Some(token), false) {
+                    Ok(mut app) => {
+                        let _ = started_tx.send(Ok(()));
+                        app.run();
+                    }
+                    Err(e) => {
+                        let _ = started_tx.send(Err(e));
+                    }
+                },
+            )
+            .map_err(ServerError::Runtime)?;
+        match started.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                return Err(ServerError::Runtime(std::io::Error::other(
+                    "the server thread died",
+                )));
+            }
+        }
+        Ok(Self {
+            addr,
+            token,
+            shutdown,
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops the server (telling clients; the turns in progress end first, within
+    /// [`HOSTED_DRAIN_TIMEOUT`]) and waits for its thread.
+    pub fn stop(&mut self) {
+        self.request_stop();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// Asks the server to stop without waiting: it drains on its own thread (see
+    /// [`HostedServer::has_stopped`]); asked again, it stops at once.
+    pub fn request_stop(&self) {
+        self.shutdown.request();
+    }
+
+    /// Whether a stop was asked for.
+    pub fn stopping(&self) -> bool {
+        self.shutdown.requests() > 0
+    }
+
+    /// Whether the server has stopped: every client told, its port free.
+    pub fn has_stopped(&self) -> bool {
+        self.thread.as_ref().is_none_or(|thread| thread.is_finished())
+    }
+
+    /// The server's open connections, as of its last update.
+    pub fn connections(&self) -> usize {
+        self.shutdown.connections()
+    }
+}
+
+impl Drop for HostedServer {
+    /// Asks the server to stop without waiting for it (the hosting window goes back to its
+    /// launcher at once; the server drains on its own thread).
+    fn drop(&mut self) {
+        self.shutdown.request();
+    }
+}
