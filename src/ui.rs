@@ -9,7 +9,6 @@ pub mod browser;
 mod fonts;
 #[cfg(not(target_arch = "wasm32"))]
 mod hosting;
-#[cfg(any(test, target_arch = "wasm32"))]
 mod invite;
 mod launcher;
 mod lifecycle;
@@ -197,6 +196,8 @@ pub fn plugin(app: &mut App) {
     );
     #[cfg(not(target_arch = "wasm32"))]
     app.add_plugins(hosting::plugin);
+    #[cfg(target_arch = "wasm32")]
+    app.add_plugins(browser::plugin);
 }
 
 /// In a browser the page's canvas is the window: it fills the page, whatever its size, and
@@ -288,6 +289,10 @@ pub(crate) struct UiState {
     pub spectate: bool,
     /// The nickname field takes the keyboard when the launcher next shows (an invite link).
     pub focus_name: bool,
+    /// What a narrow page shows under the board, and whether this player held the pen last
+    /// frame (the tools come up when the pen comes).
+    pub tab: room::Tab,
+    pub was_holding: bool,
     /// A launcher error (bad name, port in use, ...).
     pub error: Option<String>,
     /// Why the connection failed or ended (title, reason), shown until the player goes back
@@ -300,7 +305,12 @@ pub(crate) struct UiState {
     pub chat_input: String,
     /// Where the server we joined is, as typed.
     pub server_addr: String,
-    pub reachable: Vec<String>,
+    /// The hosted server's addresses others can reach.
+    pub reachable: Vec<std::net::SocketAddr>,
+    /// The server serves the browser's page, so invite links lead somewhere.
+    pub page_served: bool,
+    /// When an invite link was last copied (the button says so for a moment).
+    pub copied_at: Option<Duration>,
     /// The canvas image as egui knows it.
     pub canvas_texture: Option<bevy_egui::egui::TextureId>,
     /// The host's game settings, kept between games.

@@ -71,6 +71,8 @@ pub struct HostedServer {
     pub addr: SocketAddr,
     /// Sent in the host window's join request so the server knows its operator.
     pub token: [u8; 16],
+    /// It serves the browser's page (its folder was found at start), so invite links work.
+    pub serves_page: bool,
     shutdown: ShutdownSignal,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -83,6 +85,7 @@ impl HostedServer {
         options.net.drain_timeout = options.net.drain_timeout.min(HOSTED_DRAIN_TIMEOUT);
         let addr = listener.local_addr().map_err(ServerError::Runtime)?;
         let token: [u8; 16] = rand::random();
+        let serves_page = options.net.web_root.is_some();
         let shutdown = ShutdownSignal::default();
         let signal = shutdown.clone();
         let (started_tx, started) = std::sync::mpsc::channel();
@@ -113,6 +116,7 @@ impl HostedServer {
         Ok(Self {
             addr,
             token,
+            serves_page,
             shutdown,
             thread: Some(thread),
         })

@@ -3,12 +3,24 @@
 //! (`?room=NAME`, `&name=NICK`, `&spectate`). A browser only joins: hosting is the desktop
 //! game's.
 
+use bevy::prelude::*;
+use wasm_bindgen::JsCast;
 use web_sys::{Storage, UrlSearchParams};
 
 use super::invite::Invite;
 use super::{Launch, WindowOptions};
 use crate::app::ServerOptions;
 use crate::plugins::canvas::render::GallerySettings;
+use crate::plugins::chat::{ChatEntry, ChatLog};
+
+/// What the page adds to the window: its console follows the game (the first frame's time
+/// since the page was opened; each chat line), for a person looking and for the browser tests.
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(
+        Last,
+        (note_first_frame, log_chat.run_if(resource_changed::<ChatLog>)),
+    );
+}
 
 /// Where the page's canvas is (`index.html`).
 pub const CANVAS: &str = "#game";
@@ -50,7 +62,6 @@ fn launch() -> Launch {
 
 /// Hands `bytes` to the browser as a download named `name`.
 pub(crate) fn download(name: &str, bytes: &[u8], mime: &str) -> Result<(), String> {
-    use wasm_bindgen::JsCast;
     let failed = |e: wasm_bindgen::JsValue| format!("the browser refused the download: {e:?}");
     let document = web_sys::window()
         .and_then(|w| w.document())
@@ -71,4 +82,36 @@ pub(crate) fn download(name: &str, bytes: &[u8], mime: &str) -> Result<(), Strin
     // The click has started the download; the browser keeps what it needs.
     let _ = web_sys::Url::revoke_object_url(&url);
     Ok(())
+}
+
+/// Once the window has drawn its first screen: how long since the page was opened.
+fn note_first_frame(mut updates: Local<u32>) {
+    *updates += 1;
+    // The first update lays the screen out; the second comes after it was drawn.
+    if *updates == 2 {
+        let since_open = web_sys::window()
+            .and_then(|w| js_sys::Reflect::get(&w, &"performance".into()).ok())
+            .and_then(|p| {
+                let now = js_sys::Reflect::get(&p, &"now".into()).ok()?;
+                now.dyn_ref::<js_sys::Function>()?.call0(&p).ok()?.as_f64()
+            })
+            .unwrap_or(f64::NAN);
+        info!("first frame drawn {since_open:.0} ms after the page was opened");
+    }
+}
+
+/// Each new chat entry on the console.
+fn log_chat(log: Res<ChatLog>, mut logged: Local<u64>) {
+    let new = (log.added - *logged).min(log.entries.len() as u64) as usize;
+    *logged = log.added;
+    for entry in log.entries.iter().skip(log.entries.len() - new) {
+        match entry {
+            ChatEntry::Line { name, text, .. } | ChatEntry::Private { name, text, .. } => {
+                info!("chat: {name}: {text}")
+            }
+            ChatEntry::Notice(text) | ChatEntry::Highlight(text) | ChatEntry::Refused(text) => {
+                info!("chat: {text}")
+            }
+        }
+    }
 }

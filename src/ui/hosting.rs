@@ -7,7 +7,6 @@ use bevy::prelude::*;
 use super::lifecycle::{HostOptions, join_request};
 use super::{Screen, UiState};
 use crate::app::{HostedServer, ServerOptions};
-use crate::cli::DEFAULT_PORT;
 use crate::i18n::Describe;
 use crate::plugins::net::{LeaveRequested, Listen, NetServer, ServerError};
 use crate::plugins::rooms::JoinServer;
@@ -31,16 +30,8 @@ pub(super) fn start_hosting(
     name: String,
 ) {
     let port = hosted.addr.port();
-    state.reachable = crate::plugins::net::reachable_addresses(hosted.addr)
-        .iter()
-        .map(|a| {
-            if a.port() == DEFAULT_PORT {
-                a.ip().to_string()
-            } else {
-                a.to_string()
-            }
-        })
-        .collect();
+    state.reachable = crate::plugins::net::reachable_addresses(hosted.addr);
+    state.page_served = hosted.serves_page;
     state.server_addr = format!("127.0.0.1:{port}");
     state.ended = None;
     state.joining = None;

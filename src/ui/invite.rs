@@ -2,15 +2,35 @@
 //! host likes. The page fills in its own server and the room; with a name too it joins at once.
 
 use super::Launch;
+use crate::plugins::rooms::LOBBY;
+
+/// The invite link to `room` on the page at `origin` (`http://HOST:PORT`, no trailing slash):
+/// the lobby's is the page itself.
+pub(crate) fn link(origin: &str, room: &str) -> String {
+    if room == LOBBY || room.is_empty() {
+        return format!("{origin}/");
+    }
+    let mut encoded = String::new();
+    for byte in room.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("{origin}/?room={encoded}")
+}
 
 /// An invite link's fields (`?room=NAME&name=NICK&spectate`).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub(super) struct Invite {
     pub(super) room: Option<String>,
     pub(super) name: Option<String>,
     pub(super) spectate: bool,
 }
 
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 impl Invite {
     /// What a page at `host` (the address bar's host, its port left out when it is the
     /// scheme's) does: with a room and a name it joins at once; otherwise it shows the
@@ -37,6 +57,7 @@ impl Invite {
 }
 
 /// A page's host as the launcher's address and port fields.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 fn split_host(host: &str, secure: bool) -> (String, String) {
     let scheme_port = if secure { "443" } else { "80" };
     // An IPv6 address is bracketed; its colons are not the port's.
@@ -97,6 +118,19 @@ mod tests {
             }
             _ => panic!("joined without a name"),
         }
+    }
+
+    #[test]
+    fn a_link_names_its_room_percent_encoded() {
+        assert_eq!(
+            link("http://10.0.0.2:1234", "den"),
+            "http://10.0.0.2:1234/?room=den"
+        );
+        assert_eq!(link("http://10.0.0.2:1234", LOBBY), "http://10.0.0.2:1234/");
+        assert_eq!(
+            link("https://game.example", "우리 방&x"),
+            "https://game.example/?room=%EC%9A%B0%EB%A6%AC%20%EB%B0%A9%26x"
+        );
     }
 
     #[test]

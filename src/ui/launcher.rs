@@ -91,7 +91,9 @@ fn launcher_page(ui: &mut egui::Ui, state: &mut UiState, recent: &[RecentServer]
         ui.label(RichText::new("캐치마인드").size(44.0).strong());
         ui.label(RichText::new(t!("launcher-tagline")).size(18.0));
         ui.add_space(28.0);
-        ui.allocate_ui(egui::vec2(440.0, 0.0), |ui| {
+        // As wide as a section, or the page on a phone.
+        let width = (ui.available_width() - 8.0).min(SECTION_WIDTH);
+        ui.allocate_ui(egui::vec2(width, 0.0), |ui| {
             action = form(ui, state, recent);
         });
     });
@@ -260,12 +262,23 @@ fn parse_port(text: &str) -> Option<u16> {
 /// The height of the launcher's buttons.
 #[cfg(not(target_arch = "wasm32"))]
 const BUTTON_HEIGHT: f32 = 30.0;
+/// A text field's width: [`FIELD_WIDTH`], or what is left on a narrow page.
+fn field_width(ui: &egui::Ui) -> f32 {
+    FIELD_WIDTH.min(ui.available_width())
+}
+
+/// The width of the launcher's sections (less on a narrow page).
+const SECTION_WIDTH: f32 = 440.0;
 /// The width of the launcher's text fields.
 pub(super) const FIELD_WIDTH: f32 = 300.0;
 
 fn form(ui: &mut egui::Ui, state: &mut UiState, recent: &[RecentServer]) -> Option<Action> {
     let mut action = None;
-    section(ui, None, |ui| name_fields(ui, state));
+    section(ui, None, |ui| {
+        if name_fields(ui, state) {
+            action = Some(Action::Join(None));
+        }
+    });
     section(ui, Some(&t!("launcher-join-title")), |ui| {
         if let Some(asked) = join_fields(ui, state) {
             action = Some(asked);
@@ -322,25 +335,30 @@ fn fields_grid(id: &str, ui: &mut egui::Ui, add: impl FnOnce(&mut egui::Ui)) {
         .show(ui, add);
 }
 
-fn name_fields(ui: &mut egui::Ui, state: &mut UiState) {
+/// The nickname; whether Enter was pressed in it (which joins, as an invite link's page
+/// expects: only the nickname is left to type).
+fn name_fields(ui: &mut egui::Ui, state: &mut UiState) -> bool {
+    let mut entered = false;
     fields_grid("name", ui, |ui| {
-        nickname(ui, state);
+        entered = submitted(nickname(ui, state), ui);
         ui.end_row();
     });
+    entered
 }
 
 /// The nickname's label and field (the launcher's and the room list's).
-pub(super) fn nickname(ui: &mut egui::Ui, state: &mut UiState) {
+pub(super) fn nickname(ui: &mut egui::Ui, state: &mut UiState) -> egui::Response {
     ui.label(t!("launcher-nickname"));
     let field = ui.add(
         egui::TextEdit::singleline(&mut state.name)
             .char_limit(MAX_NAME_CHARS)
-            .desired_width(FIELD_WIDTH)
+            .desired_width(field_width(ui))
             .hint_text(t!("launcher-nickname-hint")),
     );
     if std::mem::take(&mut state.focus_name) {
         field.request_focus();
     }
+    field
 }
 
 /// Address, port and room, and the Connect and Rooms buttons. Returns what the player asked.
@@ -355,7 +373,7 @@ fn join_fields(ui: &mut egui::Ui, state: &mut UiState) -> Option<Action> {
             join |= submitted(r, ui);
         };
         let address = egui::TextEdit::singleline(&mut state.address)
-            .desired_width(FIELD_WIDTH)
+            .desired_width(field_width(ui))
             .hint_text(t!("launcher-address-hint"));
         row(ui, t!("launcher-address"), address);
         let port = egui::TextEdit::singleline(&mut state.port)
@@ -364,7 +382,7 @@ fn join_fields(ui: &mut egui::Ui, state: &mut UiState) -> Option<Action> {
         row(ui, t!("launcher-port"), port);
         let room = egui::TextEdit::singleline(&mut state.room)
             .char_limit(MAX_NAME_CHARS)
-            .desired_width(FIELD_WIDTH)
+            .desired_width(field_width(ui))
             .hint_text(t!("launcher-room-hint"));
         row(ui, t!("launcher-room"), room);
     });
@@ -444,7 +462,7 @@ fn host_fields(ui: &mut egui::Ui, state: &mut UiState) -> bool {
 /// A framed group of fields, all sections the same width.
 fn section(ui: &mut egui::Ui, title: Option<&str>, add: impl FnOnce(&mut egui::Ui)) {
     egui::Frame::group(ui.style()).inner_margin(16.0).show(ui, |ui| {
-        ui.set_width(440.0);
+        ui.set_width(ui.available_width().min(SECTION_WIDTH));
         ui.with_layout(egui::Layout::top_down(egui::Align::Min), |ui| {
             if let Some(title) = title {
                 ui.label(RichText::new(title).strong().size(17.0));

@@ -74,6 +74,8 @@ pub(super) fn start_joining(
 ) {
     state.server_addr = with_default_port(addr, DEFAULT_PORT);
     state.reachable.clear();
+    // A browser's page came from the server it joins; a window does not know.
+    state.page_served = cfg!(target_arch = "wasm32");
     state.ended = None;
     state.joining = None;
     connect.write(JoinServer {

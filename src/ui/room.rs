@@ -13,7 +13,7 @@ use crate::i18n::Describe;
 use crate::plugins::canvas::gallery;
 use crate::plugins::canvas::render::{LastSave, SaveCanvas};
 use crate::plugins::canvas::ui as canvas_ui;
-use crate::plugins::canvas::{CanvasState, DrawInput};
+use crate::plugins::canvas::{BOARD_HEIGHT, BOARD_WIDTH, CanvasState, DrawInput};
 use crate::plugins::chat::{ChatLog, ChatToServer, ui::chat_panel};
 use crate::plugins::net::{ClientState, LeaveRequested, ToServer};
 use crate::plugins::quiz::ui as quiz_ui;
@@ -87,12 +87,22 @@ pub(super) fn show(
         state.podium_closed = false;
     }
 
-    back_to_launcher |= top_bar(&mut root, &state, &view, facts);
-    side_panel(&mut root, &mut state, &view, &mut act, facts);
-
+    back_to_launcher |= top_bar(&mut root, &mut state, &view, facts);
     let mut input = Vec::new();
     let holding = facts.connected && view.canvas.i_hold_the_pen(view.roster.me);
-    let mut save = tools_panel(&mut root, &mut view, facts.in_game, &mut input);
+    let mut save = if root.available_width() < NARROW {
+        narrow_panel(
+            &mut root,
+            &mut state,
+            &mut view,
+            &mut act,
+            (facts, holding),
+            &mut input,
+        )
+    } else {
+        side_panel(&mut root, &mut state, &view, &mut act, facts);
+        tools_panel(&mut root, &mut view, facts.in_game, &mut input)
+    };
     let middle = egui::CentralPanel::default_margins().show(&mut root, |ui| {
         canvas_ui::board(ui, state.canvas_texture, &view.canvas, holding, &mut input)
     });
@@ -138,7 +148,7 @@ pub(super) fn show(
 
 /// The top bar: title, room, players and the game's news; the leave button and connection
 /// status on the right. Returns whether the player asked to leave.
-fn top_bar(root: &mut egui::Ui, state: &UiState, view: &RoomView, facts: Facts) -> bool {
+fn top_bar(root: &mut egui::Ui, state: &mut UiState, view: &RoomView, facts: Facts) -> bool {
     let mut leave = false;
     egui::Panel::top("top-bar").show(root, |ui| {
         // The right side first, so the left side gets what is left and is clipped to it (a
@@ -158,6 +168,22 @@ fn top_bar(root: &mut egui::Ui, state: &UiState, view: &RoomView, facts: Facts) 
                 ClientState::Disconnected => (t!("room-disconnected"), theme::ERROR),
             };
             ui.label(RichText::new(status).color(colour));
+            if facts.connected
+                && let Some(link) = invite_link(state, &view.roster.room, facts.hosting)
+            {
+                let copied = state
+                    .copied_at
+                    .is_some_and(|at| facts.now.saturating_sub(at) < Duration::from_secs(2));
+                let label = if copied {
+                    t!("room-copied")
+                } else {
+                    t!("room-copy-invite")
+                };
+                if ui.button(label).on_hover_text(link.clone()).clicked() {
+                    ui.ctx().copy_text(link);
+                    state.copied_at = Some(facts.now);
+                }
+            }
             ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
                 ui.shrink_clip_rect(ui.max_rect());
                 top_bar_left(ui, state, view, facts);
@@ -165,6 +191,24 @@ fn top_bar(root: &mut egui::Ui, state: &UiState, view: &RoomView, facts: Facts) 
         });
     });
     leave
+}
+
+/// The link that opens this room in a browser, where the server serves the page: the page's
+/// own address in a browser, the host's first address others reach in a hosting window.
+fn invite_link(state: &UiState, room: &str, hosting: bool) -> Option<String> {
+    if !state.page_served {
+        return None;
+    }
+    #[cfg(target_arch = "wasm32")]
+    let origin = web_sys::window()?.location().origin().ok()?;
+    #[cfg(target_arch = "wasm32")]
+    let _ = hosting;
+    #[cfg(not(target_arch = "wasm32"))]
+    let origin = match (hosting, state.reachable.first()) {
+        (true, Some(addr)) => format!("http://{addr}"),
+        _ => format!("http://{}", state.server_addr),
+    };
+    Some(super::invite::link(&origin, room))
 }
 
 /// The server is stopping: what it is doing and, when a turn ends first, the time left.
@@ -217,57 +261,156 @@ fn side_panel(
         .exact_size(360.0)
         .resizable(false)
         .show(root, |ui| {
-            // Above everything in the column: the top bar has no room to spare in a small window.
-            if let Some(closing) = &view.roster.closing
-                && facts.connected
-            {
-                ui.label(
-                    RichText::new(closing_label(closing, facts.now))
-                        .strong()
-                        .color(theme::ERROR),
-                );
-                ui.separator();
-            }
-            if facts.connected
-                && let Some(request) = quiz_ui::lobby(
-                    ui,
-                    &view.quiz,
-                    &view.roster,
-                    (&mut state.quiz_settings, &mut state.pack_picked),
-                    &mut state.room_words_text,
-                )
-            {
-                act.quiz.write(ToServer(request));
-            }
+            game_section(ui, state, view, act, facts);
             if !facts.in_game {
                 ui.separator();
             }
-            if facts.connected
-                && !view.roster.spectating()
-                && let Some(like) = quiz_ui::likes(ui, &view.quiz, view.roster.me)
-            {
-                act.quiz.write(ToServer(like));
-            }
-            if facts.connected
-                && let Some(request) = role_toggle(ui, &view.roster)
-            {
-                act.role.write(ToServer(request));
-            }
-            // No room (connecting, or the session ended): no players to list.
-            if view.roster.me.is_some() {
-                if let Some(request) = players(ui, &view.roster, &view.quiz, facts.hosting, &state.reachable)
-                    && facts.connected
-                {
-                    act.moderate.write(ToServer(request));
+            players_section(ui, state, view, act, facts);
+            chat_section(ui, state, view, act, facts);
+        });
+}
+
+/// The server's closing, the game's lobby (or likes), and the watch/play toggle.
+fn game_section(
+    ui: &mut egui::Ui,
+    state: &mut UiState,
+    view: &RoomView,
+    act: &mut RoomActions,
+    facts: Facts,
+) {
+    // Above everything in the column: the top bar has no room to spare in a small window.
+    if let Some(closing) = &view.roster.closing
+        && facts.connected
+    {
+        ui.label(
+            RichText::new(closing_label(closing, facts.now))
+                .strong()
+                .color(theme::ERROR),
+        );
+        ui.separator();
+    }
+    if facts.connected
+        && let Some(request) = quiz_ui::lobby(
+            ui,
+            &view.quiz,
+            &view.roster,
+            (&mut state.quiz_settings, &mut state.pack_picked),
+            &mut state.room_words_text,
+        )
+    {
+        act.quiz.write(ToServer(request));
+    }
+    if facts.connected
+        && !view.roster.spectating()
+        && let Some(like) = quiz_ui::likes(ui, &view.quiz, view.roster.me)
+    {
+        act.quiz.write(ToServer(like));
+    }
+    if facts.connected
+        && let Some(request) = role_toggle(ui, &view.roster)
+    {
+        act.role.write(ToServer(request));
+    }
+}
+
+/// The players (none while there is no room: connecting, or the session ended).
+fn players_section(ui: &mut egui::Ui, state: &UiState, view: &RoomView, act: &mut RoomActions, facts: Facts) {
+    if view.roster.me.is_some() {
+        let reach = (state.reachable.as_slice(), state.page_served);
+        if let Some(request) = players(ui, &view.roster, &view.quiz, facts.hosting, reach)
+            && facts.connected
+        {
+            act.moderate.write(ToServer(request));
+        }
+        ui.separator();
+    }
+}
+
+fn chat_section(
+    ui: &mut egui::Ui,
+    state: &mut UiState,
+    view: &RoomView,
+    act: &mut RoomActions,
+    facts: Facts,
+) {
+    ui.label(RichText::new(t!("room-chat")).strong());
+    let me = view.roster.me;
+    if let Some(text) = chat_panel(ui, &view.log, me, &mut state.chat_input, facts.connected) {
+        act.say.write(ToServer(ChatToServer::Say(text)));
+    }
+}
+
+/// A page narrower than this (a phone held upright) shows the board across the top and the
+/// rest under it, one part at a time.
+const NARROW: f32 = 760.0;
+
+/// The part of the room a narrow page shows under the board.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Tab {
+    #[default]
+    Chat,
+    Players,
+    Game,
+    Tools,
+}
+
+/// Under the board on a narrow page: tabs for the chat, the players, the game and the drawing
+/// tools (shown by themselves when the pen comes to this player). Returns whether the player
+/// asked to save the picture.
+fn narrow_panel(
+    root: &mut egui::Ui,
+    state: &mut UiState,
+    view: &mut RoomView,
+    act: &mut RoomActions,
+    (facts, holding): (Facts, bool),
+    input: &mut Vec<DrawInput>,
+) -> bool {
+    if holding && !state.was_holding {
+        state.tab = Tab::Tools;
+    }
+    state.was_holding = holding;
+    let board_height = root.available_width() * BOARD_HEIGHT as f32 / BOARD_WIDTH as f32;
+    let height = (root.available_height() - board_height - 8.0).max(160.0);
+    let mut save = false;
+    egui::Panel::bottom("under-board")
+        .exact_size(height)
+        .resizable(false)
+        .show(root, |ui| {
+            ui.horizontal(|ui| {
+                for (tab, label) in [
+                    (Tab::Chat, t!("room-chat")),
+                    (Tab::Players, t!("room-tab-players")),
+                    (Tab::Game, t!("room-tab-game")),
+                    (Tab::Tools, t!("room-tab-tools")),
+                ] {
+                    ui.selectable_value(&mut state.tab, tab, label);
                 }
-                ui.separator();
-            }
-            ui.label(RichText::new(t!("room-chat")).strong());
-            let me = view.roster.me;
-            if let Some(text) = chat_panel(ui, &view.log, me, &mut state.chat_input, facts.connected) {
-                act.say.write(ToServer(ChatToServer::Say(text)));
+            });
+            ui.separator();
+            match state.tab {
+                Tab::Chat => chat_section(ui, state, view, act, facts),
+                Tab::Players => {
+                    egui::ScrollArea::vertical().show(ui, |ui| players_section(ui, state, view, act, facts));
+                }
+                Tab::Game => {
+                    egui::ScrollArea::vertical().show(ui, |ui| game_section(ui, state, view, act, facts));
+                }
+                Tab::Tools => {
+                    egui::ScrollArea::vertical().show(ui, |ui| {
+                        let last_save = view.last_save.0.as_ref();
+                        save = canvas_ui::tools(
+                            ui,
+                            &mut view.canvas,
+                            &view.roster,
+                            facts.in_game,
+                            last_save,
+                            input,
+                        );
+                    });
+                }
             }
         });
+    save
 }
 
 /// The left column: the drawing tools. Returns whether the player asked to save the picture.

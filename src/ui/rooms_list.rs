@@ -49,7 +49,7 @@ fn contents(ui: &mut egui::Ui, state: &mut UiState, browser: &RoomBrowser) -> Op
     });
     ui.add_space(8.0);
     ui.horizontal(|ui| {
-        nickname(ui, state);
+        let _ = nickname(ui, state);
         ui.checkbox(&mut state.spectate, t!("rooms-watch-only"));
     });
     ui.add_space(8.0);

@@ -582,7 +582,10 @@ pub fn child_server(limits: &str, env: &[(&str, &str)], args: &str) -> (ChildSer
         ))
         .arg(env!("CARGO_BIN_EXE_game"))
         .envs(env.iter().copied())
-        .stderr(std::process::Stdio::null())
+        .stderr(match std::env::var_os("SERVER_LOG") {
+            Some(_) => std::process::Stdio::inherit(),
+            None => std::process::Stdio::null(),
+        })
         .spawn()
         .expect("start the server");
     let child = ChildServer(child);

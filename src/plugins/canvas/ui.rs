@@ -71,16 +71,38 @@ fn follow_pointer(ui: &egui::Ui, id: egui::Id, rect: egui::Rect, scale: f32, inp
     // every motion sample counts (corners survive slow frames), and a quick flick whose
     // press and release land in the same frame still draws.
     let mut stroking = ui.data(|d| d.get_temp::<bool>(id)).unwrap_or(false);
+    // Fingers on the screen: a second one makes the gesture a pinch or a scroll, not a
+    // stroke, so the first finger's stroke is taken back and none begins until all are up.
+    let touches_id = id.with("touches");
+    let mut touches = ui.data(|d| d.get_temp::<u32>(touches_id)).unwrap_or(0);
     let layer = ui.layer_id();
     let events = ui.input(|i| i.events.clone());
     for event in &events {
         match event {
+            egui::Event::Touch {
+                phase: egui::TouchPhase::Start,
+                ..
+            } => {
+                touches += 1;
+                if touches >= 2 && stroking {
+                    input.extend([DrawInput::End, DrawInput::Undo]);
+                    stroking = false;
+                }
+            }
+            egui::Event::Touch {
+                phase: egui::TouchPhase::End | egui::TouchPhase::Cancel,
+                ..
+            } => touches = touches.saturating_sub(1),
             egui::Event::PointerButton {
                 pos,
                 button: egui::PointerButton::Primary,
                 pressed: true,
                 ..
-            } if !stroking && rect.contains(*pos) && ui.ctx().layer_id_at(*pos) == Some(layer) => {
+            } if !stroking
+                && touches < 2
+                && rect.contains(*pos)
+                && ui.ctx().layer_id_at(*pos) == Some(layer) =>
+            {
                 if let Some(at) = to_board(*pos) {
                     input.push(DrawInput::Begin(at));
                     stroking = true;
@@ -106,7 +128,10 @@ fn follow_pointer(ui: &egui::Ui, id: egui::Id, rect: egui::Rect, scale: f32, inp
             _ => {}
         }
     }
-    ui.data_mut(|d| d.insert_temp(id, stroking));
+    ui.data_mut(|d| {
+        d.insert_temp(id, stroking);
+        d.insert_temp(touches_id, touches);
+    });
 }
 
 /// The brush cursor: the size and colour the next stroke will have.
@@ -388,5 +413,82 @@ mod tests {
             assert!(inside.contains(&t!("canvas-take")), "{inside:?}");
             assert!(!inside.contains(&t!("canvas-not-in-room")), "{inside:?}");
         });
+    }
+
+    /// What the board makes of `frames` of input events, each frame a pass of a bare egui
+    /// context 800 x 500 points whose whole area is the board.
+    fn board_input(frames: &[Vec<egui::Event>]) -> Vec<DrawInput> {
+        let ctx = egui::Context::default();
+        let state = CanvasState::default();
+        let mut input = Vec::new();
+        for events in frames {
+            let raw = egui::RawInput {
+                screen_rect: Some(egui::Rect::from_min_size(
+                    egui::Pos2::ZERO,
+                    egui::vec2(800.0, 500.0),
+                )),
+                events: events.clone(),
+                ..Default::default()
+            };
+            let mut output = ctx.run_ui(raw, |ui| {
+                board(ui, None, &state, true, &mut input);
+            });
+            output.textures_delta.clear();
+        }
+        input
+    }
+
+    fn touch(id: u64, phase: egui::TouchPhase, x: f32) -> egui::Event {
+        egui::Event::Touch {
+            device_id: egui::TouchDeviceId(0),
+            id: egui::TouchId(id),
+            phase,
+            pos: egui::pos2(x, 250.0),
+            force: None,
+        }
+    }
+
+    fn button(pressed: bool, x: f32) -> egui::Event {
+        egui::Event::PointerButton {
+            pos: egui::pos2(x, 250.0),
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        }
+    }
+
+    /// One finger draws; a second finger turns the gesture into no stroke at all: the first
+    /// finger's stroke is taken back, and nothing is drawn until every finger is up.
+    #[test]
+    fn two_fingers_do_not_scribble() {
+        use egui::TouchPhase::{End, Move, Start};
+        let one_finger = board_input(&[
+            vec![touch(1, Start, 300.0), button(true, 300.0)],
+            vec![
+                touch(1, Move, 340.0),
+                egui::Event::PointerMoved(egui::pos2(340.0, 250.0)),
+            ],
+            vec![touch(1, End, 340.0), button(false, 340.0)],
+        ]);
+        assert!(
+            matches!(one_finger.first(), Some(DrawInput::Begin(_))),
+            "{one_finger:?}"
+        );
+        assert_eq!(one_finger.last(), Some(&DrawInput::End));
+        assert!(!one_finger.contains(&DrawInput::Undo));
+
+        let pinch = board_input(&[
+            vec![touch(1, Start, 300.0), button(true, 300.0)],
+            vec![touch(2, Start, 500.0), touch(1, Move, 290.0)],
+            vec![
+                touch(1, Move, 250.0),
+                egui::Event::PointerMoved(egui::pos2(250.0, 250.0)),
+            ],
+            vec![touch(2, End, 520.0)],
+            // The first finger lifts last: still no stroke, and none begins with it.
+            vec![touch(1, End, 240.0), button(false, 240.0)],
+        ]);
+        assert!(matches!(pinch[0], DrawInput::Begin(_)), "{pinch:?}");
+        assert_eq!(&pinch[1..], &[DrawInput::End, DrawInput::Undo], "{pinch:?}");
     }
 }

@@ -55,6 +55,8 @@ pub struct AddToChatLog(pub ChatEntry);
 #[derive(Resource, Debug, Default)]
 pub struct ChatLog {
     pub entries: VecDeque<ChatEntry>,
+    /// Entries ever added (the oldest go at the capacity), for a reader that follows the log.
+    pub added: u64,
 }
 
 impl ChatLog {
@@ -65,6 +67,7 @@ impl ChatLog {
             self.entries.pop_front();
         }
         self.entries.push_back(entry);
+        self.added += 1;
     }
 
     /// The room's recent `history` after coming back to a held seat: only the lines this log

@@ -9,7 +9,7 @@ pub(super) fn players(
     roster: &Roster,
     quiz: &QuizView,
     hosting: bool,
-    reachable: &[String],
+    (reachable, page_served): (&[std::net::SocketAddr], bool),
 ) -> Option<ModerationRequest> {
     let mut asked = None;
     let playing = roster.players.iter().filter(|p| !p.spectator).count();
@@ -59,7 +59,21 @@ pub(super) fn players(
         ui.add_space(4.0);
         ui.label(RichText::new(t!("room-others-join-at")).weak());
         for addr in reachable {
-            ui.label(RichText::new(format!("game --client {addr}")).monospace());
+            // The default port goes without saying on the command line.
+            let client = match addr.port() {
+                crate::cli::DEFAULT_PORT => addr.ip().to_string(),
+                _ => addr.to_string(),
+            };
+            ui.label(RichText::new(format!("game --client {client}")).monospace());
+            if page_served {
+                let link = crate::ui::invite::link(&format!("http://{addr}"), &roster.room);
+                ui.horizontal(|ui| {
+                    if ui.small_button(t!("room-copy")).clicked() {
+                        ui.ctx().copy_text(link.clone());
+                    }
+                    ui.label(RichText::new(link).monospace());
+                });
+            }
         }
     }
     asked

@@ -13,7 +13,7 @@ use bevy::input::ButtonState;
 use bevy::input::keyboard::{Key, KeyCode, KeyboardInput};
 use bevy::prelude::*;
 use bevy::window::{Ime, PrimaryWindow};
-use bevy_egui::{EguiOutput, PrimaryEguiContext};
+use bevy_egui::{EguiInput, EguiOutput, EguiPreUpdateSet, PrimaryEguiContext, egui};
 use crossbeam_channel::{Receiver, Sender};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -35,10 +35,44 @@ struct Elements {
 }
 
 pub(super) fn plugin(app: &mut App) {
-    app.add_systems(Startup, install).add_systems(
-        PostUpdate,
-        follow_text_focus.after(bevy_egui::EguiPostUpdateSet::ProcessOutput),
-    );
+    app.add_systems(Startup, install)
+        .add_systems(
+            PreUpdate,
+            keep_egui_focused
+                .after(EguiPreUpdateSet::ProcessInput)
+                .before(EguiPreUpdateSet::BeginPass),
+        )
+        .add_systems(
+            PostUpdate,
+            follow_text_focus.after(bevy_egui::EguiPostUpdateSet::ProcessOutput),
+        );
+}
+
+impl Elements {
+    fn input_has_focus(&self) -> bool {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element())
+            .is_some_and(|active| active == **self.input)
+    }
+}
+
+/// While our input element has the keyboard the canvas has not, so the window counts as
+/// unfocused; egui then takes no key for a focused field (its `has_focus` asks for both), and
+/// Enter would send nothing. The page is what has the focus: egui hears that.
+fn keep_egui_focused(
+    elements: Option<NonSend<Elements>>,
+    mut inputs: Query<&mut EguiInput, With<PrimaryEguiContext>>,
+) {
+    if !elements.is_some_and(|e| e.input_has_focus()) {
+        return;
+    }
+    for mut input in &mut inputs {
+        input.focused = true;
+        if let Some(viewport) = input.viewports.get_mut(&egui::ViewportId::ROOT) {
+            viewport.focused = Some(true);
+        }
+    }
 }
 
 fn install(world: &mut World) {
@@ -232,10 +266,7 @@ fn follow_text_focus(
     let (Some(elements), Ok(output)) = (elements, output.single()) else {
         return;
     };
-    let focused = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.active_element())
-        .is_some_and(|active| active == **elements.input);
+    let focused = elements.input_has_focus();
     match &output.platform_output.ime {
         Some(ime) => {
             let style = elements.input.style();
