@@ -13,7 +13,7 @@ use crate::i18n::Describe;
 use crate::plugins::canvas::gallery;
 use crate::plugins::canvas::render::{LastSave, SaveCanvas};
 use crate::plugins::canvas::ui as canvas_ui;
-use crate::plugins::canvas::{BOARD_HEIGHT, BOARD_WIDTH, CanvasState, DrawInput};
+use crate::plugins::canvas::{CanvasState, DrawInput};
 use crate::plugins::chat::{ChatLog, ChatToServer, ui::chat_panel};
 use crate::plugins::net::{ClientState, LeaveRequested, ToServer};
 use crate::plugins::quiz::ui as quiz_ui;
@@ -25,8 +25,11 @@ use crate::plugins::rooms::{
 use crate::t;
 use crate::theme;
 
+mod narrow;
 mod players;
 
+pub(crate) use narrow::Tab;
+use narrow::{NARROW, narrow_panel};
 use players::{players, role_toggle};
 
 #[derive(bevy::ecs::system::SystemParam)]
@@ -338,79 +341,6 @@ fn chat_section(
     if let Some(text) = chat_panel(ui, &view.log, me, &mut state.chat_input, facts.connected) {
         act.say.write(ToServer(ChatToServer::Say(text)));
     }
-}
-
-/// A page narrower than this (a phone held upright) shows the board across the top and the
-/// rest under it, one part at a time.
-const NARROW: f32 = 760.0;
-
-/// The part of the room a narrow page shows under the board.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum Tab {
-    #[default]
-    Chat,
-    Players,
-    Game,
-    Tools,
-}
-
-/// Under the board on a narrow page: tabs for the chat, the players, the game and the drawing
-/// tools (shown by themselves when the pen comes to this player). Returns whether the player
-/// asked to save the picture.
-fn narrow_panel(
-    root: &mut egui::Ui,
-    state: &mut UiState,
-    view: &mut RoomView,
-    act: &mut RoomActions,
-    (facts, holding): (Facts, bool),
-    input: &mut Vec<DrawInput>,
-) -> bool {
-    if holding && !state.was_holding {
-        state.tab = Tab::Tools;
-    }
-    state.was_holding = holding;
-    let board_height = root.available_width() * BOARD_HEIGHT as f32 / BOARD_WIDTH as f32;
-    let height = (root.available_height() - board_height - 8.0).max(160.0);
-    let mut save = false;
-    egui::Panel::bottom("under-board")
-        .exact_size(height)
-        .resizable(false)
-        .show(root, |ui| {
-            ui.horizontal(|ui| {
-                for (tab, label) in [
-                    (Tab::Chat, t!("room-chat")),
-                    (Tab::Players, t!("room-tab-players")),
-                    (Tab::Game, t!("room-tab-game")),
-                    (Tab::Tools, t!("room-tab-tools")),
-                ] {
-                    ui.selectable_value(&mut state.tab, tab, label);
-                }
-            });
-            ui.separator();
-            match state.tab {
-                Tab::Chat => chat_section(ui, state, view, act, facts),
-                Tab::Players => {
-                    egui::ScrollArea::vertical().show(ui, |ui| players_section(ui, state, view, act, facts));
-                }
-                Tab::Game => {
-                    egui::ScrollArea::vertical().show(ui, |ui| game_section(ui, state, view, act, facts));
-                }
-                Tab::Tools => {
-                    egui::ScrollArea::vertical().show(ui, |ui| {
-                        let last_save = view.last_save.0.as_ref();
-                        save = canvas_ui::tools(
-                            ui,
-                            &mut view.canvas,
-                            &view.roster,
-                            facts.in_game,
-                            last_save,
-                            input,
-                        );
-                    });
-                }
-            }
-        });
-    save
 }
 
 /// The left column: the drawing tools. Returns whether the player asked to save the picture.
