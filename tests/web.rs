@@ -256,6 +256,7 @@ fn without_a_page_the_port_says_how_to_play_instead() {
     let answer = http(server.addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(status(&answer), 503);
     assert!(answer.contains("game --client"), "{answer}");
+    assert!(answer.contains("scripts/web"), "{answer}");
 }
 
 /// The handshake's time counts from the connection's start, whatever the first byte took: a

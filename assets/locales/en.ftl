@@ -97,6 +97,7 @@ room-tab-tools = Drawing
 room-copy = Copy
 room-copy-invite = Copy invite link
 room-copied = Copied!
+room-invite = Invite
 room-chat = Chat
 room-reconnecting-title = Reconnecting
 room-reconnecting = Reconnecting… ({ $attempt })

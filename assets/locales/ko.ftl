@@ -97,6 +97,7 @@ room-tab-tools = 그리기
 room-copy = 복사
 room-copy-invite = 초대 링크 복사
 room-copied = 복사했습니다
+room-invite = 초대
 room-chat = 채팅
 room-reconnecting-title = 다시 연결 중
 room-reconnecting = 다시 연결 중… ({ $attempt })

@@ -177,10 +177,11 @@ fn top_bar(root: &mut egui::Ui, state: &mut UiState, view: &RoomView, facts: Fac
                 let copied = state
                     .copied_at
                     .is_some_and(|at| facts.now.saturating_sub(at) < Duration::from_secs(2));
-                let label = if copied {
-                    t!("room-copied")
-                } else {
-                    t!("room-copy-invite")
+                let label = match (copied, ui.ctx().content_rect().width() < NARROW) {
+                    (true, _) => t!("room-copied"),
+                    // A phone's top bar has room for a word only.
+                    (false, true) => t!("room-invite"),
+                    (false, false) => t!("room-copy-invite"),
                 };
                 if ui.button(label).on_hover_text(link.clone()).clicked() {
                     ui.ctx().copy_text(link);

@@ -347,7 +347,7 @@ impl WebBundle {
 
 /// What `/` says when the server has no page to serve. The browser client is not built yet
 /// (see README); until it is, players use the game's own client.
-pub const NOT_BUILT: &str = "This server has no browser client to serve: play with the game's own client, game --client HOST (see its README).";
+pub const NOT_BUILT: &str = "This server has no browser page to serve: its host builds it with ./scripts/web in the game's source folder and restarts the server (or names the folder with --web DIR); meanwhile play with the game's own client, game --client HOST.";
 
 /// What the page may load: its own files, its own WebSocket, the wasm it compiles.
 const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; \
