@@ -312,7 +312,22 @@ fn guess_in_korean(browser: &mut Browser, peer: &mut Peer, browser_id: u32) {
             break;
         }
     }
-    assert!(focused(browser), "the chat field never took the keyboard");
+    if !focused(browser) {
+        browser.screenshot().keep("chat-unfocused");
+        let quiz: Vec<&ServerMsg> = peer
+            .seen
+            .iter()
+            .filter(|m| matches!(m, ServerMsg::Quiz(_)))
+            .collect();
+        println!("the peer's quiz messages: {quiz:?}");
+        println!("the page's errors: {:?}", errors(browser));
+    }
+    assert!(
+        focused(browser),
+        "the chat field never took the keyboard (the page's focus: {})",
+        browser
+            .eval("document.activeElement && (document.activeElement.id || document.activeElement.tagName)")
+    );
     browser.ime_type(&["ㅅ", "사", "삭"], "사과");
     browser.key("Enter", "Enter", 13, Some("\r"));
     let scored = peer.wait(
