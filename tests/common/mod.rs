@@ -568,7 +568,8 @@ impl Drop for ChildServer {
     }
 }
 
-/// Starts the game's server as a child under `limits` (a shell `ulimit` line) with `env`.
+/// Starts the game's server as a child under `limits` (a shell `ulimit` line) with `env`. Its
+/// stderr is dropped unless `SERVER_LOG` is set (then it is the test's).
 pub fn child_server(limits: &str, env: &[(&str, &str)], args: &str) -> (ChildServer, std::net::SocketAddr) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
