@@ -378,5 +378,60 @@ fn an_invite_link_fills_the_launcher_and_a_phone_shows_the_board_on_top() {
         "the board is not across the top of the phone: {:?}",
         (x, y, w, h)
     );
+
+    // A finger takes the pen (the Drawing tab, then its button) and draws: the peer gets the
+    // stroke and the phone's board shows it.
+    let mina = joined_id(&joined);
+    let tabs = (y + h) as f64 + 20.0;
+    let mut took = None;
+    for _ in 0..3 {
+        browser.tap(186.0, tabs);
+        std::thread::sleep(Duration::from_millis(700));
+        browser.tap(48.0, tabs + 66.0);
+        took = peer.wait(
+            Duration::from_secs(5),
+            |m| matches!(m, ServerMsg::Canvas(CanvasToClient::Pen(Some(id))) if id.0 == mina),
+        );
+        if took.is_some() {
+            break;
+        }
+    }
+    if took.is_none() {
+        browser.screenshot().keep("phone-no-pen");
+    }
+    assert!(
+        took.is_some(),
+        "a tap did not take the pen: {:?}",
+        browser.console()
+    );
+    let (fx, fy, fw, fh) = (x as f64, y as f64, w as f64, h as f64);
+    let path: Vec<(f64, f64)> = (0..=8)
+        .map(|i| {
+            (
+                fx + fw * (0.15 + 0.08 * i as f64),
+                fy + fh * (0.3 + 0.04 * i as f64),
+            )
+        })
+        .collect();
+    browser.touch_drag(&path);
+    let stroke = peer.wait(
+        Duration::from_secs(10),
+        |m| matches!(m, ServerMsg::Canvas(CanvasToClient::End { author }) if author.0 == mina),
+    );
+    assert!(stroke.is_some(), "the finger's stroke never reached the peer");
+    let (ink, shot) = wait_pixels(&mut browser, (x, y, w, h), dark, 150, Duration::from_secs(5));
+    shot.keep("phone-drawn");
+    assert!(
+        ink >= 150,
+        "the finger's stroke is not on the phone's board ({ink} dark pixels)"
+    );
     assert_eq!(errors(&mut browser), Vec::<String>::new());
+}
+
+/// The id of the player a `Joined` announced.
+fn joined_id(joined: &Option<ServerMsg>) -> u32 {
+    match joined {
+        Some(ServerMsg::Room(RoomUpdate::Joined(player))) => player.id.0,
+        _ => unreachable!("checked before"),
+    }
 }

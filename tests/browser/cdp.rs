@@ -291,6 +291,38 @@ impl Browser {
         self.mouse("mouseReleased", x, y);
     }
 
+    /// One finger's touch event (`touchStart`, `touchMove`, `touchEnd`) at (`x`, `y`).
+    pub fn touch(&mut self, kind: &str, x: f64, y: f64) {
+        let points = if kind == "touchEnd" {
+            json!([])
+        } else {
+            json!([{ "x": x, "y": y, "id": 1 }])
+        };
+        self.call(
+            "Input.dispatchTouchEvent",
+            json!({ "type": kind, "touchPoints": points }),
+        );
+    }
+
+    /// A finger's tap, held a moment as a person's is.
+    pub fn tap(&mut self, x: f64, y: f64) {
+        self.touch("touchStart", x, y);
+        std::thread::sleep(Duration::from_millis(150));
+        self.touch("touchEnd", x, y);
+    }
+
+    /// A finger dragged through `points`, a frame's pause between moves.
+    pub fn touch_drag(&mut self, points: &[(f64, f64)]) {
+        let (x, y) = points[0];
+        self.touch("touchStart", x, y);
+        for &(x, y) in &points[1..] {
+            std::thread::sleep(Duration::from_millis(30));
+            self.touch("touchMove", x, y);
+        }
+        let (x, y) = points[points.len() - 1];
+        self.touch("touchEnd", x, y);
+    }
+
     /// A key pressed and released (`key` as the DOM names it: "Enter", "a").
     pub fn key(&mut self, key: &str, code: &str, key_code: u32, text: Option<&str>) {
         let mut down =
