@@ -11,8 +11,11 @@
 //! Each room gets one drawer sending a batch of 2 points every 33 ms and players chatting
 //! every 5 s. It reports the relay latency from the drawer's send to each viewer's receive,
 //! messages and bytes per second, anything lost or out of order, refused connections, and the
-//! server's CPU and peak memory (given its pid). Bots take source addresses 127.0.0.2 to
-//! 127.0.0.254 in turn, so per-address limits at their defaults still let the load in.
+//! server's CPU and peak memory (given its pid), and the server's CPU time per stroke batch
+//! delivered. Bots take source addresses 127.0.0.2 to 127.0.0.254 in turn, so per-address
+//! limits at their defaults still let the load in. `--websocket 50` connects half the bots as
+//! a browser does (a WebSocket on the same port, one frame per binary message), spread over
+//! the rooms and their drawers.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -26,6 +29,8 @@ use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 
 use catchmind::app::headless_client_app;
@@ -58,6 +63,9 @@ struct Args {
     /// Also run every step against a bare relay (started by this tool as a child process).
     #[arg(long)]
     relay: bool,
+    /// The share of bots, in percent, that connect over WebSocket as a browser does.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    websocket: u8,
     /// Write the results as JSON to this file too.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -151,20 +159,78 @@ async fn connect(index: usize, target: SocketAddr) -> std::io::Result<TcpStream>
     Ok(stream)
 }
 
+/// Whether bot `index` of room `room` connects over WebSocket, `percent` of them doing so:
+/// spread evenly, shifted by the room so that drawers are among them too.
+fn over_websocket(index: usize, room: usize, percent: u8) -> bool {
+    let at = index + room;
+    let share = |n: usize| n * percent as usize / 100;
+    share(at + 1) > share(at)
+}
+
+/// The frames a bot receives, over either transport.
+enum Frames {
+    Tcp(FramedRead<tokio::net::tcp::OwnedReadHalf, LengthDelimitedCodec>),
+    WebSocket(futures_util::stream::SplitStream<WebSocketStream<TcpStream>>),
+}
+
+impl Frames {
+    /// The next frame with its size on the wire (its length prefix or message header counted),
+    /// `None` once the connection ends.
+    async fn next(&mut self) -> Option<(Bytes, usize)> {
+        match self {
+            Self::Tcp(reader) => {
+                let frame = reader.next().await?.ok()?.freeze();
+                let len = frame.len() + 4;
+                Some((frame, len))
+            }
+            Self::WebSocket(reader) => loop {
+                match reader.next().await?.ok()? {
+                    Message::Binary(frame) => {
+                        let header = if frame.len() < 126 { 2 } else { 4 };
+                        let len = frame.len() + header;
+                        return Some((frame, len));
+                    }
+                    Message::Close(_) => return None,
+                    _ => continue,
+                }
+            },
+        }
+    }
+}
+
 /// A bot's connection once it is in its room.
 struct Joined {
-    reader: FramedRead<tokio::net::tcp::OwnedReadHalf, LengthDelimitedCodec>,
+    reader: Frames,
     tx: mpsc::UnboundedSender<Bytes>,
     writer: tokio::task::JoinHandle<()>,
     me: ClientId,
 }
 
-/// Connects, shakes hands and joins room `load{room}`; `None` if refused or cut off.
-async fn join(index: usize, room: usize, target: SocketAddr, proto: Proto) -> Option<Joined> {
+/// Opens the connection, raw TCP or a WebSocket upgrade on the same port: its frames, and a
+/// writer task sending what `tx` gets.
+async fn open(
+    index: usize,
+    target: SocketAddr,
+    websocket: bool,
+) -> Option<(Frames, mpsc::UnboundedSender<Bytes>, tokio::task::JoinHandle<()>)> {
     let stream = connect(index, target).await.ok()?;
-    let (read, write) = stream.into_split();
-    let mut reader = FramedRead::new(read, frame_codec());
     let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+    if websocket {
+        let (socket, _) = tokio_tungstenite::client_async(format!("ws://{target}/ws"), stream)
+            .await
+            .ok()?;
+        let (mut sink, reader) = socket.split();
+        let writer = tokio::spawn(async move {
+            while let Some(frame) = rx.recv().await {
+                if sink.send(Message::Binary(frame)).await.is_err() {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+        return Some((Frames::WebSocket(reader), tx, writer));
+    }
+    let (read, write) = stream.into_split();
     let writer = tokio::spawn(async move {
         let mut sink = FramedWrite::new(write, frame_codec());
         while let Some(frame) = rx.recv().await {
@@ -173,6 +239,18 @@ async fn join(index: usize, room: usize, target: SocketAddr, proto: Proto) -> Op
             }
         }
     });
+    Some((Frames::Tcp(FramedRead::new(read, frame_codec())), tx, writer))
+}
+
+/// Connects, shakes hands and joins room `load{room}`; `None` if refused or cut off.
+async fn join(
+    index: usize,
+    room: usize,
+    target: SocketAddr,
+    proto: Proto,
+    websocket: bool,
+) -> Option<Joined> {
+    let (mut reader, tx, writer) = open(index, target, websocket).await?;
     let hello = ClientControl::Hello {
         version: PROTOCOL_VERSION,
         fingerprint: proto.fingerprint,
@@ -188,7 +266,7 @@ async fn join(index: usize, room: usize, target: SocketAddr, proto: Proto) -> Op
     let _ = tx.send(tagged(proto.join, &join));
     // Until the welcome, a refusal or the end.
     loop {
-        let frame = reader.next().await?.ok()?;
+        let (frame, _) = reader.next().await?;
         let Ok((tag, used)) = codec::decode_prefix::<u32>(&frame) else {
             continue;
         };
@@ -213,6 +291,7 @@ async fn bot(
     room: usize,
     drawer: bool,
     relay: bool,
+    websocket: bool,
     target: SocketAddr,
     proto: Proto,
     log: Arc<RoomLog>,
@@ -225,7 +304,7 @@ async fn bot(
         tx,
         writer,
         me,
-    }) = join(index, room, target, proto).await
+    }) = join(index, room, target, proto, websocket).await
     else {
         report.refused = true;
         joined.fetch_add(1, Ordering::SeqCst);
@@ -249,9 +328,9 @@ async fn bot(
     loop {
         tokio::select! {
             frame = reader.next() => {
-                let Some(Ok(frame)) = frame else { break };
+                let Some((frame, len)) = frame else { break };
                 report.messages += 1;
-                report.bytes += frame.len() as u64 + 4;
+                report.bytes += len as u64;
                 receive(&frame, proto, me, &log, &mut report, &mut pen);
             }
             _ = draw.tick(), if drawer && pen && *phase.borrow() == Phase::Running => {
@@ -354,6 +433,8 @@ fn process_sample(pid: u32) -> Option<ProcessSample> {
 struct StepResult {
     target: &'static str,
     clients: usize,
+    /// How many of the clients came over WebSocket.
+    websockets: usize,
     rooms: usize,
     p50_ms: f64,
     p99_ms: f64,
@@ -367,6 +448,8 @@ struct StepResult {
     out_of_order: u64,
     refused: usize,
     cpu_percent: Option<f64>,
+    /// The server's CPU time per stroke batch a viewer received, in microseconds.
+    cpu_us_per_batch: Option<f64>,
     peak_mib: Option<f64>,
     rss_mib: Option<f64>,
 }
@@ -384,6 +467,8 @@ async fn run_step(
     let joined = Arc::new(AtomicUsize::new(0));
     let (phase_tx, phase_rx) = watch::channel(Phase::Joining);
     let mut bots = Vec::with_capacity(clients);
+    // The bare relay speaks raw TCP only.
+    let percent = if relay { 0 } else { args.websocket };
     for i in 0..clients {
         let room = i / args.room_size;
         let drawer = i % args.room_size == 0;
@@ -392,6 +477,7 @@ async fn run_step(
             room,
             drawer,
             relay,
+            over_websocket(i, room, percent),
             target,
             proto,
             logs[room].clone(),
@@ -428,9 +514,13 @@ async fn run_step(
     for bot in bots {
         reports.push(bot.await.unwrap_or_default());
     }
+    let websockets = (0..clients)
+        .filter(|&i| over_websocket(i, i / args.room_size, percent))
+        .count();
     summarise(
         what,
         clients,
+        websockets,
         rooms,
         &logs,
         &reports,
@@ -444,6 +534,7 @@ async fn run_step(
 fn summarise(
     target: &'static str,
     clients: usize,
+    websockets: usize,
     rooms: usize,
     logs: &[Arc<RoomLog>],
     reports: &[BotReport],
@@ -480,9 +571,18 @@ fn summarise(
     }
     let secs = ran.as_secs_f64();
     let tck = 100.0; // USER_HZ on Linux
+    let cpu_secs = process.map(|(b, a)| (a.0 - b.0) as f64 / tck);
+    // Batches the viewers received (a drawer's own echo is not a delivery).
+    let delivered: u64 = reports
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % room_size != 0)
+        .map(|(_, r)| r.batches)
+        .sum();
     StepResult {
         target,
         clients,
+        websockets,
         rooms,
         p50_ms: pick(0.5),
         p99_ms: pick(0.99),
@@ -495,7 +595,8 @@ fn summarise(
         lost_chat,
         out_of_order: reports.iter().map(|r| r.out_of_order).sum(),
         refused: reports.iter().filter(|r| r.refused).count(),
-        cpu_percent: process.map(|(b, a)| (a.0 - b.0) as f64 / tck / secs * 100.0),
+        cpu_percent: cpu_secs.map(|cpu| cpu / secs * 100.0),
+        cpu_us_per_batch: cpu_secs.map(|cpu| cpu * 1e6 / delivered.max(1) as f64),
         peak_mib: process.map(|(_, a)| a.1 as f64 / 1024.0),
         rss_mib: process.map(|(_, a)| a.2 as f64 / 1024.0),
     }
@@ -593,13 +694,14 @@ fn open_files_limit() -> Option<u64> {
 
 fn table(results: &[StepResult]) -> String {
     let mut out = String::from(
-        "| clients | target | p50 ms | p99 ms | p99.9 ms | max ms | msgs/s | KiB/s | batches | lost | out of order | refused | CPU % | peak MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| clients | WebSocket | target | p50 ms | p99 ms | p99.9 ms | max ms | msgs/s | KiB/s | batches | lost | out of order | refused | CPU % | CPU µs/batch | peak MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let opt = |v: Option<f64>, digits: usize| v.map_or("-".into(), |v| format!("{v:.digits$}"));
     for r in results {
         out.push_str(&format!(
-            "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.clients,
+            r.websockets,
             r.target,
             r.p50_ms,
             r.p99_ms,
@@ -612,6 +714,7 @@ fn table(results: &[StepResult]) -> String {
             r.out_of_order,
             r.refused,
             opt(r.cpu_percent, 1),
+            opt(r.cpu_us_per_batch, 2),
             opt(r.peak_mib, 1),
         ));
     }
@@ -631,9 +734,10 @@ fn json(results: &[StepResult]) -> String {
         .iter()
         .map(|r| {
             format!(
-                "{{\"target\":\"{}\",\"clients\":{},\"rooms\":{},\"p50_ms\":{},\"p99_ms\":{},\"p999_ms\":{},\"max_ms\":{},\"messages_per_s\":{},\"kbytes_per_s\":{},\"batches_sent\":{},\"lost_batches\":{},\"lost_chat\":{},\"out_of_order\":{},\"refused\":{},\"cpu_percent\":{},\"peak_mib\":{},\"rss_mib\":{}}}",
+                "{{\"target\":\"{}\",\"clients\":{},\"websockets\":{},\"rooms\":{},\"p50_ms\":{},\"p99_ms\":{},\"p999_ms\":{},\"max_ms\":{},\"messages_per_s\":{},\"kbytes_per_s\":{},\"batches_sent\":{},\"lost_batches\":{},\"lost_chat\":{},\"out_of_order\":{},\"refused\":{},\"cpu_percent\":{},\"cpu_us_per_batch\":{},\"peak_mib\":{},\"rss_mib\":{}}}",
                 r.target,
                 r.clients,
+                r.websockets,
                 r.rooms,
                 num(r.p50_ms),
                 num(r.p99_ms),
@@ -647,6 +751,7 @@ fn json(results: &[StepResult]) -> String {
                 r.out_of_order,
                 r.refused,
                 opt(r.cpu_percent),
+                opt(r.cpu_us_per_batch),
                 opt(r.peak_mib),
                 opt(r.rss_mib),
             )

@@ -128,14 +128,15 @@ pub fn run(launch: Launch, window: WindowOptions, host_options: ServerOptions) -
                 synchronous_pipeline_compilation: true,
                 ..default()
             }),
-    )
-    .init_state::<Screen>()
-    .add_plugins((plugins::client_logic, canvas::render::plugin, plugin))
-    .insert_resource(ui_state)
-    .insert_resource(memory)
-    .insert_resource(window.gallery)
-    .insert_resource(PendingLaunch(Mutex::new(Some(launch))))
-    .run()
+    );
+    crate::app::match_log_crate_to_tracing();
+    app.init_state::<Screen>()
+        .add_plugins((plugins::client_logic, canvas::render::plugin, plugin))
+        .insert_resource(ui_state)
+        .insert_resource(memory)
+        .insert_resource(window.gallery)
+        .insert_resource(PendingLaunch(Mutex::new(Some(launch))))
+        .run()
 }
 
 /// The windowed game's screens and their wiring, on top of the logic and render plugins.

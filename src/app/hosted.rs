@@ -26,6 +26,7 @@ pub fn server_app(
     app.add_plugins(MinimalPlugins).set_runner(net::server_runner);
     if log {
         app.add_plugins(bevy::log::LogPlugin::default());
+        super::match_log_crate_to_tracing();
     }
     app.add_plugins(StatesPlugin)
         .add_plugins(plugins::server_logic)
