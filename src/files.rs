@@ -16,3 +16,29 @@ pub fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     temporary.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
+
+/// Hands `bytes` to the browser as a download named `name`.
+#[cfg(target_arch = "wasm32")]
+pub fn download(name: &str, bytes: &[u8], mime: &str) -> Result<(), String> {
+    use wasm_bindgen::JsCast;
+    let failed = |e: wasm_bindgen::JsValue| format!("the browser refused the download: {e:?}");
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no page to download from")?;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(failed)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(failed)?;
+    let link: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(failed)?
+        .dyn_into::<web_sys::HtmlAnchorElement>()
+        .map_err(|_| "no link element".to_owned())?;
+    link.set_href(&url);
+    link.set_download(name);
+    link.click();
+    // The click has started the download; the browser keeps what it needs.
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}

@@ -60,30 +60,6 @@ fn launch() -> Launch {
     invite.launch(&host, secure)
 }
 
-/// Hands `bytes` to the browser as a download named `name`.
-pub(crate) fn download(name: &str, bytes: &[u8], mime: &str) -> Result<(), String> {
-    let failed = |e: wasm_bindgen::JsValue| format!("the browser refused the download: {e:?}");
-    let document = web_sys::window()
-        .and_then(|w| w.document())
-        .ok_or("no page to download from")?;
-    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(failed)?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(failed)?;
-    let link: web_sys::HtmlAnchorElement = document
-        .create_element("a")
-        .map_err(failed)?
-        .dyn_into()
-        .map_err(|_| "no link element".to_owned())?;
-    link.set_href(&url);
-    link.set_download(name);
-    link.click();
-    // The click has started the download; the browser keeps what it needs.
-    let _ = web_sys::Url::revoke_object_url(&url);
-    Ok(())
-}
-
 /// Once the window has drawn its first screen: how long since the page was opened.
 fn note_first_frame(mut updates: Local<u32>) {
     *updates += 1;

@@ -364,6 +364,9 @@ pub(super) fn nickname(ui: &mut egui::Ui, state: &mut UiState) -> egui::Response
 /// Address, port and room, and the Connect and Rooms buttons. Returns what the player asked.
 fn join_fields(ui: &mut egui::Ui, state: &mut UiState) -> Option<Action> {
     let mut join = false;
+    // Measured here, not in the grid: a cell's available width is its column's width in the
+    // last frame, which the short port field narrowed until the address did not fit.
+    let wide = FIELD_WIDTH.min(ui.available_width() - 100.0);
     fields_grid("join", ui, |ui| {
         // A labelled field on its row; whether Enter was pressed in it.
         let mut row = |ui: &mut egui::Ui, label: String, field: egui::TextEdit| {
@@ -373,7 +376,7 @@ fn join_fields(ui: &mut egui::Ui, state: &mut UiState) -> Option<Action> {
             join |= submitted(r, ui);
         };
         let address = egui::TextEdit::singleline(&mut state.address)
-            .desired_width(field_width(ui))
+            .desired_width(wide)
             .hint_text(t!("launcher-address-hint"));
         row(ui, t!("launcher-address"), address);
         let port = egui::TextEdit::singleline(&mut state.port)
@@ -382,7 +385,7 @@ fn join_fields(ui: &mut egui::Ui, state: &mut UiState) -> Option<Action> {
         row(ui, t!("launcher-port"), port);
         let room = egui::TextEdit::singleline(&mut state.room)
             .char_limit(MAX_NAME_CHARS)
-            .desired_width(field_width(ui))
+            .desired_width(wide)
             .hint_text(t!("launcher-room-hint"));
         row(ui, t!("launcher-room"), room);
     });

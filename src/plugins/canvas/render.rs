@@ -421,7 +421,8 @@ impl Default for GallerySettings {
     fn default() -> Self {
         Self {
             folder: super::gallery::default_folder(),
-            auto_save: true,
+            // A browser saves by downloading: a file every turn would be a nuisance there.
+            auto_save: cfg!(not(target_arch = "wasm32")),
         }
     }
 }
@@ -440,12 +441,14 @@ pub(super) fn save_requests(
 ) {
     let Some(image) = image else { return };
     for SaveCanvas { name } in requests.read() {
-        let Some(folder) = settings.folder.clone() else {
+        let folder = settings.folder.clone();
+        // A browser has no folder of ours: there the picture is a download.
+        if folder.is_none() && cfg!(not(target_arch = "wasm32")) {
             last.0 = Some(Err(crate::i18n::Describe::describe(
                 &super::gallery::SaveError::NoFolder,
             )));
             continue;
-        };
+        }
         let name = name.clone();
         commands
             .spawn(bevy::render::gpu_readback::Readback::texture(image.0.clone()))
@@ -453,16 +456,36 @@ pub(super) fn save_requests(
                 move |done: On<bevy::render::gpu_readback::ReadbackComplete>,
                       mut commands: Commands,
                       mut last: ResMut<LastSave>| {
-                    let result =
-                        super::gallery::encode_png(&done.data, BOARD_WIDTH as u32, BOARD_HEIGHT as u32)
-                            .and_then(|png| super::gallery::save(&folder, &name, &png));
+                    let png = super::gallery::encode_png(&done.data, BOARD_WIDTH as u32, BOARD_HEIGHT as u32)
+                        .map_err(|e| crate::i18n::Describe::describe(&e));
+                    let result = png.and_then(|png| keep_picture(folder.as_deref(), &name, &png));
                     if let Err(e) = &result {
                         warn!("{e}");
                     }
-                    last.0 = Some(result.map_err(|e| crate::i18n::Describe::describe(&e)));
+                    last.0 = Some(result);
                     commands.entity(done.entity).despawn();
                 },
             );
+    }
+}
+
+/// Writes a picture to the gallery folder, or in a browser (no folder) hands it over as a
+/// download; where it went, or why not.
+fn keep_picture(
+    folder: Option<&std::path::Path>,
+    name: &str,
+    png: &[u8],
+) -> Result<std::path::PathBuf, String> {
+    match folder {
+        Some(folder) => {
+            super::gallery::save(folder, name, png).map_err(|e| crate::i18n::Describe::describe(&e))
+        }
+        #[cfg(target_arch = "wasm32")]
+        None => crate::files::download(name, png, "image/png").map(|()| name.into()),
+        #[cfg(not(target_arch = "wasm32"))]
+        None => Err(crate::i18n::Describe::describe(
+            &super::gallery::SaveError::NoFolder,
+        )),
     }
 }
 

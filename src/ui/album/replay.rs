@@ -318,7 +318,7 @@ fn in_background(
 /// downloads folder); its name, or why not.
 #[cfg(target_arch = "wasm32")]
 fn save_to(_: &GallerySettings, name: &str, png: &[u8]) -> Result<String, String> {
-    crate::ui::browser::download(name, png, "image/png").map(|()| name.to_owned())
+    crate::files::download(name, png, "image/png").map(|()| name.to_owned())
 }
 
 /// Writes a PNG to the gallery; the path, or why not.
