@@ -60,6 +60,38 @@ fn launch() -> Launch {
     invite.launch(&host, secure)
 }
 
+/// Copies `text` as the room's Copy button means it. The Clipboard API is only for secure
+/// pages (https, or localhost), and a LAN server's page is plain http: there the text goes
+/// through a selected, hidden text area and the editing command, which the click's user
+/// activation allows. Whether it was copied.
+pub(crate) fn copy_text(ctx: &bevy_egui::egui::Context, text: &str) -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    if window.is_secure_context() {
+        ctx.copy_text(text.to_owned());
+        return true;
+    }
+    let copied = (|| {
+        let document: web_sys::HtmlDocument = window.document()?.dyn_into().ok()?;
+        let area: web_sys::HtmlTextAreaElement = document.create_element("textarea").ok()?.dyn_into().ok()?;
+        area.set_value(text);
+        let _ = area.set_attribute("readonly", "");
+        let _ = area.style().set_property("position", "fixed");
+        let _ = area.style().set_property("opacity", "0");
+        document.body()?.append_child(&area).ok()?;
+        area.select();
+        let done = document.exec_command("copy").unwrap_or(false);
+        area.remove();
+        Some(done)
+    })()
+    .unwrap_or(false);
+    if !copied {
+        warn!("the browser did not let the page copy the invite link: {text}");
+    }
+    copied
+}
+
 /// Once the window has drawn its first screen: how long since the page was opened.
 fn note_first_frame(mut updates: Local<u32>) {
     *updates += 1;

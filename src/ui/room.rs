@@ -183,8 +183,7 @@ fn top_bar(root: &mut egui::Ui, state: &mut UiState, view: &RoomView, facts: Fac
                     (false, true) => t!("room-invite"),
                     (false, false) => t!("room-copy-invite"),
                 };
-                if ui.button(label).on_hover_text(link.clone()).clicked() {
-                    ui.ctx().copy_text(link);
+                if ui.button(label).on_hover_text(link.clone()).clicked() && copy_text(ui.ctx(), link) {
                     state.copied_at = Some(facts.now);
                 }
             }
@@ -195,6 +194,17 @@ fn top_bar(root: &mut egui::Ui, state: &mut UiState, view: &RoomView, facts: Fac
         });
     });
     leave
+}
+
+/// Copies the invite link: in a browser, also on a plain-http page; whether it was copied.
+fn copy_text(ctx: &egui::Context, text: String) -> bool {
+    #[cfg(target_arch = "wasm32")]
+    return super::browser::copy_text(ctx, &text);
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        ctx.copy_text(text);
+        true
+    }
 }
 
 /// The link that opens this room in a browser, where the server serves the page: the page's
