@@ -74,6 +74,10 @@ pub(crate) fn copy_text(ctx: &bevy_egui::egui::Context, text: &str) -> bool {
     }
     let copied = (|| {
         let document: web_sys::HtmlDocument = window.document()?.dyn_into().ok()?;
+        // The keyboard goes back where it was (the game's canvas) once the text is copied.
+        let had_focus = document
+            .active_element()
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
         let area: web_sys::HtmlTextAreaElement = document.create_element("textarea").ok()?.dyn_into().ok()?;
         area.set_value(text);
         let _ = area.set_attribute("readonly", "");
@@ -83,6 +87,9 @@ pub(crate) fn copy_text(ctx: &bevy_egui::egui::Context, text: &str) -> bool {
         area.select();
         let done = document.exec_command("copy").unwrap_or(false);
         area.remove();
+        if let Some(element) = had_focus {
+            let _ = element.focus();
+        }
         Some(done)
     })()
     .unwrap_or(false);
