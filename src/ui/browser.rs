@@ -101,8 +101,12 @@ pub(crate) fn copy_text(ctx: &bevy_egui::egui::Context, text: &str) -> bool {
 
 /// Once the window has drawn its first screen: how long since the page was opened.
 fn note_first_frame(mut updates: Local<u32>) {
+    // The first update lays the screen out; the second comes after it was drawn. Later ones
+    // have nothing to do.
+    if *updates >= 2 {
+        return;
+    }
     *updates += 1;
-    // The first update lays the screen out; the second comes after it was drawn.
     if *updates == 2 {
         let since_open = web_sys::window()
             .and_then(|w| js_sys::Reflect::get(&w, &"performance".into()).ok())

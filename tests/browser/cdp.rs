@@ -282,13 +282,29 @@ impl Browser {
     pub fn drag(&mut self, points: &[(f64, f64)]) {
         let (x, y) = points[0];
         self.mouse("mouseMoved", x, y);
-        self.mouse("mousePressed", x, y);
+        self.gesture(
+            points,
+            ["mousePressed", "mouseMoved", "mouseReleased"],
+            Self::mouse,
+        );
+    }
+
+    /// `down` at the first of `points`, `moved` through the rest a frame apart, `up` at the
+    /// last, each event sent with `send`.
+    fn gesture(
+        &mut self,
+        points: &[(f64, f64)],
+        [down, moved, up]: [&str; 3],
+        send: fn(&mut Self, &str, f64, f64),
+    ) {
+        let (x, y) = points[0];
+        send(self, down, x, y);
         for &(x, y) in &points[1..] {
             std::thread::sleep(Duration::from_millis(30));
-            self.mouse("mouseMoved", x, y);
+            send(self, moved, x, y);
         }
         let (x, y) = points[points.len() - 1];
-        self.mouse("mouseReleased", x, y);
+        send(self, up, x, y);
     }
 
     /// One finger's touch event (`touchStart`, `touchMove`, `touchEnd`) at (`x`, `y`).
@@ -313,14 +329,7 @@ impl Browser {
 
     /// A finger dragged through `points`, a frame's pause between moves.
     pub fn touch_drag(&mut self, points: &[(f64, f64)]) {
-        let (x, y) = points[0];
-        self.touch("touchStart", x, y);
-        for &(x, y) in &points[1..] {
-            std::thread::sleep(Duration::from_millis(30));
-            self.touch("touchMove", x, y);
-        }
-        let (x, y) = points[points.len() - 1];
-        self.touch("touchEnd", x, y);
+        self.gesture(points, ["touchStart", "touchMove", "touchEnd"], Self::touch);
     }
 
     /// A key pressed and released (`key` as the DOM names it: "Enter", "a").

@@ -510,15 +510,19 @@ mod tests {
         }
     }
 
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
     /// A peer that vanishes while the server writes to it: every write and the close after
     /// them fail with an error, never a panic (they did: the second error panicked).
     #[test]
     fn writing_to_a_vanished_socket_fails_without_a_panic() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
+        block_on(async {
             let (ours, theirs) = tokio::io::duplex(64);
             let socket = WebSocketStream::from_raw_socket(ours, Role::Server, Some(socket_config())).await;
             let (_frames, mut sink) = split(socket);
@@ -533,11 +537,7 @@ mod tests {
     /// A message longer than one read's buffer arrives whole.
     #[test]
     fn a_message_longer_than_the_read_buffer_arrives_whole() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
+        block_on(async {
             let (ours, theirs) = tokio::io::duplex(4096);
             let server = WebSocketStream::from_raw_socket(ours, Role::Server, Some(socket_config()));
             let mut client = WebSocketStream::from_raw_socket(theirs, Role::Client, None).await;
