@@ -42,6 +42,9 @@ use catchmind::plugins::net::wire::{ClientControl, FIRST_TAG, ServerControl};
 use catchmind::plugins::net::{PROTOCOL_VERSION, WireMessage, WireRegistry, frame_codec};
 use catchmind::plugins::rooms::{JoinRequest, Welcome};
 
+/// How often a drawer sends a batch of points (about a display's frame every other frame).
+const DRAW_EVERY: Duration = Duration::from_millis(33);
+
 #[derive(Parser, Debug)]
 #[command(about = "Loads a Catch Mind server through its real protocol and measures it")]
 struct Args {
@@ -316,7 +319,12 @@ async fn bot(
     let mut seq: u64 = 0;
     let mut stroke_points = 0;
     let mut pen = relay;
-    let mut draw = tokio::time::interval(Duration::from_millis(33));
+    // Drawers in different rooms do not draw in step: each room's starts at its own point of
+    // the 33 ms period (spread evenly by the golden ratio, the same for every run and
+    // transport). In step, how closely the bots' runtime kept them together decided how many
+    // updates the server ran for the same strokes.
+    let offset = Duration::from_micros(((room as f64 * 0.618_034).fract() * 33_000.0) as u64);
+    let mut draw = tokio::time::interval_at(tokio::time::Instant::now() + offset, DRAW_EVERY);
     let mut chat = tokio::time::interval_at(
         tokio::time::Instant::now() + Duration::from_millis(37 * (index as u64 % 135)),
         Duration::from_secs(5),
