@@ -56,13 +56,18 @@ impl Link {
         self.outbox.cancel.cancel();
     }
 
-    fn received(&self, data: &[u8]) {
+    /// A message arrived; it is copied out of the page's memory only within the frame cap.
+    fn arrived(&self, buffer: ArrayBuffer) {
         if self.ended.get() {
             return;
         }
-        if data.len() > MAX_FRAME_LEN {
+        if buffer.byte_length() as usize > MAX_FRAME_LEN {
             return self.end(ConnectionError::BadServer("a message over the size limit".into()));
         }
+        self.received(&Uint8Array::new(&buffer).to_vec());
+    }
+
+    fn received(&self, data: &[u8]) {
         if !self.rate.borrow_mut().take_at(Instant::now()) {
             return self.end(ConnectionError::BadServer("too many messages, too fast".into()));
         }
@@ -136,7 +141,7 @@ pub(crate) fn start(
         let link = link.clone();
         Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             match event.data().dyn_into::<ArrayBuffer>() {
-                Ok(buffer) => link.received(&Uint8Array::new(&buffer).to_vec()),
+                Ok(buffer) => link.arrived(buffer),
                 Err(_) => link.end(ConnectionError::BadServer("a text message".into())),
             }
         })
