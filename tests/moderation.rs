@@ -169,3 +169,50 @@ fn a_majority_of_the_others_votes_a_player_out() {
         .count();
     assert_eq!(votes, 2);
 }
+
+#[test]
+fn seats_from_one_address_vote_as_one() {
+    let server = start_server(ServerOptions::default());
+    let mut host = Client::connect(server.addr, "Host", None);
+    join_all(&mut [&mut host]);
+    // Four seats from one address, and the target elsewhere.
+    let mut seats: Vec<RawPeer> = (1..=4)
+        .map(|i| join_from(server.addr, 5, &format!("Seat{i}")).0)
+        .collect();
+    let (_t, t_id) = join_from(server.addr, 6, "Target");
+    let t_id = t_id.unwrap();
+    let (mut other, _) = join_from(server.addr, 7, "Other");
+    step_until(&mut [&mut host], LIMIT, "seven players", |cs| {
+        cs[0].roster().players.len() == 7
+    });
+    // Besides the target: three addresses (the host's, the seats' and Other's), so two are
+    // needed; the four seats' votes are one.
+    for seat in &mut seats {
+        seat.send(&ClientMsg::Moderation(ModerationRequest::VoteKick {
+            target: t_id,
+        }));
+    }
+    // The seats' connections are read in any order: wait for all four votes.
+    step_until(&mut [&mut host], LIMIT, "the four seats' votes", |cs| {
+        cs[0]
+            .notices()
+            .iter()
+            .filter(|n| n.contains("voted to kick"))
+            .count()
+            == 4
+    });
+    let tallies: Vec<String> = host
+        .notices()
+        .into_iter()
+        .filter(|n| n.contains("voted to kick"))
+        .collect();
+    assert_eq!(tallies.len(), 4, "{tallies:?}");
+    assert!(tallies.iter().all(|n| n.contains("(1 of 2")), "{tallies:?}");
+    assert_eq!(host.roster().players.len(), 7, "the target is still in");
+    other.send(&ClientMsg::Moderation(ModerationRequest::VoteKick {
+        target: t_id,
+    }));
+    step_until(&mut [&mut host], LIMIT, "the target out", |cs| {
+        cs[0].roster().players.len() == 6
+    });
+}

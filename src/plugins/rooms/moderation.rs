@@ -1,5 +1,6 @@
 //! Removing a troll, as plain Rust: the host's kick, the others' vote to kick (a majority of
-//! the other members within [`VOTE_WINDOW`]), and what a kick leaves behind: the kicked name
+//! the other members' addresses within [`VOTE_WINDOW`]: seats from one address are one voice,
+//! as in guessing), and what a kick leaves behind: the kicked name
 //! kept out of the room for [`NAME_BAN`], and new names from its address for [`ADDRESS_WAIT`]
 //! (so a house behind one NAT is not locked out for long).
 
@@ -31,7 +32,8 @@ pub struct Moderation {
 struct Vote {
     target: ClientId,
     since: Duration,
-    voters: Vec<ClientId>,
+    /// Who voted, and from which address (as [`crate::plugins::net::address_key`] keys them).
+    voters: Vec<(ClientId, IpAddr)>,
 }
 
 #[derive(Debug, Clone)]
@@ -41,7 +43,7 @@ struct Ban {
     at: Duration,
 }
 
-/// Where a vote stands after one more.
+/// Where a vote stands after one more: addresses that voted, of the addresses needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tally {
     pub votes: u16,
@@ -54,18 +56,33 @@ impl Tally {
     }
 }
 
-/// The votes a kick needs: a majority of the `others` (the members but the target).
+/// The votes a kick needs: a majority of the `others` (the addresses of the members but the
+/// target).
 pub fn votes_needed(others: usize) -> u16 {
     (others / 2 + 1).min(u16::MAX as usize) as u16
 }
 
+/// How many different addresses there are among `addrs` (a room's handful: no set needed).
+fn distinct(addrs: impl Iterator<Item = IpAddr>) -> usize {
+    let mut seen: Vec<IpAddr> = Vec::new();
+    for addr in addrs {
+        if !seen.contains(&addr) {
+            seen.push(addr);
+        }
+    }
+    seen.len()
+}
+
 impl Moderation {
-    /// `voter` votes to kick `target`, with `others` members besides the target.
+    /// `voter`, at address `from`, votes to kick `target`; `others` are the addresses of the
+    /// members besides the target, one entry per member. Each address counts once, among the
+    /// voters and among the others.
     pub fn vote(
         &mut self,
         voter: ClientId,
+        from: IpAddr,
         target: ClientId,
-        others: usize,
+        others: &[IpAddr],
         now: Duration,
     ) -> Result<Tally, ModerationRefusal> {
         if voter == target {
@@ -83,13 +100,13 @@ impl Moderation {
                 self.votes.last_mut().expect("just pushed")
             }
         };
-        if vote.voters.contains(&voter) {
+        if vote.voters.iter().any(|&(v, _)| v == voter) {
             return Err(ModerationRefusal::AlreadyVoted);
         }
-        vote.voters.push(voter);
+        vote.voters.push((voter, from));
         let tally = Tally {
-            votes: vote.voters.len() as u16,
-            needed: votes_needed(others),
+            votes: distinct(vote.voters.iter().map(|&(_, addr)| addr)) as u16,
+            needed: votes_needed(distinct(others.iter().copied())),
         };
         if tally.passed() {
             self.votes.retain(|v| v.target != target);
@@ -101,7 +118,7 @@ impl Moderation {
     pub fn forget(&mut self, who: ClientId) {
         self.votes.retain(|v| v.target != who);
         for vote in &mut self.votes {
-            vote.voters.retain(|&v| v != who);
+            vote.voters.retain(|&(v, _)| v != who);
         }
     }
 
@@ -172,6 +189,11 @@ mod tests {
         Duration::from_secs(secs)
     }
 
+    /// Each test member at an address of its own.
+    fn at(who: ClientId) -> IpAddr {
+        [10, 0, 0, who.0 as u8].into()
+    }
+
     #[test]
     fn a_majority_of_the_others_within_the_window_kicks() {
         assert_eq!(
@@ -180,17 +202,53 @@ mod tests {
         );
         let mut m = Moderation::default();
         // Four members: D is the target, three others, two votes needed.
-        assert_eq!(m.vote(A, D, 3, s(0)), Ok(Tally { votes: 1, needed: 2 }));
-        assert_eq!(m.vote(A, D, 3, s(1)), Err(ModerationRefusal::AlreadyVoted));
-        assert_eq!(m.vote(D, D, 3, s(1)), Err(ModerationRefusal::NotYourself));
+        let others_than =
+            |t: ClientId| -> Vec<IpAddr> { [A, B, C, D].into_iter().filter(|&c| c != t).map(at).collect() };
+        let but_d = others_than(D);
+        assert_eq!(
+            m.vote(A, at(A), D, &but_d, s(0)),
+            Ok(Tally { votes: 1, needed: 2 })
+        );
+        assert_eq!(
+            m.vote(A, at(A), D, &but_d, s(1)),
+            Err(ModerationRefusal::AlreadyVoted)
+        );
+        assert_eq!(
+            m.vote(D, at(D), D, &but_d, s(1)),
+            Err(ModerationRefusal::NotYourself)
+        );
         // Too late: the first vote lapsed, this one starts again.
-        assert_eq!(m.vote(B, D, 3, s(31)), Ok(Tally { votes: 1, needed: 2 }));
-        let tally = m.vote(C, D, 3, s(40)).unwrap();
+        assert_eq!(
+            m.vote(B, at(B), D, &but_d, s(31)),
+            Ok(Tally { votes: 1, needed: 2 })
+        );
+        let tally = m.vote(C, at(C), D, &but_d, s(40)).unwrap();
         assert!(tally.passed());
         // A voter who leaves takes their vote along.
-        m.vote(A, B, 3, s(50)).unwrap();
+        let but_b = others_than(B);
+        m.vote(A, at(A), B, &but_b, s(50)).unwrap();
         m.forget(A);
-        assert_eq!(m.vote(C, B, 3, s(51)), Ok(Tally { votes: 1, needed: 2 }));
+        assert_eq!(
+            m.vote(C, at(C), B, &but_b, s(51)),
+            Ok(Tally { votes: 1, needed: 2 })
+        );
+    }
+
+    #[test]
+    fn seats_from_one_address_are_one_voice() {
+        // Four seats at one address (A's), B elsewhere, D the target: two addresses besides
+        // D's, so two are needed, and A's four votes are one.
+        let mut m = Moderation::default();
+        let home = at(A);
+        let others = [home, home, home, home, at(B)];
+        for (i, seat) in [A, ClientId(11), ClientId(12), ClientId(13)]
+            .into_iter()
+            .enumerate()
+        {
+            let tally = m.vote(seat, home, D, &others, s(i as u64)).unwrap();
+            assert_eq!(tally, Tally { votes: 1, needed: 2 }, "seat {i}");
+        }
+        assert!(m.vote(B, at(B), D, &others, s(5)).unwrap().passed());
     }
 
     #[test]

@@ -48,10 +48,21 @@ pub(super) fn moderate(
                 Err(ModerationRefusal::Spectator)
             }
             (ModerationRequest::VoteKick { .. }, Some(_)) => {
-                // The players vote: spectators neither vote nor count.
-                let others = room.players().filter(|&id| id != target).count();
+                // The players vote: spectators neither vote nor count; an address counts once.
+                let others: Vec<IpAddr> = room
+                    .players()
+                    .filter(|&id| id != target)
+                    .filter_map(|id| index.player(id).and_then(|e| players.get(e).ok()))
+                    .map(|p| address_key(p.addr.ip()))
+                    .collect();
                 moderation
-                    .vote(*client, target, others, time.elapsed())
+                    .vote(
+                        *client,
+                        address_key(asker.addr.ip()),
+                        target,
+                        &others,
+                        time.elapsed(),
+                    )
                     .map(|tally| {
                         let present: Vec<ClientId> = room.present().collect();
                         let vote = RoomUpdate::KickVote {
