@@ -964,3 +964,37 @@ fn the_album_lists_each_turn_and_replays_its_drawing_on_request() {
         cs[0].canvas().refused == Some(CanvasError::NoSuchDrawing)
     });
 }
+
+#[test]
+fn refused_word_lists_count_against_the_rooms_rate() {
+    let server = start_server(options(Duration::from_secs(30)));
+    let mut ann = Peer::join(server.addr, "Ann");
+    // A list of 999 words with a control character at its end, ten times in one write: each
+    // would cost the server a parse. Two are read (and refused with the reason), the rest are
+    // refused unread.
+    let bad: Vec<String> = (0..999).map(|i| format!("word{i}")).collect();
+    let bad = format!("{},\u{7}", bad.join(","));
+    let lists: Vec<ClientMsg> = (0..10)
+        .map(|_| ClientMsg::Quiz(QuizToServer::RoomWords(bad.clone())))
+        .collect();
+    ann.send_together(&lists);
+    let mut answers = Vec::new();
+    for i in 0..10 {
+        let answer = ann.wait(&format!("answer {i}"), |m| {
+            matches!(m, ServerMsg::Quiz(QuizToClient::Refused(_)))
+        });
+        let ServerMsg::Quiz(QuizToClient::Refused(why)) = answer else {
+            unreachable!()
+        };
+        answers.push(why);
+    }
+    let parsed = answers
+        .iter()
+        .filter(|w| **w == QuizRefusal::RoomWords(RoomWordsError::ControlCharacter))
+        .count();
+    let too_soon = answers
+        .iter()
+        .filter(|w| **w == QuizRefusal::RoomWordsTooSoon)
+        .count();
+    assert_eq!((parsed, too_soon), (2, 8), "{answers:?}");
+}

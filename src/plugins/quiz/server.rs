@@ -74,12 +74,27 @@ pub struct QuizConfig {
 #[derive(Component, Default)]
 pub struct RoomWords {
     pub words: Arc<Vec<String>>,
-    /// When the host last set them (a list is parsed at most once per [`ROOM_WORDS_EVERY`]).
-    set_at: Option<Duration>,
+    /// When the room may send lists again at its full burst: every list asked for counts,
+    /// taken or refused (a generic cell rate: one list per [`ROOM_WORDS_EVERY`], two at once).
+    lists_due: Duration,
 }
 
-/// How often a host may set the room's words: a 48 KiB list costs the server a parse.
+/// How often a host may send the room's words, after a first two at once (a typo fixed): a
+/// 48 KiB list costs the server a parse, whether it is taken or refused.
 pub const ROOM_WORDS_EVERY: Duration = Duration::from_secs(2);
+const ROOM_WORDS_BURST: u32 = 2;
+
+impl RoomWords {
+    /// Counts a list asked for at `now`; false when the room asks too often.
+    pub(super) fn may_ask(&mut self, now: Duration) -> bool {
+        let due = self.lists_due.max(now);
+        if due - now > ROOM_WORDS_EVERY * (ROOM_WORDS_BURST - 1) {
+            return false;
+        }
+        self.lists_due = due + ROOM_WORDS_EVERY;
+        true
+    }
+}
 
 /// A room's game, while one runs (server side).
 #[derive(Component, Default)]

@@ -221,13 +221,15 @@ pub enum RoomWordsError {
 
 /// A host's list: words separated by commas or new lines, blanks ignored, duplicates (as
 /// guesses compare them) removed. An empty list is allowed (it clears the room's words).
+/// The cheap checks (size, each word's length and characters, the count of entries) come first,
+/// over the whole list, before any word is normalised: a list refused costs little.
 pub fn parse_room_words(text: &str) -> Result<Vec<String>, RoomWordsError> {
     if text.len() > MAX_ROOM_WORDS_BYTES {
         return Err(RoomWordsError::TooLarge);
     }
-    let mut words: Vec<String> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for word in text.split([',', '\n']).map(str::trim).filter(|w| !w.is_empty()) {
+    let entries = || text.split([',', '\n']).map(str::trim).filter(|w| !w.is_empty());
+    let mut count = 0;
+    for word in entries() {
         if word.chars().count() > MAX_WORD_CHARS {
             return Err(RoomWordsError::TooLong(
                 word.chars().take(MAX_WORD_CHARS).collect(),
@@ -236,14 +238,20 @@ pub fn parse_room_words(text: &str) -> Result<Vec<String>, RoomWordsError> {
         if word.chars().any(char::is_control) {
             return Err(RoomWordsError::ControlCharacter);
         }
+        count += 1;
+    }
+    // Entries, not words: a list of more than that many, duplicates or not, is refused unread.
+    if count > MAX_ROOM_WORDS {
+        return Err(RoomWordsError::TooMany);
+    }
+    let mut words: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for word in entries() {
         let key = normalize(word);
         if key.is_empty() {
             return Err(RoomWordsError::Unguessable(word.to_owned()));
         }
         if seen.insert(key) {
-            if words.len() == MAX_ROOM_WORDS {
-                return Err(RoomWordsError::TooMany);
-            }
             words.push(word.to_owned());
         }
     }
@@ -292,6 +300,15 @@ mod tests {
         ));
         let many: Vec<String> = (0..1001).map(|i| format!("w{i}")).collect();
         assert_eq!(parse_room_words(&many.join(",")), Err(RoomWordsError::TooMany));
+        // Entries count before duplicates are found: refused without normalising a word.
+        assert_eq!(
+            parse_room_words(&["a"; 1001].join(",")),
+            Err(RoomWordsError::TooMany)
+        );
+        assert_eq!(
+            parse_room_words(&format!("{},\u{7}", many[..999].join(","))),
+            Err(RoomWordsError::ControlCharacter)
+        );
         assert_eq!(
             parse_room_words(&many[..1000].join(",")).map(|w| w.len()),
             Ok(1000)

@@ -82,16 +82,12 @@ fn set_room_words(
     if slot.0.is_some() {
         return Err(QuizRefusal::AlreadyRunning);
     }
-    if room_words
-        .set_at
-        .is_some_and(|set| at.now.saturating_sub(set) < ROOM_WORDS_EVERY)
-    {
+    if !room_words.may_ask(at.now) {
         return Err(QuizRefusal::RoomWordsTooSoon);
     }
     let words = words::parse_room_words(text).map_err(QuizRefusal::RoomWords)?;
     let count = words.len() as u32;
     room_words.words = Arc::new(words);
-    room_words.set_at = Some(at.now);
     out.quiz(at.room.members().collect(), QuizToClient::RoomWords { count });
     Ok(())
 }
