@@ -1,6 +1,6 @@
 //! The admin endpoint: `/metrics` follows what happens on a real server process, `/healthz`
 //! turns 503 when the game loop stalls, `/readyz` when the server is full (and while it drains:
-//! `tests/operate.rs`).
+//! `tests/operate.rs`); probes are answered at once whatever idle connections hold.
 
 mod common;
 
@@ -180,4 +180,26 @@ fn healthz_is_503_while_the_game_loop_stalls() {
     );
     app.update();
     assert_eq!(http_get(admin, "/healthz").0, 200, "ticking again");
+}
+
+#[test]
+fn probes_answer_at_once_whatever_idle_connections_hold() {
+    let admin = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let (_child, _addr) = child_server("true", &[], &format!("--admin {admin}"));
+    assert_eq!(http_get(admin, "/healthz").0, 200);
+    // A local process holds idle connections open, more than the endpoint keeps, and opens
+    // more while the probes run.
+    let mut idle: Vec<std::net::TcpStream> = (0..100)
+        .map(|_| std::net::TcpStream::connect(admin).expect("an idle connection"))
+        .collect();
+    for probe in 0..5 {
+        let asked = Instant::now();
+        assert_eq!(http_get(admin, "/healthz"), (200, "ok\n".into()), "probe {probe}");
+        assert_eq!(http_get(admin, "/readyz").0, 200, "probe {probe}");
+        let took = asked.elapsed();
+        assert!(took < Duration::from_secs(1), "probe {probe} took {took:?}");
+        idle.extend((0..20).filter_map(|_| std::net::TcpStream::connect(admin).ok()));
+    }
+    // The figures still come, a few renders at a time.
+    assert_eq!(http_get(admin, "/metrics").0, 200);
 }

@@ -7,12 +7,16 @@
 //! - `GET /healthz`: 200 while the game loop ticks, 503 once it has not for [`STALLED_AFTER`].
 //! - `GET /readyz`: 200 while the server takes players, 503 while it drains or is full.
 //!
-//! Requests are read with a size and time limit and answered once; a few at a time.
+//! Requests are read with a size and time limit and answered once. The checks are answered at
+//! once, whatever other connections do (an orchestrator's probe must not wait behind idle
+//! connections); the figures are rendered a few at a time; at most [`MAX_OPEN`] connections are
+//! open, and a new one closes the oldest.
 
+use std::collections::VecDeque;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
-use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -30,11 +34,15 @@ pub const STALLED_AFTER: Duration = Duration::from_secs(2);
 const TICK_BUCKETS: [f64; 10] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0,
 ];
-/// The longest request read, and how long a client has to send it.
+/// The longest request read, and how long a client has to send it (a probe sends its request
+/// as it connects) and to take the answer.
 const MAX_REQUEST: usize = 4096;
-const REQUEST_TIME: Duration = Duration::from_secs(5);
-/// Requests answered at once; more wait for a turn.
+const REQUEST_TIME: Duration = Duration::from_secs(1);
+const ANSWER_TIME: Duration = Duration::from_secs(5);
+/// `/metrics` answers rendered at once; more wait for a turn.
 const CONCURRENT: usize = 8;
+/// Admin connections open at once; a new one closes the oldest.
+pub const MAX_OPEN: usize = 64;
 
 /// Where the admin endpoint listens.
 #[derive(Clone, Debug)]
@@ -123,6 +131,7 @@ pub(crate) async fn serve(
     stop: CancellationToken,
 ) {
     let turns = Arc::new(Semaphore::new(CONCURRENT));
+    let open = Arc::new(Mutex::new(Open::default()));
     loop {
         let accepted = tokio::select! {
             _ = stop.cancelled() => return,
@@ -132,14 +141,41 @@ pub(crate) async fn serve(
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
-        let Ok(turn) = turns.clone().acquire_owned().await else {
-            return;
-        };
-        let (shared, metrics) = (shared.clone(), metrics.clone());
+        let (id, closed) = open.lock().expect("admin connections").add();
+        let (shared, metrics, turns, open) = (shared.clone(), metrics.clone(), turns.clone(), open.clone());
         tokio::spawn(async move {
-            let _ = timeout(REQUEST_TIME, answer(stream, &shared, &metrics)).await;
-            drop(turn);
+            tokio::select! {
+                _ = closed.cancelled() => {}
+                _ = timeout(ANSWER_TIME, answer(stream, &shared, &metrics, &turns)) => {}
+            }
+            open.lock().expect("admin connections").remove(id);
         });
+    }
+}
+
+/// The admin connections open, oldest first.
+#[derive(Default)]
+struct Open {
+    next: u64,
+    connections: VecDeque<(u64, CancellationToken)>,
+}
+
+impl Open {
+    /// A new connection: its id, and what closes it when [`MAX_OPEN`] newer ones came.
+    fn add(&mut self) -> (u64, CancellationToken) {
+        if self.connections.len() >= MAX_OPEN
+            && let Some((_, oldest)) = self.connections.pop_front()
+        {
+            oldest.cancel();
+        }
+        self.next += 1;
+        let closed = CancellationToken::new();
+        self.connections.push_back((self.next, closed.clone()));
+        (self.next, closed)
+    }
+
+    fn remove(&mut self, id: u64) {
+        self.connections.retain(|(open, _)| *open != id);
     }
 }
 
@@ -147,19 +183,14 @@ async fn answer(
     mut stream: TcpStream,
     shared: &ServerShared,
     metrics: &PrometheusHandle,
+    turns: &Semaphore,
 ) -> std::io::Result<()> {
-    let mut request = Vec::with_capacity(256);
-    let mut chunk = [0u8; 512];
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") && !request.windows(2).any(|w| w == b"\n\n") {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            break;
-        }
-        request.extend_from_slice(&chunk[..n]);
-        if request.len() > MAX_REQUEST {
-            return respond(&mut stream, "413 Content Too Large", "request too large\n").await;
-        }
-    }
+    let request = match timeout(REQUEST_TIME, read_request(&mut stream)).await {
+        Ok(Ok(Some(request))) => request,
+        Ok(Ok(None)) => return respond(&mut stream, "413 Content Too Large", "request too large\n").await,
+        Ok(Err(e)) => return Err(e),
+        Err(_) => return respond(&mut stream, "408 Request Timeout", "send the request at once\n").await,
+    };
     let line = request.split(|&b| b == b'\n').next().unwrap_or_default();
     let line = String::from_utf8_lossy(line);
     let mut words = line.split_whitespace();
@@ -169,6 +200,9 @@ async fn answer(
     }
     match path.split('?').next().unwrap_or("") {
         "/metrics" => {
+            let Ok(_turn) = turns.acquire().await else {
+                return Ok(());
+            };
             metrics.run_upkeep();
             respond_with(&mut stream, "200 OK", PROMETHEUS_TEXT, &metrics.render()).await
         }
@@ -182,6 +216,23 @@ async fn answer(
         }
         _ => respond(&mut stream, "404 Not Found", "/metrics, /healthz, /readyz\n").await,
     }
+}
+
+/// A request's head, up to its blank line; `None` when it is longer than [`MAX_REQUEST`].
+async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
+    let mut request = Vec::with_capacity(256);
+    let mut chunk = [0u8; 512];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") && !request.windows(2).any(|w| w == b"\n\n") {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        request.extend_from_slice(&chunk[..n]);
+        if request.len() > MAX_REQUEST {
+            return Ok(None);
+        }
+    }
+    Ok(Some(request))
 }
 
 fn status(ok: bool) -> &'static str {
