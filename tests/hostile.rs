@@ -79,10 +79,20 @@ fn framing_attacks_are_disconnected_with_a_reason() {
         peer.send_frame(payload);
         assert_eq!(violation(peer.closing_reason()), why, "{what}");
     }
-    // A message before the handshake, and a second handshake.
-    let mut early = RawPeer::connect(server.addr);
-    early.send(&ClientMsg::Chat(ChatToServer::Say("hi".into())));
-    assert_eq!(violation(early.closing_reason()), Violation::ExpectedHandshake);
+    // A message before the handshake (one with a body, and one without: the room list's
+    // request), and a second handshake.
+    for (what, msg) in [
+        ("chat", ClientMsg::Chat(ChatToServer::Say("hi".into()))),
+        ("list", ClientMsg::ListRooms),
+    ] {
+        let mut early = RawPeer::connect(server.addr);
+        early.send(&msg);
+        assert_eq!(
+            violation(early.closing_reason()),
+            Violation::ExpectedHandshake,
+            "{what}"
+        );
+    }
     let mut twice = RawPeer::connect(server.addr);
     twice.hello("twice");
     twice.hello("twice");

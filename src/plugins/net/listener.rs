@@ -378,11 +378,16 @@ async fn read_client(
         Ok(ClientControl::Hello { version, .. }) => return version_mismatch(version),
         Ok(_) => return violation(Violation::ExpectedHandshake),
         Err(_) => {
-            // A client of another version may not decode as ours: read just its version.
-            return match codec::decode_prefix::<(u32, u16)>(&frame) {
-                Ok(((0, version), _)) if version != PROTOCOL_VERSION => version_mismatch(version),
-                Ok(((0, _), _)) | Err(_) => violation(Violation::Undecodable),
+            // A client of another version may not decode as ours: read just its version. A
+            // frame that starts as no handshake does is another message (one without a body,
+            // the room list's request, has no version to read).
+            return match codec::decode_prefix::<u32>(&frame) {
+                Ok((0, used)) => match codec::decode_prefix::<u16>(&frame[used..]) {
+                    Ok((version, _)) if version != PROTOCOL_VERSION => version_mismatch(version),
+                    _ => violation(Violation::Undecodable),
+                },
                 Ok(_) => violation(Violation::ExpectedHandshake),
+                Err(_) => violation(Violation::Undecodable),
             };
         }
     }
