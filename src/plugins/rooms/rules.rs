@@ -422,6 +422,13 @@ pub fn plan_join(
         None => config.default_room.clone(),
     };
     let room_key = name_key(&room_name);
+    let is_default = room_key == name_key(&config.default_room);
+    // The default room has its own spelling, whoever makes it (as "LOBBY" or a look-alike).
+    let room_name = if is_default {
+        config.default_room.clone()
+    } else {
+        room_name
+    };
     let name_key = name_key(&name);
     let create = match facts.room(&room_key) {
         Some(room) => {
@@ -429,7 +436,6 @@ pub fn plan_join(
             false
         }
         None => {
-            let is_default = room_key == crate::names::name_key(&config.default_room);
             // The default room never counts against the cap and can always be made.
             if !is_default {
                 if facts.counted_rooms() >= config.max_rooms as usize {
@@ -741,10 +747,14 @@ mod tests {
             made: 0,
         };
         assert!(plan(&cfg, ("Bob", None, false), &mut none).unwrap().create);
-        assert!(
-            plan(&cfg, ("Bob", Some("ＬＯＢＢＹ"), false), &mut none)
-                .unwrap()
-                .create
+        let spelled = plan(&cfg, ("Bob", Some("ＬＯＢＢＹ"), false), &mut none).unwrap();
+        assert!(spelled.create);
+        // Made by a joiner who spelt it otherwise (here with a Cyrillic о), it is still "lobby".
+        assert_eq!(spelled.room_name, "lobby");
+        let look_alike = plan(&cfg, ("Bob", Some("l\u{43e}bby"), false), &mut none).unwrap();
+        assert_eq!(
+            (look_alike.room_name.as_str(), look_alike.create),
+            ("lobby", true)
         );
 
         lobby.add(ClientId(2), "Bob", addr(), false);
