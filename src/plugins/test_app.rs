@@ -69,10 +69,23 @@ impl TestServer {
         client
     }
 
+    /// [`Self::join`] from address `ip` (another machine, for the rules that count addresses).
+    pub fn join_from(&mut self, id: u32, ip: [u8; 4], name: &str, room: Option<&str>) -> ClientId {
+        let client = self.connect_from(id, ip);
+        let answer = self.ask_to_join(client, JoinRequest::new(name, room));
+        assert!(answer.is_ok(), "{name} was welcomed: {answer:?}");
+        client
+    }
+
     /// A connection that passed the network handshake (from 127.0.0.1, port 40000 + `id`).
     pub fn connect(&mut self, id: u32) -> ClientId {
+        self.connect_from(id, [127, 0, 0, 1])
+    }
+
+    /// A connection that passed the network handshake from `ip`, port 40000 + `id`.
+    pub fn connect_from(&mut self, id: u32, ip: [u8; 4]) -> ClientId {
         let client = ClientId(id);
-        let addr: SocketAddr = ([127, 0, 0, 1], 40000 + id as u16).into();
+        let addr: SocketAddr = (ip, 40000 + id as u16).into();
         self.write(ClientConnected { client, addr });
         client
     }

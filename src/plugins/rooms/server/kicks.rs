@@ -206,10 +206,11 @@ mod tests {
     #[test]
     fn a_vote_passes_with_a_majority_of_the_other_players() {
         let mut server = TestServer::with(());
-        let ann = server.join(1, "Ann", Some("den"));
-        let ben = server.join(2, "Ben", Some("den"));
-        let cat = server.join(3, "Cat", Some("den"));
-        let dan = server.join(4, "Dan", Some("den"));
+        // Each at an address of their own: an address votes once.
+        let ann = server.join_from(1, [10, 0, 0, 1], "Ann", Some("den"));
+        let ben = server.join_from(2, [10, 0, 0, 2], "Ben", Some("den"));
+        let cat = server.join_from(3, [10, 0, 0, 3], "Cat", Some("den"));
+        let dan = server.join_from(4, [10, 0, 0, 4], "Dan", Some("den"));
         server.sent::<RoomUpdate>();
         for voter in [ben, cat] {
             server.send(voter, ModerationRequest::VoteKick { target: dan });
