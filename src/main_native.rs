@@ -46,6 +46,7 @@ pub(crate) fn main() -> ExitCode {
             spectators: cli.spectators,
             seat_hold: std::time::Duration::from_secs(cli.seat_hold.into()),
             rooms_per_address: cli.per_address_rooms,
+            seats_per_address: cli.per_address_connections.min(u16::MAX.into()) as u16,
             ..RoomConfig::default()
         },
         chat: ChatConfig::default(),

@@ -47,6 +47,12 @@ impl TokenBucket {
         }
     }
 
+    /// Whether a token would be left at `now` (takes none).
+    pub fn has_at(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        (self.tokens + elapsed * self.per_second).min(self.burst) >= 1.0
+    }
+
     /// Takes a token at `now` if one is left.
     pub fn take_at(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
@@ -71,7 +77,9 @@ mod tests {
     fn token_bucket_allows_bursts_then_the_sustained_rate() {
         let start = Instant::now();
         let mut bucket = TokenBucket::starting_at(10.0, 5.0, start);
+        assert!(bucket.has_at(start));
         assert!((0..5).all(|_| bucket.take_at(start)));
+        assert!(!bucket.has_at(start), "looking takes nothing, and finds none");
         assert!(!bucket.take_at(start));
         assert!(bucket.take_at(start + Duration::from_millis(100)));
         assert!(!bucket.take_at(start + Duration::from_millis(100)));

@@ -18,7 +18,11 @@ const LIMIT: Duration = Duration::from_secs(15);
 
 /// Joins with `join`; the welcome, or the room's refusal.
 fn try_join(addr: std::net::SocketAddr, join: JoinRequest) -> (RawPeer, Result<Welcome, Rejection>) {
-    let mut peer = RawPeer::connect(addr);
+    join_on(RawPeer::connect(addr), join)
+}
+
+/// Joins with `join` on `peer`'s connection; the welcome, or the room's refusal.
+fn join_on(mut peer: RawPeer, join: JoinRequest) -> (RawPeer, Result<Welcome, Rejection>) {
     peer.send(&ClientMsg::hello());
     peer.send(&ClientMsg::Join(join));
     while let Some(msg) = peer.recv() {
@@ -239,4 +243,79 @@ fn a_cut_link_is_noticed_and_the_client_comes_back_by_itself() {
     assert!(notice_seen(players[1], "Reconnected: you are back in your seat"));
     assert_eq!(players[1].roster().me, ben_id, "the same seat");
     assert!(players[1].ended().is_empty(), "{:?}", players[1].ended());
+}
+
+/// Joins `room` as `name` from 127.0.0.`source`; the welcome, or the room's refusal.
+fn join_from(
+    addr: std::net::SocketAddr,
+    source: u8,
+    name: &str,
+    room: &str,
+) -> (RawPeer, Result<Welcome, Rejection>) {
+    join_on(
+        RawPeer::connect_from(addr, [127, 0, 0, source]),
+        hello(name, Some(room)),
+    )
+}
+
+/// Joins until welcomed (the server may not have seen the drops yet), for up to 3 s.
+fn join_when_room(addr: std::net::SocketAddr, source: u8, name: &str, room: &str) -> (RawPeer, Welcome) {
+    let mut last = None;
+    for _ in 0..10 {
+        match join_from(addr, source, name, room) {
+            (peer, Ok(welcome)) => return (peer, welcome),
+            (_, Err(why)) => last = Some(why),
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    panic!("{name} never got into {room}: {last:?}");
+}
+
+#[test]
+fn held_seats_give_way_to_newcomers_and_count_against_their_address() {
+    let server = start_server(ServerOptions {
+        rooms: RoomConfig {
+            room_size: 3,
+            seats_per_address: 2,
+            ..RoomConfig::default()
+        },
+        ..ServerOptions::default()
+    });
+    // Three seats from three addresses fill room "full", then every connection drops.
+    let ghosts: Vec<RawPeer> = (0..3)
+        .map(|i| {
+            let (peer, welcome) = join_from(server.addr, 10 + i, &format!("ghost{i}"), "full");
+            welcome.expect("a ghost joins");
+            peer
+        })
+        .collect();
+    drop(ghosts);
+    // A newcomer does not wait a minute for them: the seat held longest gives way.
+    let (_newcomer, welcome) = join_when_room(server.addr, 20, "newcomer", "full");
+    let names: Vec<(&str, bool)> = welcome
+        .players
+        .iter()
+        .map(|p| (p.name.as_str(), p.away))
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names.contains(&("newcomer", false)), "{names:?}");
+    assert_eq!(names.iter().filter(|(_, away)| *away).count(), 2, "{names:?}");
+
+    // One address takes its two seats in room "x" and drops them: a third join from it, to
+    // another room, gives up its seat held longest, so the address never holds more than two.
+    for i in 0..2 {
+        let (peer, welcome) = join_from(server.addr, 30, &format!("held{i}"), "x");
+        welcome.expect("a seat");
+        drop(peer);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let (_third, _) = join_when_room(server.addr, 30, "third", "y");
+    let (_look, welcome) = join_when_room(server.addr, 31, "look", "x");
+    let held: Vec<&str> = welcome
+        .players
+        .iter()
+        .filter(|p| p.away)
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(held, ["held1"], "the address's older held seat gave way");
 }

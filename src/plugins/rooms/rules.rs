@@ -1,7 +1,7 @@
 //! The rules of rooms as plain Rust: limits, members in the order they joined, the host and
 //! who takes over, and where a join request puts a player.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use bevy::prelude::{Component, Resource};
@@ -9,6 +9,7 @@ use bevy::prelude::{Component, Resource};
 use super::wire::{PlayerInfo, Rejection};
 use crate::id::ClientId;
 use crate::names::{self, name_key};
+use crate::plugins::net::address_key;
 /// The default room's name on the wire (players read it in their language: `room_label`).
 pub const LOBBY: &str = "lobby";
 
@@ -27,6 +28,9 @@ pub struct RoomConfig {
     pub seat_hold: Duration,
     /// Spectators a room takes besides its players (they take no player's seat).
     pub spectators: u16,
+    /// Seats, held ones included, that players from one address may have in all rooms (as
+    /// many as its connections): past it, its own seat held longest gives way to a new join.
+    pub seats_per_address: u16,
 }
 
 /// Spectators a room takes by default.
@@ -42,6 +46,7 @@ impl Default for RoomConfig {
             rooms_per_address: 4,
             seat_hold: Duration::from_secs(60),
             spectators: DEFAULT_SPECTATORS,
+            seats_per_address: 16,
         }
     }
 }
@@ -333,6 +338,30 @@ impl Room {
             .is_some()
     }
 
+    /// The held seat that gives way to a newcomer who finds no place among the players (or
+    /// the spectators, `spectator`): of that role, the one held longest. A newcomer does not
+    /// wait for a connection that may never come back.
+    pub fn seat_to_yield(&self, spectator: bool) -> Option<ClientId> {
+        self.has_room_for(spectator).err()?;
+        self.members
+            .iter()
+            .filter(|m| m.away && m.spectator == spectator)
+            .min_by_key(|m| m.held_until)
+            .map(|m| m.id)
+    }
+
+    /// The seats at `addr` (as [`address_key`] keys it): how many, and the one held longest
+    /// if any is held, with when its hold ends.
+    pub fn seats_at(&self, addr: IpAddr) -> (usize, Option<(Duration, ClientId)>) {
+        let mine = self.members.iter().filter(|m| address_key(m.addr.ip()) == addr);
+        let oldest = mine
+            .clone()
+            .filter(|m| m.away)
+            .map(|m| (m.held_until, m.id))
+            .min();
+        (mine.count(), oldest)
+    }
+
     /// Gives `id` their held seat back, now reached at `addr`; returns whether it was held.
     pub fn give_seat_back(&mut self, id: ClientId, addr: SocketAddr) -> bool {
         match self.members.iter_mut().find(|m| m.id == id && m.away) {
@@ -389,6 +418,10 @@ pub struct JoinPlan {
     pub room_key: String,
     /// The room does not exist yet: it is made for this player, who is its first member.
     pub create: bool,
+    /// Held seats to give up first (asked for with `yield_held`): the room's held seat the
+    /// joiner takes the place of, and the address's own seat held longest when the address
+    /// has its [`RoomConfig::seats_per_address`].
+    pub yields: Vec<ClientId>,
 }
 
 /// What deciding a join needs to know of the server besides the request: the rooms, the room
@@ -404,17 +437,24 @@ pub trait JoinFacts {
     fn kicked(&self, room_key: &str, name_key: &str) -> Result<(), Rejection>;
     /// Whether this name may join this room again now (spends one of its joins).
     fn may_join_again(&mut self, room_key: &str, name_key: &str) -> bool;
+    /// The joiner's address's seats in all rooms, and its seat held longest if one is held.
+    fn address_seats(&self) -> (usize, Option<ClientId>);
 }
 
 /// Decides a handshake, wholly: the name and room rules, the room cap and the address's share
 /// for a room to be made, the room's admission (names, places, spectator places) checked
 /// against the room as it would be made, kick bans and the join rate. Whatever it refuses
 /// changes nothing (but the join rate spent by a join that got that far).
+///
+/// With `yield_held`, a room full of held seats admits the joiner in place of one, and an
+/// address at its share of seats gives up its own seat held longest ([`JoinPlan::yields`]);
+/// without it, a full room refuses.
 pub fn plan_join(
     config: &RoomConfig,
     (raw_name, raw_room, spectate): (&str, Option<&str>, bool),
     facts: &mut impl JoinFacts,
     now: Duration,
+    yield_held: bool,
 ) -> Result<JoinPlan, Rejection> {
     let name = names::normalize_name(raw_name).map_err(Rejection::InvalidName)?;
     let room_name = match raw_room {
@@ -430,9 +470,18 @@ pub fn plan_join(
         room_name
     };
     let name_key = name_key(&name);
+    let mut yields = Vec::new();
     let create = match facts.room(&room_key) {
         Some(room) => {
-            room.admission(&name, &name_key, spectate, now)?;
+            match room.admission(&name, &name_key, spectate, now) {
+                Ok(()) => {}
+                Err(Rejection::RoomFull { .. } | Rejection::SpectatorsFull { .. })
+                    if yield_held && let Some(held) = room.seat_to_yield(spectate) =>
+                {
+                    yields.push(held)
+                }
+                Err(refused) => return Err(refused),
+            }
             false
         }
         None => {
@@ -453,12 +502,20 @@ pub fn plan_join(
     if !facts.may_join_again(&room_key, &name_key) {
         return Err(Rejection::TooManyJoins);
     }
+    if yield_held
+        && let (seats, Some(held)) = facts.address_seats()
+        && seats >= config.seats_per_address as usize
+        && !yields.contains(&held)
+    {
+        yields.push(held);
+    }
     Ok(JoinPlan {
         name,
         name_key,
         room_name,
         room_key,
         create,
+        yields,
     })
 }
 
@@ -684,6 +741,69 @@ mod tests {
         fn may_join_again(&mut self, _: &str, _: &str) -> bool {
             true
         }
+        fn address_seats(&self) -> (usize, Option<ClientId>) {
+            let at = address_key(addr().ip());
+            let seats = self.rooms.iter().map(|r| r.seats_at(at));
+            let count = seats.clone().map(|(n, _)| n).sum();
+            (count, seats.filter_map(|(_, held)| held).min().map(|(_, id)| id))
+        }
+    }
+
+    #[test]
+    fn held_seats_give_way_to_newcomers() {
+        let cfg = RoomConfig {
+            seats_per_address: 4,
+            spectators: 1,
+            ..config()
+        };
+        // "new" asks to join `room` (as a spectator: `watch`) with these rooms on the server.
+        let ask = |rooms: &[&Room], room: &str, watch: bool, yield_held: bool| {
+            let mut server = Server {
+                rooms: rooms.to_vec(),
+                counted: rooms.len(),
+                made: 0,
+            };
+            plan_join(
+                &cfg,
+                ("new", Some(room), watch),
+                &mut server,
+                Duration::ZERO,
+                yield_held,
+            )
+        };
+        let mut room = Room::new("r", 3, false).with_spectators(1);
+        for (i, name) in ["a", "b", "c"].into_iter().enumerate() {
+            room.add(ClientId(i as u32 + 1), name, addr(), false);
+        }
+        room.add_member(ClientId(9), "watcher", addr(), false, true);
+        // Full, nobody away: refused either way.
+        assert!(matches!(
+            ask(&[&room], "r", false, true),
+            Err(Rejection::RoomFull { .. })
+        ));
+        // Two seats held (b's hold ends first): the newcomer takes b's place, when asked to.
+        room.hold_seat(ClientId(3), Duration::from_secs(70));
+        room.hold_seat(ClientId(2), Duration::from_secs(60));
+        assert!(matches!(
+            ask(&[&room], "r", false, false),
+            Err(Rejection::RoomFull { .. })
+        ));
+        assert_eq!(ask(&[&room], "r", false, true).unwrap().yields, [ClientId(2)]);
+        // A held spectator gives way to a spectator only.
+        room.hold_seat(ClientId(9), Duration::from_secs(10));
+        assert_eq!(ask(&[&room], "r", true, true).unwrap().yields, [ClientId(9)]);
+        // The address has its four seats (every member here is at one address): its seat
+        // held longest gives way too, once.
+        let mut other = Room::new("other", 12, false);
+        assert_eq!(
+            ask(&[&room, &other], "other", false, true).unwrap().yields,
+            [ClientId(9)]
+        );
+        // Below its share, no seat of the address gives way.
+        other.add(ClientId(20), "x", addr(), false);
+        room.remove(ClientId(1));
+        room.remove(ClientId(3));
+        assert_eq!(ask(&[&room, &other], "other", false, true).unwrap().yields, []);
     }
 
     fn plan(
@@ -691,7 +811,7 @@ mod tests {
         who: (&str, Option<&str>, bool),
         server: &mut Server,
     ) -> Result<JoinPlan, Rejection> {
-        plan_join(cfg, who, server, Duration::ZERO)
+        plan_join(cfg, who, server, Duration::ZERO, false)
     }
 
     #[test]

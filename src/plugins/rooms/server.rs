@@ -33,7 +33,7 @@ mod kicks;
 mod roles;
 
 use admission::{admit_joiners, drop_silent_arrivals, note_arrivals};
-use departures::{Departures, release_seats, remove_leavers};
+use departures::{Departures, release_seats, remove_leavers, yield_held_seats};
 pub use drain::DrainHold;
 use drain::close_for_the_drain;
 use kicks::{KickPlayer, carry_out_kicks, moderate};
@@ -56,6 +56,7 @@ pub(super) fn plugin(app: &mut App) {
                 note_arrivals,
                 // Before admitting: a list asked for in the frame a join comes is still answered.
                 super::browse::answer_room_lists,
+                yield_held_seats,
                 admit_joiners,
                 change_roles,
                 moderate,
@@ -144,6 +145,13 @@ impl RoomIndex {
             .entry((room_key.to_owned(), name_key.to_owned()))
             .or_insert_with(|| TokenBucket::starting_at(JOINS_PER_NAME / 60.0, JOINS_PER_NAME, now))
             .take_at(now)
+    }
+
+    /// Whether the name `name_key` could join the room `room_key` now (spends nothing).
+    fn could_join_again(&self, room_key: &str, name_key: &str, now: bevy::platform::time::Instant) -> bool {
+        self.joins
+            .get(&(room_key.to_owned(), name_key.to_owned()))
+            .is_none_or(|bucket| bucket.has_at(now))
     }
 }
 

@@ -77,12 +77,15 @@ pub(super) fn admit_joiners(
             config: &config,
             addr,
             now: (time.elapsed(), time.startup() + time.elapsed()),
+            looking: false,
         };
+        // Held seats that give way to this join were given up before (`yield_held_seats`).
         let plan = match plan_join(
             &config,
             (&msg.name, msg.room.as_deref(), msg.spectate),
             &mut facts,
             time.elapsed(),
+            false,
         ) {
             Ok(plan) => plan,
             Err(rejection) => {
@@ -190,6 +193,8 @@ pub(super) struct Facts<'a, 'w, 's> {
     pub(super) addr: SocketAddr,
     /// Now, on the game's clock and as an instant.
     pub(super) now: (Duration, bevy::platform::time::Instant),
+    /// Only looking ahead: a join's rate is read, not spent.
+    pub(super) looking: bool,
 }
 
 impl JoinFacts for Facts<'_, '_, '_> {
@@ -215,7 +220,28 @@ impl JoinFacts for Facts<'_, '_, '_> {
     }
 
     fn may_join_again(&mut self, room_key: &str, name_key: &str) -> bool {
-        self.index.may_join_again(room_key, name_key, self.now.1)
+        match self.looking {
+            true => self.index.could_join_again(room_key, name_key, self.now.1),
+            false => self.index.may_join_again(room_key, name_key, self.now.1),
+        }
+    }
+
+    fn address_seats(&self) -> (usize, Option<ClientId>) {
+        let at = address_key(self.addr.ip());
+        let (mut seats, mut oldest) = (0, None);
+        for &entity in self.index.rooms.values() {
+            let room = self.made.get(&entity).or_else(|| self.rooms.get(entity).ok());
+            let Some((n, held)) = room.map(|r| r.seats_at(at)) else {
+                continue;
+            };
+            seats += n;
+            if let Some(held) = held
+                && oldest.is_none_or(|o| held < o)
+            {
+                oldest = Some(held);
+            }
+        }
+        (seats, oldest.map(|(_, id)| id))
     }
 }
 

@@ -128,16 +128,65 @@ pub(super) fn release_seats(time: Res<Time<Real>>, mut wake: ResMut<ServerWake>,
         wake.at(next);
     }
     for (client, reason) in due {
-        if let Some(player) = departures
+        departures.give_up(client, &reason, now);
+    }
+}
+
+impl Departures<'_, '_> {
+    /// Gives up a held seat: its token expires and the player leaves, for the reason their
+    /// connection dropped.
+    fn give_up(&mut self, client: ClientId, reason: &LeaveReason, now: Duration) {
+        if let Some(player) = self
             .index
             .players
             .get(&client)
-            .and_then(|&e| departures.players.get(e).ok())
+            .and_then(|&e| self.players.get(e).ok())
         {
             let session = player.session;
-            departures.index.spend(session, Spent::Expired, now);
+            self.index.spend(session, Spent::Expired, now);
         }
-        departures.remove(client, &reason, false);
+        self.remove(client, reason, false);
+    }
+}
+
+/// Held seats give way to joins: a room full of them admits a newcomer in place of the seat
+/// held longest, and an address with its [`RoomConfig::seats_per_address`] (held ones
+/// included) gives up its own seat held longest. Only for a join the rules would then take
+/// (looked at without spending its rate), so a join refused for anything else frees nothing.
+pub(super) fn yield_held_seats(
+    time: Res<Time<Real>>,
+    config: Res<RoomConfig>,
+    arrivals: Res<Arrivals>,
+    mut requests: MessageReader<FromClient<JoinRequest>>,
+    mut departures: Departures,
+) {
+    let now = time.elapsed();
+    let made = HashMap::new();
+    for FromClient { client, msg } in requests.read() {
+        let Some(arrival) = arrivals.0.get(client).filter(|_| msg.resume.is_none()) else {
+            continue;
+        };
+        let mut facts = super::admission::Facts {
+            index: &mut departures.index,
+            rooms: &departures.rooms,
+            moderation: &departures.moderation,
+            made: &made,
+            config: &config,
+            addr: arrival.addr,
+            now: (now, time.startup() + now),
+            looking: true,
+        };
+        let join = (msg.name.as_str(), msg.room.as_deref(), msg.spectate);
+        let Ok(plan) = plan_join(&config, join, &mut facts, now, true) else {
+            continue;
+        };
+        for held in plan.yields {
+            let reason = departures.index.held.get(&held).map(|(_, why)| why.clone());
+            if let Some(reason) = reason {
+                info!("a held seat gives way to a join from {}", arrival.addr);
+                departures.give_up(held, &reason, now);
+            }
+        }
     }
 }
 
