@@ -401,3 +401,87 @@ fn one_name_joining_and_leaving_a_room_in_a_loop_waits() {
         .join("Other", Some("loop"))
         .expect("another name");
 }
+
+#[test]
+fn the_largest_picture_the_rules_accept_reaches_a_joiner_reading_at_a_megabyte_a_second() {
+    use catchmind::plugins::canvas::fill::FillMask;
+    use catchmind::plugins::canvas::model::MAX_DRAWING_POINTS;
+    let server = start_server(ServerOptions::default());
+    let mut painter = RawPeer::connect(server.addr);
+    painter.join("Painter", None).expect("joins");
+    let mut send = |msg: CanvasToServer| {
+        painter.send(&ClientMsg::Canvas(msg));
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    send(CanvasToServer::TakePen);
+    // Long strokes at the board's far corner (each point six bytes in the log) up to the point
+    // cap, then fills of the most runs until well past what the rules take.
+    let brush = catchmind::plugins::canvas::Brush {
+        colour: [20, 20, 20],
+        size: 6,
+        eraser: false,
+    };
+    let stroke_points = 1 + 7 * MAX_BATCH_POINTS;
+    let strokes = MAX_DRAWING_POINTS / stroke_points;
+    for _ in 0..strokes {
+        send(CanvasToServer::Start {
+            brush,
+            at: BoardPoint::new(1500, 800),
+        });
+        for _ in 0..7 {
+            send(CanvasToServer::Points(vec![[0, 0]; MAX_BATCH_POINTS]));
+        }
+        send(CanvasToServer::End);
+    }
+    let mask = FillMask {
+        top: 0,
+        rows: (0..800).map(|_| [1, 1].repeat(10)).collect(),
+    };
+    for _ in 0..40 {
+        send(CanvasToServer::Fill {
+            at: BoardPoint::new(1, 0),
+            colour: [200, 0, 0],
+            mask: mask.clone(),
+        });
+    }
+    // What the rules refused, and so what the picture holds.
+    let mut refused = 0;
+    while let Ok(Some(msg)) = painter.recv_within(Duration::from_secs(2)) {
+        refused += usize::from(matches!(msg, ServerMsg::Canvas(CanvasToClient::Refused(_))));
+    }
+    let expected = strokes + 40 - refused;
+    eprintln!(
+        "the picture: {strokes} strokes, {} fills ({refused} refused)",
+        40 - refused
+    );
+
+    // A joiner whose link carries a megabyte a second (a small receive buffer, read at that
+    // rate) gets the whole picture and is not dropped as a slow reader.
+    let mut joiner = RawPeer::connect_small_buffer(server.addr);
+    joiner.join("Joiner", None).expect("joins");
+    joiner
+        .stream
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let (mut received, mut bytes) = (0, 0);
+    let started = Instant::now();
+    while received < expected {
+        let mut header = [0u8; 4];
+        if joiner.stream.read_exact(&mut header).is_err() {
+            break;
+        }
+        let mut payload = vec![0u8; u32::from_be_bytes(header) as usize];
+        joiner.stream.read_exact(&mut payload).expect("a whole frame");
+        bytes += payload.len() + 4;
+        std::thread::sleep(Duration::from_micros(payload.len() as u64));
+        match ServerMsg::decode(&payload) {
+            ServerMsg::Canvas(CanvasToClient::Log { strokes, .. }) => received += strokes.len(),
+            ServerMsg::Control(catchmind::plugins::net::wire::ServerControl::Closing(why)) => {
+                panic!("the joiner was closed: {why:?} after {bytes} bytes")
+            }
+            _ => {}
+        }
+    }
+    eprintln!("the joiner got {bytes} bytes in {:?}", started.elapsed());
+    assert_eq!(received, expected, "the whole picture ({bytes} bytes)");
+}

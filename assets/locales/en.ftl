@@ -375,6 +375,7 @@ err-canvas-spectating = spectators watch: they do not draw
 err-canvas-bad-fill = that fill is not a region of the board
 err-canvas-fill-detailed = that fill has too many edges (at most { $max } runs)
 err-canvas-too-many-fills = the drawing has { $max } fills already; undo one to fill again
+err-canvas-picture-full = the drawing is as large as a picture can be to send; undo or clear to go on
 err-canvas-no-such-drawing = that drawing is no longer kept
 err-canvas-replay-later = too many drawings asked for; try again in a few seconds
 err-quiz-running = a game is already running

@@ -369,6 +369,7 @@ err-canvas-spectating = 관전자는 그리지 않습니다
 err-canvas-bad-fill = 그 채우기는 그림판의 영역이 아닙니다
 err-canvas-fill-detailed = 그 채우기는 가장자리가 너무 많습니다 (최대 { $max })
 err-canvas-too-many-fills = 그림에 이미 채우기가 { $max }개 있습니다. 하나를 되돌리면 다시 채울 수 있습니다
+err-canvas-picture-full = 그림이 보낼 수 있는 가장 큰 크기입니다. 계속하려면 되돌리거나 지우세요
 err-canvas-no-such-drawing = 그 그림은 더 이상 보관되지 않습니다
 err-canvas-replay-later = 그림을 너무 많이 요청했습니다. 잠시 뒤에 다시 시도하세요
 err-quiz-running = 이미 게임 중입니다

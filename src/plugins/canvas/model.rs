@@ -21,6 +21,14 @@ pub const MAX_BRUSH: u8 = 80;
 pub const MAX_STROKE_POINTS: usize = 4096;
 pub const MAX_BATCH_POINTS: usize = 512;
 pub const MAX_DRAWING_POINTS: usize = 100_000;
+/// What a stroke and each of its points weigh in a log on the wire, at most.
+const STROKE_LOG_BYTES: usize = 16;
+const POINT_LOG_BYTES: usize = 6;
+/// The most a drawing's log may weigh on the wire, by [`Stroke::log_bytes`]'s bound: a joiner
+/// gets the whole log at once, and it must fit the joiner's send budget (1 MiB) with room for
+/// the room's traffic meanwhile. (Without it, a drawing of many one-point strokes or 32 fills of
+/// the most runs came to about 1.5 MB, and every joiner was dropped as a slow reader.)
+pub const MAX_LOG_BYTES: usize = 768 * 1024;
 /// The pen can be taken from a holder idle this long.
 pub const PEN_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -158,6 +166,8 @@ pub enum CanvasError {
     NoSuchDrawing,
     #[error("too many drawings asked for; try again in a few seconds")]
     ReplayLater,
+    #[error("the drawing is as large as a picture can be to send; undo or clear to go on")]
+    PictureFull,
 }
 
 /// One entry of the log: a stroke (a brush and the points it passes through) or a fill (the
@@ -172,6 +182,17 @@ pub struct Stroke {
 }
 
 impl Stroke {
+    /// At most what this stroke weighs in a drawing's log on the wire: per point two 3-byte
+    /// varints, the brush and author, and a fill's runs (two 3-byte varints each) and a length
+    /// per row.
+    pub fn log_bytes(&self) -> usize {
+        let fill = self
+            .fill
+            .as_ref()
+            .map_or(0, |m| m.run_count() * 6 + m.rows.len() * 3);
+        STROKE_LOG_BYTES + self.points.len() * POINT_LOG_BYTES + fill
+    }
+
     /// A fill of `mask` with `colour`, clicked at `at`.
     pub fn fill(author: ClientId, at: BoardPoint, colour: [u8; 3], mask: FillMask) -> Self {
         Self {
@@ -196,6 +217,8 @@ pub struct Drawing {
     points: usize,
     /// Entries that are fills (see [`MAX_FILLS`]).
     fills: usize,
+    /// The log's weight on the wire, at most (see [`MAX_LOG_BYTES`]).
+    log_bytes: usize,
     /// Counts changes, so what is made from the drawing (its log, encoded) can be kept until
     /// the next one.
     revision: u64,
@@ -232,6 +255,7 @@ impl Drawing {
         if self.points + 1 > MAX_DRAWING_POINTS {
             return Err(CanvasError::DrawingFull);
         }
+        self.weigh(STROKE_LOG_BYTES + POINT_LOG_BYTES)?;
         self.strokes.push(Stroke {
             author,
             brush: brush.clamped(),
@@ -259,11 +283,11 @@ impl Drawing {
         if self.points + points.len() > MAX_DRAWING_POINTS {
             return Err(CanvasError::DrawingFull);
         }
-        let stroke = &mut self.strokes[index];
-        if stroke.points.len() + points.len() > MAX_STROKE_POINTS {
+        if self.strokes[index].points.len() + points.len() > MAX_STROKE_POINTS {
             return Err(CanvasError::StrokeTooLong);
         }
-        stroke.points.extend_from_slice(points);
+        self.weigh(points.len() * POINT_LOG_BYTES)?;
+        self.strokes[index].points.extend_from_slice(points);
         self.points += points.len();
         self.revision += 1;
         Ok(())
@@ -311,6 +335,7 @@ impl Drawing {
         let stroke = self.strokes.remove(index);
         self.points -= stroke.points.len();
         self.fills -= usize::from(stroke.fill.is_some());
+        self.log_bytes -= stroke.log_bytes();
         self.revision += 1;
         true
     }
@@ -321,7 +346,17 @@ impl Drawing {
         self.open = None;
         self.points = 0;
         self.fills = 0;
+        self.log_bytes = 0;
         self.revision += 1;
+    }
+
+    /// Adds `bytes` to the log's weight, if it stays within [`MAX_LOG_BYTES`].
+    fn weigh(&mut self, bytes: usize) -> Result<(), CanvasError> {
+        if self.log_bytes + bytes > MAX_LOG_BYTES {
+            return Err(CanvasError::PictureFull);
+        }
+        self.log_bytes += bytes;
+        Ok(())
     }
 
     /// Who is drawing the open stroke (always the last one), if any.
@@ -395,8 +430,9 @@ impl Drawing {
             if self.fills >= MAX_FILLS {
                 return Err(CanvasError::TooManyFills);
             }
-            self.fills += 1;
         }
+        self.weigh(stroke.log_bytes())?;
+        self.fills += usize::from(stroke.fill.is_some());
         self.points += stroke.points.len();
         self.strokes.push(Stroke {
             brush: stroke.brush.clamped(),
@@ -525,6 +561,7 @@ impl crate::i18n::Describe for CanvasError {
             CanvasError::TooManyFills => t!("err-canvas-too-many-fills", max = super::fill::MAX_FILLS as u64),
             CanvasError::NoSuchDrawing => t!("err-canvas-no-such-drawing"),
             CanvasError::ReplayLater => t!("err-canvas-replay-later"),
+            CanvasError::PictureFull => t!("err-canvas-picture-full"),
         }
     }
 }
@@ -628,6 +665,55 @@ mod tests {
         assert_eq!(drawing.point_count(), MAX_DRAWING_POINTS);
         assert_eq!(drawing.extend(A, &[p(5, 5)]), Err(CanvasError::DrawingFull));
         assert_eq!(drawing.start(A, INK, p(5, 5)), Err(CanvasError::DrawingFull));
+    }
+
+    #[test]
+    fn a_drawing_weighs_at_most_what_a_joiner_is_sent_at_once() {
+        let sent = |drawing: &Drawing| -> usize {
+            let chunks = crate::plugins::canvas::wire::log_chunks(drawing);
+            chunks
+                .iter()
+                .map(|c| crate::codec::encode(c).unwrap().len())
+                .sum()
+        };
+        // One-point strokes: the log's weight stops them long before the point cap.
+        let mut drawing = Drawing::default();
+        let mut strokes = 0;
+        while drawing.start(A, INK, p(1500, 800)).is_ok() {
+            strokes += 1;
+        }
+        assert_eq!(drawing.start(A, INK, p(1, 1)), Err(CanvasError::PictureFull));
+        assert_eq!(strokes, MAX_LOG_BYTES / (STROKE_LOG_BYTES + POINT_LOG_BYTES));
+        let bytes = sent(&drawing);
+        assert!(bytes <= MAX_LOG_BYTES, "{bytes} bytes sent");
+        // Undo gives its weight back.
+        assert!(drawing.undo(A));
+        assert_eq!(drawing.start(A, INK, p(1, 1)), Ok(()));
+
+        // The most detailed fills (8,000 runs): 15 fit, well before the 32 fills allowed.
+        let rows: Vec<Vec<u16>> = (0..800).map(|_| [1, 1].repeat(10)).collect();
+        let mask = FillMask { top: 0, rows };
+        let mut drawing = Drawing::default();
+        let mut fills = 0;
+        let refused = loop {
+            match drawing.fill(A, p(1, 0), [200, 0, 0], mask.clone()) {
+                Ok(()) => fills += 1,
+                Err(why) => break why,
+            }
+        };
+        assert_eq!((fills, refused), (15, CanvasError::PictureFull));
+        // Long strokes up to the point cap fit beside a fill.
+        let mut drawing = Drawing::default();
+        drawing.fill(A, p(1, 0), [200, 0, 0], mask).unwrap();
+        let batch = vec![p(1500, 800); MAX_BATCH_POINTS];
+        while drawing.point_count() + 1 + 7 * MAX_BATCH_POINTS <= MAX_DRAWING_POINTS {
+            drawing.start(A, INK, p(1500, 800)).unwrap();
+            for _ in 0..7 {
+                drawing.extend(A, &batch).unwrap();
+            }
+        }
+        let bytes = sent(&drawing);
+        assert!(bytes <= MAX_LOG_BYTES, "{bytes} bytes sent");
     }
 
     #[test]

@@ -244,8 +244,8 @@ impl WireMessage for CanvasToServer {
 impl WireMessage for CanvasToClient {
     const NAME: &'static str = "canvas.to_client";
     /// 2: refusals for no-op requests (`NothingToUndo`, `AlreadyClear`); 3: `Spectating`; 4:
-    /// `Fill`, fills in the log, their refusals; 5: `Replay`, its refusals.
-    const VERSION: u16 = 5;
+    /// `Fill`, fills in the log, their refusals; 5: `Replay`, its refusals; 6: `PictureFull`.
+    const VERSION: u16 = 6;
 }
 
 /// Splits a drawing into log messages that each encode under [`LOG_CHUNK_BYTES`].
@@ -253,13 +253,7 @@ pub fn log_chunks(drawing: &Drawing) -> Vec<CanvasToClient> {
     let mut chunks = vec![Vec::new()];
     let mut size = 0;
     for stroke in drawing.strokes() {
-        // Worst case per point: two 3-byte varints; plus the brush and author; a fill's runs
-        // two 3-byte varints each, and a length per row.
-        let fill = stroke
-            .fill
-            .as_ref()
-            .map_or(0, |m| m.run_count() * 6 + m.rows.len() * 3);
-        let estimate = 16 + stroke.points.len() * 6 + fill;
+        let estimate = stroke.log_bytes();
         if size + estimate > LOG_CHUNK_BYTES && !chunks.last().is_some_and(Vec::is_empty) {
             chunks.push(Vec::new());
             size = 0;
