@@ -329,3 +329,72 @@ fn a_refused_join_leaves_no_room_behind() {
     let welcome = player.join_with(hello("Player", Some("attic")));
     assert!(welcome.is_ok(), "{welcome:?}");
 }
+
+#[test]
+fn the_browsers_of_one_address_share_sixteen_kilobytes_of_lists_a_second() {
+    use catchmind::plugins::rooms::browse::{LIST_BYTES_BURST, LIST_BYTES_PER_ADDRESS};
+    let server = start_server(ServerOptions {
+        rooms: RoomConfig {
+            max_rooms: 512,
+            ..RoomConfig::default()
+        },
+        ..ServerOptions::default()
+    });
+    // 100 rooms with long Hangul names, four from each of 25 addresses: a list of about 8 KB.
+    let long = "방".repeat(20);
+    let _members: Vec<RawPeer> = (0..100u8)
+        .map(|i| {
+            let mut peer = RawPeer::connect_from(server.addr, [127, 0, 0, 10 + i / 4]);
+            peer.join(&format!("m{i}"), Some(&format!("{long}{i:03}")))
+                .expect("a room");
+            peer
+        })
+        .collect();
+    // The list keeps changing: newcomers join those rooms, one every 100 ms.
+    let churn = std::thread::spawn(move || {
+        let mut peers = std::collections::VecDeque::new();
+        for i in 0..40u8 {
+            let mut peer = RawPeer::connect_from(server.addr, [127, 0, 0, 40 + i % 4]);
+            let _ = peer.join(&format!("c{i}"), Some(&format!("{long}{:03}", i % 100)));
+            peers.push_back(peer);
+            if peers.len() > 8 {
+                peers.pop_front();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    // Eight browsers at one address ask ten times a second.
+    let mut browsers: Vec<RawPeer> = (0..8)
+        .map(|_| {
+            let mut peer = RawPeer::connect_from(server.addr, [127, 0, 0, 5]);
+            peer.send(&ClientMsg::hello());
+            peer
+        })
+        .collect();
+    let start = Instant::now();
+    let (mut bytes, mut lists, mut largest) = (0, 0, 0);
+    while start.elapsed() < Duration::from_secs(4) {
+        for browser in &mut browsers {
+            browser.send(&ClientMsg::ListRooms);
+            while let Some(list) = next_list(browser, Duration::from_millis(5)) {
+                let size = catchmind::codec::encode(&list).unwrap().len();
+                largest = largest.max(size);
+                bytes += size;
+                lists += 1;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let secs = start.elapsed().as_secs_f64();
+    churn.join().expect("the churn");
+    eprintln!("{lists} lists, {bytes} bytes (the largest {largest}) in {secs:.1} s");
+    assert!(largest > 6_000, "a long list: {largest} bytes");
+    // Two lists at once, then 16 KiB a second (before: 8 answers at once, then 4 a second,
+    // whatever their size).
+    let most = LIST_BYTES_BURST + LIST_BYTES_PER_ADDRESS * secs;
+    assert!(
+        (bytes as f64) <= most,
+        "{bytes} bytes in {secs:.1} s (at most {most:.0})"
+    );
+    assert!(lists >= 4, "answered: {lists} lists");
+}

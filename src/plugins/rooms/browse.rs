@@ -6,7 +6,9 @@
 //! between are answered together when the time is up), and only when the list changed since
 //! its last answer, so browsing costs the server one list built per second at most; the
 //! connections of one address share [`ANSWERS_PER_ADDRESS`] answers a second between them, so
-//! its 16 connections cannot draw 16 lists a second.
+//! its 16 connections cannot draw 16 lists a second, and [`LIST_BYTES_PER_ADDRESS`] bytes of
+//! lists a second (a full list is about 7 KB for its 5-byte question). A list is encoded once
+//! while it stays the same, and the browsers answered in one update share the bytes.
 
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
@@ -21,7 +23,8 @@ use super::server::{Arrival, Arrivals};
 use super::wire::{ListRooms, MAX_LISTED, RoomList, RoomListing};
 use crate::id::ClientId;
 use crate::plugins::net::{
-    CloseReason, DisconnectClient, FromClient, ServerWake, ToClients, Violation, address_key,
+    CloseReason, DisconnectClient, Encoded, FromClient, Recipients, ServerWake, ToClients, Violation,
+    WireRegistry, address_key,
 };
 use crate::rate::TokenBucket;
 
@@ -31,6 +34,10 @@ pub const ANSWER_EVERY: Duration = Duration::from_secs(1);
 /// Answers a second to the browsing connections of one address together, and the burst above.
 pub const ANSWERS_PER_ADDRESS: f64 = 4.0;
 const ANSWERS_BURST: f64 = 8.0;
+/// Bytes of lists a second to the browsing connections of one address together, and the burst
+/// above (two of the largest lists).
+pub const LIST_BYTES_PER_ADDRESS: f64 = 16.0 * 1024.0;
+pub const LIST_BYTES_BURST: f64 = 32.0 * 1024.0;
 /// A browser whose address has no answer left looks again after this.
 const RETRY_AFTER: Duration = Duration::from_millis(250);
 
@@ -41,8 +48,11 @@ pub const BROWSE_FOR: Duration = Duration::from_secs(10 * 60);
 #[derive(Resource, Default)]
 pub(super) struct Browsers {
     browsers: HashMap<ClientId, Browser>,
-    /// Answers left to each address (its key: IPv6 by /64), kept while it browses.
-    answers: HashMap<IpAddr, TokenBucket>,
+    /// Answers, and bytes of lists, left to each address (its key: IPv6 by /64), kept while
+    /// it browses.
+    answers: HashMap<IpAddr, (TokenBucket, TokenBucket)>,
+    /// The list last sent, encoded, and its hash: sent again as it is while it stays the same.
+    encoded: Option<(u64, RoomList, Encoded<RoomList>)>,
 }
 
 #[derive(Debug, Default)]
@@ -126,6 +136,7 @@ fn hash_of(list: &RoomList) -> u64 {
 pub(super) fn answer_room_lists(
     time: Res<Time<Real>>,
     config: Res<RoomConfig>,
+    registry: Res<WireRegistry>,
     mut arrivals: ResMut<Arrivals>,
     mut browsers: ResMut<Browsers>,
     rooms: Query<(&Room, Option<&RoomActivity>)>,
@@ -150,14 +161,20 @@ pub(super) fn answer_room_lists(
         browsers.browsers.entry(*client).or_default().asked = true;
     }
     // Joined or gone: no longer browsing.
-    let Browsers { browsers, answers } = &mut *browsers;
+    let Browsers {
+        browsers,
+        answers,
+        encoded,
+    } = &mut *browsers;
     browsers.retain(|client, _| arrivals.0.contains_key(client));
     let instant = time.startup() + now;
-    // An address's bucket once full again is as good as none.
+    // An address's buckets once full again are as good as none.
     if answers.len() > 2 * browsers.len() + 16 {
-        answers.retain(|_, bucket| !bucket.full_at(instant));
+        answers.retain(|_, (count, bytes)| !(count.full_at(instant) && bytes.full_at(instant)));
     }
-    let mut list: Option<(RoomList, u64)> = None;
+    // This update's list, built once, and encoded once while it stays the same.
+    let mut current: Option<u64> = None;
+    let mut recipients = Vec::new();
     for (client, browser) in browsers.iter_mut() {
         let Some(due) = browser.due() else { continue };
         if now < due {
@@ -167,25 +184,49 @@ pub(super) fn answer_room_lists(
         let Some(&Arrival { addr, .. }) = arrivals.0.get(client) else {
             continue;
         };
-        let bucket = answers
-            .entry(address_key(addr.ip()))
-            .or_insert_with(|| TokenBucket::starting_at(ANSWERS_PER_ADDRESS, ANSWERS_BURST, instant));
-        if !bucket.take_at(instant) {
+        let hash = *current.get_or_insert_with(|| {
+            let list = room_list(rooms.iter(), &config);
+            let hash = hash_of(&list);
+            if encoded.as_ref().is_none_or(|(sent, ..)| *sent != hash)
+                && let Some(bytes) = registry.encode(&list)
+            {
+                *encoded = Some((hash, list, bytes));
+            }
+            hash
+        });
+        if browser.sent == Some(hash) {
+            // Nothing new: the question is answered by the list it has.
+            browser.asked = false;
+            browser.answered_at = Some(now);
+            continue;
+        }
+        let Some((_, _, bytes)) = encoded.as_ref().filter(|(sent, ..)| *sent == hash) else {
+            continue;
+        };
+        let (count, budget) = answers.entry(address_key(addr.ip())).or_insert_with(|| {
+            (
+                TokenBucket::starting_at(ANSWERS_PER_ADDRESS, ANSWERS_BURST, instant),
+                TokenBucket::starting_at(LIST_BYTES_PER_ADDRESS, LIST_BYTES_BURST, instant),
+            )
+        });
+        let size = bytes.len() as f64;
+        if !(count.has_at(instant) && budget.take_many_at(instant, size)) {
             wake.at(now + RETRY_AFTER);
             continue;
         }
+        count.take_at(instant);
         browser.asked = false;
         browser.answered_at = Some(now);
-        let (list, hash) = list.get_or_insert_with(|| {
-            let list = room_list(rooms.iter(), &config);
-            let hash = hash_of(&list);
-            (list, hash)
-        });
-        if browser.sent != Some(*hash) {
-            browser.sent = Some(*hash);
-            metrics::counter!("catchmind_room_lists_sent_total").increment(1);
-            out.write(ToClients::one(*client, list.clone()));
-        }
+        browser.sent = Some(hash);
+        recipients.push(*client);
+    }
+    if let (false, Some((_, list, bytes))) = (recipients.is_empty(), encoded.as_ref()) {
+        metrics::counter!("catchmind_room_lists_sent_total").increment(recipients.len() as u64);
+        out.write(ToClients::encoded(
+            Recipients::Many(recipients),
+            list.clone(),
+            bytes.clone(),
+        ));
     }
 }
 
