@@ -175,7 +175,18 @@ pub(super) fn answer_room_lists(
     // This update's list, built once, and encoded once while it stays the same.
     let mut current: Option<u64> = None;
     let mut recipients = Vec::new();
-    for (client, browser) in browsers.iter_mut() {
+    // Those who waited longest first, so an address's budget is shared out in turn.
+    let mut waiting: Vec<(Option<Duration>, ClientId)> = browsers
+        .iter()
+        .filter(|(_, b)| b.asked)
+        .map(|(&client, b)| (b.answered_at, client))
+        .collect();
+    waiting.sort_unstable();
+    for (_, client) in waiting {
+        let Some(browser) = browsers.get_mut(&client) else {
+            continue;
+        };
+        let client = &client;
         let Some(due) = browser.due() else { continue };
         if now < due {
             wake.at(due);

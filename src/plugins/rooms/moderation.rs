@@ -1,6 +1,7 @@
 //! Removing a troll, as plain Rust: the host's kick, the others' vote to kick (a majority of
 //! the other members' addresses within [`VOTE_WINDOW`]: seats from one address are one voice,
-//! as in guessing), and what a kick leaves behind: the kicked name
+//! as in guessing, and that voice is given when most of them voted), and what a kick leaves
+//! behind: the kicked name
 //! kept out of the room for [`NAME_BAN`], and new names from its address for [`ADDRESS_WAIT`]
 //! (so a house behind one NAT is not locked out for long).
 
@@ -62,21 +63,22 @@ pub fn votes_needed(others: usize) -> u16 {
     (others / 2 + 1).min(u16::MAX as usize) as u16
 }
 
-/// How many different addresses there are among `addrs` (a room's handful: no set needed).
-fn distinct(addrs: impl Iterator<Item = IpAddr>) -> usize {
+/// The different addresses among `addrs` (a room's handful: no set needed).
+fn distinct(addrs: impl Iterator<Item = IpAddr>) -> Vec<IpAddr> {
     let mut seen: Vec<IpAddr> = Vec::new();
     for addr in addrs {
         if !seen.contains(&addr) {
             seen.push(addr);
         }
     }
-    seen.len()
+    seen
 }
 
 impl Moderation {
     /// `voter`, at address `from`, votes to kick `target`; `others` are the addresses of the
-    /// members besides the target, one entry per member. Each address counts once, among the
-    /// voters and among the others.
+    /// members besides the target, one entry per member. Each address is one voice, given
+    /// when most of its members voted (so one seat of a house does not speak for the house,
+    /// and many seats of one person are one voice); a majority of the voices kicks.
     pub fn vote(
         &mut self,
         voter: ClientId,
@@ -104,9 +106,18 @@ impl Moderation {
             return Err(ModerationRefusal::AlreadyVoted);
         }
         vote.voters.push((voter, from));
+        let addresses = distinct(others.iter().copied());
+        let voices = addresses
+            .iter()
+            .filter(|&&addr| {
+                let seats = others.iter().filter(|&&a| a == addr).count();
+                let voted = vote.voters.iter().filter(|&&(_, a)| a == addr).count();
+                2 * voted > seats
+            })
+            .count();
         let tally = Tally {
-            votes: distinct(vote.voters.iter().map(|&(_, addr)| addr)) as u16,
-            needed: votes_needed(distinct(others.iter().copied())),
+            votes: voices as u16,
+            needed: votes_needed(addresses.len()),
         };
         if tally.passed() {
             self.votes.retain(|v| v.target != target);
@@ -237,18 +248,26 @@ mod tests {
     #[test]
     fn seats_from_one_address_are_one_voice() {
         // Four seats at one address (A's), B elsewhere, D the target: two addresses besides
-        // D's, so two are needed, and A's four votes are one.
+        // D's, so two voices are needed; A's address speaks once three of its four voted.
         let mut m = Moderation::default();
         let home = at(A);
         let others = [home, home, home, home, at(B)];
-        for (i, seat) in [A, ClientId(11), ClientId(12), ClientId(13)]
+        let voices: Vec<u16> = [A, ClientId(11), ClientId(12), ClientId(13)]
             .into_iter()
             .enumerate()
-        {
-            let tally = m.vote(seat, home, D, &others, s(i as u64)).unwrap();
-            assert_eq!(tally, Tally { votes: 1, needed: 2 }, "seat {i}");
-        }
+            .map(|(i, seat)| m.vote(seat, home, D, &others, s(i as u64)).unwrap().votes)
+            .collect();
+        assert_eq!(voices, [0, 0, 1, 1]);
         assert!(m.vote(B, at(B), D, &others, s(5)).unwrap().passed());
+        // A house of five against one stranger: one voice, given by three of the five.
+        let mut m = Moderation::default();
+        let house = [home; 5];
+        let passed: Vec<bool> = [A, ClientId(11), ClientId(12)]
+            .into_iter()
+            .enumerate()
+            .map(|(i, seat)| m.vote(seat, home, D, &house, s(i as u64)).unwrap().passed())
+            .collect();
+        assert_eq!(passed, [false, false, true]);
     }
 
     #[test]

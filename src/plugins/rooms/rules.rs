@@ -338,28 +338,39 @@ impl Room {
             .is_some()
     }
 
-    /// The held seat that gives way to a newcomer who finds no place among the players (or
-    /// the spectators, `spectator`): of that role, the one held longest. A newcomer does not
-    /// wait for a connection that may never come back.
-    pub fn seat_to_yield(&self, spectator: bool) -> Option<ClientId> {
-        self.has_room_for(spectator).err()?;
-        self.members
-            .iter()
-            .filter(|m| m.away && m.spectator == spectator)
-            .min_by_key(|m| m.held_until)
-            .map(|m| m.id)
+    /// Free places among the players (or the spectators, `spectator`).
+    pub fn free_places(&self, spectator: bool) -> usize {
+        let capacity = match spectator {
+            true => self.spectator_capacity,
+            false => self.capacity,
+        };
+        (capacity as usize).saturating_sub(self.count(spectator))
     }
 
-    /// The seats at `addr` (as [`address_key`] keys it): how many, and the one held longest
-    /// if any is held, with when its hold ends.
-    pub fn seats_at(&self, addr: IpAddr) -> (usize, Option<(Duration, ClientId)>) {
+    /// The held seats among the players (or the spectators), held longest first: the first
+    /// gives way to a newcomer who finds no place (a newcomer does not wait for a connection
+    /// that may never come back).
+    pub fn held_seats(&self, spectator: bool) -> Vec<ClientId> {
+        let mut held: Vec<(Duration, ClientId)> = self
+            .members
+            .iter()
+            .filter(|m| m.away && m.spectator == spectator)
+            .map(|m| (m.held_until, m.id))
+            .collect();
+        held.sort_unstable();
+        held.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// The seats at `addr` (as [`address_key`] keys it): how many, and the held ones with
+    /// when their holds end.
+    pub fn seats_at(&self, addr: IpAddr) -> (usize, Vec<(Duration, ClientId)>) {
         let mine = self.members.iter().filter(|m| address_key(m.addr.ip()) == addr);
-        let oldest = mine
+        let held = mine
             .clone()
             .filter(|m| m.away)
             .map(|m| (m.held_until, m.id))
-            .min();
-        (mine.count(), oldest)
+            .collect();
+        (mine.count(), held)
     }
 
     /// Gives `id` their held seat back, now reached at `addr`; returns whether it was held.
@@ -418,10 +429,10 @@ pub struct JoinPlan {
     pub room_key: String,
     /// The room does not exist yet: it is made for this player, who is its first member.
     pub create: bool,
-    /// Held seats to give up first (asked for with `yield_held`): the room's held seat the
-    /// joiner takes the place of, and the address's own seat held longest when the address
-    /// has its [`RoomConfig::seats_per_address`].
-    pub yields: Vec<ClientId>,
+    /// A held seat to give up first (asked for with `yield_held`): the room's held seat the
+    /// joiner takes the place of, or else the address's own seat held longest when the address
+    /// has its [`RoomConfig::seats_per_address`]. One at most: a join frees one place.
+    pub yields: Option<ClientId>,
 }
 
 /// What deciding a join needs to know of the server besides the request: the rooms, the room
@@ -437,8 +448,18 @@ pub trait JoinFacts {
     fn kicked(&self, room_key: &str, name_key: &str) -> Result<(), Rejection>;
     /// Whether this name may join this room again now (spends one of its joins).
     fn may_join_again(&mut self, room_key: &str, name_key: &str) -> bool;
-    /// The joiner's address's seats in all rooms, and its seat held longest if one is held.
+    /// The joiner's address's seats in all rooms (with the joins from it ahead of this one),
+    /// and its seat held longest that may give way, if one is held.
     fn address_seats(&self) -> (usize, Option<ClientId>);
+    /// Joins ahead of this one (in the same batch, not seated yet) to this room, as players or
+    /// as spectators: the places they will take.
+    fn joins_ahead(&self, _room_key: &str, _spectator: bool) -> usize {
+        0
+    }
+    /// Whether this held seat must not give way (its player is coming back in this batch).
+    fn keeps_seat(&self, _id: ClientId) -> bool {
+        false
+    }
 }
 
 /// Decides a handshake, wholly: the name and room rules, the room cap and the address's share
@@ -446,9 +467,9 @@ pub trait JoinFacts {
 /// against the room as it would be made, kick bans and the join rate. Whatever it refuses
 /// changes nothing (but the join rate spent by a join that got that far).
 ///
-/// With `yield_held`, a room full of held seats admits the joiner in place of one, and an
-/// address at its share of seats gives up its own seat held longest ([`JoinPlan::yields`]);
-/// without it, a full room refuses.
+/// With `yield_held` (looking ahead, before the batch's joins are seated), a room full of held
+/// seats admits the joiner in place of one, or else an address at its share of seats gives up
+/// its own seat held longest ([`JoinPlan::yields`]); without it, a full room refuses.
 pub fn plan_join(
     config: &RoomConfig,
     (raw_name, raw_room, spectate): (&str, Option<&str>, bool),
@@ -470,17 +491,28 @@ pub fn plan_join(
         room_name
     };
     let name_key = name_key(&name);
-    let mut yields = Vec::new();
+    let mut yields = None;
     let create = match facts.room(&room_key) {
         Some(room) => {
-            match room.admission(&name, &name_key, spectate, now) {
-                Ok(()) => {}
-                Err(Rejection::RoomFull { .. } | Rejection::SpectatorsFull { .. })
-                    if yield_held && let Some(held) = room.seat_to_yield(spectate) =>
-                {
-                    yields.push(held)
+            match (room.admission(&name, &name_key, spectate, now), yield_held) {
+                (Ok(()), false) => {}
+                (Ok(()) | Err(Rejection::RoomFull { .. } | Rejection::SpectatorsFull { .. }), true) => {
+                    // The places the joins ahead of this one will take count as taken.
+                    if room.free_places(spectate) <= facts.joins_ahead(&room_key, spectate) {
+                        let held = room
+                            .held_seats(spectate)
+                            .into_iter()
+                            .find(|&id| !facts.keeps_seat(id));
+                        let Some(held) = held else {
+                            return Err(Rejection::RoomFull {
+                                room: room.name.clone(),
+                                capacity: room.capacity,
+                            });
+                        };
+                        yields = Some(held);
+                    }
                 }
-                Err(refused) => return Err(refused),
+                (Err(refused), _) => return Err(refused),
             }
             false
         }
@@ -503,11 +535,11 @@ pub fn plan_join(
         return Err(Rejection::TooManyJoins);
     }
     if yield_held
+        && yields.is_none()
         && let (seats, Some(held)) = facts.address_seats()
         && seats >= config.seats_per_address as usize
-        && !yields.contains(&held)
     {
-        yields.push(held);
+        yields = Some(held);
     }
     Ok(JoinPlan {
         name,
@@ -745,7 +777,7 @@ mod tests {
             let at = address_key(addr().ip());
             let seats = self.rooms.iter().map(|r| r.seats_at(at));
             let count = seats.clone().map(|(n, _)| n).sum();
-            (count, seats.filter_map(|(_, held)| held).min().map(|(_, id)| id))
+            (count, seats.flat_map(|(_, held)| held).min().map(|(_, id)| id))
         }
     }
 
@@ -788,22 +820,22 @@ mod tests {
             ask(&[&room], "r", false, false),
             Err(Rejection::RoomFull { .. })
         ));
-        assert_eq!(ask(&[&room], "r", false, true).unwrap().yields, [ClientId(2)]);
+        assert_eq!(ask(&[&room], "r", false, true).unwrap().yields, Some(ClientId(2)));
         // A held spectator gives way to a spectator only.
         room.hold_seat(ClientId(9), Duration::from_secs(10));
-        assert_eq!(ask(&[&room], "r", true, true).unwrap().yields, [ClientId(9)]);
+        assert_eq!(ask(&[&room], "r", true, true).unwrap().yields, Some(ClientId(9)));
         // The address has its four seats (every member here is at one address): its seat
         // held longest gives way too, once.
         let mut other = Room::new("other", 12, false);
         assert_eq!(
             ask(&[&room, &other], "other", false, true).unwrap().yields,
-            [ClientId(9)]
+            Some(ClientId(9))
         );
         // Below its share, no seat of the address gives way.
         other.add(ClientId(20), "x", addr(), false);
         room.remove(ClientId(1));
         room.remove(ClientId(3));
-        assert_eq!(ask(&[&room, &other], "other", false, true).unwrap().yields, []);
+        assert_eq!(ask(&[&room, &other], "other", false, true).unwrap().yields, None);
     }
 
     fn plan(

@@ -78,6 +78,7 @@ pub(super) fn admit_joiners(
             addr,
             now: (time.elapsed(), time.startup() + time.elapsed()),
             looking: false,
+            ahead: None,
         };
         // Held seats that give way to this join were given up before (`yield_held_seats`).
         let plan = match plan_join(
@@ -195,6 +196,17 @@ pub(super) struct Facts<'a, 'w, 's> {
     pub(super) now: (Duration, bevy::platform::time::Instant),
     /// Only looking ahead: a join's rate is read, not spent.
     pub(super) looking: bool,
+    /// Looking ahead at a batch: the joins ahead of this one (by room key and role, and from
+    /// this address), and the seats whose players come back in it.
+    pub(super) ahead: Option<&'a Ahead>,
+}
+
+/// A batch of joins looked at before any is seated (see `yield_held_seats`).
+#[derive(Default)]
+pub(super) struct Ahead {
+    pub(super) rooms: HashMap<(String, bool), usize>,
+    pub(super) addresses: HashMap<IpAddr, usize>,
+    pub(super) coming_back: HashSet<ClientId>,
 }
 
 impl JoinFacts for Facts<'_, '_, '_> {
@@ -228,20 +240,34 @@ impl JoinFacts for Facts<'_, '_, '_> {
 
     fn address_seats(&self) -> (usize, Option<ClientId>) {
         let at = address_key(self.addr.ip());
-        let (mut seats, mut oldest) = (0, None);
+        let mut seats = self
+            .ahead
+            .and_then(|a| a.addresses.get(&at))
+            .copied()
+            .unwrap_or(0);
+        let mut oldest: Option<(Duration, ClientId)> = None;
         for &entity in self.index.rooms.values() {
             let room = self.made.get(&entity).or_else(|| self.rooms.get(entity).ok());
             let Some((n, held)) = room.map(|r| r.seats_at(at)) else {
                 continue;
             };
             seats += n;
-            if let Some(held) = held
-                && oldest.is_none_or(|o| held < o)
-            {
-                oldest = Some(held);
+            for held in held.into_iter().filter(|&(_, id)| !self.keeps_seat(id)) {
+                if oldest.is_none_or(|o| held < o) {
+                    oldest = Some(held);
+                }
             }
         }
         (seats, oldest.map(|(_, id)| id))
+    }
+
+    fn joins_ahead(&self, room_key: &str, spectator: bool) -> usize {
+        let key = (room_key.to_owned(), spectator);
+        self.ahead.and_then(|a| a.rooms.get(&key)).copied().unwrap_or(0)
+    }
+
+    fn keeps_seat(&self, id: ClientId) -> bool {
+        self.ahead.is_some_and(|a| a.coming_back.contains(&id))
     }
 }
 

@@ -150,9 +150,13 @@ impl Departures<'_, '_> {
 }
 
 /// Held seats give way to joins: a room full of them admits a newcomer in place of the seat
-/// held longest, and an address with its [`RoomConfig::seats_per_address`] (held ones
-/// included) gives up its own seat held longest. Only for a join the rules would then take
-/// (looked at without spending its rate), so a join refused for anything else frees nothing.
+/// held longest, or else an address with its [`RoomConfig::seats_per_address`] (held ones
+/// included) gives up its own seat held longest; one seat per join at most. Only for a join
+/// the rules would then take (looked at without spending its rate), so a join refused for
+/// anything else frees nothing. The update's joins are looked at in the order they will be
+/// seated, each counting the places those ahead of it will take; a connection's second join
+/// (a protocol violation) frees nothing, and neither does a seat whose player comes back in
+/// the same update.
 pub(super) fn yield_held_seats(
     time: Res<Time<Real>>,
     config: Res<RoomConfig>,
@@ -161,9 +165,25 @@ pub(super) fn yield_held_seats(
     mut departures: Departures,
 ) {
     let now = time.elapsed();
+    let requests: Vec<&FromClient<JoinRequest>> = requests.read().collect();
+    if requests.is_empty() {
+        return;
+    }
+    let mut ahead = super::admission::Ahead {
+        coming_back: requests
+            .iter()
+            .filter_map(|r| r.msg.resume.as_ref())
+            .filter_map(|token| departures.index.sessions.get(token).copied())
+            .collect(),
+        ..Default::default()
+    };
     let made = HashMap::new();
-    for FromClient { client, msg } in requests.read() {
-        let Some(arrival) = arrivals.0.get(client).filter(|_| msg.resume.is_none()) else {
+    let mut seen = HashSet::new();
+    for FromClient { client, msg } in requests {
+        if !seen.insert(*client) || msg.resume.is_some() {
+            continue;
+        }
+        let Some(arrival) = arrivals.0.get(client) else {
             continue;
         };
         let mut facts = super::admission::Facts {
@@ -175,17 +195,20 @@ pub(super) fn yield_held_seats(
             addr: arrival.addr,
             now: (now, time.startup() + now),
             looking: true,
+            ahead: Some(&ahead),
         };
         let join = (msg.name.as_str(), msg.room.as_deref(), msg.spectate);
         let Ok(plan) = plan_join(&config, join, &mut facts, now, true) else {
             continue;
         };
-        for held in plan.yields {
-            let reason = departures.index.held.get(&held).map(|(_, why)| why.clone());
-            if let Some(reason) = reason {
-                info!("a held seat gives way to a join from {}", arrival.addr);
-                departures.give_up(held, &reason, now);
-            }
+        *ahead.rooms.entry((plan.room_key, msg.spectate)).or_default() += 1;
+        *ahead.addresses.entry(address_key(arrival.addr.ip())).or_default() += 1;
+        let reason = plan
+            .yields
+            .and_then(|held| Some((held, departures.index.held.get(&held)?.1.clone())));
+        if let Some((held, reason)) = reason {
+            info!("a held seat gives way to a join from {}", arrival.addr);
+            departures.give_up(held, &reason, now);
         }
     }
 }
@@ -201,6 +224,90 @@ mod tests {
             .filter(|u| u.recipients().contains(&client))
             .map(|u| u.msg)
             .collect()
+    }
+
+    /// Two rooms of two, each with a player and a held seat (b1 in r1, b2 in r2); b2's token.
+    fn two_full_rooms_with_held_seats(server: &mut TestServer) -> (ClientId, ClientId, SessionToken) {
+        server.app.insert_resource(RoomConfig {
+            room_size: 2,
+            ..RoomConfig::default()
+        });
+        server.join_from(1, [10, 0, 0, 1], "a1", Some("r1"));
+        let b1 = server.join_from(2, [10, 0, 0, 2], "b1", Some("r1"));
+        server.join_from(3, [10, 0, 0, 3], "a2", Some("r2"));
+        let b2 = server.connect_from(4, [10, 0, 0, 4]);
+        let token = server
+            .ask_to_join(b2, JoinRequest::new("b2", Some("r2")))
+            .expect("b2 joins")
+            .session;
+        server.disconnect(b1, LeaveReason::ConnectionLost);
+        server.disconnect(b2, LeaveReason::ConnectionLost);
+        server.update();
+        server.read::<PlayerLeft>();
+        (b1, b2, token)
+    }
+
+    #[test]
+    fn one_connection_frees_one_held_seat_whatever_it_sends_in_one_update() {
+        let mut server = TestServer::with(());
+        let (b1, _, _) = two_full_rooms_with_held_seats(&mut server);
+        // Joins to both full rooms on one connection, in one update: only the first counts
+        // (the second breaks the protocol), so only one held seat gives way.
+        let c = server.connect_from(5, [10, 0, 0, 5]);
+        server.send(c, JoinRequest::new("c", Some("r1")));
+        server.send(c, JoinRequest::new("c2", Some("r2")));
+        server.update();
+        let left: Vec<PlayerLeft> = server.read();
+        assert_eq!(left.iter().map(|l| l.client).collect::<Vec<_>>(), [b1]);
+    }
+
+    #[test]
+    fn a_seat_whose_player_comes_back_in_the_same_update_does_not_give_way() {
+        let mut server = TestServer::with(());
+        let (_, b2, token) = two_full_rooms_with_held_seats(&mut server);
+        let newcomer = server.connect_from(5, [10, 0, 0, 5]);
+        let back = server.connect_from(6, [10, 0, 0, 4]);
+        server.send(newcomer, JoinRequest::new("n", Some("r2")));
+        server.send(
+            back,
+            JoinRequest {
+                resume: Some(token),
+                ..JoinRequest::new("b2", Some("r2"))
+            },
+        );
+        server.update();
+        let left: Vec<PlayerLeft> = server.read();
+        assert!(left.iter().all(|l| l.client != b2), "{left:?}");
+        let welcomes = server.sent::<Welcome>();
+        assert!(welcomes.iter().any(|w| w.msg.resumed), "b2 is back");
+    }
+
+    /// Two newcomers for one full room with two held seats, in one update: both get in.
+    #[test]
+    fn each_join_in_one_update_counts_the_places_taken_ahead_of_it() {
+        let mut server = TestServer::with(());
+        server.app.insert_resource(RoomConfig {
+            room_size: 2,
+            ..RoomConfig::default()
+        });
+        let b1 = server.join_from(1, [10, 0, 0, 1], "b1", Some("r"));
+        let b2 = server.join_from(2, [10, 0, 0, 2], "b2", Some("r"));
+        server.disconnect(b1, LeaveReason::ConnectionLost);
+        server.disconnect(b2, LeaveReason::ConnectionLost);
+        server.update();
+        let (n1, n2) = (
+            server.connect_from(3, [10, 0, 0, 3]),
+            server.connect_from(4, [10, 0, 0, 4]),
+        );
+        server.send(n1, JoinRequest::new("n1", Some("r")));
+        server.send(n2, JoinRequest::new("n2", Some("r")));
+        server.update();
+        let welcomed: Vec<ClientId> = server
+            .sent::<Welcome>()
+            .iter()
+            .filter_map(|w| w.to_one())
+            .collect();
+        assert_eq!(welcomed, [n1, n2]);
     }
 
     #[test]
