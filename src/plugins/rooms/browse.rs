@@ -186,13 +186,12 @@ pub(super) fn answer_room_lists(
         let Some(browser) = browsers.get_mut(&client) else {
             continue;
         };
-        let client = &client;
         let Some(due) = browser.due() else { continue };
         if now < due {
             wake.at(due);
             continue;
         }
-        let Some(&Arrival { addr, .. }) = arrivals.0.get(client) else {
+        let Some(&Arrival { addr, .. }) = arrivals.0.get(&client) else {
             continue;
         };
         let hash = *current.get_or_insert_with(|| {
@@ -229,7 +228,7 @@ pub(super) fn answer_room_lists(
         browser.asked = false;
         browser.answered_at = Some(now);
         browser.sent = Some(hash);
-        recipients.push(*client);
+        recipients.push(client);
     }
     if let (false, Some((_, list, bytes))) = (recipients.is_empty(), encoded.as_ref()) {
         metrics::counter!("catchmind_room_lists_sent_total").increment(recipients.len() as u64);

@@ -77,7 +77,6 @@ pub(super) fn admit_joiners(
             config: &config,
             addr,
             now: (time.elapsed(), time.startup() + time.elapsed()),
-            looking: false,
             ahead: None,
         };
         // Held seats that give way to this join were given up before (`yield_held_seats`).
@@ -194,10 +193,9 @@ pub(super) struct Facts<'a, 'w, 's> {
     pub(super) addr: SocketAddr,
     /// Now, on the game's clock and as an instant.
     pub(super) now: (Duration, bevy::platform::time::Instant),
-    /// Only looking ahead: a join's rate is read, not spent.
-    pub(super) looking: bool,
-    /// Looking ahead at a batch: the joins ahead of this one (by room key and role, and from
-    /// this address), and the seats whose players come back in it.
+    /// Looking ahead at a batch (a join's rate is read, not spent): the joins ahead of this
+    /// one (by room key and role, and from this address), and the seats whose players come
+    /// back in it.
     pub(super) ahead: Option<&'a Ahead>,
 }
 
@@ -232,9 +230,9 @@ impl JoinFacts for Facts<'_, '_, '_> {
     }
 
     fn may_join_again(&mut self, room_key: &str, name_key: &str) -> bool {
-        match self.looking {
-            true => self.index.could_join_again(room_key, name_key, self.now.1),
-            false => self.index.may_join_again(room_key, name_key, self.now.1),
+        match self.ahead {
+            Some(_) => self.index.could_join_again(room_key, name_key, self.now.1),
+            None => self.index.may_join_again(room_key, name_key, self.now.1),
         }
     }
 

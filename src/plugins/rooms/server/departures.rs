@@ -194,7 +194,6 @@ pub(super) fn yield_held_seats(
             config: &config,
             addr: arrival.addr,
             now: (now, time.startup() + now),
-            looking: true,
             ahead: Some(&ahead),
         };
         let join = (msg.name.as_str(), msg.room.as_deref(), msg.spectate);
