@@ -44,6 +44,12 @@ use catchmind::plugins::rooms::{JoinRequest, Welcome};
 
 /// How often a drawer sends a batch of points (about a display's frame every other frame).
 const DRAW_EVERY: Duration = Duration::from_millis(33);
+/// How the bots' chat lines begin (what counts as one received).
+const BOT_LINE: &str = "hi ";
+
+/// Stroke batches the viewers of every room have received so far (a drawer's own echo is not
+/// a delivery): read at both ends of a counted window.
+static DELIVERED: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Parser, Debug)]
 #[command(about = "Loads a Catch Mind server through its real protocol and measures it")]
@@ -72,9 +78,23 @@ struct Args {
     /// Write the results as JSON to this file too.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// The server at `--addr` runs under `valgrind --tool=callgrind --instr-atstart=no` with
+    /// pid `--server-pid`: count its instructions only while the load runs (`scripts/count`).
+    #[arg(long, requires = "server_pid")]
+    callgrind: bool,
+    /// The server at `--addr` is the bare relay (`--serve-relay`), not the game.
+    #[arg(long, hide = true)]
+    bare_relay: bool,
     /// Serve as the bare relay on this address (what `--relay` starts).
     #[arg(long, hide = true)]
     serve_relay: Option<SocketAddr>,
+    /// The wire tags the relay uses (`--print-proto` prints this build's), so the relay needs
+    /// no Bevy app to find them.
+    #[arg(long, hide = true)]
+    proto: Option<String>,
+    /// Prints this build's wire tags for `--proto` and exits.
+    #[arg(long, hide = true)]
+    print_proto: bool,
 }
 
 /// Tags of the types the bots use, from this build's registry.
@@ -103,6 +123,33 @@ impl Proto {
             chat_up: tag(registry.tag_of::<ChatToServer>()),
             chat_down: tag(registry.tag_of::<ChatToClient>()),
         }
+    }
+
+    fn to_arg(self) -> String {
+        format!(
+            "{},{},{},{},{},{},{}",
+            self.fingerprint,
+            self.join,
+            self.welcome,
+            self.canvas_up,
+            self.canvas_down,
+            self.chat_up,
+            self.chat_down
+        )
+    }
+
+    fn from_arg(arg: &str) -> Option<Self> {
+        let n: Vec<u64> = arg.split(',').map(|v| v.parse().ok()).collect::<Option<_>>()?;
+        let tag = |i: usize| n.get(i).and_then(|&v| u32::try_from(v).ok());
+        Some(Self {
+            fingerprint: *n.first()?,
+            join: tag(1)?,
+            welcome: tag(2)?,
+            canvas_up: tag(3)?,
+            canvas_down: tag(4)?,
+            chat_up: tag(5)?,
+            chat_down: tag(6)?,
+        })
     }
 }
 
@@ -339,7 +386,11 @@ async fn bot(
                 let Some((frame, len)) = frame else { break };
                 report.messages += 1;
                 report.bytes += len as u64;
+                let before = report.batches;
                 receive(&frame, proto, me, &log, &mut report, &mut pen);
+                if !drawer && report.batches > before {
+                    DELIVERED.fetch_add(1, Ordering::Relaxed);
+                }
             }
             _ = draw.tick(), if drawer && pen && *phase.borrow() == Phase::Running => {
                 if stroke_points == 0 {
@@ -361,7 +412,7 @@ async fn bot(
             }
             _ = chat.tick(), if !drawer && *phase.borrow() == Phase::Running => {
                 log.said.fetch_add(1, Ordering::SeqCst);
-                let _ = tx.send(tagged(proto.chat_up, &ChatToServer::Say(format!("hi {index} {:?}", started.elapsed()))));
+                let _ = tx.send(tagged(proto.chat_up, &ChatToServer::Say(format!("{BOT_LINE}{index} {:?}", started.elapsed()))));
             }
             _ = ping.tick() => {
                 let _ = tx.send(control(&ClientControl::Ping));
@@ -400,7 +451,20 @@ fn receive(frame: &[u8], proto: Proto, me: ClientId, log: &RoomLog, report: &mut
             _ => None,
         }
     } else {
-        if tag == proto.chat_down || tag == proto.chat_up {
+        // Only the bots' own lines count: not the room's notices, refusals or history.
+        let text = if tag == proto.chat_down {
+            match codec::decode::<ChatToClient>(body) {
+                Ok(ChatToClient::Line(line)) => Some(line.text),
+                _ => None,
+            }
+        } else if tag == proto.chat_up {
+            codec::decode::<ChatToServer>(body)
+                .ok()
+                .map(|ChatToServer::Say(text)| text)
+        } else {
+            None
+        };
+        if text.is_some_and(|t| t.starts_with(BOT_LINE)) {
             report.chat += 1;
         }
         None
@@ -436,6 +500,85 @@ fn process_sample(pid: u32) -> Option<ProcessSample> {
     Some((ticks, kib("VmHWM:")?, kib("VmRSS:")?))
 }
 
+/// This process's CPU ticks (the bots').
+fn own_ticks() -> Option<u64> {
+    process_sample(std::process::id()).map(|(ticks, _, _)| ticks)
+}
+
+/// Busy CPU ticks of the whole machine, every core.
+fn machine_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: all but idle and iowait.
+    let total: u64 = fields.iter().take(8).sum();
+    Some(total - fields.get(3)? - fields.get(4)?)
+}
+
+/// Context switches of every thread of a process, voluntary or not.
+fn context_switches(pid: u32) -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let Ok(status) = std::fs::read_to_string(task.ok()?.path().join("status")) else {
+            continue;
+        };
+        for line in status.lines() {
+            if line.starts_with("voluntary_ctxt_switches") || line.starts_with("nonvoluntary_ctxt_switches") {
+                total += line
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+    Some(total)
+}
+
+/// What is read at each end of a step's window.
+#[derive(Clone, Copy)]
+struct Sample {
+    server: Option<ProcessSample>,
+    switches: Option<u64>,
+    bots: Option<u64>,
+    machine: Option<u64>,
+    delivered: u64,
+}
+
+impl Sample {
+    fn take(pid: Option<u32>) -> Self {
+        Self {
+            server: pid.and_then(process_sample),
+            switches: pid.and_then(context_switches),
+            bots: own_ticks(),
+            machine: machine_ticks(),
+            delivered: DELIVERED.load(Ordering::SeqCst),
+        }
+    }
+}
+
+/// Switches callgrind's counting in the server on or off (`callgrind_control -i`).
+async fn callgrind_instrument(pid: u32, on: bool) {
+    let status = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("callgrind_control")
+            .args(["-i", if on { "on" } else { "off" }, &pid.to_string()])
+            .stdout(std::process::Stdio::null())
+            .status()
+    })
+    .await;
+    if !matches!(status, Ok(Ok(s)) if s.success()) {
+        eprintln!(
+            "loadgen: `callgrind_control -i` failed: is the server running under valgrind --tool=callgrind?"
+        );
+        std::process::exit(2);
+    }
+}
+
 /// One step's figures.
 #[derive(Debug, Default, Clone)]
 struct StepResult {
@@ -453,6 +596,8 @@ struct StepResult {
     batches_sent: u64,
     lost_batches: u64,
     lost_chat: u64,
+    /// Chat lines received more often than they were said (none if the count is right).
+    extra_chat: u64,
     out_of_order: u64,
     refused: usize,
     cpu_percent: Option<f64>,
@@ -460,6 +605,16 @@ struct StepResult {
     cpu_us_per_batch: Option<f64>,
     peak_mib: Option<f64>,
     rss_mib: Option<f64>,
+    /// The server's resident memory above its own before the step's bots came, per client.
+    kib_per_client: Option<f64>,
+    /// The load tool's own CPU, and everything else's on the machine, in % of a core: a
+    /// noisy run shows here.
+    bots_cpu_percent: Option<f64>,
+    others_cpu_percent: Option<f64>,
+    /// The server's context switches (all its threads) per stroke batch a viewer received.
+    switches_per_batch: Option<f64>,
+    /// Stroke batches viewers received while the window was open.
+    delivered: u64,
 }
 
 async fn run_step(
@@ -470,6 +625,7 @@ async fn run_step(
     relay: bool,
     pid: Option<u32>,
 ) -> StepResult {
+    let idle_rss = pid.and_then(process_sample).map(|(_, _, rss)| rss);
     let rooms = clients.div_ceil(args.room_size);
     let logs: Vec<Arc<RoomLog>> = (0..rooms).map(|_| Arc::new(RoomLog::default())).collect();
     let joined = Arc::new(AtomicUsize::new(0));
@@ -501,7 +657,11 @@ async fn run_step(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let what = if relay { "relay" } else { "game" };
-    let before = pid.and_then(process_sample);
+    let counted = args.callgrind && pid == args.server_pid;
+    if counted && let Some(pid) = pid {
+        callgrind_instrument(pid, true).await;
+    }
+    let before = Sample::take(pid);
     let started = Instant::now();
     phase_tx.send_replace(Phase::Running);
     while started.elapsed() < Duration::from_secs(args.secs) {
@@ -513,7 +673,10 @@ async fn run_step(
         );
     }
     let ran = started.elapsed();
-    let after = pid.and_then(process_sample);
+    let after = Sample::take(pid);
+    if counted && let Some(pid) = pid {
+        callgrind_instrument(pid, false).await;
+    }
     phase_tx.send_replace(Phase::Draining);
     tokio::time::sleep(Duration::from_secs(2)).await;
     phase_tx.send_replace(Phase::Done);
@@ -534,7 +697,8 @@ async fn run_step(
         &reports,
         args.room_size,
         ran,
-        before.zip(after),
+        (before, after),
+        idle_rss,
     )
 }
 
@@ -548,8 +712,10 @@ fn summarise(
     reports: &[BotReport],
     room_size: usize,
     ran: Duration,
-    process: Option<(ProcessSample, ProcessSample)>,
+    (before, after): (Sample, Sample),
+    idle_rss: Option<u64>,
 ) -> StepResult {
+    let process = before.server.zip(after.server);
     let mut latencies: Vec<u32> = reports
         .iter()
         .flat_map(|r| r.latencies_us.iter().copied())
@@ -564,6 +730,7 @@ fn summarise(
     };
     let mut lost_batches = 0;
     let mut lost_chat = 0;
+    let mut extra_chat = 0;
     for (room, log) in logs.iter().enumerate() {
         let sent = log.sends.lock().unwrap().len() as u64;
         let said = log.said.load(Ordering::SeqCst);
@@ -575,18 +742,20 @@ fn summarise(
                 lost_batches += sent.saturating_sub(report.batches);
             }
             lost_chat += said.saturating_sub(report.chat);
+            extra_chat += report.chat.saturating_sub(said);
         }
     }
     let secs = ran.as_secs_f64();
     let tck = 100.0; // USER_HZ on Linux
     let cpu_secs = process.map(|(b, a)| (a.0 - b.0) as f64 / tck);
-    // Batches the viewers received (a drawer's own echo is not a delivery).
-    let delivered: u64 = reports
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| i % room_size != 0)
-        .map(|(_, r)| r.batches)
-        .sum();
+    let ticks = |b: Option<u64>, a: Option<u64>| b.zip(a).map(|(b, a)| a.saturating_sub(b));
+    let bots = ticks(before.bots, after.bots);
+    let machine = ticks(before.machine, after.machine);
+    let server = process.map(|(b, a)| a.0.saturating_sub(b.0));
+    let percent = |t: u64| t as f64 / tck / secs * 100.0;
+    // Batches the viewers received while the window was open (a drawer's own echo is not a
+    // delivery).
+    let delivered = after.delivered - before.delivered;
     StepResult {
         target,
         clients,
@@ -607,15 +776,53 @@ fn summarise(
         cpu_us_per_batch: cpu_secs.map(|cpu| cpu * 1e6 / delivered.max(1) as f64),
         peak_mib: process.map(|(_, a)| a.1 as f64 / 1024.0),
         rss_mib: process.map(|(_, a)| a.2 as f64 / 1024.0),
+        extra_chat,
+        kib_per_client: idle_rss
+            .zip(process)
+            .map(|(idle, (_, a))| a.2.saturating_sub(idle) as f64 / clients.max(1) as f64),
+        bots_cpu_percent: bots.map(percent),
+        others_cpu_percent: machine
+            .zip(bots)
+            .map(|(m, b)| percent(m.saturating_sub(b + server.unwrap_or(0)))),
+        switches_per_batch: ticks(before.switches, after.switches)
+            .map(|n| n as f64 / delivered.max(1) as f64),
+        delivered,
     }
 }
 
-/// The bare relay: hello, join and welcome, then every stroke batch and chat line forwarded
-/// as it came to the room's other members (chat to all), with no game logic.
+/// A connection's queue of frames to send, bounded in bytes as the game's is: a reader that
+/// falls a megabyte behind is dropped.
+const RELAY_SEND_BUDGET: usize = 1024 * 1024;
+
+/// A member of a relay room: its id, its queue and how many bytes wait in it.
+struct RelayMember {
+    id: u32,
+    tx: mpsc::UnboundedSender<Bytes>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl RelayMember {
+    /// Queues a frame; past the budget the queue is closed and the writer drops the reader.
+    fn send(&self, frame: Bytes) {
+        let len = frame.len();
+        if self.queued.fetch_add(len, Ordering::Relaxed) + len > RELAY_SEND_BUDGET {
+            return;
+        }
+        let _ = self.tx.send(frame);
+    }
+}
+
+type RelayRoom = Arc<std::sync::RwLock<Vec<RelayMember>>>;
+
+/// The bare relay: what the game's transport does and nothing more. The handshake (the
+/// protocol version and this build's fingerprint, checked; a mismatch is closed), a join
+/// answered with a welcome, then every stroke batch forwarded as it came to the room's other
+/// members and every chat line to all of them; frames within the game's size cap, a reader
+/// more than a megabyte behind dropped. A room is looked up once, at the join; a frame takes
+/// only its room's lock, to read.
 async fn serve_relay(addr: SocketAddr, proto: Proto) {
     let listener = TcpListener::bind(addr).await.expect("bind the relay");
-    type Members = Vec<(u32, mpsc::UnboundedSender<Bytes>)>;
-    let rooms: Arc<Mutex<HashMap<String, Members>>> = Arc::default();
+    let rooms: Arc<Mutex<HashMap<String, RelayRoom>>> = Arc::default();
     let mut next_id = 1u32;
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -629,41 +836,50 @@ async fn serve_relay(addr: SocketAddr, proto: Proto) {
             let (read, write) = stream.into_split();
             let mut reader = FramedRead::new(read, frame_codec());
             let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+            let queued = Arc::new(AtomicUsize::new(0));
+            let written = queued.clone();
             tokio::spawn(async move {
                 let mut sink = FramedWrite::new(write, frame_codec());
                 while let Some(frame) = rx.recv().await {
-                    if sink.send(frame).await.is_err() {
+                    let len = frame.len();
+                    if written.load(Ordering::Relaxed) > RELAY_SEND_BUDGET || sink.send(frame).await.is_err()
+                    {
                         break;
                     }
+                    written.fetch_sub(len, Ordering::Relaxed);
                 }
             });
-            let mut room = None;
+            let me = RelayMember { id, tx, queued };
+            let mut shook_hands = false;
+            let mut room: Option<RelayRoom> = None;
             while let Some(Ok(frame)) = reader.next().await {
                 let Ok((tag, used)) = codec::decode_prefix::<u32>(&frame) else {
                     break;
                 };
                 if tag < FIRST_TAG {
                     match codec::decode::<ClientControl>(&frame) {
-                        Ok(ClientControl::Hello { .. }) => {
-                            let _ = tx.send(control(&ServerControl::Ready));
+                        Ok(ClientControl::Hello { version, fingerprint })
+                            if !shook_hands
+                                && version == PROTOCOL_VERSION
+                                && fingerprint == proto.fingerprint =>
+                        {
+                            shook_hands = true;
+                            me.send(control(&ServerControl::Ready));
                         }
-                        Ok(ClientControl::Leave) | Err(_) => break,
-                        Ok(ClientControl::Ping) => {}
+                        Ok(ClientControl::Ping) if shook_hands => {}
+                        _ => break,
                     }
-                } else if tag == proto.join {
+                } else if !shook_hands {
+                    break;
+                } else if tag == proto.join && room.is_none() {
                     let Ok(join) = codec::decode::<JoinRequest>(&frame[used..]) else {
                         break;
                     };
                     let name = join.room.unwrap_or_default();
-                    rooms
-                        .lock()
-                        .unwrap()
-                        .entry(name.clone())
-                        .or_default()
-                        .push((id, tx.clone()));
+                    let members = rooms.lock().unwrap().entry(name.clone()).or_default().clone();
                     let welcome = Welcome {
                         you: ClientId(id),
-                        room: name.clone(),
+                        room: name,
                         capacity: 12,
                         players: Vec::new(),
                         host: None,
@@ -671,24 +887,27 @@ async fn serve_relay(addr: SocketAddr, proto: Proto) {
                         resumed: false,
                         seat_hold_secs: 0,
                     };
-                    let _ = tx.send(tagged(proto.welcome, &welcome));
-                    room = Some(name);
-                } else if let Some(name) = &room {
+                    me.send(tagged(proto.welcome, &welcome));
+                    members.write().unwrap().push(RelayMember {
+                        id,
+                        tx: me.tx.clone(),
+                        queued: me.queued.clone(),
+                    });
+                    room = Some(members);
+                } else if let Some(members) = &room {
                     let chat = tag == proto.chat_up;
                     let frame = frame.freeze();
-                    if let Some(members) = rooms.lock().unwrap().get(name) {
-                        for (other, to) in members {
-                            if chat || *other != id {
-                                let _ = to.send(frame.clone());
-                            }
+                    for other in members.read().unwrap().iter() {
+                        if chat || other.id != id {
+                            other.send(frame.clone());
                         }
                     }
+                } else {
+                    break;
                 }
             }
-            if let Some(name) = room
-                && let Some(members) = rooms.lock().unwrap().get_mut(&name)
-            {
-                members.retain(|(other, _)| *other != id);
+            if let Some(members) = room {
+                members.write().unwrap().retain(|other| other.id != id);
             }
         });
     }
@@ -718,12 +937,37 @@ fn table(results: &[StepResult]) -> String {
             r.messages_per_s,
             r.kbytes_per_s,
             r.batches_sent,
-            r.lost_batches + r.lost_chat,
+            r.lost_batches + r.lost_chat + r.extra_chat,
             r.out_of_order,
             r.refused,
             opt(r.cpu_percent, 1),
             opt(r.cpu_us_per_batch, 2),
             opt(r.peak_mib, 1),
+        ));
+    }
+    out
+}
+
+/// What each step cost the server, and what else ran meanwhile.
+fn cost_table(results: &[StepResult]) -> String {
+    let mut out = String::from(
+        "\n| clients | target | delivered | lost batches | lost chat | extra chat | server CPU µs/batch | context switches/batch | KiB/client | bots CPU % | others CPU % |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let opt = |v: Option<f64>, digits: usize| v.map_or("-".into(), |v| format!("{v:.digits$}"));
+    for r in results {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            r.clients,
+            r.target,
+            r.delivered,
+            r.lost_batches,
+            r.lost_chat,
+            r.extra_chat,
+            opt(r.cpu_us_per_batch, 2),
+            opt(r.switches_per_batch, 3),
+            opt(r.kib_per_client, 1),
+            opt(r.bots_cpu_percent, 1),
+            opt(r.others_cpu_percent, 1),
         ));
     }
     out
@@ -742,7 +986,7 @@ fn json(results: &[StepResult]) -> String {
         .iter()
         .map(|r| {
             format!(
-                "{{\"target\":\"{}\",\"clients\":{},\"websockets\":{},\"rooms\":{},\"p50_ms\":{},\"p99_ms\":{},\"p999_ms\":{},\"max_ms\":{},\"messages_per_s\":{},\"kbytes_per_s\":{},\"batches_sent\":{},\"lost_batches\":{},\"lost_chat\":{},\"out_of_order\":{},\"refused\":{},\"cpu_percent\":{},\"cpu_us_per_batch\":{},\"peak_mib\":{},\"rss_mib\":{}}}",
+                "{{\"target\":\"{}\",\"clients\":{},\"websockets\":{},\"rooms\":{},\"p50_ms\":{},\"p99_ms\":{},\"p999_ms\":{},\"max_ms\":{},\"messages_per_s\":{},\"kbytes_per_s\":{},\"batches_sent\":{},\"lost_batches\":{},\"lost_chat\":{},\"extra_chat\":{},\"out_of_order\":{},\"refused\":{},\"cpu_percent\":{},\"cpu_us_per_batch\":{},\"peak_mib\":{},\"rss_mib\":{},\"kib_per_client\":{},\"bots_cpu_percent\":{},\"others_cpu_percent\":{},\"switches_per_batch\":{},\"delivered\":{}}}",
                 r.target,
                 r.clients,
                 r.websockets,
@@ -756,12 +1000,18 @@ fn json(results: &[StepResult]) -> String {
                 r.batches_sent,
                 r.lost_batches,
                 r.lost_chat,
+                r.extra_chat,
                 r.out_of_order,
                 r.refused,
                 opt(r.cpu_percent),
                 opt(r.cpu_us_per_batch),
                 opt(r.peak_mib),
                 opt(r.rss_mib),
+                opt(r.kib_per_client),
+                opt(r.bots_cpu_percent),
+                opt(r.others_cpu_percent),
+                opt(r.switches_per_batch),
+                r.delivered,
             )
         })
         .collect();
@@ -771,7 +1021,17 @@ fn json(results: &[StepResult]) -> String {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let proto = Proto::of_this_build();
+    let proto = match &args.proto {
+        Some(arg) => Proto::from_arg(arg).unwrap_or_else(|| {
+            eprintln!("loadgen: --proto takes what --print-proto prints");
+            std::process::exit(2);
+        }),
+        None => Proto::of_this_build(),
+    };
+    if args.print_proto {
+        println!("{}", proto.to_arg());
+        return;
+    }
     if let Some(addr) = args.serve_relay {
         serve_relay(addr, proto).await;
         return;
@@ -793,6 +1053,8 @@ async fn main() {
         let child = std::process::Command::new(me)
             .arg("--serve-relay")
             .arg(relay_addr.to_string())
+            .arg("--proto")
+            .arg(proto.to_arg())
             .spawn()
             .expect("start the relay");
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -800,7 +1062,8 @@ async fn main() {
     }
     let mut results = Vec::new();
     for &clients in &args.ramp {
-        results.push(run_step(args.addr, clients, &args, proto, false, args.server_pid).await);
+        let step = run_step(args.addr, clients, &args, proto, args.bare_relay, args.server_pid).await;
+        results.push(step);
         tokio::time::sleep(Duration::from_secs(2)).await;
         if let Some(child) = &relay_child {
             results.push(run_step(relay_addr, clients, &args, proto, true, Some(child.id())).await);
@@ -811,18 +1074,37 @@ async fn main() {
         let _ = child.kill();
     }
     print!("{}", table(&results));
-    for pair in results.chunks(2).filter(|p| p.len() == 2) {
-        let (game, relay) = (&pair[0], &pair[1]);
-        let cpu = game
-            .cpu_percent
-            .zip(relay.cpu_percent)
-            .map(|(g, r)| g / r.max(0.01));
+    print!("{}", cost_table(&results));
+    for step in results.iter().filter(|r| r.refused > 0) {
         println!(
-            "{} clients: game p99 {:.2} ms = {:.1}x the relay's; CPU {}",
+            "{} clients, {}: {} bots were refused, so this step loaded the server with {} clients, not {} (raise --max-rooms or the per-address limits)",
+            step.clients,
+            step.target,
+            step.refused,
+            step.clients - step.refused,
+            step.clients
+        );
+    }
+    for pair in results.chunks(2).filter(|p| p.len() == 2 && args.relay) {
+        let (game, relay) = (&pair[0], &pair[1]);
+        if game.refused > 0 || relay.refused > 0 {
+            println!(
+                "{} clients: no comparison, since the game and the relay did not carry the same load",
+                game.clients
+            );
+            continue;
+        }
+        let ratio = |g: Option<f64>, r: Option<f64>| {
+            g.zip(r)
+                .map_or("-".into(), |(g, r)| format!("{:.2}x", g / r.max(1e-9)))
+        };
+        println!(
+            "{} clients: against the relay, game p99 {:.2} ms = {:.1}x; CPU per batch {}; context switches per batch {}",
             game.clients,
             game.p99_ms,
             game.p99_ms / relay.p99_ms,
-            cpu.map_or("-".into(), |c| format!("{c:.2}x the relay's")),
+            ratio(game.cpu_us_per_batch, relay.cpu_us_per_batch),
+            ratio(game.switches_per_batch, relay.switches_per_batch),
         );
     }
     if let Some(path) = &args.json {
