@@ -32,11 +32,11 @@ pub(super) fn plugin(app: &mut App) {
         .add_systems(
             Update,
             (
-                prepare_joiners,
+                prepare_joiners.run_if(on_message::<PlayerJoined>),
                 send_owed_pictures,
-                release_leavers,
-                release_spectators,
-                apply_requests,
+                release_leavers.run_if(on_message::<PlayerLeft>),
+                release_spectators.run_if(on_message::<RoleChanged>),
+                apply_requests.run_if(on_message::<FromClient<CanvasToServer>>),
             )
                 .chain()
                 .in_set(LogicSystems::Canvas)
@@ -45,7 +45,10 @@ pub(super) fn plugin(app: &mut App) {
         .add_message::<ArchiveDrawing>()
         .add_systems(
             Update,
-            (archive_drawings, apply_pen_locks)
+            (
+                archive_drawings.run_if(on_message::<ArchiveDrawing>),
+                apply_pen_locks.run_if(on_message::<LockPen>),
+            )
                 .chain()
                 .in_set(LogicSystems::Effects)
                 .in_set(Side::Server),

@@ -18,14 +18,20 @@ pub(super) fn plugin(app: &mut App) {
         .register_required_components::<Player, ChatRate>()
         .add_systems(
             Update,
-            (greet_joiners, relay_chat)
+            (
+                greet_joiners.run_if(on_message::<PlayerJoined>),
+                relay_chat.run_if(on_message::<FromClient<ChatToServer>>),
+            )
                 .chain()
                 .in_set(LogicSystems::Chat)
                 .in_set(Side::Server),
         )
         .add_systems(
             Update,
-            publish_lines.in_set(LogicSystems::Effects).in_set(Side::Server),
+            publish_lines
+                .run_if(on_message::<PublishLine>)
+                .in_set(LogicSystems::Effects)
+                .in_set(Side::Server),
         );
 }
 

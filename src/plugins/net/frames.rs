@@ -401,9 +401,13 @@ pub(crate) async fn write_loop(
     let mut last_write = Instant::now();
     let mut idle = Box::pin(sleep_until(last_write + heartbeat));
     let end = loop {
+        // In this order, a frame that is waiting is taken without polling (and registering a
+        // waker with) the cancellation or the heartbeat: 7% of the writer's instructions
+        // (`scripts/count`). Cancellation comes only when the writer ends or, in the listener,
+        // after a stalled write (looked at below, while a write waits); a close comes first,
+        // and takes what was queued before it.
         let first = tokio::select! {
             biased;
-            _ = cancelled.as_mut() => break WriteEnd::Closed,
             last = rx.close.recv() => {
                 // What was queued before the close goes first (a refusal's reason, say),
                 // within the same second the goodbye has.
@@ -423,6 +427,7 @@ pub(crate) async fn write_loop(
                 Some(frame) => rx.took(frame),
                 None => break WriteEnd::Closed,
             },
+            _ = cancelled.as_mut() => break WriteEnd::Closed,
             _ = idle.as_mut() => {
                 let due = last_write + heartbeat;
                 if Instant::now() < due {

@@ -45,12 +45,12 @@ pub(super) fn plugin(app: &mut App) {
         .add_systems(
             Update,
             (
-                offer_joiners,
-                change_roles_in_games,
-                leave_games,
-                hold_for_the_away,
-                handle_requests,
-                route_guesses,
+                offer_joiners.run_if(on_message::<PlayerJoined>),
+                change_roles_in_games.run_if(on_message::<RoleChanged>),
+                leave_games.run_if(on_message::<PlayerLeft>),
+                hold_for_the_away.run_if(on_message::<PlayerAway>),
+                handle_requests.run_if(on_message::<FromClient<QuizToServer>>),
+                route_guesses.run_if(on_message::<LineSaid>),
                 tick_games,
                 finish_games_for_the_drain.run_if(resource_exists::<Draining>),
                 describe_rooms,
@@ -401,6 +401,10 @@ fn tick_games(
 ) {
     let now = time.elapsed();
     for (entity, room, mut slot) in &mut rooms {
+        // Looked at first without marking the room changed ([`describe_rooms`] follows changes).
+        if slot.0.is_none() {
+            continue;
+        }
         let Some(session) = slot.0.as_mut() else {
             continue;
         };
@@ -415,7 +419,7 @@ fn tick_games(
 
 /// What the room list shows of each room: whether a game runs, and the language of the words
 /// of its last game.
-fn describe_rooms(mut rooms: Query<(&RoomGame, &mut RoomActivity)>) {
+fn describe_rooms(mut rooms: Query<(&RoomGame, &mut RoomActivity), Changed<RoomGame>>) {
     for (slot, mut activity) in &mut rooms {
         let playing = slot.0.is_some();
         let language = slot.0.as_ref().map(|session| language_of(&session.game.settings));

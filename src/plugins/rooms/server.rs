@@ -53,15 +53,15 @@ pub(super) fn plugin(app: &mut App) {
             // Admit (making the rooms joins ask for), then the rest: a client may connect and
             // leave within one frame, so leavers come after.
             (
-                note_arrivals,
+                note_arrivals.run_if(on_message::<ClientConnected>),
                 // Before admitting: a list asked for in the frame a join comes is still answered.
                 super::browse::answer_room_lists,
-                yield_held_seats,
-                admit_joiners,
+                yield_held_seats.run_if(on_message::<FromClient<JoinRequest>>),
+                admit_joiners.run_if(on_message::<FromClient<JoinRequest>>),
                 change_roles,
-                moderate,
-                carry_out_kicks,
-                remove_leavers,
+                moderate.run_if(on_message::<FromClient<ModerationRequest>>),
+                carry_out_kicks.run_if(on_message::<KickPlayer>),
+                remove_leavers.run_if(on_message::<ClientDisconnected>),
                 release_seats,
                 drop_silent_arrivals,
             )
