@@ -3,7 +3,7 @@
 //! through crossbeam channels.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -265,28 +265,42 @@ pub(crate) enum WriteEnd {
     Failed,
 }
 
-/// The channels through which the ECS side (or the reader) drives a connection's writer.
+/// What the ECS side (or the reader) puts in a connection's queue: a frame, or the request to
+/// close after what was queued before it (with one last frame, empty for none).
+enum Queued {
+    Frame(Bytes),
+    Close(Bytes),
+}
+
+/// The queue through which the ECS side (or the reader) drives a connection's writer: one
+/// channel for frames and the close (so a writer waits on one receiver), bounded in frames and
+/// in bytes by the counts kept here.
 #[derive(Clone)]
 pub(crate) struct Outbox {
-    frames: mpsc::Sender<Bytes>,
-    /// Bytes queued in `frames` and not yet taken by the writer.
+    queue: mpsc::UnboundedSender<Queued>,
+    /// Frames and bytes queued and not yet taken by the writer.
+    frames: Arc<AtomicUsize>,
     queued: Arc<AtomicUsize>,
-    /// One last frame (empty for none), written after the queued ones before the socket
-    /// closes; the first wins.
-    pub(crate) close: mpsc::Sender<Bytes>,
+    capacity: usize,
+    /// Set by the first close request (the first wins).
+    closing: Arc<AtomicBool>,
     pub(crate) cancel: CancellationToken,
 }
 
 pub(crate) struct OutboxReceivers {
-    frames: mpsc::Receiver<Bytes>,
+    queue: mpsc::UnboundedReceiver<Queued>,
+    frames: Arc<AtomicUsize>,
     queued: Arc<AtomicUsize>,
-    close: mpsc::Receiver<Bytes>,
+    closing: Arc<AtomicBool>,
+    /// The close request's last frame, once a receiver came to it.
+    closed: Option<Bytes>,
 }
 
 impl OutboxReceivers {
     /// A frame the writer took: no longer queued.
     fn took(&self, frame: Bytes) -> Bytes {
         self.queued.fetch_sub(frame.len(), Ordering::Relaxed);
+        self.frames.fetch_sub(1, Ordering::Relaxed);
         frame
     }
 }
@@ -295,29 +309,38 @@ impl OutboxReceivers {
 /// frames as a socket would.
 #[cfg(any(test, target_arch = "wasm32"))]
 impl OutboxReceivers {
-    /// The next queued frame; `Disconnected` once every sender is gone.
+    /// The next queued frame; `Disconnected` once every sender is gone. A close request met on
+    /// the way is kept for [`Self::closing`].
     pub(crate) fn try_next(&mut self) -> Result<Bytes, mpsc::error::TryRecvError> {
-        self.frames.try_recv().map(|frame| self.took(frame))
-    }
-
-    /// Waits for the next queued frame, or for [`Outbox::close_with`] (what was queued before
-    /// it is still there for [`Self::try_next`]).
-    #[cfg(target_arch = "wasm32")]
-    pub(crate) async fn next(&mut self) -> Next {
-        tokio::select! {
-            biased;
-            last = self.close.recv() => Next::Close(last.unwrap_or_default()),
-            frame = self.frames.recv() => match frame {
-                Some(frame) => Next::Frame(self.took(frame)),
-                None => Next::Close(Bytes::new()),
-            },
+        loop {
+            match self.queue.try_recv()? {
+                Queued::Frame(frame) => return Ok(self.took(frame)),
+                Queued::Close(last) => {
+                    self.closed.get_or_insert(last);
+                }
+            }
         }
     }
 
-    /// The last frame asked for by [`Outbox::close_with`] (empty for none), once asked.
+    /// Waits for the next queued frame, or for [`Outbox::close_with`] (what was queued before
+    /// it came first).
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) async fn next(&mut self) -> Next {
+        match self.queue.recv().await {
+            Some(Queued::Frame(frame)) => Next::Frame(self.took(frame)),
+            Some(Queued::Close(last)) => Next::Close(last),
+            None => Next::Close(Bytes::new()),
+        }
+    }
+
+    /// The last frame asked for by [`Outbox::close_with`] (empty for none), once asked and
+    /// what was queued before it taken with [`Self::try_next`].
     #[cfg(test)]
     pub(crate) fn closing(&mut self) -> Option<Bytes> {
-        self.close.try_recv().ok()
+        if self.closed.is_none() && self.closing.load(Ordering::SeqCst) {
+            while self.try_next().is_ok() {}
+        }
+        self.closed.take()
     }
 }
 
@@ -330,20 +353,25 @@ pub(crate) enum Next {
 }
 
 pub(crate) fn outbox(capacity: usize) -> (Outbox, OutboxReceivers) {
-    let (frames_tx, frames_rx) = mpsc::channel(capacity);
-    let (close_tx, close_rx) = mpsc::channel(1);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let frames = Arc::new(AtomicUsize::new(0));
     let queued = Arc::new(AtomicUsize::new(0));
+    let closing = Arc::new(AtomicBool::new(false));
     (
         Outbox {
-            frames: frames_tx,
+            queue: tx,
+            frames: frames.clone(),
             queued: queued.clone(),
-            close: close_tx,
+            capacity,
+            closing: closing.clone(),
             cancel: CancellationToken::new(),
         },
         OutboxReceivers {
-            frames: frames_rx,
+            queue: rx,
+            frames,
             queued,
-            close: close_rx,
+            closing,
+            closed: None,
         },
     )
 }
@@ -359,16 +387,18 @@ impl Outbox {
     /// Queues a frame for the writer; returns the bytes queued with it.
     pub(crate) fn queue(&self, frame: Bytes) -> Result<usize, NotQueued> {
         let len = frame.len();
-        // Counted before the writer can take it, so the count never goes below zero.
+        // Counted before the writer can take it, so the counts never go below zero.
+        if self.frames.fetch_add(1, Ordering::Relaxed) >= self.capacity {
+            self.frames.fetch_sub(1, Ordering::Relaxed);
+            return Err(NotQueued::Full);
+        }
         let queued = self.queued.fetch_add(len, Ordering::Relaxed) + len;
-        match self.frames.try_send(frame) {
+        match self.queue.send(Queued::Frame(frame)) {
             Ok(()) => Ok(queued),
-            Err(e) => {
+            Err(_) => {
                 self.queued.fetch_sub(len, Ordering::Relaxed);
-                Err(match e {
-                    mpsc::error::TrySendError::Full(_) => NotQueued::Full,
-                    mpsc::error::TrySendError::Closed(_) => NotQueued::Closed,
-                })
+                self.frames.fetch_sub(1, Ordering::Relaxed);
+                Err(NotQueued::Closed)
             }
         }
     }
@@ -379,9 +409,12 @@ impl Outbox {
         self.queued.load(Ordering::Relaxed)
     }
 
-    /// Asks the writer to send `last` (if any) and close; later requests are ignored.
+    /// Asks the writer to send `last` (if any) after what is queued, and close; later requests
+    /// are ignored.
     pub(crate) fn close_with(&self, last: Option<Bytes>) {
-        let _ = self.close.try_send(last.unwrap_or_default());
+        if !self.closing.swap(true, Ordering::SeqCst) {
+            let _ = self.queue.send(Queued::Close(last.unwrap_or_default()));
+        }
     }
 }
 
@@ -401,30 +434,37 @@ pub(crate) async fn write_loop(
     let mut last_write = Instant::now();
     let mut idle = Box::pin(sleep_until(last_write + heartbeat));
     let end = loop {
+        // Closing: what was queued before the close goes first (a refusal's reason, say), then
+        // its last frame, all within a second, however slowly the peer reads.
+        if rx.closed.is_some() || rx.closing.load(Ordering::Acquire) {
+            let goodbye = async {
+                while rx.closed.is_none() {
+                    match rx.queue.recv().await {
+                        Some(Queued::Frame(frame)) => sink.feed(rx.took(frame)).await?,
+                        Some(Queued::Close(last)) => rx.closed = Some(last),
+                        None => break,
+                    }
+                }
+                match rx.closed.take().filter(|last| !last.is_empty()) {
+                    Some(last) => sink.send(last).await,
+                    None => SinkExt::<Bytes>::flush(&mut sink).await,
+                }
+            };
+            let _ = timeout(Duration::from_secs(1), goodbye).await;
+            break WriteEnd::Closed;
+        }
         // In this order, a frame that is waiting is taken without polling (and registering a
-        // waker with) the cancellation or the heartbeat: 7% of the writer's instructions
-        // (`scripts/count`). Cancellation comes only when the writer ends or, in the listener,
-        // after a stalled write (looked at below, while a write waits); a close comes first,
-        // and takes what was queued before it.
+        // waker with) the cancellation or the heartbeat. Cancellation comes only when the
+        // writer ends or, in the listener, after a stalled write (looked at below, while a
+        // write waits).
         let first = tokio::select! {
             biased;
-            last = rx.close.recv() => {
-                // What was queued before the close goes first (a refusal's reason, say),
-                // within the same second the goodbye has.
-                let goodbye = async {
-                    while let Ok(frame) = rx.frames.try_recv() {
-                        sink.feed(rx.took(frame)).await?;
-                    }
-                    match last.filter(|b| !b.is_empty()) {
-                        Some(last) => sink.send(last).await,
-                        None => SinkExt::<Bytes>::flush(&mut sink).await,
-                    }
-                };
-                let _ = timeout(Duration::from_secs(1), goodbye).await;
-                break WriteEnd::Closed;
-            }
-            frame = rx.frames.recv() => match frame {
-                Some(frame) => rx.took(frame),
+            queued = rx.queue.recv() => match queued {
+                Some(Queued::Frame(frame)) => rx.took(frame),
+                Some(Queued::Close(last)) => {
+                    rx.closed = Some(last);
+                    continue;
+                }
                 None => break WriteEnd::Closed,
             },
             _ = cancelled.as_mut() => break WriteEnd::Closed,
@@ -440,8 +480,13 @@ pub(crate) async fn write_loop(
         let batch = async {
             sink.feed(first).await?;
             for _ in 0..64 {
-                match rx.frames.try_recv() {
-                    Ok(frame) => sink.feed(rx.took(frame)).await?,
+                match rx.queue.try_recv() {
+                    Ok(Queued::Frame(frame)) => sink.feed(rx.took(frame)).await?,
+                    // Sent at the top of the loop, after this batch.
+                    Ok(Queued::Close(last)) => {
+                        rx.closed = Some(last);
+                        break;
+                    }
                     Err(_) => break,
                 }
             }

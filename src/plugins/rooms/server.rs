@@ -55,15 +55,15 @@ pub(super) fn plugin(app: &mut App) {
             (
                 note_arrivals.run_if(on_message::<ClientConnected>),
                 // Before admitting: a list asked for in the frame a join comes is still answered.
-                super::browse::answer_room_lists,
+                super::browse::answer_room_lists.run_if(super::browse::browsing),
                 yield_held_seats.run_if(on_message::<FromClient<JoinRequest>>),
                 admit_joiners.run_if(on_message::<FromClient<JoinRequest>>),
                 change_roles,
                 moderate.run_if(on_message::<FromClient<ModerationRequest>>),
                 carry_out_kicks.run_if(on_message::<KickPlayer>),
                 remove_leavers.run_if(on_message::<ClientDisconnected>),
-                release_seats,
-                drop_silent_arrivals,
+                release_seats.run_if(|index: Res<RoomIndex>| !index.held.is_empty()),
+                drop_silent_arrivals.run_if(|arrivals: Res<Arrivals>| !arrivals.0.is_empty()),
             )
                 .chain()
                 .in_set(LogicSystems::Rooms)
