@@ -130,15 +130,15 @@ fn hash_of(list: &RoomList) -> u64 {
     hasher.finish()
 }
 
-/// Notes requests (from connections that joined no room: anyone else breaks the protocol) and
-/// answers those that are due.
-#[allow(clippy::too_many_arguments)]
-/// Whether [`answer_room_lists`] has anything to do: a list asked for now or earlier, or a
-/// browser still connected.
+/// Whether [`answer_room_lists`] has anything to do: a list asked for now, or a browser still
+/// connected (asked earlier, or waiting for its answer).
 pub(super) fn browsing(mut requests: MessageReader<FromClient<ListRooms>>, browsers: Res<Browsers>) -> bool {
     requests.read().count() > 0 || !browsers.browsers.is_empty()
 }
 
+/// Notes requests (from connections that joined no room: anyone else breaks the protocol) and
+/// answers those that are due.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn answer_room_lists(
     time: Res<Time<Real>>,
     config: Res<RoomConfig>,
