@@ -291,6 +291,8 @@ pub(crate) struct OutboxReceivers {
     queue: mpsc::UnboundedReceiver<Queued>,
     frames: Arc<AtomicUsize>,
     queued: Arc<AtomicUsize>,
+    /// Set once a close is asked for (the browser's writer waits for the request itself).
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     closing: Arc<AtomicBool>,
     /// The close request's last frame, once a receiver came to it.
     closed: Option<Bytes>,
