@@ -485,8 +485,9 @@ fn receive(frame: &[u8], proto: Proto, me: ClientId, log: &RoomLog, report: &mut
     }
 }
 
-/// CPU ticks (user + system), and peak and current resident memory in KiB, of a process.
-type ProcessSample = (u64, u64, u64);
+/// A process's CPU ticks (user + system), peak and current resident memory, and anonymous
+/// resident memory (heap and stacks, without the program's own pages), in KiB.
+type ProcessSample = (u64, u64, u64, u64);
 
 fn process_sample(pid: u32) -> Option<ProcessSample> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -497,12 +498,12 @@ fn process_sample(pid: u32) -> Option<ProcessSample> {
         let line = status.lines().find(|l| l.starts_with(key))?;
         line.split_whitespace().nth(1)?.parse().ok()
     };
-    Some((ticks, kib("VmHWM:")?, kib("VmRSS:")?))
+    Some((ticks, kib("VmHWM:")?, kib("VmRSS:")?, kib("RssAnon:")?))
 }
 
 /// This process's CPU ticks (the bots').
 fn own_ticks() -> Option<u64> {
-    process_sample(std::process::id()).map(|(ticks, _, _)| ticks)
+    process_sample(std::process::id()).map(|(ticks, ..)| ticks)
 }
 
 /// Busy CPU ticks of the whole machine, every core.
@@ -605,7 +606,8 @@ struct StepResult {
     cpu_us_per_batch: Option<f64>,
     peak_mib: Option<f64>,
     rss_mib: Option<f64>,
-    /// The server's resident memory above its own before the step's bots came, per client.
+    /// The server's anonymous memory (heap and stacks) above its own before the step's bots
+    /// came, per client.
     kib_per_client: Option<f64>,
     /// The load tool's own CPU, and everything else's on the machine, in % of a core: a
     /// noisy run shows here.
@@ -625,7 +627,7 @@ async fn run_step(
     relay: bool,
     pid: Option<u32>,
 ) -> StepResult {
-    let idle_rss = pid.and_then(process_sample).map(|(_, _, rss)| rss);
+    let idle_anon = pid.and_then(process_sample).map(|(.., anon)| anon);
     let rooms = clients.div_ceil(args.room_size);
     let logs: Vec<Arc<RoomLog>> = (0..rooms).map(|_| Arc::new(RoomLog::default())).collect();
     let joined = Arc::new(AtomicUsize::new(0));
@@ -698,7 +700,7 @@ async fn run_step(
         args.room_size,
         ran,
         (before, after),
-        idle_rss,
+        idle_anon,
     )
 }
 
@@ -713,7 +715,7 @@ fn summarise(
     room_size: usize,
     ran: Duration,
     (before, after): (Sample, Sample),
-    idle_rss: Option<u64>,
+    idle_anon: Option<u64>,
 ) -> StepResult {
     let process = before.server.zip(after.server);
     let mut latencies: Vec<u32> = reports
@@ -777,9 +779,9 @@ fn summarise(
         peak_mib: process.map(|(_, a)| a.1 as f64 / 1024.0),
         rss_mib: process.map(|(_, a)| a.2 as f64 / 1024.0),
         extra_chat,
-        kib_per_client: idle_rss
+        kib_per_client: idle_anon
             .zip(process)
-            .map(|(idle, (_, a))| a.2.saturating_sub(idle) as f64 / clients.max(1) as f64),
+            .map(|(idle, (_, a))| a.3.saturating_sub(idle) as f64 / clients.max(1) as f64),
         bots_cpu_percent: bots.map(percent),
         others_cpu_percent: machine
             .zip(bots)

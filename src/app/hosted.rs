@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use bevy::app::{MainScheduleOrder, RunFixedMainLoop, SpawnScene, TaskPoolOptions};
+use bevy::ecs::message::{MessageRegistry, ShouldUpdateMessages};
 use bevy::ecs::schedule::{ScheduleCleanupPolicy, ScheduleLabel, SingleThreadedExecutor};
 use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
@@ -75,6 +76,10 @@ pub fn server_app(
         .resource_mut::<MainScheduleOrder>()
         .labels
         .retain(|label| !skipped.contains(label));
+    // Bevy keeps messages until a fixed step has seen them; with no fixed step they are
+    // dropped after two updates, as in an app without the time plugin (the server kept every
+    // message it ever sent or received when the fixed-step loop was first taken out).
+    app.world_mut().resource_mut::<MessageRegistry>().should_update = ShouldUpdateMessages::Always;
     // The server's systems are few and small: running them on one thread avoids waking a
     // thread pool every update (measured in release with the earlier 60 Hz tick: 2.5% of a
     // core down to 1.1% with three idle players connected; an idle update now costs 6.7 µs).
@@ -188,5 +193,37 @@ impl Drop for HostedServer {
     /// launcher at once; the server drains on its own thread).
     fn drop(&mut self) {
         self.shutdown.request();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Message)]
+    struct Probe;
+
+    /// A server app drops each message after two updates (it has no fixed step for Bevy to wait
+    /// for): it kept every message when the fixed-step loop was taken out of its updates.
+    #[test]
+    fn a_server_drops_its_messages_after_two_updates() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut app = server_app(
+            listener,
+            ServerOptions::default(),
+            ShutdownSignal::default(),
+            None,
+            false,
+        )
+        .unwrap();
+        app.add_message::<Probe>();
+        crate::startup::finish_plugins(&mut app);
+        for _ in 0..10 {
+            app.world_mut().write_message(Probe);
+            app.update();
+        }
+        let kept = app.world().resource::<Messages<Probe>>().len();
+        app.world_mut().resource_mut::<NetServer>().shut_down();
+        assert!(kept <= 2, "{kept} messages kept");
     }
 }
