@@ -54,9 +54,9 @@ pub fn server_app(
     )?;
     server.wake_on(&shutdown);
     app.insert_resource(server);
-    // A server's update runs none of the client half (every logic plugin registers both, the
-    // client's set skipped by its condition; an executor still steps over each skipped system
-    // and checks its conditions), no state (the connection state is only the client's) and no
+    // A server's update runs none of the client half's set (every logic plugin registers both,
+    // the client's set skipped by its condition; an executor still steps over each skipped
+    // system and checks its conditions; the network's client systems, outside the set, stay), no state (the connection state is only the client's) and no
     // fixed-step systems: only the schedules and systems that are the server's.
     for label in [
         PreUpdate.intern(),

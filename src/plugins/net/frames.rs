@@ -392,7 +392,12 @@ impl Outbox {
         // Counted before the writer can take it, so the counts never go below zero.
         if self.frames.fetch_add(1, Ordering::Relaxed) >= self.capacity {
             self.frames.fetch_sub(1, Ordering::Relaxed);
-            return Err(NotQueued::Full);
+            // Frames a writer that ended never took still count: a closed queue is closed.
+            return Err(if self.queue.is_closed() {
+                NotQueued::Closed
+            } else {
+                NotQueued::Full
+            });
         }
         let queued = self.queued.fetch_add(len, Ordering::Relaxed) + len;
         match self.queue.send(Queued::Frame(frame)) {
@@ -516,4 +521,21 @@ pub(crate) async fn write_loop(
     let _ = timeout(Duration::from_millis(500), SinkExt::<Bytes>::close(&mut sink)).await;
     cancel.cancel();
     end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A queue whose writer ended with frames it never took is closed, not full: a server
+    /// that read "full" there closed the connection as too slow, over the peer's own reason.
+    #[test]
+    fn a_queue_whose_writer_ended_is_closed_not_full() {
+        let (outbox, receivers) = outbox(2);
+        assert_eq!(outbox.queue(Bytes::from_static(b"a")), Ok(1));
+        assert_eq!(outbox.queue(Bytes::from_static(b"b")), Ok(2));
+        assert_eq!(outbox.queue(Bytes::from_static(b"c")), Err(NotQueued::Full));
+        drop(receivers);
+        assert_eq!(outbox.queue(Bytes::from_static(b"d")), Err(NotQueued::Closed));
+    }
 }

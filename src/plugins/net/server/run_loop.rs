@@ -105,6 +105,12 @@ impl Updates {
             return;
         };
         let world = app.world_mut();
+        // Bevy ages the change ticks of the schedules it holds; these are held here.
+        if let Some(check) = world.check_change_ticks() {
+            for schedule in held.iter_mut() {
+                schedule.check_change_ticks(check);
+            }
+        }
         for schedule in held.iter_mut() {
             schedule.run(world);
         }
