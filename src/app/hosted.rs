@@ -56,8 +56,8 @@ pub fn server_app(
     app.insert_resource(server);
     // A server's update runs none of the client half's set (every logic plugin registers both,
     // the client's set skipped by its condition; an executor still steps over each skipped
-    // system and checks its conditions; the network's client systems, outside the set, stay), no state (the connection state is only the client's) and no
-    // fixed-step systems: only the schedules and systems that are the server's.
+    // system and checks its conditions; the network's client systems, outside the set, stay),
+    // no state (the connection state is only the client's) and no fixed-step systems.
     for label in [
         PreUpdate.intern(),
         Update.intern(),
@@ -226,7 +226,7 @@ mod tests {
     /// A server app drops old messages (it has no fixed step for Bevy to wait for): it kept
     /// every message when the fixed-step loop was taken out of its updates.
     #[test]
-    fn a_server_drops_its_messages_after_two_updates() {
+    fn a_server_drops_old_messages() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let mut app = server_app(
             listener,
