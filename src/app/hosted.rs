@@ -30,8 +30,14 @@ pub fn server_app(
     // an update (nothing of the server's runs on them: its schedules run on one thread,
     // below); that polling was a fifth of an update's instructions (`scripts/count`).
     TaskPoolOptions::default().create_default_pools();
-    app.add_plugins(MinimalPlugins.build().disable::<TaskPoolPlugin>())
-        .set_runner(net::server_runner);
+    // Nothing of the server's counts frames.
+    app.add_plugins(
+        MinimalPlugins
+            .build()
+            .disable::<TaskPoolPlugin>()
+            .disable::<bevy::diagnostic::FrameCountPlugin>(),
+    )
+    .set_runner(net::server_runner);
     if log {
         app.add_plugins(bevy::log::LogPlugin::default());
         super::match_log_crate_to_tracing();
@@ -56,17 +62,33 @@ pub fn server_app(
     app.insert_resource(server);
     // A server's update runs none of the client half's set (every logic plugin registers both,
     // the client's set skipped by its condition; an executor still steps over each skipped
-    // system and checks its conditions; the network's client systems, outside the set, stay),
-    // no state (the connection state is only the client's) and no fixed-step systems.
+    // system and checks its conditions), nor the network's systems of a player's connection,
+    // no state (the connection state is only the client's) and no fixed-step systems. Nor
+    // Bevy's for commands delayed in time or one-shot systems: the server uses neither.
     for label in [
         PreUpdate.intern(),
         Update.intern(),
         PostUpdate.intern(),
         Last.intern(),
     ] {
-        // A schedule with no client system has no such set: nothing to remove.
+        // A schedule with no such system has no such set: nothing to remove.
         let _ = app.remove_systems_in_set(label, Side::Client, ScheduleCleanupPolicy::RemoveSetAndSystems);
+        let _ = app.remove_systems_in_set(
+            label,
+            net::ClientNetSystems,
+            ScheduleCleanupPolicy::RemoveSetAndSystems,
+        );
     }
+    let _ = app.remove_systems_in_set(
+        PreUpdate,
+        bevy::time::check_delayed_command_queues,
+        ScheduleCleanupPolicy::RemoveSystemsOnly,
+    );
+    let _ = app.remove_systems_in_set(
+        Last,
+        bevy::ecs::system::despawn_unused_registered_systems,
+        ScheduleCleanupPolicy::RemoveSystemsOnly,
+    );
     let skipped = [
         StateTransition.intern(),
         RunFixedMainLoop.intern(),

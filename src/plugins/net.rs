@@ -215,6 +215,11 @@ pub enum NetSystems {
     Send,
 }
 
+/// The network's systems of a player's connection (in [`NetSystems`] too): a server app,
+/// which never connects to a server, removes them from its schedules.
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientNetSystems;
+
 /// This app's connection to a server; changed only by the network plugin.
 #[derive(States, Default, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ClientState {

@@ -224,7 +224,12 @@ fn apply_requests(
             continue;
         };
         let everyone = || Recipients::Many(room.members().collect());
-        let others = || Recipients::Many(room.members().filter(|id| id != client).collect());
+        let others = || {
+            // Sized at once: a filter's collect grows its vector three times for a room of 12.
+            let mut to = Vec::with_capacity(room.members().size_hint().0);
+            to.extend(room.members().filter(|id| id != client));
+            Recipients::Many(to)
+        };
         if let CanvasToServer::Replay { key } = msg {
             // Drawings of the album have their own budget per address, by weight.
             let weight = canvas.shelf.get(*key).map(|t| t.points());

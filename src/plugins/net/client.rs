@@ -24,14 +24,16 @@ pub(super) fn plugin(app: &mut App) {
             PreUpdate,
             (start_client, receive_from_server)
                 .chain()
-                .in_set(NetSystems::Receive),
+                .in_set(NetSystems::Receive)
+                .in_set(super::ClientNetSystems),
         )
         .add_systems(
             PostUpdate,
             (send_to_server, leave_server)
                 .chain()
                 .run_if(resource_exists::<NetClient>)
-                .in_set(NetSystems::Send),
+                .in_set(NetSystems::Send)
+                .in_set(super::ClientNetSystems),
         );
 }
 

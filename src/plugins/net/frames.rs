@@ -265,11 +265,15 @@ pub(crate) enum WriteEnd {
     Failed,
 }
 
-/// What the ECS side (or the reader) puts in a connection's queue: a frame, or the request to
-/// close after what was queued before it (with one last frame, empty for none).
+/// What the ECS side (or the reader) puts in a connection's queue: a frame, the request to
+/// close after what was queued before it (with one last frame, empty for none), or to stop at
+/// once (see [`Outbox::stop`]).
 enum Queued {
     Frame(Bytes),
     Close(Bytes),
+    /// Only the sockets' writers are stopped this way (a browser's watches its cancellation).
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    Stop,
 }
 
 /// The queue through which the ECS side (or the reader) drives a connection's writer: one
@@ -296,6 +300,9 @@ pub(crate) struct OutboxReceivers {
     closing: Arc<AtomicBool>,
     /// The close request's last frame, once a receiver came to it.
     closed: Option<Bytes>,
+    /// A stop came through the queue.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    stopped: bool,
 }
 
 impl OutboxReceivers {
@@ -320,6 +327,7 @@ impl OutboxReceivers {
                 Queued::Close(last) => {
                     self.closed.get_or_insert(last);
                 }
+                Queued::Stop => return Err(mpsc::error::TryRecvError::Disconnected),
             }
         }
     }
@@ -331,7 +339,7 @@ impl OutboxReceivers {
         match self.queue.recv().await {
             Some(Queued::Frame(frame)) => Next::Frame(self.took(frame)),
             Some(Queued::Close(last)) => Next::Close(last),
-            None => Next::Close(Bytes::new()),
+            Some(Queued::Stop) | None => Next::Close(Bytes::new()),
         }
     }
 
@@ -374,6 +382,7 @@ pub(crate) fn outbox(capacity: usize) -> (Outbox, OutboxReceivers) {
             queued,
             closing,
             closed: None,
+            stopped: false,
         },
     )
 }
@@ -423,24 +432,38 @@ impl Outbox {
             let _ = self.queue.send(Queued::Close(last.unwrap_or_default()));
         }
     }
+
+    /// Stops the connection at once: cancels its token (its reader, a write that waits) and
+    /// wakes an idle writer through the queue, which is all an idle writer waits on.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn stop(&self) {
+        self.cancel.cancel();
+        let _ = self.queue.send(Queued::Stop);
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-/// Writes queued frames, several per system call, with a ping when idle. Per frame it sets no
-/// timer: the heartbeat is re-armed lazily, and the stall timer starts only for a write the
-/// socket cannot take at once.
+/// Writes queued frames, several per system call, with a ping when idle for `heartbeat` (a
+/// server's connections get theirs from the ECS side, so a server's writer waits on its queue
+/// alone). Per frame it sets no timer: the heartbeat is re-armed lazily, and the stall timer
+/// starts only for a write the socket cannot take at once. An idle writer watches the queue,
+/// not the cancellation: [`Outbox::stop`] does both.
 pub(crate) async fn write_loop(
     mut sink: FrameSink,
     mut rx: OutboxReceivers,
     cancel: CancellationToken,
-    heartbeat: Duration,
+    heartbeat: Option<Duration>,
     stall: Duration,
     ping: Bytes,
 ) -> WriteEnd {
     let mut cancelled = Box::pin(cancel.clone().cancelled_owned());
     let mut last_write = Instant::now();
-    let mut idle = Box::pin(sleep_until(last_write + heartbeat));
+    let beat = heartbeat.unwrap_or(Duration::from_secs(3600));
+    let mut idle = Box::pin(sleep_until(last_write + beat));
     let end = loop {
+        if rx.stopped {
+            break WriteEnd::Closed;
+        }
         // Closing: what was queued before the close goes first (a refusal's reason, say), then
         // its last frame, all within a second, however slowly the peer reads.
         if rx.closed.is_some() || rx.closing.load(Ordering::Acquire) {
@@ -449,7 +472,7 @@ pub(crate) async fn write_loop(
                     match rx.queue.recv().await {
                         Some(Queued::Frame(frame)) => sink.feed(rx.took(frame)).await?,
                         Some(Queued::Close(last)) => rx.closed = Some(last),
-                        None => break,
+                        Some(Queued::Stop) | None => break,
                     }
                 }
                 match rx.closed.take().filter(|last| !last.is_empty()) {
@@ -461,9 +484,8 @@ pub(crate) async fn write_loop(
             break WriteEnd::Closed;
         }
         // In this order, a frame that is waiting is taken without polling (and registering a
-        // waker with) the cancellation or the heartbeat. Cancellation comes only when the
-        // writer ends or, in the listener, after a stalled write (looked at below, while a
-        // write waits).
+        // waker with) the heartbeat. A stop comes through the queue; the cancellation alone is
+        // looked at below, while a write waits.
         let first = tokio::select! {
             biased;
             queued = rx.queue.recv() => match queued {
@@ -472,11 +494,10 @@ pub(crate) async fn write_loop(
                     rx.closed = Some(last);
                     continue;
                 }
-                None => break WriteEnd::Closed,
+                Some(Queued::Stop) | None => break WriteEnd::Closed,
             },
-            _ = cancelled.as_mut() => break WriteEnd::Closed,
-            _ = idle.as_mut() => {
-                let due = last_write + heartbeat;
+            _ = idle.as_mut(), if heartbeat.is_some() => {
+                let due = last_write + beat;
                 if Instant::now() < due {
                     idle.as_mut().reset(due);
                     continue;
@@ -492,6 +513,10 @@ pub(crate) async fn write_loop(
                     // Sent at the top of the loop, after this batch.
                     Ok(Queued::Close(last)) => {
                         rx.closed = Some(last);
+                        break;
+                    }
+                    Ok(Queued::Stop) => {
+                        rx.stopped = true;
                         break;
                     }
                     Err(_) => break,
@@ -513,9 +538,11 @@ pub(crate) async fn write_loop(
             Ok(Err(_)) => break WriteEnd::Failed,
             Err(_) => break WriteEnd::Stalled,
         }
-        last_write = Instant::now();
-        if idle.is_elapsed() {
-            idle.as_mut().reset(last_write + heartbeat);
+        if heartbeat.is_some() {
+            last_write = Instant::now();
+            if idle.is_elapsed() {
+                idle.as_mut().reset(last_write + beat);
+            }
         }
     };
     let _ = timeout(Duration::from_millis(500), SinkExt::<Bytes>::close(&mut sink)).await;

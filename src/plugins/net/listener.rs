@@ -300,7 +300,8 @@ async fn serve_connection(
         sink,
         receivers,
         outbox.cancel.clone(),
-        config.heartbeat_interval,
+        // The ECS side pings idle connections (see `NetServer::ping_idle`).
+        None,
         config.write_stall,
         encode_control(&ServerControl::Ping),
     ));
@@ -348,7 +349,7 @@ async fn serve_connection(
     if linger {
         reader.drain_for(Duration::from_millis(500)).await;
     }
-    outbox.cancel.cancel();
+    outbox.stop();
     let reason = match written {
         Ok(Ok(WriteEnd::Stalled)) => LeaveReason::from(&CloseReason::TooSlow),
         _ => reason,

@@ -2,12 +2,12 @@
 //! typed messages (`PreUpdate`) and typed messages into frames (`PostUpdate`), and the loop
 //! that runs a server app.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use bevy::platform::collections::HashMap;
 use bevy::prelude::*;
 use bytes::Bytes;
 use crossbeam_channel::Receiver;
@@ -18,9 +18,13 @@ use tokio_util::task::TaskTracker;
 use super::frames::{NetConfig, NotQueued, Outbox};
 use super::listener::{self, Protocol, ServerEvent, ServerShared};
 use super::per_address::AddressBook;
-use super::wire::{AnyMessage, CloseReason, FIRST_TAG, LeaveReason, WireMessage, encode_tagged};
+use super::wire::{
+    AnyMessage, CloseReason, FIRST_TAG, LeaveReason, ServerControl, WireMessage, encode_control,
+    encode_tagged,
+};
 use super::{
-    ClientConnected, ClientDisconnected, DisconnectClient, NetSystems, RebindClient, Recipients, ToClients,
+    ClientConnected, ClientDisconnected, DisconnectClient, NetSystems, RebindClient, Recipients, ServerWake,
+    ToClients,
 };
 use super::{WireRegistry, client};
 use crate::id::ClientId;
@@ -57,8 +61,8 @@ pub(super) fn plugin(app: &mut App) {
 
 /// Writes a decoded payload from a client as `FromClient<T>`.
 pub(super) type DeliverFromClient = fn(&mut World, ClientId, AnyMessage);
-/// Encodes this update's `ToClients<T>` under the type's tag and queues them.
-type FlushToClients = fn(&mut World, &mut NetServer, u32);
+/// Encodes this update's `ToClients<T>` under the type's tag, for the server to queue.
+type FlushToClients = fn(&mut World, u32, &mut Vec<(Recipients, Bytes)>);
 
 /// What the layer does with a type the server sends.
 pub(crate) struct ToClientHooks {
@@ -93,6 +97,11 @@ pub struct NetServer {
     flush: Arc<[FlushToClients]>,
     /// What a stop closes the connections with (a dedicated server restarts).
     stop_reason: CloseReason,
+    /// When this update's frames were queued (one reading of the clock for all of them).
+    now: Instant,
+    /// When idle connections are next looked at for a ping (see [`NetServer::ping_idle`]).
+    next_ping: Instant,
+    ping: Bytes,
     admin_addr: Option<SocketAddr>,
     figures: Figures,
     /// Where the count of open connections is told (see [`NetServer::wake_on`]).
@@ -154,6 +163,8 @@ struct Conn {
     over_half_since: Option<Instant>,
     /// Set when we closed it, so the leave notice gives our reason.
     closing: Option<LeaveReason>,
+    /// When a frame was last queued for it (an update's clock), for the heartbeat.
+    last_queued: Instant,
 }
 
 impl NetServer {
@@ -273,6 +284,9 @@ impl NetServer {
             deliver: registry.to_server.iter().map(|r| r.hook.deliver).collect(),
             flush: registry.to_client.iter().map(|r| r.hook.flush).collect(),
             stop_reason: CloseReason::ServerShutdown,
+            now: Instant::now(),
+            next_ping: Instant::now(),
+            ping: encode_control(&ServerControl::Ping),
             admin_addr: None,
             figures: Figures::new(),
             reports_to: None,
@@ -345,11 +359,6 @@ impl NetServer {
         }
     }
 
-    /// The client a connection speaks as.
-    fn client_of(&self, connection: ClientId) -> ClientId {
-        self.aliases.get(&connection).copied().unwrap_or(connection)
-    }
-
     fn send_bytes(&mut self, client: ClientId, bytes: &Bytes) {
         let budget = self.shared.config.outbound_bytes;
         let grace = self.shared.config.slow_reader_grace;
@@ -359,6 +368,7 @@ impl NetServer {
         if conn.closing.is_some() {
             return;
         }
+        conn.last_queued = self.now;
         let too_slow = if conn.outbox.queued_bytes() + bytes.len() > budget {
             true
         } else {
@@ -379,6 +389,27 @@ impl NetServer {
         if too_slow {
             self.close(client, CloseReason::TooSlow);
         }
+    }
+
+    /// Queues a ping for every connection nothing was queued for within the heartbeat
+    /// interval (so the peer hears from a server with nothing to say, and a dead peer is
+    /// found by the write); looks at most every half interval, and returns when the loop must
+    /// wake for the next look while anyone is connected. The writers keep no timer of their
+    /// own.
+    fn ping_idle(&mut self) -> Option<Duration> {
+        if self.now < self.next_ping || self.conns.is_empty() {
+            return None;
+        }
+        let every = self.shared.config.heartbeat_interval;
+        for conn in self.conns.values_mut() {
+            if conn.closing.is_none() && self.now.saturating_duration_since(conn.last_queued) >= every {
+                conn.last_queued = self.now;
+                let _ = conn.outbox.queue(self.ping.clone());
+            }
+        }
+        let look = (every / 2).min(IDLE_WAKE);
+        self.next_ping = self.now + look;
+        Some(look)
     }
 
     fn send_to(&mut self, to: Recipients, bytes: &Bytes) {
@@ -483,55 +514,72 @@ fn report_counts(server: Res<NetServer>, counts: Res<super::OrchestratorCounts>)
 
 /// Turns the connections' events into messages: connections, each registered type's
 /// `FromClient<T>` (through its hook), disconnections.
-fn receive_from_clients(world: &mut World) {
-    world.resource_scope(|world, mut server: Mut<NetServer>| {
-        let events: Vec<ServerEvent> = server.events.try_iter().collect();
-        for event in events {
-            match event {
-                ServerEvent::Accepted { client, addr, outbox } => {
-                    let conn = Conn {
-                        addr,
-                        outbox,
-                        over_half_since: None,
-                        closing: None,
-                    };
-                    server.conns.insert(client, conn);
-                }
-                ServerEvent::Ready { client } => {
-                    if let Some(conn) = server.conns.get(&client) {
-                        world.write_message(ClientConnected {
-                            client,
-                            addr: conn.addr,
-                        });
-                    }
-                }
-                ServerEvent::Message { client, tag, msg } => {
-                    let client = server.client_of(client);
-                    let deliver = server.deliver.get((tag - FIRST_TAG) as usize);
-                    if let Some(deliver) = deliver {
-                        deliver(world, client, msg);
-                    }
-                }
-                ServerEvent::Closed { client, reason } => {
-                    let client = match server.aliases.remove(&client) {
-                        Some(as_client) => as_client,
-                        None => client,
-                    };
-                    let reason = match server.conns.remove(&client) {
-                        Some(Conn {
-                            closing: Some(ours), ..
-                        }) => ours,
-                        _ => reason,
-                    };
-                    metrics::counter!("catchmind_disconnects_total", "reason" => disconnect_label(&reason))
-                        .increment(1);
-                    world.write_message(ClientDisconnected { client, reason });
+///
+/// The connections' own events are handled first, with the server borrowed; the messages are
+/// written after, with the world (each kind of message keeps its own order; the server is not
+/// moved out of the world for it, which cost as much as the rest of the receiving).
+fn receive_from_clients(world: &mut World, mut arrived: Local<Vec<Arrived>>) {
+    let mut server = world.resource_mut::<NetServer>();
+    let server = &mut *server;
+    for event in server.events.try_iter() {
+        match event {
+            ServerEvent::Accepted { client, addr, outbox } => {
+                let conn = Conn {
+                    addr,
+                    outbox,
+                    over_half_since: None,
+                    closing: None,
+                    last_queued: server.now,
+                };
+                server.conns.insert(client, conn);
+            }
+            ServerEvent::Ready { client } => {
+                if let Some(conn) = server.conns.get(&client) {
+                    arrived.push(Arrived::Connected(ClientConnected {
+                        client,
+                        addr: conn.addr,
+                    }));
                 }
             }
+            ServerEvent::Message { client, tag, msg } => {
+                let client = server.aliases.get(&client).copied().unwrap_or(client);
+                if let Some(&deliver) = server.deliver.get((tag - FIRST_TAG) as usize) {
+                    arrived.push(Arrived::Message(deliver, client, msg));
+                }
+            }
+            ServerEvent::Closed { client, reason } => {
+                let client = server.aliases.remove(&client).unwrap_or(client);
+                let reason = match server.conns.remove(&client) {
+                    Some(Conn {
+                        closing: Some(ours), ..
+                    }) => ours,
+                    _ => reason,
+                };
+                metrics::counter!("catchmind_disconnects_total", "reason" => disconnect_label(&reason))
+                    .increment(1);
+                arrived.push(Arrived::Disconnected(ClientDisconnected { client, reason }));
+            }
         }
-        let connections = server.conns.len() as f64;
-        server.figures.connections.set(connections);
-    });
+    }
+    server.figures.connections.set(server.conns.len() as f64);
+    for arrived in arrived.drain(..) {
+        match arrived {
+            Arrived::Connected(connected) => {
+                world.write_message(connected);
+            }
+            Arrived::Message(deliver, client, msg) => deliver(world, client, msg),
+            Arrived::Disconnected(disconnected) => {
+                world.write_message(disconnected);
+            }
+        }
+    }
+}
+
+/// What an update's events become, written once the server is no longer borrowed.
+enum Arrived {
+    Connected(ClientConnected),
+    Message(DeliverFromClient, ClientId, AnyMessage),
+    Disconnected(ClientDisconnected),
 }
 
 pub(super) fn deliver_from_client<T: WireMessage>(world: &mut World, client: ClientId, msg: AnyMessage) {
@@ -541,37 +589,46 @@ pub(super) fn deliver_from_client<T: WireMessage>(world: &mut World, client: Cli
 }
 
 /// Sends every registered type's `ToClients<T>` in registration order, then closes the
-/// connections asked for (after what was queued for them).
-fn send_to_clients(world: &mut World) {
-    world.resource_scope(|world, mut server: Mut<NetServer>| {
-        let rebinds: Vec<RebindClient> = world.resource_mut::<Messages<RebindClient>>().drain().collect();
-        for RebindClient {
-            connection,
-            as_client,
-        } in rebinds
-        {
-            server.rebind(connection, as_client);
-        }
-        let flush = server.flush.clone();
-        for (i, flush) in flush.iter().enumerate() {
-            flush(world, &mut server, FIRST_TAG + i as u32);
-        }
-        let requests: Vec<DisconnectClient> = world
-            .resource_mut::<Messages<DisconnectClient>>()
-            .drain()
-            .collect();
-        for DisconnectClient { client, reason } in requests {
-            server.close(client, reason);
-        }
-    });
+/// connections asked for (after what was queued for them), then pings the idle ones. The
+/// frames are encoded first and queued after, so the server is borrowed once, not moved out
+/// of the world.
+fn send_to_clients(world: &mut World, mut outgoing: Local<Vec<(Recipients, Bytes)>>) {
+    let flush = world.resource::<NetServer>().flush.clone();
+    for (i, flush) in flush.iter().enumerate() {
+        flush(world, FIRST_TAG + i as u32, &mut outgoing);
+    }
+    let clock = world.resource::<Time<Real>>().elapsed();
+    let rebinds: Vec<RebindClient> = world.resource_mut::<Messages<RebindClient>>().drain().collect();
+    let requests: Vec<DisconnectClient> = world
+        .resource_mut::<Messages<DisconnectClient>>()
+        .drain()
+        .collect();
+    let mut server = world.resource_mut::<NetServer>();
+    server.now = Instant::now();
+    for RebindClient {
+        connection,
+        as_client,
+    } in rebinds
+    {
+        server.rebind(connection, as_client);
+    }
+    for (to, bytes) in outgoing.drain(..) {
+        server.send_to(to, &bytes);
+    }
+    for DisconnectClient { client, reason } in requests {
+        server.close(client, reason);
+    }
+    if let Some(next) = server.ping_idle() {
+        world.resource_mut::<ServerWake>().at(clock + next);
+    }
 }
 
-fn flush_to_clients<T: WireMessage>(world: &mut World, server: &mut NetServer, tag: u32) {
-    let mut outgoing = world.resource_mut::<Messages<ToClients<T>>>();
-    for out in outgoing.drain() {
+fn flush_to_clients<T: WireMessage>(world: &mut World, tag: u32, outgoing: &mut Vec<(Recipients, Bytes)>) {
+    let mut messages = world.resource_mut::<Messages<ToClients<T>>>();
+    for out in messages.drain() {
         let (to, msg, encoded) = out.into_parts();
         match encoded.map_or_else(|| encode_tagged(tag, &msg), Ok) {
-            Ok(bytes) => server.send_to(to, &bytes),
+            Ok(bytes) => outgoing.push((to, bytes)),
             Err(e) => error!("dropping an unsendable {}: {e}", T::NAME),
         }
     }

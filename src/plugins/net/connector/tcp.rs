@@ -41,7 +41,7 @@ pub(crate) async fn run_client(
         tcp_sink(write),
         receivers,
         outbox.cancel.clone(),
-        config.heartbeat_interval,
+        Some(config.heartbeat_interval),
         config.write_stall,
         ping,
     ));
@@ -72,7 +72,7 @@ pub(crate) async fn run_client(
     };
     outbox.close_with(None);
     let _ = timeout(Duration::from_secs(1), writer).await;
-    outbox.cancel.cancel();
+    outbox.stop();
     notify(ClientEvent::Ended(error));
 }
 
