@@ -89,6 +89,7 @@ pub fn server_app(
         bevy::ecs::system::despawn_unused_registered_systems,
         ScheduleCleanupPolicy::RemoveSystemsOnly,
     );
+    net::drop_client_messages(app.world_mut());
     let skipped = [
         StateTransition.intern(),
         RunFixedMainLoop.intern(),

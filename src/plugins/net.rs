@@ -68,6 +68,24 @@ impl OrchestratorCounts {
     }
 }
 
+/// Removes from a server app the messages only a player's connection uses (each wire type's
+/// `ToServer` and `FromServer`, and the connection's own), once their systems are gone (see
+/// [`ClientNetSystems`]): Bevy goes over every kind of message at each of its message updates.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn drop_client_messages(world: &mut World) {
+    let registry = world.resource::<WireRegistry>();
+    let drops: Vec<fn(&mut World)> = (registry.to_server.iter().map(|r| r.hook.drop_client_side))
+        .chain(registry.to_client.iter().map(|r| r.hook.drop_client_side))
+        .collect();
+    for drop in drops {
+        drop(world);
+    }
+    bevy::ecs::message::MessageRegistry::deregister_messages::<ConnectRequested>(world);
+    bevy::ecs::message::MessageRegistry::deregister_messages::<ConnectionReady>(world);
+    bevy::ecs::message::MessageRegistry::deregister_messages::<LeaveRequested>(world);
+    bevy::ecs::message::MessageRegistry::deregister_messages::<ConnectionEnded>(world);
+}
+
 pub fn plugin(app: &mut App) {
     app.init_state::<ClientState>()
         .init_resource::<WireRegistry>()

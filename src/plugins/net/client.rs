@@ -50,6 +50,9 @@ pub(crate) struct ToServerHooks {
     pub(super) deliver: super::server::DeliverFromClient,
     /// Client: encodes this update's `ToServer<T>` and queues them.
     flush: FlushToServer,
+    /// Server: removes `ToServer<T>`, which only a player's app writes.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(super) drop_client_side: fn(&mut World),
 }
 
 pub(super) fn to_server_hooks<T: WireMessage>() -> ToServerHooks {
@@ -57,6 +60,8 @@ pub(super) fn to_server_hooks<T: WireMessage>() -> ToServerHooks {
         #[cfg(not(target_arch = "wasm32"))]
         deliver: super::server::deliver_from_client::<T>,
         flush: flush_to_server::<T>,
+        #[cfg(not(target_arch = "wasm32"))]
+        drop_client_side: bevy::ecs::message::MessageRegistry::deregister_messages::<ToServer<T>>,
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use bevy::ecs::message::MessageRegistry;
 use bevy::platform::collections::HashMap;
 use bevy::prelude::*;
 use bytes::Bytes;
@@ -70,12 +71,15 @@ pub(crate) struct ToClientHooks {
     flush: FlushToClients,
     /// Client: writes a decoded payload as `FromServer<T>`.
     pub(super) deliver: super::client::DeliverFromServer,
+    /// Server: removes `FromServer<T>`, which only a player's app reads.
+    pub(super) drop_client_side: fn(&mut World),
 }
 
 pub(super) fn to_client_hooks<T: WireMessage>() -> ToClientHooks {
     ToClientHooks {
         flush: flush_to_clients::<T>,
         deliver: client::deliver_from_server::<T>,
+        drop_client_side: MessageRegistry::deregister_messages::<super::FromServer<T>>,
     }
 }
 
