@@ -411,7 +411,7 @@ impl NetServer {
                 let _ = conn.outbox.queue(self.ping.clone());
             }
         }
-        let look = (every / 2).min(IDLE_WAKE);
+        let look = (every / 2).clamp(MIN_UPDATE_GAP, IDLE_WAKE);
         self.next_ping = self.now + look;
         Some(look)
     }
