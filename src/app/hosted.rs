@@ -120,11 +120,12 @@ pub fn server_app(
     Ok(app)
 }
 
-/// How often the server's messages are updated (each kept two updates of this, at most
-/// 125 ms): a quarter of the rate of Bevy's fixed step, which the server does not run. Every
-/// system reads its messages in the update they came in, so keeping them longer costs only
-/// memory (what arrives in 125 ms); going over every kind of message costs 5,000
-/// instructions, at 64 Hz a seventh of a one-room server's updates (`scripts/count`).
+/// How often the server's messages are updated: each is kept two updates of this (62.5 to
+/// 125 ms while the loop runs; up to two of its updates, at least one a second, when idle), a
+/// quarter of the rate of Bevy's fixed step, which the server does not run. Every system reads
+/// its messages in the update they came in, so keeping them longer costs only memory; going
+/// over every kind of message costs 5,000 instructions, at 64 Hz a seventh of a one-room
+/// server's updates (`scripts/count`).
 const MESSAGE_UPDATE_EVERY: std::time::Duration = std::time::Duration::from_micros(62_500);
 
 /// Lets Bevy drop the messages older than two updates of theirs, at most every

@@ -51,7 +51,9 @@ pub struct NetConfig {
     /// Sustained frames per second a peer may send, and the burst above that.
     pub frames_per_second: f64,
     pub frame_burst: f64,
-    /// A ping goes out after this long without sending anything.
+    /// A ping goes out after this long without sending anything (a server's, after this long
+    /// without queueing anything for the connection, looked at every half of it, at most every
+    /// second).
     pub heartbeat_interval: Duration,
     /// A peer silent for this long is dropped.
     pub peer_timeout: Duration,

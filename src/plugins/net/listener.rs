@@ -398,7 +398,8 @@ async fn read_client(
         .lock()
         .expect("never poisoned")
         .handshake_done(ip);
-    // The first frame the writer sends: nothing else was queued before the handshake.
+    // The first frame the writer sends (but for a ping, if the handshake took the heartbeat's
+    // time): nothing else was queued before the handshake.
     let _ = outbox.queue(encode_control(&ServerControl::Ready));
     if !shared.report(ServerEvent::Ready { client }) {
         return ReadEnd::Cancelled;

@@ -397,23 +397,25 @@ impl NetServer {
 
     /// Queues a ping for every connection nothing was queued for within the heartbeat
     /// interval (so the peer hears from a server with nothing to say, and a dead peer is
-    /// found by the write); looks at most every half interval, and returns when the loop must
-    /// wake for the next look while anyone is connected. The writers keep no timer of their
-    /// own.
-    fn ping_idle(&mut self) -> Option<Duration> {
-        if self.now < self.next_ping || self.conns.is_empty() {
+    /// found by the write), looking every half interval (at most every second, at least a
+    /// millisecond apart); while anyone is connected, returns when the next look is due, for
+    /// the loop to wake then (its every update takes what was asked). The writers keep no
+    /// timer of their own.
+    fn ping_idle(&mut self) -> Option<Instant> {
+        if self.conns.is_empty() {
             return None;
         }
-        let every = self.shared.config.heartbeat_interval;
-        for conn in self.conns.values_mut() {
-            if conn.closing.is_none() && self.now.saturating_duration_since(conn.last_queued) >= every {
-                conn.last_queued = self.now;
-                let _ = conn.outbox.queue(self.ping.clone());
+        if self.now >= self.next_ping {
+            let every = self.shared.config.heartbeat_interval;
+            for conn in self.conns.values_mut() {
+                if conn.closing.is_none() && self.now.saturating_duration_since(conn.last_queued) >= every {
+                    conn.last_queued = self.now;
+                    let _ = conn.outbox.queue(self.ping.clone());
+                }
             }
+            self.next_ping = self.now + (every / 2).clamp(MIN_UPDATE_GAP, IDLE_WAKE);
         }
-        let look = (every / 2).clamp(MIN_UPDATE_GAP, IDLE_WAKE);
-        self.next_ping = self.now + look;
-        Some(look)
+        Some(self.next_ping)
     }
 
     fn send_to(&mut self, to: Recipients, bytes: &Bytes) {
@@ -601,7 +603,7 @@ fn send_to_clients(world: &mut World, mut outgoing: Local<Vec<(Recipients, Bytes
     for (i, flush) in flush.iter().enumerate() {
         flush(world, FIRST_TAG + i as u32, &mut outgoing);
     }
-    let clock = world.resource::<Time<Real>>().elapsed();
+    let startup = world.resource::<Time<Real>>().startup();
     let rebinds: Vec<RebindClient> = world.resource_mut::<Messages<RebindClient>>().drain().collect();
     let requests: Vec<DisconnectClient> = world
         .resource_mut::<Messages<DisconnectClient>>()
@@ -623,7 +625,10 @@ fn send_to_clients(world: &mut World, mut outgoing: Local<Vec<(Recipients, Bytes
         server.close(client, reason);
     }
     if let Some(next) = server.ping_idle() {
-        world.resource_mut::<ServerWake>().at(clock + next);
+        // On the loop's clock (`Time<Real>` from its start), as the loop reads it.
+        world
+            .resource_mut::<ServerWake>()
+            .at(next.saturating_duration_since(startup));
     }
 }
 
