@@ -184,9 +184,11 @@ struct TcpSink<W = OwnedWriteHalf> {
     head: usize,
 }
 
-/// Past this many bytes taken, a [`TcpSink`] writes before it takes more.
+/// Past this many bytes taken, a [`TcpSink`] writes before it takes more (as `FramedWrite`
+/// did): what a writer took from its queue, out of the connection's byte budget, stays within
+/// this and one frame.
 #[cfg(not(target_arch = "wasm32"))]
-const SINK_BACKPRESSURE: usize = 64 * 1024;
+const SINK_BACKPRESSURE: usize = 8 * 1024;
 /// Slices in one of a [`TcpSink`]'s vectored writes (two a frame).
 #[cfg(not(target_arch = "wasm32"))]
 const SINK_SLICES: usize = 32;
