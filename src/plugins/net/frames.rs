@@ -52,8 +52,8 @@ pub struct NetConfig {
     pub frames_per_second: f64,
     pub frame_burst: f64,
     /// A ping goes out after this long without sending anything (a server's, after this long
-    /// without queueing anything for the connection, looked at every half of it, at most every
-    /// second).
+    /// without queueing anything for the connection, looked at every half of it or every
+    /// second, whichever is sooner).
     pub heartbeat_interval: Duration,
     /// A peer silent for this long is dropped.
     pub peer_timeout: Duration,

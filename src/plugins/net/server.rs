@@ -397,10 +397,10 @@ impl NetServer {
 
     /// Queues a ping for every connection nothing was queued for within the heartbeat
     /// interval (so the peer hears from a server with nothing to say, and a dead peer is
-    /// found by the write), looking every half interval (at most every second, at least a
-    /// millisecond apart); while anyone is connected, returns when the next look is due, for
-    /// the loop to wake then (its every update takes what was asked). The writers keep no
-    /// timer of their own.
+    /// found by the write), looking every half interval or every second, whichever is
+    /// sooner (at least a millisecond apart); while anyone is connected, returns when the next
+    /// look is due, for the loop to wake then (its every update takes what was asked). The
+    /// writers keep no timer of their own.
     fn ping_idle(&mut self) -> Option<Instant> {
         if self.conns.is_empty() {
             return None;
